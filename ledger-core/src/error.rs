@@ -1,0 +1,180 @@
+//! Error types. Every error names what and where: path, segment, offset,
+//! sequence.
+
+use std::io;
+use std::path::PathBuf;
+
+use crate::types::{ContentHash, LedgerId, SegmentOrdinal, Seq, Timestamp};
+
+/// A `Result` with this crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in the storage engine.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// An I/O operation failed.
+    #[error("{op} {path}: {source}")]
+    Io {
+        /// What was being done.
+        op: &'static str,
+        /// On which file or folder.
+        path: PathBuf,
+        /// The operating system's error.
+        #[source]
+        source: io::Error,
+    },
+    /// The ledger folder does not exist.
+    #[error("ledger folder {path} does not exist")]
+    NoSuchFolder {
+        /// The folder.
+        path: PathBuf,
+    },
+    /// The folder exists but holds no ledger.
+    #[error("{path} holds no ledger (no LEDGER file){detail}")]
+    NotALedger {
+        /// The folder.
+        path: PathBuf,
+        /// What the folder holds instead.
+        detail: String,
+    },
+    /// Refusing to create a ledger in a folder that holds other files.
+    #[error("{path} is not empty and holds no ledger; refusing to create a ledger there")]
+    FolderNotEmpty {
+        /// The folder.
+        path: PathBuf,
+    },
+    /// Refusing to create a ledger where one exists.
+    #[error("{path} already holds a ledger")]
+    AlreadyExists {
+        /// The folder.
+        path: PathBuf,
+    },
+    /// Another writer holds the ledger's lock.
+    #[error(
+        "another writer (in this or another process) holds the lock on {path}; \
+         a ledger has exactly one writer"
+    )]
+    Locked {
+        /// The lock file.
+        path: PathBuf,
+    },
+    /// The `LEDGER` identity file is damaged.
+    #[error("ledger identity file {path} is damaged: {reason}")]
+    BadMeta {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// Committed data is damaged: never cut silently.
+    #[error("{segment}: damage at offset {offset}{}: {reason}", fmt_seq(.seq))]
+    Corrupt {
+        /// The segment file.
+        segment: String,
+        /// Offset of the damage in the file.
+        offset: u64,
+        /// The sequence number expected there, when known.
+        seq: Option<Seq>,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A segment is missing from the sequence of segments.
+    #[error("segment {ordinal} is missing: {detail}")]
+    MissingSegment {
+        /// The ordinal that has no file.
+        ordinal: SegmentOrdinal,
+        /// What was found instead.
+        detail: String,
+    },
+    /// A sealed segment's bytes do not hash to its name.
+    #[error(
+        "{segment}: content address mismatch: the name says {expected}, the bytes hash to {actual}"
+    )]
+    ContentAddress {
+        /// The segment file.
+        segment: String,
+        /// The hash in the name.
+        expected: ContentHash,
+        /// The hash of the bytes.
+        actual: ContentHash,
+    },
+    /// A segment of another ledger is in the folder.
+    #[error("{segment} belongs to ledger {found}, not to this ledger {expected}")]
+    ForeignSegment {
+        /// The segment file.
+        segment: String,
+        /// This ledger.
+        expected: LedgerId,
+        /// The id in the segment.
+        found: LedgerId,
+    },
+    /// A record does not fit in a segment.
+    #[error("a record of {len} bytes cannot be stored: a segment holds records of at most {max} bytes")]
+    RecordTooLarge {
+        /// Encoded record size.
+        len: usize,
+        /// Largest size that fits.
+        max: usize,
+    },
+    /// A record's timestamp is before the previous record's.
+    #[error("record {seq}: timestamp {found} is before the previous record's {last}; times never decrease along the chain")]
+    TimeWentBackwards {
+        /// The sequence the record would have had.
+        seq: Seq,
+        /// The previous record's time.
+        last: Timestamp,
+        /// The refused time.
+        found: Timestamp,
+    },
+    /// The writer stopped after a failed flush.
+    #[error(
+        "the writer stopped accepting appends after a failed flush ({cause}); \
+         the kernel may have dropped unflushed pages, so reopen the ledger to recover from what is on disk"
+    )]
+    Poisoned {
+        /// The flush error.
+        cause: String,
+    },
+    /// The writer was closed.
+    #[error("the writer is closed")]
+    Closed,
+    /// A checkpoint file is malformed or does not verify.
+    #[error("checkpoint {path}: {reason}")]
+    Checkpoint {
+        /// The checkpoint file (or `-`).
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A sequence number outside the ledger.
+    #[error("sequence {seq} is not in the ledger (it holds 1..={head})")]
+    NoSuchSeq {
+        /// The sequence asked for.
+        seq: Seq,
+        /// The last sequence of the ledger (0 when empty).
+        head: u64,
+    },
+}
+
+fn fmt_seq(seq: &Option<Seq>) -> String {
+    match seq {
+        Some(s) => format!(" (sequence {s})"),
+        None => String::new(),
+    }
+}
+
+/// Extension to attach an operation and a path to an `io::Error`.
+pub(crate) trait IoContext<T> {
+    fn ctx(self, op: &'static str, path: impl Into<PathBuf>) -> Result<T>;
+}
+
+impl<T> IoContext<T> for io::Result<T> {
+    fn ctx(self, op: &'static str, path: impl Into<PathBuf>) -> Result<T> {
+        self.map_err(|source| Error::Io {
+            op,
+            path: path.into(),
+            source,
+        })
+    }
+}

@@ -1,0 +1,156 @@
+//! Reading a ledger folder: which files it holds and whether they form a
+//! ledger (identity file, contiguous sealed segments, at most one active
+//! segment right after them).
+
+use crate::error::{Error, IoContext, Result};
+use crate::meta::{LedgerMeta, META_FILE};
+use crate::segment::names::SegmentName;
+use crate::storage::Storage;
+use crate::types::{ContentHash, SegmentOrdinal};
+
+/// A sealed segment file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SealedFile {
+    /// Its ordinal.
+    pub ordinal: SegmentOrdinal,
+    /// The content address its name claims.
+    pub address: ContentHash,
+    /// Its file name.
+    pub name: String,
+}
+
+/// The files of a ledger folder, classified.
+#[derive(Debug, Clone)]
+pub struct Layout {
+    /// The identity.
+    pub meta: LedgerMeta,
+    /// Sealed segments in order, contiguous from ordinal 0.
+    pub sealed: Vec<SealedFile>,
+    /// The active segment, if any: its ordinal follows the last sealed one.
+    pub active: Option<(SegmentOrdinal, String)>,
+    /// Preallocated segment files (never hold data).
+    pub prealloc: Vec<String>,
+    /// Temporary files of interrupted atomic writes (never hold committed data).
+    pub temps: Vec<String>,
+}
+
+impl Layout {
+    /// The ordinal the next segment after the sealed ones has.
+    pub fn next_ordinal(&self) -> SegmentOrdinal {
+        self.sealed
+            .last()
+            .map_or(SegmentOrdinal::new(0), |s| s.ordinal.next())
+    }
+}
+
+/// Describes what a folder without a `LEDGER` file holds, for the error.
+fn describe_foreign(names: &[String]) -> String {
+    let segments = names
+        .iter()
+        .filter(|n| SegmentName::parse(n).is_some())
+        .count();
+    match (names.len(), segments) {
+        (0, _) => "; the folder is empty".to_owned(),
+        (n, 0) => format!("; it holds {n} other file(s), e.g. {:?}", names[0]),
+        (n, s) => format!(
+            "; it holds {n} file(s), {s} of them segment files: the identity file was lost or removed"
+        ),
+    }
+}
+
+/// Lists and checks the folder.
+pub fn read_layout(storage: &dyn Storage) -> Result<Layout> {
+    if !storage.root_exists() {
+        return Err(Error::NoSuchFolder {
+            path: storage.path_of(""),
+        });
+    }
+    let names = storage.list().ctx("list", storage.path_of(""))?;
+    if !names.iter().any(|n| n == META_FILE) {
+        return Err(Error::NotALedger {
+            path: storage.path_of(""),
+            detail: describe_foreign(&names),
+        });
+    }
+    let raw = storage
+        .read_file(META_FILE)
+        .ctx("read", storage.path_of(META_FILE))?;
+    let meta = LedgerMeta::decode(&raw).map_err(|reason| Error::BadMeta {
+        path: storage.path_of(META_FILE),
+        reason,
+    })?;
+
+    let mut sealed = Vec::new();
+    let mut actives = Vec::new();
+    let mut prealloc = Vec::new();
+    let mut temps = Vec::new();
+    for name in names {
+        if name.ends_with(".tmp") {
+            temps.push(name);
+            continue;
+        }
+        match SegmentName::parse(&name) {
+            Some(SegmentName::Sealed(ordinal, address)) => sealed.push(SealedFile {
+                ordinal,
+                address,
+                name,
+            }),
+            Some(SegmentName::Active(o)) => actives.push((o, name)),
+            Some(SegmentName::Prealloc(_)) => prealloc.push(name),
+            None => {}
+        }
+    }
+    sealed.sort_by_key(|s| s.ordinal);
+    for (i, s) in sealed.iter().enumerate() {
+        let expected = SegmentOrdinal::new(i as u64);
+        if s.ordinal != expected {
+            let detail = if s.ordinal < expected {
+                format!("two sealed segments claim ordinal {}: {} and {}", s.ordinal, sealed[i - 1].name, s.name)
+            } else {
+                format!("the next sealed segment found is {}", s.name)
+            };
+            return Err(Error::MissingSegment {
+                ordinal: expected,
+                detail,
+            });
+        }
+    }
+    if actives.len() > 1 {
+        return Err(Error::Corrupt {
+            segment: actives[1].1.clone(),
+            offset: 0,
+            seq: None,
+            reason: format!("a second active segment beside {}", actives[0].1),
+        });
+    }
+    let next = sealed
+        .last()
+        .map_or(SegmentOrdinal::new(0), |s| s.ordinal.next());
+    let active = actives.pop();
+    if let Some((o, name)) = &active {
+        if *o != next {
+            return Err(if *o > next {
+                Error::MissingSegment {
+                    ordinal: next,
+                    detail: format!("the active segment is {name}"),
+                }
+            } else {
+                Error::Corrupt {
+                    segment: name.clone(),
+                    offset: 0,
+                    seq: None,
+                    reason: format!(
+                        "an active segment with ordinal {o}, but segment {o} is already sealed"
+                    ),
+                }
+            });
+        }
+    }
+    Ok(Layout {
+        meta,
+        sealed,
+        active,
+        prealloc,
+        temps,
+    })
+}

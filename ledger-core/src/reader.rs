@@ -1,0 +1,320 @@
+//! Readers: iterate records from any sequence number across segments, in
+//! this process or another, while the writer appends.
+//!
+//! A reader never takes the writer's lock. It sees a record only once the
+//! record's length word is published (release store by the writer, acquire
+//! load here), so it never sees a partial record. At the end of the active
+//! segment it returns `None`; calling again later picks up records appended
+//! since (tail following), and moves on to the next segment once the writer
+//! has sealed this one.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::error::{Error, IoContext, Result};
+use crate::layout::SealedFile;
+use crate::meta::{LedgerMeta, META_FILE};
+use crate::sealed::SealedSegment;
+use crate::segment::header::{SegmentHeader, HEADER_LEN, WATERMARK_AT};
+use crate::segment::names::SegmentName;
+use crate::segment::record::{self, RecordRef, FOOTER_MARKER};
+use crate::segment::{check_and_advance, ChainState};
+use crate::storage::{FsStorage, SegmentMap, Storage};
+use crate::types::{ChainHash, Kind, LedgerId, SchemaVersion, SegmentOrdinal, Seq, Timestamp};
+
+/// A record read from the ledger (owned).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    /// Sequence number.
+    pub seq: Seq,
+    /// Timestamp.
+    pub timestamp: Timestamp,
+    /// Kind.
+    pub kind: Kind,
+    /// Schema version.
+    pub version: SchemaVersion,
+    /// Payload.
+    pub payload: Vec<u8>,
+    /// Chain hash.
+    pub chain_hash: ChainHash,
+}
+
+impl From<&RecordRef<'_>> for Record {
+    fn from(r: &RecordRef<'_>) -> Self {
+        Record {
+            seq: r.seq,
+            timestamp: r.timestamp,
+            kind: r.kind,
+            version: r.version,
+            payload: r.payload.to_vec(),
+            chain_hash: r.chain_hash,
+        }
+    }
+}
+
+/// Opens a ledger for reading.
+#[derive(Debug, Clone)]
+pub struct Reader {
+    storage: Arc<dyn Storage>,
+    meta: LedgerMeta,
+}
+
+impl Reader {
+    /// A reader of the ledger in `dir`.
+    pub fn open(dir: impl AsRef<Path>) -> Result<Reader> {
+        Self::with_storage(Arc::new(FsStorage::new(dir.as_ref())))
+    }
+
+    /// A reader of the ledger in `storage`.
+    pub fn with_storage(storage: Arc<dyn Storage>) -> Result<Reader> {
+        // Checks that this is a ledger and reads its identity.
+        let layout = crate::layout::read_layout(storage.as_ref())?;
+        Ok(Reader {
+            storage,
+            meta: layout.meta,
+        })
+    }
+
+    /// The ledger's id.
+    pub fn ledger_id(&self) -> LedgerId {
+        self.meta.id
+    }
+
+    /// The storage read from.
+    pub fn storage(&self) -> &Arc<dyn Storage> {
+        &self.storage
+    }
+
+    /// A cursor positioned at the first record.
+    pub fn cursor(&self) -> Result<Cursor> {
+        self.cursor_from(Seq::FIRST)
+    }
+
+    /// A cursor positioned at record `from` (or at the end, if `from` is
+    /// past the last record: it then yields records as they are appended).
+    pub fn cursor_from(&self, from: Seq) -> Result<Cursor> {
+        let mut c = Cursor {
+            storage: Arc::clone(&self.storage),
+            ledger: self.meta.id,
+            seg: None,
+            state: ChainState {
+                next_seq: Seq::FIRST,
+                prev_hash: crate::chain::genesis(&self.meta.id),
+                last_ts: Timestamp::from_nanos(i64::MIN),
+            },
+            verify_chain: false,
+        };
+        c.seek(from)?;
+        Ok(c)
+    }
+}
+
+struct CurSeg {
+    ordinal: SegmentOrdinal,
+    name: String,
+    map: Arc<dyn SegmentMap>,
+    pos: usize,
+}
+
+/// Iterates records in sequence order. See the module docs.
+pub struct Cursor {
+    storage: Arc<dyn Storage>,
+    ledger: LedgerId,
+    seg: Option<CurSeg>,
+    state: ChainState,
+    verify_chain: bool,
+}
+
+impl std::fmt::Debug for Cursor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cursor")
+            .field("next_seq", &self.state.next_seq)
+            .field("segment", &self.seg.as_ref().map(|s| &s.name))
+            .finish()
+    }
+}
+
+fn corrupt(segment: &str, offset: usize, seq: Seq, reason: impl ToString) -> Error {
+    Error::Corrupt {
+        segment: segment.to_owned(),
+        offset: offset as u64,
+        seq: Some(seq),
+        reason: reason.to_string(),
+    }
+}
+
+impl Cursor {
+    /// Also re-hash every record and check its chain link while reading
+    /// (off by default: the CRC already guards each record; verification
+    /// checks the chain).
+    #[must_use]
+    pub fn verify_chain(mut self, on: bool) -> Self {
+        self.verify_chain = on;
+        self
+    }
+
+    /// The sequence number the next record will have.
+    pub fn next_seq(&self) -> Seq {
+        self.state.next_seq
+    }
+
+    /// The file name of the segment being read, if any.
+    pub fn segment_name(&self) -> Option<&str> {
+        self.seg.as_ref().map(|s| s.name.as_str())
+    }
+
+    /// Finds the file of segment `ordinal`: sealed (checked against its
+    /// content address) or active. `None` if it does not exist yet.
+    fn open_segment(&self, ordinal: SegmentOrdinal) -> Result<Option<(String, Arc<dyn SegmentMap>, SegmentHeader)>> {
+        let st = self.storage.as_ref();
+        let names = st.list().ctx("list", st.path_of(""))?;
+        for name in names {
+            match SegmentName::parse(&name) {
+                Some(SegmentName::Sealed(o, address)) if o == ordinal => {
+                    let file = SealedFile {
+                        ordinal,
+                        address,
+                        name: name.clone(),
+                    };
+                    let seg = SealedSegment::open(st, &file, &self.ledger)?;
+                    return Ok(Some((name, Arc::clone(&seg.map), seg.header)));
+                }
+                Some(SegmentName::Active(o)) if o == ordinal => {
+                    let map = st.map_segment(&name, false).ctx("map", st.path_of(&name))?;
+                    let fixed = map.bytes(0, WATERMARK_AT).unwrap_or_default();
+                    let header = SegmentHeader::decode_fixed(fixed)
+                        .map_err(|d| corrupt(&name, 0, self.state.next_seq, d))?;
+                    if header.ledger_id != self.ledger {
+                        return Err(Error::ForeignSegment {
+                            segment: name,
+                            expected: self.ledger,
+                            found: header.ledger_id,
+                        });
+                    }
+                    return Ok(Some((name, map, header)));
+                }
+                _ => {}
+            }
+        }
+        Ok(None)
+    }
+
+    /// Header of segment `ordinal` without the content check (for seeking).
+    fn peek_first_seq(&self, ordinal: SegmentOrdinal) -> Result<Option<Seq>> {
+        let st = self.storage.as_ref();
+        for name in st.list().ctx("list", st.path_of(""))? {
+            if SegmentName::parse(&name).is_some_and(|n| {
+                n.ordinal() == ordinal && !matches!(n, SegmentName::Prealloc(_))
+            }) {
+                let map = st.map_segment(&name, false).ctx("map", st.path_of(&name))?;
+                let h = SegmentHeader::decode_fixed(map.bytes(0, WATERMARK_AT).unwrap_or_default())
+                    .map_err(|d| corrupt(&name, 0, self.state.next_seq, d))?;
+                return Ok(Some(h.first_seq));
+            }
+        }
+        Ok(None)
+    }
+
+    fn seek(&mut self, from: Seq) -> Result<()> {
+        // Binary search over the ordinals by their headers' first sequence.
+        let layout = crate::layout::read_layout(self.storage.as_ref())?;
+        let count = layout.sealed.len() as u64 + u64::from(layout.active.is_some());
+        let (mut lo, mut hi) = (0u64, count);
+        while hi - lo > 1 {
+            let mid = (lo + hi) / 2;
+            match self.peek_first_seq(SegmentOrdinal::new(mid))? {
+                Some(first) if first <= from => lo = mid,
+                _ => hi = mid,
+            }
+        }
+        if count == 0 {
+            return Ok(());
+        }
+        self.enter(SegmentOrdinal::new(lo))?;
+        while self.state.next_seq < from {
+            if self.next_ref()?.is_none() {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    fn enter(&mut self, ordinal: SegmentOrdinal) -> Result<bool> {
+        let Some((name, map, header)) = self.open_segment(ordinal)? else {
+            return Ok(false);
+        };
+        if ordinal.get() > 0 || self.seg.is_some() {
+            // Continuing from a previous segment: the link must hold.
+            if self.seg.is_some()
+                && (header.first_seq != self.state.next_seq || header.prev_hash != self.state.prev_hash)
+            {
+                return Err(corrupt(&name, 40, self.state.next_seq, "broken link to the previous segment"));
+            }
+        }
+        self.state.next_seq = header.first_seq;
+        self.state.prev_hash = header.prev_hash;
+        self.seg = Some(CurSeg {
+            ordinal,
+            name,
+            map,
+            pos: HEADER_LEN,
+        });
+        Ok(true)
+    }
+
+    /// The next record, borrowed from the segment's bytes; `Ok(None)` at the
+    /// current end of the ledger.
+    pub fn next_ref(&mut self) -> Result<Option<RecordRef<'_>>> {
+        loop {
+            let Some(seg) = &self.seg else {
+                if !self.enter(SegmentOrdinal::new(0))? {
+                    return Ok(None);
+                }
+                continue;
+            };
+            let len = seg.map.load_u32_acquire(seg.pos);
+            match len {
+                None | Some(0) => return Ok(None),
+                Some(FOOTER_MARKER) => {
+                    let next = seg.ordinal.next();
+                    if !self.enter(next)? {
+                        // Sealed, but the next segment is not created yet.
+                        return Ok(None);
+                    }
+                    continue;
+                }
+                Some(len) => {
+                    let seg = self.seg.as_mut().ok_or(Error::Closed)?;
+                    let padded = crate::le::align8(len as usize).min(seg.map.len() - seg.pos);
+                    let bytes = seg.map.bytes(seg.pos, padded).unwrap_or_default();
+                    let rec = record::decode(bytes, 0, len)
+                        .map_err(|d| corrupt(&seg.name, seg.pos, self.state.next_seq, d))?;
+                    let mut state = self.state;
+                    check_and_advance(&rec, &mut state, self.verify_chain)
+                        .map_err(|p| corrupt(&seg.name, seg.pos, self.state.next_seq, p))?;
+                    self.state = state;
+                    let offset = seg.pos;
+                    seg.pos += rec.padded_len();
+                    return Ok(Some(RecordRef { offset, ..rec }));
+                }
+            }
+        }
+    }
+
+    /// The next record, owned; `Ok(None)` at the current end.
+    pub fn next_record(&mut self) -> Result<Option<Record>> {
+        Ok(self.next_ref()?.map(|r| Record::from(&r)))
+    }
+}
+
+impl Iterator for Cursor {
+    type Item = Result<Record>;
+    fn next(&mut self) -> Option<Self::Item> {
+        self.next_record().transpose()
+    }
+}
+
+/// Whether `storage` holds a ledger (its identity file exists).
+pub fn is_ledger(storage: &dyn Storage) -> bool {
+    storage.root_exists() && storage.read_file(META_FILE).is_ok()
+}

@@ -1,0 +1,323 @@
+//! Recovery on open: finds where the chain ends and makes the folder ready
+//! for appends, cutting only a torn tail of the active segment.
+//!
+//! The rules (docs/FORMAT.md, "Recovery"):
+//! - Only the active segment's tail may be torn. Its header's durable
+//!   watermark says how far records are known durable. An invalid record (or
+//!   a missing one) *before* the watermark is damage to committed data: an
+//!   error naming segment, offset and sequence, and nothing is changed.
+//! - An invalid record at or after the watermark starts a torn tail. The
+//!   tail's bytes are first saved to `cut-<ordinal>-<offset>.bin`, then
+//!   zeroed; the report says the sequence and offset of the cut, how many
+//!   bytes it removed, and how many valid-looking records were among them.
+//! - A footer found in the active segment means a crash interrupted sealing:
+//!   the seal is completed.
+//! - Preallocated and temporary files hold no committed data and are removed.
+//! - The last sealed segment is checked (content address, header, footer)
+//!   and must link to the active one; other sealed segments are checked by
+//!   verification and whenever a reader opens them, so opening costs the
+//!   same whatever the ledger's size.
+
+
+use crate::chain;
+use crate::error::{Error, IoContext, Result};
+use crate::layout::{Layout, SealedFile};
+use crate::sealed::SealedSegment;
+use crate::segment::footer::SegmentFooter;
+use crate::segment::header::{FormatVersion, SegmentHeader, HEADER_LEN};
+use crate::segment::names::cut_file_name;
+use crate::segment::record::{self, Slot};
+use crate::segment::{scan, ChainState, ScanStop};
+use crate::storage::{SegmentMap, Storage};
+use crate::types::{SegmentOrdinal, Seq, Timestamp};
+use crate::writer::active::{self, ActiveSegment};
+
+/// What recovery cut from a torn tail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TailCut {
+    /// The active segment's file name.
+    pub segment: String,
+    /// Offset of the first invalid byte that was cut.
+    pub offset: u64,
+    /// The sequence number the first cut record would have had.
+    pub seq: Seq,
+    /// How many bytes were cut.
+    pub bytes: u64,
+    /// Why the record at `offset` was invalid.
+    pub reason: String,
+    /// How many valid-looking (CRC-correct) records were among the cut bytes:
+    /// non-zero when a power loss persisted later pages but not earlier ones.
+    pub valid_looking_records: u64,
+    /// The file the cut bytes were saved to.
+    pub saved_to: String,
+}
+
+/// What recovery found and did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RecoveryReport {
+    /// The torn tail that was cut, if any.
+    pub cut: Option<TailCut>,
+    /// A segment whose interrupted seal was completed.
+    pub completed_seal: Option<String>,
+    /// Leftover preallocated and temporary files removed.
+    pub removed: Vec<String>,
+    /// Whether a fresh active segment was started.
+    pub started_segment: bool,
+}
+
+impl RecoveryReport {
+    /// Whether recovery changed nothing.
+    pub fn is_clean(&self) -> bool {
+        self.cut.is_none() && self.completed_seal.is_none()
+    }
+}
+
+/// The writer's starting point, produced by recovery.
+pub(crate) struct Recovered {
+    pub active: ActiveSegment,
+    pub state: ChainState,
+    pub report: RecoveryReport,
+    pub sealed_count: u64,
+}
+
+fn corrupt(segment: &str, offset: usize, seq: Option<Seq>, reason: impl ToString) -> Error {
+    Error::Corrupt {
+        segment: segment.to_owned(),
+        offset: offset as u64,
+        seq,
+        reason: reason.to_string(),
+    }
+}
+
+/// The chain state at the end of the sealed segments.
+fn state_after_sealed(storage: &dyn Storage, layout: &Layout) -> Result<ChainState> {
+    match layout.sealed.last() {
+        None => Ok(ChainState {
+            next_seq: Seq::FIRST,
+            prev_hash: chain::genesis(&layout.meta.id),
+            last_ts: Timestamp::from_nanos(i64::MIN),
+        }),
+        Some(file) => {
+            let seg = SealedSegment::open(storage, file, &layout.meta.id)?;
+            Ok(ChainState {
+                next_seq: seg.footer.last_seq.next(),
+                prev_hash: seg.footer.last_hash,
+                last_ts: seg.footer.last_ts,
+            })
+        }
+    }
+}
+
+/// Runs recovery over a locked folder.
+pub(crate) fn recover(storage: &dyn Storage, layout: &Layout, capacity: u64) -> Result<Recovered> {
+    let mut report = RecoveryReport::default();
+    for name in layout.prealloc.iter().chain(&layout.temps) {
+        storage.remove(name).ctx("remove", storage.path_of(name))?;
+        report.removed.push(name.clone());
+    }
+    let mut state = state_after_sealed(storage, layout)?;
+    let mut sealed_count = layout.sealed.len() as u64;
+    let mut ordinal = layout.next_ordinal();
+
+    if let Some((_, name)) = &layout.active {
+        match recover_active(storage, layout, name, &mut state, &mut report)? {
+            ActiveOutcome::Ready(seg) => {
+                return Ok(Recovered {
+                    active: seg,
+                    state,
+                    report,
+                    sealed_count,
+                })
+            }
+            ActiveOutcome::Sealed(file) => {
+                report.completed_seal = Some(file.name);
+                sealed_count += 1;
+                ordinal = ordinal.next();
+            }
+        }
+    }
+    let header = new_header(layout, ordinal, &state, capacity);
+    let seg = active::create_active(storage, header, None)?;
+    report.started_segment = true;
+    Ok(Recovered {
+        active: seg,
+        state,
+        report,
+        sealed_count,
+    })
+}
+
+/// The header of a new active segment continuing the chain at `state`.
+pub(crate) fn new_header(
+    layout: &Layout,
+    ordinal: SegmentOrdinal,
+    state: &ChainState,
+    capacity: u64,
+) -> SegmentHeader {
+    SegmentHeader {
+        version: FormatVersion::CURRENT,
+        ledger_id: layout.meta.id,
+        ordinal,
+        first_seq: state.next_seq,
+        prev_hash: state.prev_hash,
+        created_at: Timestamp::now(),
+        capacity,
+    }
+}
+
+enum ActiveOutcome {
+    Ready(ActiveSegment),
+    Sealed(SealedFile),
+}
+
+fn recover_active(
+    storage: &dyn Storage,
+    layout: &Layout,
+    name: &str,
+    state: &mut ChainState,
+    report: &mut RecoveryReport,
+) -> Result<ActiveOutcome> {
+    let map = storage
+        .map_segment(name, true)
+        .ctx("map", storage.path_of(name))?;
+    let data = map.bytes(0, map.len()).unwrap_or_default();
+    let header = SegmentHeader::decode(data).map_err(|d| corrupt(name, 0, None, d))?;
+    if header.ledger_id != layout.meta.id {
+        return Err(Error::ForeignSegment {
+            segment: name.to_owned(),
+            expected: layout.meta.id,
+            found: header.ledger_id,
+        });
+    }
+    if header.first_seq != state.next_seq || header.prev_hash != state.prev_hash {
+        return Err(corrupt(
+            name,
+            40,
+            Some(state.next_seq),
+            format!(
+                "broken link: the segment starts at sequence {} after hash {}, \
+                 but the chain before it ends with sequence {} and hash {}",
+                header.first_seq,
+                header.prev_hash,
+                Seq::new(state.next_seq.get() - 1),
+                state.prev_hash
+            ),
+        ));
+    }
+    let watermark = active::load_watermark(map.as_ref())
+        .ok_or_else(|| corrupt(name, 128, None, "durable watermark is damaged"))?
+        as usize;
+
+    let mut count = 0u64;
+    let mut first_ts = None;
+    let stop = scan(data, HEADER_LEN, state, true, |r| {
+        count += 1;
+        first_ts.get_or_insert(r.timestamp);
+    });
+    let (cut_at, reason) = match stop {
+        ScanStop::End { offset } => {
+            if offset < watermark {
+                return Err(corrupt(
+                    name,
+                    offset,
+                    Some(state.next_seq),
+                    format!(
+                        "records up to offset {watermark} were durable, but none is here"
+                    ),
+                ));
+            }
+            match data.get(offset..).and_then(|rest| rest.iter().rposition(|&b| b != 0)) {
+                None => {
+                    return Ok(ActiveOutcome::Ready(ActiveSegment {
+                        name: name.to_owned(),
+                        ordinal: header.ordinal,
+                        map,
+                        header,
+                        pos: offset,
+                        count,
+                        first_ts,
+                    }))
+                }
+                Some(_) => (offset, "an empty slot followed by stray bytes".to_owned()),
+            }
+        }
+        ScanStop::Footer { offset } => {
+            match SegmentFooter::decode(data, offset) {
+                Ok(f)
+                    if f.count == count
+                        && f.last_seq.next() == state.next_seq
+                        && f.last_hash == state.prev_hash =>
+                {
+                    let end = offset + crate::segment::footer::FOOTER_LEN;
+                    let file = active::finish_seal(storage, name, header.ordinal, map.as_ref(), end)?;
+                    return Ok(ActiveOutcome::Sealed(file));
+                }
+                Ok(_) => (offset, "footer does not match the records before it".to_owned()),
+                Err(d) => (offset, d.to_string()),
+            }
+        }
+        ScanStop::OutOfData { offset } => (offset, "the file ends inside a record".to_owned()),
+        ScanStop::Invalid { offset, problem } => (offset, problem.to_string()),
+    };
+    if cut_at < watermark {
+        return Err(corrupt(name, cut_at, Some(state.next_seq), reason));
+    }
+    let cut = cut_tail(storage, name, header.ordinal, map.as_ref(), cut_at, state.next_seq, reason)?;
+    report.cut = Some(cut);
+    Ok(ActiveOutcome::Ready(ActiveSegment {
+        name: name.to_owned(),
+        ordinal: header.ordinal,
+        map,
+        header,
+        pos: cut_at,
+        count,
+        first_ts,
+    }))
+}
+
+/// Saves the bytes from `offset` to the last non-zero byte, then zeroes them.
+fn cut_tail(
+    storage: &dyn Storage,
+    name: &str,
+    ordinal: SegmentOrdinal,
+    map: &dyn SegmentMap,
+    offset: usize,
+    seq: Seq,
+    reason: String,
+) -> Result<TailCut> {
+    let data = map.bytes(0, map.len()).unwrap_or_default();
+    let rest = data.get(offset..).unwrap_or_default();
+    let end = offset + rest.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
+    let cut = data.get(offset..end).unwrap_or_default();
+    let mut valid_looking = 0u64;
+    let mut q = offset;
+    while q + 4 <= end {
+        match record::parse_at(data, q) {
+            Ok(Slot::Record(r)) => {
+                valid_looking += 1;
+                q += r.padded_len();
+            }
+            _ => q += 8,
+        }
+    }
+    let saved_to = cut_file_name(ordinal, offset as u64);
+    storage
+        .write_file_atomic(&saved_to, cut)
+        .ctx("save cut bytes to", storage.path_of(&saved_to))?;
+    let bytes = cut.len() as u64;
+    if end > offset {
+        map.write(offset, &vec![0u8; end - offset]);
+        map.flush(offset, end - offset)
+            .ctx("flush", storage.path_of(name))?;
+    }
+    Ok(TailCut {
+        segment: name.to_owned(),
+        offset: offset as u64,
+        seq,
+        bytes,
+        reason,
+        valid_looking_records: valid_looking,
+        saved_to,
+    })
+}
+

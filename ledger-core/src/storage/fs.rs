@@ -1,0 +1,169 @@
+//! [`FsStorage`]: a ledger folder on a real file system.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::mmap::RawMap;
+use super::{LockGuard, SegmentMap, Storage};
+
+/// The name of the file that carries the exclusive writer lock.
+const LOCK_FILE: &str = "LOCK";
+
+/// A ledger folder on the file system.
+#[derive(Debug, Clone)]
+pub struct FsStorage {
+    root: PathBuf,
+}
+
+impl FsStorage {
+    /// A storage rooted at `root` (which need not exist yet).
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        FsStorage { root: root.into() }
+    }
+
+    /// The folder.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+}
+
+#[derive(Debug)]
+struct FsMap(RawMap);
+
+impl SegmentMap for FsMap {
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+    fn bytes(&self, offset: usize, len: usize) -> Option<&[u8]> {
+        self.0.bytes(offset, len)
+    }
+    fn write(&self, offset: usize, data: &[u8]) {
+        self.0.write(offset, data)
+    }
+    fn load_u32_acquire(&self, offset: usize) -> Option<u32> {
+        self.0.load_u32_acquire(offset)
+    }
+    fn store_u32_release(&self, offset: usize, value: u32) {
+        self.0.store_u32_release(offset, value)
+    }
+    fn load_u64_acquire(&self, offset: usize) -> Option<u64> {
+        self.0.load_u64_acquire(offset)
+    }
+    fn store_u64_release(&self, offset: usize, value: u64) {
+        self.0.store_u64_release(offset, value)
+    }
+    fn flush(&self, offset: usize, len: usize) -> io::Result<()> {
+        self.0.flush(offset, len)
+    }
+    fn populate(&self) -> io::Result<()> {
+        self.0.populate()
+    }
+}
+
+#[derive(Debug)]
+struct FsLock {
+    _file: File,
+}
+
+impl LockGuard for FsLock {}
+
+impl Storage for FsStorage {
+    fn path_of(&self, name: &str) -> PathBuf {
+        self.root.join(name)
+    }
+
+    fn root_exists(&self) -> bool {
+        self.root.is_dir()
+    }
+
+    fn create_root(&self) -> io::Result<()> {
+        fs::create_dir_all(&self.root)
+    }
+
+    fn list(&self) -> io::Result<Vec<String>> {
+        let mut names = Vec::new();
+        for entry in fs::read_dir(&self.root)? {
+            let entry = entry?;
+            if let Some(name) = entry.file_name().to_str() {
+                names.push(name.to_owned());
+            }
+        }
+        names.sort();
+        Ok(names)
+    }
+
+    fn create_segment(&self, name: &str, len: u64) -> io::Result<Arc<dyn SegmentMap>> {
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(self.path_of(name))?;
+        file.set_len(len)?;
+        Ok(Arc::new(FsMap(RawMap::of_file(&file, true)?)))
+    }
+
+    fn map_segment(&self, name: &str, writable: bool) -> io::Result<Arc<dyn SegmentMap>> {
+        let file = OpenOptions::new()
+            .read(true)
+            .write(writable)
+            .open(self.path_of(name))?;
+        Ok(Arc::new(FsMap(RawMap::of_file(&file, writable)?)))
+    }
+
+    fn file_len(&self, name: &str) -> io::Result<u64> {
+        Ok(fs::metadata(self.path_of(name))?.len())
+    }
+
+    fn truncate(&self, name: &str, len: u64) -> io::Result<()> {
+        let file = OpenOptions::new().write(true).open(self.path_of(name))?;
+        file.set_len(len)?;
+        file.sync_all()
+    }
+
+    fn rename(&self, from: &str, to: &str) -> io::Result<()> {
+        fs::rename(self.path_of(from), self.path_of(to))
+    }
+
+    fn remove(&self, name: &str) -> io::Result<()> {
+        fs::remove_file(self.path_of(name))
+    }
+
+    fn sync_dir(&self) -> io::Result<()> {
+        File::open(&self.root)?.sync_all()
+    }
+
+    fn read_file(&self, name: &str) -> io::Result<Vec<u8>> {
+        fs::read(self.path_of(name))
+    }
+
+    fn write_file_atomic(&self, name: &str, bytes: &[u8]) -> io::Result<()> {
+        let tmp = format!("{name}.tmp");
+        {
+            let mut file = OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .open(self.path_of(&tmp))?;
+            file.write_all(bytes)?;
+            file.sync_all()?;
+        }
+        fs::rename(self.path_of(&tmp), self.path_of(name))?;
+        self.sync_dir()
+    }
+
+    fn try_lock(&self) -> io::Result<Option<Box<dyn LockGuard>>> {
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(self.path_of(LOCK_FILE))?;
+        match file.try_lock() {
+            Ok(()) => Ok(Some(Box::new(FsLock { _file: file }))),
+            Err(fs::TryLockError::WouldBlock) => Ok(None),
+            Err(fs::TryLockError::Error(e)) => Err(e),
+        }
+    }
+}

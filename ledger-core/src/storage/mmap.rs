@@ -1,0 +1,197 @@
+//! The only module with `unsafe` code: memory maps and the raw accesses to them.
+//!
+//! # Invariants that make this sound
+//!
+//! 1. **Bounds.** Every access is bounds-checked against the mapped length
+//!    before the raw pointer is touched.
+//! 2. **The file outlives the bytes read.** The ledger owns its segment files.
+//!    It never truncates a file below an offset that a live mapping will read:
+//!    the only truncation (sealing) cuts bytes *after* the footer, and readers
+//!    stop at the footer. Removing a file (retention) does not invalidate a
+//!    mapping on Unix. Another program truncating a ledger's files while it is
+//!    open is outside this contract (it would raise `SIGBUS`), exactly as with
+//!    every memory-mapped database; the directory lock keeps other ledger
+//!    writers out.
+//! 3. **No data races on published bytes.** One writer writes only bytes past
+//!    the last published record, publishes a record with a release store of
+//!    its length word and never writes it again; readers acquire-load the
+//!    length word before reading a record. Slices handed out by
+//!    [`RawMap::bytes`] cover published bytes only (callers' contract).
+//!
+//! Tests for invariant 2: `reader_survives_seal_of_the_segment_it_maps` and
+//! the crash tests; for invariant 3: `concurrent_reader_sees_only_whole_records`.
+
+#![allow(unsafe_code)]
+
+use std::fs::File;
+use std::io;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+
+use memmap2::{MmapOptions, MmapRaw};
+
+/// A raw shared mapping (of a file, or anonymous memory for the in-memory backend).
+#[derive(Debug)]
+pub(crate) struct RawMap {
+    map: MmapRaw,
+    len: usize,
+}
+
+impl RawMap {
+    /// Maps `file` (its current length) shared; writable when `writable`.
+    pub(crate) fn of_file(file: &File, writable: bool) -> io::Result<Self> {
+        let len = usize::try_from(file.metadata()?.len())
+            .map_err(|_| io::Error::other("segment file larger than the address space"))?;
+        if len == 0 {
+            // A zero-length map is not allowed; an anonymous one of one byte stands in.
+            return Self::anonymous(0);
+        }
+        let map = if writable {
+            MmapOptions::new().len(len).map_raw(file)?
+        } else {
+            MmapOptions::new().len(len).map_raw_read_only(file)?
+        };
+        Ok(RawMap { map, len })
+    }
+
+    /// An anonymous zeroed mapping of `len` bytes (the in-memory backend).
+    pub(crate) fn anonymous(len: usize) -> io::Result<Self> {
+        let map = MmapOptions::new().len(len.max(1)).map_anon()?;
+        Ok(RawMap {
+            map: map.into(),
+            len,
+        })
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    fn in_bounds(&self, offset: usize, len: usize) -> bool {
+        offset.checked_add(len).is_some_and(|end| end <= self.len)
+    }
+
+    pub(crate) fn bytes(&self, offset: usize, len: usize) -> Option<&[u8]> {
+        if !self.in_bounds(offset, len) {
+            return None;
+        }
+        // SAFETY: `offset + len <= self.len` (checked above) and the mapping
+        // lives as long as `self` (invariant 1, 2). The bytes are published and
+        // never written again while the slice lives (invariant 3).
+        Some(unsafe { std::slice::from_raw_parts(self.map.as_ptr().add(offset), len) })
+    }
+
+    pub(crate) fn write(&self, offset: usize, data: &[u8]) {
+        assert!(
+            self.in_bounds(offset, data.len()),
+            "write of {} bytes at {offset} outside a map of {} bytes",
+            data.len(),
+            self.len
+        );
+        // SAFETY: in bounds (checked above); the map is writable (only the
+        // writer calls `write`, on maps it created writable); the destination
+        // bytes are unpublished, so no reader holds a slice over them
+        // (invariant 3); `data` cannot overlap the map's unpublished bytes
+        // because it is a buffer the writer owns.
+        unsafe {
+            std::ptr::copy_nonoverlapping(
+                data.as_ptr(),
+                self.map.as_mut_ptr().add(offset),
+                data.len(),
+            );
+        }
+    }
+
+    fn atomic_u32(&self, offset: usize) -> Option<&AtomicU32> {
+        if offset % 4 != 0 || !self.in_bounds(offset, 4) {
+            return None;
+        }
+        // SAFETY: in bounds and 4-byte aligned (the map base is page aligned);
+        // all concurrent accesses to length words go through atomics.
+        Some(unsafe { &*(self.map.as_mut_ptr().add(offset).cast::<AtomicU32>()) })
+    }
+
+    pub(crate) fn load_u32_acquire(&self, offset: usize) -> Option<u32> {
+        self.atomic_u32(offset)
+            .map(|a| u32::from_le(a.load(Ordering::Acquire)))
+    }
+
+    pub(crate) fn store_u32_release(&self, offset: usize, value: u32) {
+        match self.atomic_u32(offset) {
+            Some(a) => a.store(value.to_le(), Ordering::Release),
+            None => panic!("unaligned or out-of-bounds length word at {offset}"),
+        }
+    }
+
+    fn atomic_u64(&self, offset: usize) -> Option<&AtomicU64> {
+        if offset % 8 != 0 || !self.in_bounds(offset, 8) {
+            return None;
+        }
+        // SAFETY: in bounds and 8-byte aligned (the map base is page aligned);
+        // the words accessed this way (the header's watermark) are only ever
+        // accessed through atomics while the segment is live.
+        Some(unsafe { &*(self.map.as_mut_ptr().add(offset).cast::<AtomicU64>()) })
+    }
+
+    pub(crate) fn load_u64_acquire(&self, offset: usize) -> Option<u64> {
+        self.atomic_u64(offset)
+            .map(|a| u64::from_le(a.load(Ordering::Acquire)))
+    }
+
+    pub(crate) fn store_u64_release(&self, offset: usize, value: u64) {
+        match self.atomic_u64(offset) {
+            Some(a) => a.store(value.to_le(), Ordering::Release),
+            None => panic!("unaligned or out-of-bounds word at {offset}"),
+        }
+    }
+
+    pub(crate) fn flush(&self, offset: usize, len: usize) -> io::Result<()> {
+        if !self.in_bounds(offset, len) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("flush of {len} bytes at {offset} outside a map of {} bytes", self.len),
+            ));
+        }
+        if len == 0 {
+            return Ok(());
+        }
+        self.map.flush_range(offset, len)
+    }
+
+    pub(crate) fn populate(&self) -> io::Result<()> {
+        #[cfg(target_os = "linux")]
+        {
+            if self.len > 0 {
+                return self.map.advise(memmap2::Advice::PopulateWrite);
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accesses_are_bounds_checked() {
+        let m = RawMap::anonymous(64).unwrap();
+        assert!(m.bytes(60, 4).is_some());
+        assert!(m.bytes(61, 4).is_none());
+        assert!(m.bytes(usize::MAX, 2).is_none());
+        assert!(m.load_u32_acquire(62).is_none(), "unaligned");
+        assert!(m.load_u32_acquire(64).is_none(), "out of bounds");
+        m.write(8, &[1, 2, 3]);
+        assert_eq!(m.bytes(8, 3), Some(&[1u8, 2, 3][..]));
+        m.store_u32_release(12, 0xdead_beef);
+        assert_eq!(m.load_u32_acquire(12), Some(0xdead_beef));
+        assert_eq!(m.bytes(12, 4), Some(&0xdead_beefu32.to_le_bytes()[..]));
+        assert!(m.flush(0, 65).is_err());
+    }
+
+    #[test]
+    #[should_panic(expected = "outside a map")]
+    fn out_of_bounds_write_panics_instead_of_corrupting_memory() {
+        let m = RawMap::anonymous(16).unwrap();
+        m.write(10, &[0; 7]);
+    }
+}

@@ -1,0 +1,96 @@
+//! The storage seam: every byte the engine reads or writes goes through a
+//! [`Storage`] (files in a folder) and the [`SegmentMap`]s it hands out.
+//!
+//! Two backends exist:
+//! - [`FsStorage`]: a real folder; segments are memory-mapped files.
+//! - [`MemStorage`]: memory only, keeping *live* bytes (what the process
+//!   wrote) apart from *durable* bytes (what a flush made durable), so tests can
+//!   simulate a process crash, a power loss, and failed flushes without
+//!   killing real processes.
+
+mod fs;
+mod mem;
+mod mmap;
+
+use std::io;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+pub use fs::FsStorage;
+pub use mem::{CrashMode, MemStorage};
+
+/// A guard that holds the ledger's exclusive writer lock until dropped.
+pub trait LockGuard: Send + Sync + std::fmt::Debug {}
+
+/// A folder of named files. Names are plain file names (no separators).
+pub trait Storage: Send + Sync + std::fmt::Debug {
+    /// The full path of `name`, for error messages.
+    fn path_of(&self, name: &str) -> PathBuf;
+    /// Whether the folder itself exists.
+    fn root_exists(&self) -> bool;
+    /// Creates the folder (and its parents) if it does not exist.
+    fn create_root(&self) -> io::Result<()>;
+    /// The names of all files in the folder, sorted.
+    fn list(&self) -> io::Result<Vec<String>>;
+    /// Creates a new file of `len` zero bytes and maps it writable. Fails if
+    /// the file exists.
+    fn create_segment(&self, name: &str, len: u64) -> io::Result<Arc<dyn SegmentMap>>;
+    /// Maps an existing file; `writable` maps it shared and writable.
+    fn map_segment(&self, name: &str, writable: bool) -> io::Result<Arc<dyn SegmentMap>>;
+    /// The length of a file in bytes.
+    fn file_len(&self, name: &str) -> io::Result<u64>;
+    /// Cuts a file to `len` bytes and makes the new length durable.
+    ///
+    /// Callers guarantee that no live mapping of the file will ever read at or
+    /// beyond `len` again (see the safety notes in the mmap module).
+    fn truncate(&self, name: &str, len: u64) -> io::Result<()>;
+    /// Renames a file (atomically replacing `to` if it exists).
+    fn rename(&self, from: &str, to: &str) -> io::Result<()>;
+    /// Removes a file.
+    fn remove(&self, name: &str) -> io::Result<()>;
+    /// Makes the folder's entries (creations, renames, removals) durable.
+    fn sync_dir(&self) -> io::Result<()>;
+    /// Reads a whole (small) file.
+    fn read_file(&self, name: &str) -> io::Result<Vec<u8>>;
+    /// Writes a whole (small) file atomically and durably: a temporary file is
+    /// written and synced, then renamed over `name`, then the folder is synced.
+    fn write_file_atomic(&self, name: &str, bytes: &[u8]) -> io::Result<()>;
+    /// Takes the exclusive writer lock, or returns `Ok(None)` when another
+    /// writer (in this or another process) holds it.
+    fn try_lock(&self) -> io::Result<Option<Box<dyn LockGuard>>>;
+}
+
+/// A mapped segment file.
+///
+/// The engine upholds one discipline over every map, which is what makes the
+/// shared access sound: a single writer writes only bytes that no reader
+/// reads yet (past the commit word of the next record), publishes a record by
+/// a release store of its length word, and never writes a byte again once it
+/// is published. Readers read a record only after an acquire load of its
+/// length word shows it published.
+pub trait SegmentMap: Send + Sync {
+    /// Mapped length in bytes.
+    fn len(&self) -> usize;
+    /// Whether the map is empty.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// The bytes `[offset, offset + len)`, or `None` when out of bounds.
+    /// Callers read only published (immutable) bytes.
+    fn bytes(&self, offset: usize, len: usize) -> Option<&[u8]>;
+    /// Copies `data` to `offset`. Panics if out of bounds (an engine bug).
+    fn write(&self, offset: usize, data: &[u8]);
+    /// Loads the little-endian `u32` at `offset` (4-byte aligned) with acquire ordering.
+    fn load_u32_acquire(&self, offset: usize) -> Option<u32>;
+    /// Stores the little-endian `u32` at `offset` (4-byte aligned) with release ordering.
+    fn store_u32_release(&self, offset: usize, value: u32);
+    /// Loads the little-endian `u64` at `offset` (8-byte aligned) with acquire ordering.
+    fn load_u64_acquire(&self, offset: usize) -> Option<u64>;
+    /// Stores the little-endian `u64` at `offset` (8-byte aligned) with release ordering.
+    fn store_u64_release(&self, offset: usize, value: u64);
+    /// Makes `[offset, offset + len)` durable (msync).
+    fn flush(&self, offset: usize, len: usize) -> io::Result<()>;
+    /// Pre-faults every page for writing so the writer never takes a page
+    /// fault on fresh pages (`MADV_POPULATE_WRITE`); best effort.
+    fn populate(&self) -> io::Result<()>;
+}

@@ -1,0 +1,329 @@
+//! Newtypes for the values that must never be mixed up: sequence numbers,
+//! segment ordinals, byte offsets, hashes, ids, kinds, schema versions and times.
+
+use std::fmt;
+
+/// The position of a record in the ledger. The first record is `Seq(1)`;
+/// sequence numbers are dense and increase by one along the chain.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+pub struct Seq(u64);
+
+impl Seq {
+    /// The sequence number of the first record of every ledger.
+    pub const FIRST: Seq = Seq(1);
+
+    /// Wraps a raw sequence number.
+    pub const fn new(raw: u64) -> Self {
+        Seq(raw)
+    }
+
+    /// The raw sequence number.
+    pub const fn get(self) -> u64 {
+        self.0
+    }
+
+    /// The sequence number after this one.
+    pub const fn next(self) -> Seq {
+        Seq(self.0 + 1)
+    }
+}
+
+impl fmt::Display for Seq {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// The position of a segment in the ledger: 0 for the first segment, then 1, 2, ...
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+pub struct SegmentOrdinal(u64);
+
+impl SegmentOrdinal {
+    /// Wraps a raw ordinal.
+    pub const fn new(raw: u64) -> Self {
+        SegmentOrdinal(raw)
+    }
+
+    /// The raw ordinal.
+    pub const fn get(self) -> u64 {
+        self.0
+    }
+
+    /// The ordinal of the segment after this one.
+    pub const fn next(self) -> SegmentOrdinal {
+        SegmentOrdinal(self.0 + 1)
+    }
+}
+
+impl fmt::Display for SegmentOrdinal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// A byte offset inside one segment file.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+pub struct Offset(u64);
+
+impl Offset {
+    /// Wraps a raw byte offset.
+    pub const fn new(raw: u64) -> Self {
+        Offset(raw)
+    }
+
+    /// The raw byte offset.
+    pub const fn get(self) -> u64 {
+        self.0
+    }
+}
+
+impl fmt::Display for Offset {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// Error returned when a hexadecimal string does not decode to the expected bytes.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("expected {expected} hexadecimal digits, got {input:?}")]
+pub struct HexError {
+    expected: usize,
+    input: String,
+}
+
+fn parse_hex<const N: usize>(s: &str) -> Result<[u8; N], HexError> {
+    let mut out = [0u8; N];
+    hex::decode_to_slice(s.trim(), &mut out).map_err(|_| HexError {
+        expected: N * 2,
+        input: s.chars().take(80).collect(),
+    })?;
+    Ok(out)
+}
+
+/// A 32-byte blake3 chain hash: `blake3(previous chain hash || record bytes)`.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ChainHash([u8; 32]);
+
+impl ChainHash {
+    /// Wraps raw hash bytes.
+    pub const fn from_bytes(bytes: [u8; 32]) -> Self {
+        ChainHash(bytes)
+    }
+
+    /// The raw hash bytes.
+    pub const fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
+    /// Lowercase hexadecimal form (64 digits).
+    pub fn to_hex(&self) -> String {
+        hex::encode(self.0)
+    }
+
+    /// Parses the 64-digit hexadecimal form.
+    pub fn from_hex(s: &str) -> Result<Self, HexError> {
+        parse_hex(s).map(ChainHash)
+    }
+}
+
+impl fmt::Display for ChainHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_hex())
+    }
+}
+
+impl fmt::Debug for ChainHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ChainHash({})", self.to_hex())
+    }
+}
+
+/// The content address of a sealed segment: blake3 of all of its bytes.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ContentHash([u8; 32]);
+
+impl ContentHash {
+    /// Hashes `bytes`.
+    pub fn of(bytes: &[u8]) -> Self {
+        ContentHash(*blake3::hash(bytes).as_bytes())
+    }
+
+    /// Wraps raw hash bytes.
+    pub const fn from_bytes(bytes: [u8; 32]) -> Self {
+        ContentHash(bytes)
+    }
+
+    /// The raw hash bytes.
+    pub const fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
+    /// Lowercase hexadecimal form (64 digits).
+    pub fn to_hex(&self) -> String {
+        hex::encode(self.0)
+    }
+
+    /// Parses the 64-digit hexadecimal form.
+    pub fn from_hex(s: &str) -> Result<Self, HexError> {
+        parse_hex(s).map(ContentHash)
+    }
+}
+
+impl fmt::Display for ContentHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_hex())
+    }
+}
+
+impl fmt::Debug for ContentHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ContentHash({})", self.to_hex())
+    }
+}
+
+/// The unique id of a ledger, chosen at random when it is created.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct LedgerId([u8; 16]);
+
+impl LedgerId {
+    /// A fresh random id from the operating system's random source.
+    pub fn random() -> std::io::Result<Self> {
+        let mut bytes = [0u8; 16];
+        getrandom::getrandom(&mut bytes).map_err(std::io::Error::other)?;
+        Ok(LedgerId(bytes))
+    }
+
+    /// Wraps raw id bytes.
+    pub const fn from_bytes(bytes: [u8; 16]) -> Self {
+        LedgerId(bytes)
+    }
+
+    /// The raw id bytes.
+    pub const fn as_bytes(&self) -> &[u8; 16] {
+        &self.0
+    }
+
+    /// Lowercase hexadecimal form (32 digits).
+    pub fn to_hex(&self) -> String {
+        hex::encode(self.0)
+    }
+
+    /// Parses the 32-digit hexadecimal form.
+    pub fn from_hex(s: &str) -> Result<Self, HexError> {
+        parse_hex(s).map(LedgerId)
+    }
+}
+
+impl fmt::Display for LedgerId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_hex())
+    }
+}
+
+impl fmt::Debug for LedgerId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "LedgerId({})", self.to_hex())
+    }
+}
+
+/// The kind of a record, chosen by the layer above the engine (the trading
+/// domain). Kinds at or above [`Kind::RESERVED_START`] belong to the engine.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+pub struct Kind(u16);
+
+impl Kind {
+    /// Kinds from here up are reserved for records the engine itself writes.
+    pub const RESERVED_START: u16 = 0xFF00;
+    /// The provenance record a migrated ledger starts with.
+    pub const PROVENANCE: Kind = Kind(0xFF01);
+
+    /// Wraps a raw kind.
+    pub const fn new(raw: u16) -> Self {
+        Kind(raw)
+    }
+
+    /// The raw kind.
+    pub const fn get(self) -> u16 {
+        self.0
+    }
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// The schema version of a record's payload, per kind.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+pub struct SchemaVersion(u16);
+
+impl SchemaVersion {
+    /// Wraps a raw version.
+    pub const fn new(raw: u16) -> Self {
+        SchemaVersion(raw)
+    }
+
+    /// The raw version.
+    pub const fn get(self) -> u16 {
+        self.0
+    }
+}
+
+impl fmt::Display for SchemaVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "v{}", self.0)
+    }
+}
+
+/// A point in time: nanoseconds since the Unix epoch (UTC).
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+pub struct Timestamp(i64);
+
+impl Timestamp {
+    /// Wraps nanoseconds since the Unix epoch.
+    pub const fn from_nanos(nanos: i64) -> Self {
+        Timestamp(nanos)
+    }
+
+    /// Nanoseconds since the Unix epoch.
+    pub const fn as_nanos(self) -> i64 {
+        self.0
+    }
+
+    /// The current wall-clock time. Times before 1970 or after 2262 (outside an
+    /// `i64` of nanoseconds) are clamped to the representable range.
+    pub fn now() -> Self {
+        match std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) {
+            Ok(d) => Timestamp(i64::try_from(d.as_nanos()).unwrap_or(i64::MAX)),
+            Err(_) => Timestamp(0),
+        }
+    }
+}
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}ns", self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_round_trips_and_rejects_bad_input() {
+        let h = ChainHash::from_bytes([0xab; 32]);
+        assert_eq!(ChainHash::from_hex(&h.to_hex()), Ok(h));
+        assert!(ChainHash::from_hex("abcd").is_err());
+        assert!(LedgerId::from_hex(&"zz".repeat(16)).is_err());
+        let id = LedgerId::from_bytes([7; 16]);
+        assert_eq!(LedgerId::from_hex(&id.to_hex()), Ok(id));
+    }
+
+    #[test]
+    fn seq_orders_and_advances() {
+        assert_eq!(Seq::FIRST.next(), Seq::new(2));
+        assert!(Seq::new(3) > Seq::new(2));
+    }
+}

@@ -1,0 +1,150 @@
+//! The active segment and the two transitions of its life: creation (from a
+//! preallocated file) and sealing (footer, flush, trim, rename to its
+//! content address).
+
+use std::sync::Arc;
+
+use crate::error::{Error, IoContext, Result};
+use crate::layout::SealedFile;
+use crate::segment::footer::{SegmentFooter, FOOTER_LEN};
+use crate::segment::header::{
+    SegmentHeader, HEADER_LEN, WATERMARK_AT, WATERMARK_NOT_AT,
+};
+use crate::segment::names::SegmentName;
+use crate::segment::record::FOOTER_MARKER;
+use crate::storage::{SegmentMap, Storage};
+use crate::types::{ContentHash, SegmentOrdinal, Seq, Timestamp};
+
+/// The segment the writer appends to.
+pub(crate) struct ActiveSegment {
+    pub name: String,
+    pub ordinal: SegmentOrdinal,
+    pub map: Arc<dyn SegmentMap>,
+    pub header: SegmentHeader,
+    /// Offset where the next record goes.
+    pub pos: usize,
+    /// Records in the segment.
+    pub count: u64,
+    /// The first record's timestamp.
+    pub first_ts: Option<Timestamp>,
+}
+
+/// Writes the durable watermark into a live header (complement first).
+pub(crate) fn store_watermark(map: &dyn SegmentMap, value: u64) {
+    map.store_u64_release(WATERMARK_NOT_AT, !value);
+    map.store_u64_release(WATERMARK_AT, value);
+}
+
+/// Reads the watermark of a live header; `None` if damaged.
+pub(crate) fn load_watermark(map: &dyn SegmentMap) -> Option<u64> {
+    let v = map.load_u64_acquire(WATERMARK_AT)?;
+    let c = map.load_u64_acquire(WATERMARK_NOT_AT)?;
+    (v == !c && v >= HEADER_LEN as u64).then_some(v)
+}
+
+/// Creates the active segment `header.ordinal`, using `prepared` (the
+/// preallocated file of that ordinal) when given: the header is written and
+/// flushed before the file is renamed to its active name, so an active
+/// segment always has a durable header.
+pub(crate) fn create_active(
+    storage: &dyn Storage,
+    header: SegmentHeader,
+    prepared: Option<Arc<dyn SegmentMap>>,
+) -> Result<ActiveSegment> {
+    let ordinal = header.ordinal;
+    let pre_name = SegmentName::Prealloc(ordinal).to_string();
+    let name = SegmentName::Active(ordinal).to_string();
+    let map = match prepared {
+        Some(m) if m.len() as u64 == header.capacity => m,
+        _ => {
+            let _ = storage.remove(&pre_name);
+            storage
+                .create_segment(&pre_name, header.capacity)
+                .ctx("create", storage.path_of(&pre_name))?
+        }
+    };
+    map.write(0, &header.encode());
+    map.flush(0, HEADER_LEN)
+        .ctx("flush header of", storage.path_of(&pre_name))?;
+    storage
+        .rename(&pre_name, &name)
+        .ctx("rename", storage.path_of(&pre_name))?;
+    storage.sync_dir().ctx("sync", storage.path_of(""))?;
+    Ok(ActiveSegment {
+        name,
+        ordinal,
+        map,
+        header,
+        pos: HEADER_LEN,
+        count: 0,
+        first_ts: None,
+    })
+}
+
+/// Creates and pre-faults the file for segment `ordinal` ahead of need.
+pub(crate) fn preallocate(
+    storage: &dyn Storage,
+    ordinal: SegmentOrdinal,
+    capacity: u64,
+) -> std::io::Result<Arc<dyn SegmentMap>> {
+    let name = SegmentName::Prealloc(ordinal).to_string();
+    let _ = storage.remove(&name);
+    let map = storage.create_segment(&name, capacity)?;
+    // Best effort: a kernel without MADV_POPULATE_WRITE just faults later.
+    let _ = map.populate();
+    Ok(map)
+}
+
+/// Writes the footer after the last record and seals the segment.
+pub(crate) fn seal(
+    storage: &dyn Storage,
+    seg: &ActiveSegment,
+    last_seq: Seq,
+    last_hash: crate::types::ChainHash,
+    last_ts: Timestamp,
+) -> Result<SealedFile> {
+    let footer = SegmentFooter {
+        count: seg.count,
+        first_seq: seg.header.first_seq,
+        last_seq,
+        first_ts: seg.first_ts.unwrap_or(last_ts),
+        last_ts,
+        last_hash,
+        offset: seg.pos as u64,
+    };
+    let bytes = footer.encode();
+    seg.map.write(seg.pos + 4, &bytes[4..]);
+    seg.map.store_u32_release(seg.pos, FOOTER_MARKER);
+    store_watermark(seg.map.as_ref(), seg.pos as u64);
+    finish_seal(storage, &seg.name, seg.ordinal, seg.map.as_ref(), seg.pos + FOOTER_LEN)
+}
+
+/// The steps of sealing after the footer is in place: flush, hash, trim to
+/// `end`, rename to the content address, sync the folder. Recovery re-runs
+/// this for a segment whose seal a crash interrupted.
+pub(crate) fn finish_seal(
+    storage: &dyn Storage,
+    name: &str,
+    ordinal: SegmentOrdinal,
+    map: &dyn SegmentMap,
+    end: usize,
+) -> Result<SealedFile> {
+    let path = storage.path_of(name);
+    map.flush(0, end.min(map.len())).ctx("flush", path.clone())?;
+    let data = map.bytes(0, end).ok_or_else(|| Error::Corrupt {
+        segment: name.to_owned(),
+        offset: map.len() as u64,
+        seq: None,
+        reason: format!("the file ends before the footer's end at {end}"),
+    })?;
+    let address = ContentHash::of(data);
+    storage.truncate(name, end as u64).ctx("trim", path.clone())?;
+    let sealed_name = SegmentName::Sealed(ordinal, address).to_string();
+    storage.rename(name, &sealed_name).ctx("rename", path)?;
+    storage.sync_dir().ctx("sync", storage.path_of(""))?;
+    Ok(SealedFile {
+        ordinal,
+        address,
+        name: sealed_name,
+    })
+}

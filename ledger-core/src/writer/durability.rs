@@ -1,0 +1,308 @@
+//! Durability: flushing committed records, the durable watermark, the group
+//! commit thread, and waiting for a sequence number to become durable.
+//!
+//! What each mode survives (docs/DURABILITY.md has the full table):
+//! - every mode: a crash of the process loses nothing that was appended (the
+//!   bytes are in the kernel's page cache as soon as `append` returns);
+//! - `SyncEveryAppend`: a power loss loses nothing that was appended;
+//! - `GroupCommit`: a power loss loses nothing whose sequence a waiter saw
+//!   durable ([`DurabilityHandle::wait`]); everything is flushed within about
+//!   two intervals;
+//! - `NoSync`: a power loss may lose anything since the last explicit sync or
+//!   seal; recovery then cuts the torn tail and reports it.
+//!
+//! Group commit flushes whole pages behind the writer while the writer is
+//! busy, and the partial page it is filling only when a waiter needs a
+//! record on it or the writer has been idle for an interval: flushing a page
+//! write-protects it, and the writer's next store to it would fault.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
+use parking_lot::{Condvar, Mutex};
+
+use crate::error::{Error, Result};
+use crate::le;
+use crate::segment::header::HEADER_LEN;
+use crate::segment::record::FOOTER_MARKER;
+use crate::storage::SegmentMap;
+use crate::types::Seq;
+
+use super::active::store_watermark;
+
+const PAGE: usize = 4096;
+
+/// When appended records become durable (survive a power loss).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// Never flush on append: records survive a process crash, and a power
+    /// loss only as far as the last [`crate::Writer::sync`] or seal.
+    NoSync,
+    /// A background thread flushes every `interval`; waiters learn when their
+    /// sequence is durable.
+    GroupCommit {
+        /// How often the flusher runs.
+        interval: Duration,
+    },
+    /// Every append is flushed before it returns.
+    SyncEveryAppend,
+}
+
+impl Default for Durability {
+    fn default() -> Self {
+        Durability::GroupCommit {
+            interval: Duration::from_millis(2),
+        }
+    }
+}
+
+/// What the flusher flushes: the active segment.
+pub(crate) struct FlushTarget {
+    pub map: Arc<dyn SegmentMap>,
+    /// Offset up to which the map was flushed.
+    pub flushed_to: usize,
+    /// Offset of the first record not known to be wholly durable.
+    pub scan_pos: usize,
+}
+
+impl FlushTarget {
+    pub(crate) fn new(map: Arc<dyn SegmentMap>, pos: usize) -> Self {
+        FlushTarget {
+            map,
+            flushed_to: pos,
+            scan_pos: pos,
+        }
+    }
+}
+
+/// State shared between the writer, the flusher thread and durability waiters.
+pub(crate) struct Shared {
+    /// End offset of the last published record in the active segment.
+    pub committed_end: AtomicU64,
+    /// Last published sequence (0 = none).
+    pub committed_seq: AtomicU64,
+    /// Last durable sequence (0 = none).
+    pub durable_seq: AtomicU64,
+    /// Highest sequence a waiter waits for.
+    wanted_seq: AtomicU64,
+    poisoned: AtomicBool,
+    poison_cause: Mutex<Option<String>>,
+    pub target: Mutex<FlushTarget>,
+    durable_mx: Mutex<()>,
+    durable_cv: Condvar,
+    /// Set when the writer is dropped; waiters stop waiting.
+    closed: AtomicBool,
+    /// Wakes the group-commit thread, when there is one.
+    wake: Option<Sender<Wake>>,
+    path: String,
+}
+
+pub(crate) enum Wake {
+    Flush,
+    Stop,
+}
+
+impl Shared {
+    pub(crate) fn new(
+        target: FlushTarget,
+        committed_seq: u64,
+        wake: Option<Sender<Wake>>,
+        path: String,
+    ) -> Self {
+        Shared {
+            committed_end: AtomicU64::new(target.scan_pos as u64),
+            committed_seq: AtomicU64::new(committed_seq),
+            durable_seq: AtomicU64::new(0),
+            wanted_seq: AtomicU64::new(0),
+            poisoned: AtomicBool::new(false),
+            poison_cause: Mutex::new(None),
+            target: Mutex::new(target),
+            durable_mx: Mutex::new(()),
+            durable_cv: Condvar::new(),
+            closed: AtomicBool::new(false),
+            wake,
+            path,
+        }
+    }
+
+    #[inline]
+    pub(crate) fn check_poison(&self) -> Result<()> {
+        if self.poisoned.load(Ordering::Relaxed) {
+            return Err(self.poison_error());
+        }
+        Ok(())
+    }
+
+    fn poison_error(&self) -> Error {
+        Error::Poisoned {
+            cause: self
+                .poison_cause
+                .lock()
+                .clone()
+                .unwrap_or_else(|| "unknown".to_owned()),
+        }
+    }
+
+    /// Stops the writer for good after a failed flush or seal.
+    pub(crate) fn poison(&self, cause: String) -> Error {
+        {
+            let mut c = self.poison_cause.lock();
+            if c.is_none() {
+                *c = Some(cause);
+            }
+        }
+        self.poisoned.store(true, Ordering::Release);
+        self.notify();
+        self.poison_error()
+    }
+
+    fn notify(&self) {
+        let _g = self.durable_mx.lock();
+        self.durable_cv.notify_all();
+    }
+
+    /// Marks everything up to `seq` durable (after a seal flushed it).
+    pub(crate) fn mark_durable(&self, seq: u64) {
+        self.durable_seq.fetch_max(seq, Ordering::AcqRel);
+        self.notify();
+    }
+
+    /// Flushes the target up to `end` and advances the watermark and the
+    /// durable sequence over every record wholly inside the flushed range.
+    pub(crate) fn flush_upto(&self, t: &mut FlushTarget, end: usize) -> Result<()> {
+        self.check_poison()?;
+        if end > t.flushed_to {
+            let start = t.flushed_to & !(PAGE - 1);
+            if let Err(e) = t.map.flush(start, end - start) {
+                return Err(self.poison(format!("flush of {} failed: {e}", self.path)));
+            }
+            t.flushed_to = end;
+        }
+        let mut last = None;
+        while let Some(len) = t.map.load_u32_acquire(t.scan_pos) {
+            if len == 0 || len == FOOTER_MARKER || t.scan_pos + len as usize > t.flushed_to {
+                break;
+            }
+            last = t
+                .map
+                .bytes(t.scan_pos + 8, 8)
+                .and_then(|b| le::u64_at(b, 0));
+            t.scan_pos += le::align8(len as usize);
+        }
+        if let Some(seq) = last {
+            store_watermark(t.map.as_ref(), t.scan_pos as u64);
+            if let Err(e) = t.map.flush(0, HEADER_LEN) {
+                return Err(self.poison(format!("flush of {} header failed: {e}", self.path)));
+            }
+            self.mark_durable(seq);
+        }
+        Ok(())
+    }
+
+    /// Flushes everything published so far.
+    pub(crate) fn flush_all(&self) -> Result<()> {
+        let mut t = self.target.lock();
+        let end = self.committed_end.load(Ordering::Acquire) as usize;
+        self.flush_upto(&mut t, end)
+    }
+
+    pub(crate) fn close(&self) {
+        self.closed.store(true, Ordering::Release);
+        self.notify();
+    }
+}
+
+/// A cloneable handle to learn when appended records are durable, usable
+/// from any thread while the writer keeps appending.
+#[derive(Clone)]
+pub struct DurabilityHandle {
+    pub(crate) shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for DurabilityHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DurabilityHandle")
+            .field("durable_seq", &self.durable_seq())
+            .finish()
+    }
+}
+
+impl DurabilityHandle {
+    /// The highest sequence known durable, if any.
+    pub fn durable_seq(&self) -> Option<Seq> {
+        match self.shared.durable_seq.load(Ordering::Acquire) {
+            0 => None,
+            s => Some(Seq::new(s)),
+        }
+    }
+
+    /// Blocks until `seq` is durable. With group commit this asks the
+    /// flusher for an early flush; in the other modes it flushes now.
+    pub fn wait(&self, seq: Seq) -> Result<()> {
+        let s = &self.shared;
+        if s.durable_seq.load(Ordering::Acquire) >= seq.get() {
+            return Ok(());
+        }
+        let committed = s.committed_seq.load(Ordering::Acquire);
+        if seq.get() > committed {
+            return Err(Error::NoSuchSeq {
+                seq,
+                head: committed,
+            });
+        }
+        match &s.wake {
+            None => s.flush_all()?,
+            Some(tx) => {
+                s.wanted_seq.fetch_max(seq.get(), Ordering::AcqRel);
+                let _ = tx.try_send(Wake::Flush);
+            }
+        }
+        let mut g = s.durable_mx.lock();
+        loop {
+            if s.durable_seq.load(Ordering::Acquire) >= seq.get() {
+                return Ok(());
+            }
+            s.check_poison()?;
+            if s.closed.load(Ordering::Acquire) {
+                return Err(Error::Closed);
+            }
+            s.durable_cv.wait_for(&mut g, Duration::from_millis(50));
+        }
+    }
+}
+
+/// The group commit thread's loop.
+pub(crate) fn run_flusher(shared: Arc<Shared>, rx: Receiver<Wake>, interval: Duration) {
+    let mut last_end = usize::MAX;
+    loop {
+        let stop = match rx.recv_timeout(interval) {
+            Ok(Wake::Stop) | Err(RecvTimeoutError::Disconnected) => true,
+            Ok(Wake::Flush) | Err(RecvTimeoutError::Timeout) => false,
+        };
+        if shared.poisoned.load(Ordering::Acquire) {
+            if stop {
+                return;
+            }
+            continue;
+        }
+        let mut t = shared.target.lock();
+        let end = shared.committed_end.load(Ordering::Acquire) as usize;
+        let wanted = shared.wanted_seq.load(Ordering::Acquire);
+        let waiting = wanted > shared.durable_seq.load(Ordering::Acquire);
+        let idle = end == last_end;
+        let upto = if stop || waiting || idle {
+            end
+        } else {
+            (end & !(PAGE - 1)).max(t.flushed_to)
+        };
+        // An error poisons the writer; waiters and the writer report it.
+        let _ = shared.flush_upto(&mut t, upto);
+        drop(t);
+        last_end = end;
+        if stop {
+            return;
+        }
+    }
+}

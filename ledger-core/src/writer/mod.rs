@@ -1,0 +1,560 @@
+//! The writer: appends records to the active segment, rotates full
+//! segments, and makes records durable according to its [`Durability`].
+
+pub(crate) mod active;
+mod durability;
+mod shared;
+
+use std::path::Path;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+pub use durability::{Durability, DurabilityHandle};
+pub use shared::SharedWriter;
+
+use crate::error::{Error, IoContext, Result};
+use crate::layout::{self, Layout};
+use crate::meta::{LedgerMeta, META_FILE};
+use crate::recovery::{self, RecoveryReport};
+use crate::segment::footer::FOOTER_LEN;
+use crate::segment::header::{FormatVersion, HEADER_LEN};
+use crate::segment::record::{self, NewRecord};
+use crate::segment::ChainState;
+use crate::storage::{FsStorage, LockGuard, SegmentMap, Storage};
+use crate::types::{ChainHash, Kind, LedgerId, SchemaVersion, SegmentOrdinal, Seq, Timestamp};
+use active::ActiveSegment;
+use durability::{FlushTarget, Shared, Wake};
+
+/// Default segment size: 64 MiB.
+pub const DEFAULT_SEGMENT_SIZE: u64 = 64 << 20;
+/// Smallest segment size accepted.
+pub const MIN_SEGMENT_SIZE: u64 = 8 << 10;
+
+/// How a writer is configured.
+#[derive(Debug, Clone)]
+pub struct WriterOptions {
+    /// Size every segment file is preallocated to (rounded up to 4 KiB).
+    pub segment_size: u64,
+    /// When records become durable.
+    pub durability: Durability,
+    /// Prepare (create and pre-fault) the next segment on a background
+    /// thread, so rotation and the first writes to a fresh segment do not
+    /// stall the writer.
+    pub preallocate: bool,
+}
+
+impl Default for WriterOptions {
+    fn default() -> Self {
+        WriterOptions {
+            segment_size: DEFAULT_SEGMENT_SIZE,
+            durability: Durability::default(),
+            preallocate: true,
+        }
+    }
+}
+
+impl WriterOptions {
+    /// Sets the segment size.
+    #[must_use]
+    pub fn segment_size(mut self, bytes: u64) -> Self {
+        self.segment_size = bytes;
+        self
+    }
+
+    /// Sets the durability mode.
+    #[must_use]
+    pub fn durability(mut self, d: Durability) -> Self {
+        self.durability = d;
+        self
+    }
+
+    /// Turns background preallocation of the next segment on or off.
+    #[must_use]
+    pub fn preallocate(mut self, on: bool) -> Self {
+        self.preallocate = on;
+        self
+    }
+}
+
+/// Whether opening may create a ledger.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpenMode {
+    /// Create a new ledger; the folder must be absent or empty.
+    Create,
+    /// Open an existing ledger.
+    Open,
+    /// Open the ledger in the folder, creating one if the folder is absent or empty.
+    OpenOrCreate,
+}
+
+/// One record to append.
+#[derive(Debug, Clone, Copy)]
+pub struct Entry<'a> {
+    /// The record's kind.
+    pub kind: Kind,
+    /// The payload's schema version.
+    pub version: SchemaVersion,
+    /// The record's time; `None` stamps the current time (never earlier than
+    /// the previous record's).
+    pub timestamp: Option<Timestamp>,
+    /// The payload.
+    pub payload: &'a [u8],
+}
+
+impl<'a> Entry<'a> {
+    /// An entry stamped with the time of the append.
+    pub fn new(kind: Kind, version: SchemaVersion, payload: &'a [u8]) -> Self {
+        Entry {
+            kind,
+            version,
+            timestamp: None,
+            payload,
+        }
+    }
+
+    /// Sets an explicit time.
+    #[must_use]
+    pub fn at(mut self, ts: Timestamp) -> Self {
+        self.timestamp = Some(ts);
+        self
+    }
+}
+
+/// Proof that a record was appended: its sequence number and chain hash.
+#[must_use = "a receipt tells which sequence to wait for and what the chain hash is"]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Receipt {
+    /// The record's sequence number.
+    pub seq: Seq,
+    /// The record's chain hash.
+    pub chain_hash: ChainHash,
+    /// The record's timestamp.
+    pub timestamp: Timestamp,
+}
+
+/// The last record of the ledger.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Head {
+    /// Its sequence number.
+    pub seq: Seq,
+    /// Its chain hash.
+    pub chain_hash: ChainHash,
+    /// Its timestamp.
+    pub timestamp: Timestamp,
+}
+
+/// The single writer of a ledger. Holds the folder's exclusive lock.
+pub struct Writer {
+    storage: Arc<dyn Storage>,
+    meta: LedgerMeta,
+    opts: WriterOptions,
+    active: ActiveSegment,
+    state: ChainState,
+    scratch: Vec<u8>,
+    shared: Arc<Shared>,
+    flusher: Option<(crossbeam_channel::Sender<Wake>, JoinHandle<()>)>,
+    prepared: Option<JoinHandle<std::io::Result<Arc<dyn SegmentMap>>>>,
+    sealed_count: u64,
+    recovery: RecoveryReport,
+    closed: bool,
+    _lock: Box<dyn LockGuard>,
+}
+
+impl std::fmt::Debug for Writer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Writer")
+            .field("ledger", &self.meta.id)
+            .field("active", &self.active.name)
+            .field("next_seq", &self.state.next_seq)
+            .finish()
+    }
+}
+
+impl Writer {
+    /// Creates a new ledger in `dir` (absent or empty).
+    pub fn create(dir: impl AsRef<Path>, opts: WriterOptions) -> Result<Writer> {
+        Self::open_storage(Arc::new(FsStorage::new(dir.as_ref())), OpenMode::Create, opts)
+    }
+
+    /// Opens the ledger in `dir`, running recovery.
+    pub fn open(dir: impl AsRef<Path>, opts: WriterOptions) -> Result<Writer> {
+        Self::open_storage(Arc::new(FsStorage::new(dir.as_ref())), OpenMode::Open, opts)
+    }
+
+    /// Opens the ledger in `dir`, creating it if `dir` is absent or empty.
+    pub fn open_or_create(dir: impl AsRef<Path>, opts: WriterOptions) -> Result<Writer> {
+        Self::open_storage(
+            Arc::new(FsStorage::new(dir.as_ref())),
+            OpenMode::OpenOrCreate,
+            opts,
+        )
+    }
+
+    /// Opens a ledger over any [`Storage`].
+    pub fn open_storage(
+        storage: Arc<dyn Storage>,
+        mode: OpenMode,
+        opts: WriterOptions,
+    ) -> Result<Writer> {
+        let size = opts.segment_size.max(MIN_SEGMENT_SIZE).div_ceil(4096) * 4096;
+        let opts = WriterOptions {
+            segment_size: size,
+            ..opts
+        };
+        let st = storage.as_ref();
+        let exists = st.root_exists()
+            && st
+                .list()
+                .ctx("list", st.path_of(""))?
+                .iter()
+                .any(|n| n == META_FILE);
+        match (mode, exists) {
+            (OpenMode::Create, true) => {
+                return Err(Error::AlreadyExists {
+                    path: st.path_of(""),
+                })
+            }
+            (OpenMode::Open, false) => {
+                // Produces the precise error (no folder, foreign folder, ...).
+                layout::read_layout(st)?;
+            }
+            (OpenMode::Create | OpenMode::OpenOrCreate, false) => {
+                if st.root_exists() && !st.list().ctx("list", st.path_of(""))?.is_empty() {
+                    return Err(Error::FolderNotEmpty {
+                        path: st.path_of(""),
+                    });
+                }
+                st.create_root().ctx("create folder", st.path_of(""))?;
+            }
+            _ => {}
+        }
+        let lock = st
+            .try_lock()
+            .ctx("lock", st.path_of("LOCK"))?
+            .ok_or_else(|| Error::Locked {
+                path: st.path_of("LOCK"),
+            })?;
+        if !exists {
+            let meta = LedgerMeta {
+                version: FormatVersion::CURRENT,
+                id: LedgerId::random().ctx("generate ledger id for", st.path_of(""))?,
+                created_at: Timestamp::now(),
+            };
+            st.write_file_atomic(META_FILE, &meta.encode())
+                .ctx("write", st.path_of(META_FILE))?;
+        }
+        let layout = layout::read_layout(st)?;
+        let rec = recovery::recover(st, &layout, size)?;
+        Self::start(storage, layout, opts, rec, lock)
+    }
+
+    fn start(
+        storage: Arc<dyn Storage>,
+        layout: Layout,
+        opts: WriterOptions,
+        rec: recovery::Recovered,
+        lock: Box<dyn LockGuard>,
+    ) -> Result<Writer> {
+        let committed = rec.state.next_seq.get() - 1;
+        let target = FlushTarget::new(Arc::clone(&rec.active.map), rec.active.pos);
+        let (wake, rx) = match opts.durability {
+            Durability::GroupCommit { .. } => {
+                let (tx, rx) = crossbeam_channel::bounded(1);
+                (Some(tx), Some(rx))
+            }
+            _ => (None, None),
+        };
+        let shared = Arc::new(Shared::new(
+            target,
+            committed,
+            wake.clone(),
+            storage.path_of("").display().to_string(),
+        ));
+        // Whatever recovery found on disk is as durable as it gets.
+        shared.mark_durable(committed);
+        let flusher = match (opts.durability, wake, rx) {
+            (Durability::GroupCommit { interval }, Some(tx), Some(rx)) => {
+                let sh = Arc::clone(&shared);
+                let handle = std::thread::Builder::new()
+                    .name("ledger-flusher".into())
+                    .spawn(move || durability::run_flusher(sh, rx, interval))
+                    .ctx("spawn flusher thread for", storage.path_of(""))?;
+                Some((tx, handle))
+            }
+            _ => None,
+        };
+        let mut w = Writer {
+            storage,
+            meta: layout.meta,
+            opts,
+            active: rec.active,
+            state: rec.state,
+            scratch: Vec::with_capacity(1024),
+            shared,
+            flusher,
+            prepared: None,
+            sealed_count: rec.sealed_count,
+            recovery: rec.report,
+            closed: false,
+            _lock: lock,
+        };
+        w.prepare_next();
+        Ok(w)
+    }
+
+    fn prepare_next(&mut self) {
+        if !self.opts.preallocate {
+            return;
+        }
+        let storage = Arc::clone(&self.storage);
+        let ordinal = self.active.ordinal.next();
+        let size = self.opts.segment_size;
+        self.prepared = std::thread::Builder::new()
+            .name("ledger-prealloc".into())
+            .spawn(move || active::preallocate(storage.as_ref(), ordinal, size))
+            .ok();
+    }
+
+    /// What recovery found and did when this writer opened the ledger.
+    pub fn recovery_report(&self) -> &RecoveryReport {
+        &self.recovery
+    }
+
+    /// The ledger's id.
+    pub fn ledger_id(&self) -> LedgerId {
+        self.meta.id
+    }
+
+    /// The storage the ledger lives in.
+    pub fn storage(&self) -> &Arc<dyn Storage> {
+        &self.storage
+    }
+
+    /// The last record, if any.
+    pub fn head(&self) -> Option<Head> {
+        (self.state.next_seq > Seq::FIRST).then(|| Head {
+            seq: Seq::new(self.state.next_seq.get() - 1),
+            chain_hash: self.state.prev_hash,
+            timestamp: self.state.last_ts,
+        })
+    }
+
+    /// The sequence number the next record will get.
+    pub fn next_seq(&self) -> Seq {
+        self.state.next_seq
+    }
+
+    /// The ordinal of the active segment.
+    pub fn active_ordinal(&self) -> SegmentOrdinal {
+        self.active.ordinal
+    }
+
+    /// How many segments are sealed.
+    pub fn sealed_segments(&self) -> u64 {
+        self.sealed_count
+    }
+
+    /// The largest payload one record can carry with this segment size.
+    pub fn max_payload(&self) -> usize {
+        (self.opts.segment_size as usize)
+            .saturating_sub(HEADER_LEN + FOOTER_LEN + record::OVERHEAD + 8)
+    }
+
+    /// A handle other threads can use to wait for durability.
+    pub fn durability_handle(&self) -> DurabilityHandle {
+        DurabilityHandle {
+            shared: Arc::clone(&self.shared),
+        }
+    }
+
+    /// Blocks until `seq` is durable.
+    pub fn wait_durable(&self, seq: Seq) -> Result<()> {
+        self.durability_handle().wait(seq)
+    }
+
+    /// Appends one record.
+    #[inline]
+    pub fn append(&mut self, entry: &Entry<'_>) -> Result<Receipt> {
+        let receipt = self.append_inner(entry)?;
+        if self.opts.durability == Durability::SyncEveryAppend {
+            self.shared.flush_all()?;
+        }
+        Ok(receipt)
+    }
+
+    /// Appends several records; with [`Durability::SyncEveryAppend`] they are
+    /// flushed once, together. Every entry is checked (size, time order)
+    /// before any is written, so a refused batch appends nothing.
+    pub fn append_batch(&mut self, entries: &[Entry<'_>]) -> Result<Vec<Receipt>> {
+        let max = self.max_payload();
+        let mut last = self.state.last_ts;
+        for (i, e) in entries.iter().enumerate() {
+            if e.payload.len() > max {
+                return Err(Error::RecordTooLarge {
+                    len: e.payload.len() + record::OVERHEAD,
+                    max: max + record::OVERHEAD,
+                });
+            }
+            if let Some(ts) = e.timestamp {
+                if ts < last {
+                    return Err(Error::TimeWentBackwards {
+                        seq: Seq::new(self.state.next_seq.get() + i as u64),
+                        last,
+                        found: ts,
+                    });
+                }
+                last = ts;
+            }
+        }
+        let mut receipts = Vec::with_capacity(entries.len());
+        for e in entries {
+            receipts.push(self.append_inner(e)?);
+        }
+        if self.opts.durability == Durability::SyncEveryAppend {
+            self.shared.flush_all()?;
+        }
+        Ok(receipts)
+    }
+
+    #[inline]
+    fn append_inner(&mut self, e: &Entry<'_>) -> Result<Receipt> {
+        self.shared.check_poison()?;
+        if self.closed {
+            return Err(Error::Closed);
+        }
+        let ts = match e.timestamp {
+            Some(ts) if ts < self.state.last_ts => {
+                return Err(Error::TimeWentBackwards {
+                    seq: self.state.next_seq,
+                    last: self.state.last_ts,
+                    found: ts,
+                })
+            }
+            Some(ts) => ts,
+            None => Timestamp::now().max(self.state.last_ts),
+        };
+        let size = record::padded_size(e.payload.len());
+        if self.active.pos + size + FOOTER_LEN > self.active.map.len() {
+            if e.payload.len() > self.max_payload() {
+                return Err(Error::RecordTooLarge {
+                    len: e.payload.len() + record::OVERHEAD,
+                    max: self.max_payload() + record::OVERHEAD,
+                });
+            }
+            self.rotate()?;
+        }
+        let seq = self.state.next_seq;
+        let hash = record::encode_into(
+            &mut self.scratch,
+            &NewRecord {
+                seq,
+                timestamp: ts,
+                kind: e.kind,
+                version: e.version,
+                payload: e.payload,
+            },
+            &self.state.prev_hash,
+        );
+        let pos = self.active.pos;
+        let map = self.active.map.as_ref();
+        // Body first, then the length word with a release store: a reader
+        // that sees the length sees the whole record.
+        map.write(pos + 4, &self.scratch[4..]);
+        map.store_u32_release(pos, (e.payload.len() + record::OVERHEAD) as u32);
+        self.active.pos = pos + size;
+        self.active.count += 1;
+        self.active.first_ts.get_or_insert(ts);
+        self.state.next_seq = seq.next();
+        self.state.prev_hash = hash;
+        self.state.last_ts = ts;
+        self.shared
+            .committed_end
+            .store(self.active.pos as u64, Ordering::Release);
+        self.shared.committed_seq.store(seq.get(), Ordering::Release);
+        Ok(Receipt {
+            seq,
+            chain_hash: hash,
+            timestamp: ts,
+        })
+    }
+
+    /// Seals the active segment and starts the next one.
+    fn rotate(&mut self) -> Result<()> {
+        let mut target = self.shared.target.lock();
+        let last_seq = Seq::new(self.state.next_seq.get() - 1);
+        let sealed = active::seal(
+            self.storage.as_ref(),
+            &self.active,
+            last_seq,
+            self.state.prev_hash,
+            self.state.last_ts,
+        )
+        .map_err(|e| self.shared.poison(format!("sealing {} failed: {e}", self.active.name)))?;
+        drop(sealed);
+        self.sealed_count += 1;
+        self.shared.mark_durable(last_seq.get());
+        let prepared = self
+            .prepared
+            .take()
+            .and_then(|h| h.join().ok())
+            .and_then(|r| r.ok());
+        let header = crate::segment::header::SegmentHeader {
+            version: FormatVersion::CURRENT,
+            ledger_id: self.meta.id,
+            ordinal: self.active.ordinal.next(),
+            first_seq: self.state.next_seq,
+            prev_hash: self.state.prev_hash,
+            created_at: Timestamp::now(),
+            capacity: self.opts.segment_size,
+        };
+        let next = active::create_active(self.storage.as_ref(), header, prepared)
+            .map_err(|e| self.shared.poison(format!("starting segment {} failed: {e}", header.ordinal)))?;
+        *target = FlushTarget::new(Arc::clone(&next.map), next.pos);
+        self.shared
+            .committed_end
+            .store(next.pos as u64, Ordering::Release);
+        self.active = next;
+        drop(target);
+        self.prepare_next();
+        Ok(())
+    }
+
+    /// Flushes every appended record now, whatever the durability mode.
+    pub fn sync(&mut self) -> Result<()> {
+        self.shared.flush_all()
+    }
+
+    /// Flushes, stops the flusher thread and releases the lock, reporting
+    /// any error (dropping the writer does the same, silently).
+    pub fn close(mut self) -> Result<()> {
+        self.shutdown()
+    }
+
+    fn shutdown(&mut self) -> Result<()> {
+        if self.closed {
+            return Ok(());
+        }
+        self.closed = true;
+        let result = if self.shared.check_poison().is_ok() {
+            self.shared.flush_all()
+        } else {
+            Ok(())
+        };
+        if let Some((tx, handle)) = self.flusher.take() {
+            let _ = tx.send(Wake::Stop);
+            let _ = handle.join();
+        }
+        if let Some(h) = self.prepared.take() {
+            let _ = h.join();
+        }
+        self.shared.close();
+        result
+    }
+}
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        let _ = self.shutdown();
+    }
+}
