@@ -468,11 +468,21 @@ fn verify_segment(st: &dyn Storage, f: &SegFile, cp_seq: Option<Seq>) -> SegResu
     };
     let mut footer_at = None;
     let mut torn = false;
-    while pos + 4 <= data_end || (f.sealed.is_none() && pos + 4 <= data.len()) {
+    while pos + 4 <= data.len() {
         match record::parse_at(data, pos) {
             Ok(Slot::Empty) => break,
             Ok(Slot::Footer) => {
                 footer_at = Some(pos);
+                break;
+            }
+            Ok(Slot::Record(rec)) if f.sealed.is_some() && pos + rec.len > data_end => {
+                r.findings.push(finding(
+                    FindingKind::Footer,
+                    f,
+                    pos,
+                    Some(next_seq),
+                    "a record runs into the footer's place",
+                ));
                 break;
             }
             Ok(Slot::Record(rec)) => {

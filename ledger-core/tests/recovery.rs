@@ -1,0 +1,328 @@
+//! Recovery: torn tails, damage before the durable watermark, power loss
+//! under each durability mode, failed flushes and interrupted seals.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::*;
+use ledger_core::storage::{CrashMode, MemStorage, Storage};
+use ledger_core::verify::{verify, VerifyOptions};
+use ledger_core::{Durability, Error, OpenMode, Reader, Receipt, Seq, Writer, WriterOptions};
+
+fn opts(d: Durability) -> WriterOptions {
+    small(d).preallocate(false)
+}
+
+fn create(st: &MemStorage, d: Durability) -> Writer {
+    Writer::open_storage(Arc::new(st.clone()), OpenMode::Create, opts(d)).unwrap()
+}
+
+fn reopen(st: &MemStorage) -> ledger_core::Result<Writer> {
+    Writer::open_storage(Arc::new(st.clone()), OpenMode::Open, opts(Durability::NoSync))
+}
+
+fn active_name(st: &MemStorage) -> String {
+    st.list()
+        .unwrap()
+        .into_iter()
+        .find(|n| n.ends_with(".active"))
+        .unwrap()
+}
+
+fn watermark(bytes: &[u8]) -> usize {
+    u64::from_le_bytes(bytes[128..136].try_into().unwrap()) as usize
+}
+
+fn record_len(bytes: &[u8], at: usize) -> usize {
+    u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap()) as usize
+}
+
+/// Asserts the ledger holds exactly the records of `receipts` (as a prefix
+/// of length `n`) and verifies.
+fn assert_holds(st: &MemStorage, receipts: &[Receipt], n: usize) {
+    let records: Vec<_> = Reader::with_storage(Arc::new(st.clone()))
+        .unwrap()
+        .cursor()
+        .unwrap()
+        .verify_chain(true)
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(records.len(), n, "record count");
+    for (r, rc) in records.iter().zip(receipts) {
+        assert_eq!((r.seq, r.chain_hash), (rc.seq, rc.chain_hash));
+        assert_eq!(r.payload, payload(r.seq.get() - 1));
+    }
+    let report = verify(Arc::new(st.clone()), &VerifyOptions::default()).unwrap();
+    assert!(report.is_intact(), "{:?}", report.findings);
+}
+
+/// Ten durable records, then an eleventh that is not yet durable.
+fn ten_durable_one_not() -> (MemStorage, Vec<Receipt>) {
+    let st = MemStorage::new();
+    let mut w = create(&st, Durability::NoSync);
+    let mut receipts = append_range(&mut w, 0, 10);
+    w.sync().unwrap();
+    receipts.extend(append_range(&mut w, 10, 11));
+    let crashed = st.crash(CrashMode::ProcessCrash).unwrap();
+    drop(w);
+    (crashed, receipts)
+}
+
+#[test]
+fn torn_last_record_at_every_byte_offset_recovers_to_the_previous_record() {
+    let (base, receipts) = ten_durable_one_not();
+    let name = active_name(&base);
+    let bytes = base.file_bytes(&name).unwrap();
+    let at = watermark(&bytes);
+    let len = record_len(&bytes, at);
+    assert!(len > 60);
+    for cut in 0..len {
+        let st = base.crash(CrashMode::ProcessCrash).unwrap();
+        let mut b = bytes.clone();
+        b[at + cut..at + len].fill(0);
+        st.set_file_bytes(&name, &b).unwrap();
+        let w = reopen(&st).unwrap_or_else(|e| panic!("cut {cut}: {e}"));
+        let report = w.recovery_report().clone();
+        assert_eq!(w.next_seq(), Seq::new(11), "cut {cut}");
+        assert_eq!(w.head().unwrap().chain_hash, receipts[9].chain_hash);
+        match &report.cut {
+            Some(c) => {
+                assert_eq!(c.seq, Seq::new(11), "cut {cut}");
+                assert_eq!(c.offset, at as u64);
+                assert!(c.bytes > 0 && c.bytes <= cut as u64);
+                assert_eq!(st.file_bytes(&c.saved_to).unwrap(), b[at..at + c.bytes as usize]);
+            }
+            None => assert!(b[at..at + 4] == [0; 4], "cut {cut}: a torn record was not reported"),
+        }
+        drop(w);
+        assert_holds(&st, &receipts, 10);
+    }
+    // The whole record present: nothing is cut.
+    let st = base.crash(CrashMode::ProcessCrash).unwrap();
+    let w = reopen(&st).unwrap();
+    assert!(w.recovery_report().is_clean());
+    assert_eq!(w.next_seq(), Seq::new(12));
+    drop(w);
+    assert_holds(&st, &receipts, 11);
+}
+
+#[test]
+fn garbage_after_the_last_record_is_cut_and_reported() {
+    let (base, receipts) = ten_durable_one_not();
+    let name = active_name(&base);
+    let mut bytes = base.file_bytes(&name).unwrap();
+    let at = watermark(&bytes);
+    let end = at + (record_len(&bytes, at) + 7) / 8 * 8;
+    for (i, b) in bytes[end..end + 300].iter_mut().enumerate() {
+        *b = (i as u8).wrapping_mul(13) | 1;
+    }
+    base.set_file_bytes(&name, &bytes).unwrap();
+    let w = reopen(&base).unwrap();
+    let cut = w.recovery_report().cut.clone().expect("a cut");
+    assert_eq!(cut.offset, end as u64);
+    assert_eq!(cut.seq, Seq::new(12));
+    assert_eq!(cut.bytes, 300);
+    assert_eq!(cut.valid_looking_records, 0);
+    assert_eq!(w.next_seq(), Seq::new(12));
+    drop(w);
+    assert_holds(&base, &receipts, 11);
+    // A second open finds nothing more to cut.
+    assert!(reopen(&base).unwrap().recovery_report().is_clean());
+}
+
+#[test]
+fn damage_before_the_durable_watermark_is_an_error_and_changes_nothing() {
+    let (base, _) = ten_durable_one_not();
+    let name = active_name(&base);
+    let mut bytes = base.file_bytes(&name).unwrap();
+    // Record 5: walk the records from the header.
+    let mut at = 4096;
+    for _ in 0..4 {
+        at += (record_len(&bytes, at) + 7) / 8 * 8;
+    }
+    bytes[at + 30] ^= 0x20;
+    base.set_file_bytes(&name, &bytes).unwrap();
+    let err = reopen(&base).unwrap_err();
+    match &err {
+        Error::Corrupt {
+            segment,
+            offset,
+            seq,
+            ..
+        } => {
+            assert_eq!(segment, &name);
+            assert_eq!(*offset, at as u64);
+            assert_eq!(*seq, Some(Seq::new(5)));
+        }
+        other => panic!("expected Corrupt, got {other}"),
+    }
+    assert!(err.to_string().contains(&name), "{err}");
+    assert_eq!(base.file_bytes(&name).unwrap(), bytes, "nothing changed");
+    assert!(!base.list().unwrap().iter().any(|n| n.starts_with("cut-")));
+}
+
+#[test]
+fn valid_looking_records_after_a_lost_page_are_cut_and_counted() {
+    let st = MemStorage::new();
+    let mut w = create(&st, Durability::NoSync);
+    let mut receipts = append_range(&mut w, 0, 10);
+    w.sync().unwrap();
+    receipts.extend(append_range(&mut w, 10, 15));
+    let crashed = st.crash(CrashMode::ProcessCrash).unwrap();
+    drop(w);
+    let name = active_name(&crashed);
+    let mut bytes = crashed.file_bytes(&name).unwrap();
+    let at = watermark(&bytes);
+    let len11 = (record_len(&bytes, at) + 7) / 8 * 8;
+    bytes[at..at + len11].fill(0);
+    crashed.set_file_bytes(&name, &bytes).unwrap();
+    let w = reopen(&crashed).unwrap();
+    let cut = w.recovery_report().cut.clone().expect("a cut");
+    assert_eq!(cut.seq, Seq::new(11));
+    assert_eq!(cut.valid_looking_records, 4);
+    assert!(cut.reason.contains("stray"), "{}", cut.reason);
+    drop(w);
+    assert_holds(&crashed, &receipts, 10);
+}
+
+#[test]
+fn power_loss_with_sync_every_append_loses_nothing() {
+    let st = MemStorage::new();
+    let mut w = create(&st, Durability::SyncEveryAppend);
+    let receipts = append_range(&mut w, 0, 150);
+    assert!(w.sealed_segments() >= 1);
+    let lost = st.crash(CrashMode::PowerLoss).unwrap();
+    drop(w);
+    let w = reopen(&lost).unwrap();
+    assert_eq!(w.next_seq(), Seq::new(151));
+    drop(w);
+    assert_holds(&lost, &receipts, 150);
+}
+
+#[test]
+fn power_loss_with_group_commit_keeps_everything_a_waiter_saw_durable() {
+    let st = MemStorage::new();
+    let mut w = create(
+        &st,
+        Durability::GroupCommit {
+            interval: Duration::from_millis(1),
+        },
+    );
+    let mut receipts = append_range(&mut w, 0, 200);
+    w.wait_durable(receipts[199].seq).unwrap();
+    let handle = w.durability_handle();
+    assert!(handle.durable_seq().unwrap() >= Seq::new(200));
+    receipts.extend(append_range(&mut w, 200, 210));
+    let lost = st.crash(CrashMode::PowerLoss).unwrap();
+    drop(w);
+    let w = reopen(&lost).unwrap();
+    let n = w.next_seq().get() as usize - 1;
+    assert!(n >= 200, "only {n} records survived");
+    drop(w);
+    assert_holds(&lost, &receipts, n);
+}
+
+#[test]
+fn power_loss_with_torn_pages_recovers_a_valid_prefix() {
+    let mut lossy = 0;
+    for seed in 1..=12u64 {
+        let st = MemStorage::new();
+        let mut w = create(&st, Durability::NoSync);
+        let mut receipts = append_range(&mut w, 0, 100);
+        w.sync().unwrap();
+        receipts.extend(append_range(&mut w, 100, 400));
+        let lost = st.crash(CrashMode::PowerLossTornPages { seed }).unwrap();
+        drop(w);
+        let w = reopen(&lost).unwrap_or_else(|e| panic!("seed {seed}: {e}"));
+        let n = w.next_seq().get() as usize - 1;
+        assert!(n >= 100, "seed {seed}: only {n} records survived");
+        lossy += usize::from(n < 400);
+        drop(w);
+        assert_holds(&lost, &receipts, n);
+    }
+    assert!(lossy > 0, "no seed lost anything: the scenario tests nothing");
+}
+
+#[test]
+fn a_failed_flush_poisons_the_writer_and_reopening_recovers() {
+    let st = MemStorage::new();
+    let mut w = create(&st, Durability::SyncEveryAppend);
+    let receipts = append_range(&mut w, 0, 5);
+    st.fail_flushes_after(0);
+    let p = payload(5);
+    let entry = ledger_core::Entry::new(kind(5), ledger_core::SchemaVersion::new(1), &p);
+    let err = w.append(&entry).unwrap_err();
+    assert!(matches!(err, Error::Poisoned { .. }), "{err}");
+    assert!(err.to_string().contains("injected"), "{err}");
+    st.clear_faults();
+    // Never retried as if nothing happened: the writer stays stopped.
+    let err = w.append(&entry).unwrap_err();
+    assert!(matches!(err, Error::Poisoned { .. }), "{err}");
+    assert!(matches!(w.sync(), Err(Error::Poisoned { .. })));
+    let lost = st.crash(CrashMode::PowerLoss).unwrap();
+    drop(w);
+    let w = reopen(&lost).unwrap();
+    assert_eq!(w.next_seq(), Seq::new(6), "the unflushed record is gone, the rest is there");
+    drop(w);
+    assert_holds(&lost, &receipts, 5);
+}
+
+#[test]
+fn an_interrupted_seal_is_completed_on_open() {
+    let st = MemStorage::new();
+    let mut w = create(&st, Durability::NoSync);
+    let mut receipts = Vec::new();
+    st.fail_flushes_after(0);
+    let mut i = 0;
+    let err = loop {
+        let p = payload(i);
+        match w.append(&ledger_core::Entry::new(kind(i), ledger_core::SchemaVersion::new(1), &p)) {
+            Ok(r) => receipts.push(r),
+            Err(e) => break e,
+        }
+        i += 1;
+    };
+    assert!(matches!(err, Error::Poisoned { .. }), "{err}");
+    let crashed = st.crash(CrashMode::ProcessCrash).unwrap();
+    drop(w);
+    let w = reopen(&crashed).unwrap();
+    let report = w.recovery_report().clone();
+    assert!(report.completed_seal.is_some(), "{report:?}");
+    assert!(report.started_segment);
+    assert_eq!(w.next_seq().get() as usize, receipts.len() + 1);
+    assert_eq!(w.sealed_segments(), 1);
+    drop(w);
+    assert_holds(&crashed, &receipts, receipts.len());
+}
+
+#[test]
+fn a_missing_segment_or_a_wrong_content_address_refuses_to_open() {
+    let st = MemStorage::new();
+    let mut w = create(&st, Durability::NoSync);
+    let _ = append_range(&mut w, 0, 300);
+    drop(w);
+    let sealed: Vec<String> = st
+        .list()
+        .unwrap()
+        .into_iter()
+        .filter(|n| n.ends_with(".seg"))
+        .collect();
+    assert!(sealed.len() >= 3);
+
+    let gap = st.crash(CrashMode::ProcessCrash).unwrap();
+    gap.remove(&sealed[1]).unwrap();
+    let err = reopen(&gap).unwrap_err();
+    assert!(matches!(err, Error::MissingSegment { ordinal, .. } if ordinal.get() == 1), "{err}");
+
+    let bad = st.crash(CrashMode::ProcessCrash).unwrap();
+    let last = sealed.last().unwrap();
+    let mut bytes = bad.file_bytes(last).unwrap();
+    bytes[5000] ^= 1;
+    bad.set_file_bytes(last, &bytes).unwrap();
+    let err = reopen(&bad).unwrap_err();
+    assert!(matches!(err, Error::ContentAddress { ref segment, .. } if segment == last), "{err}");
+    assert_eq!(bad.file_bytes(last).unwrap(), bytes, "nothing changed");
+}
