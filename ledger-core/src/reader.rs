@@ -164,8 +164,31 @@ impl Cursor {
     }
 
     /// Finds the file of segment `ordinal`: sealed (checked against its
-    /// content address) or active. `None` if it does not exist yet.
-    fn open_segment(&self, ordinal: SegmentOrdinal) -> Result<Option<(String, Arc<dyn SegmentMap>, SegmentHeader)>> {
+    /// content address) or active. `None` if it does not exist yet. A file
+    /// renamed between listing and mapping (the writer sealing it) is
+    /// looked up again.
+    fn open_segment(
+        &self,
+        ordinal: SegmentOrdinal,
+    ) -> Result<Option<(String, Arc<dyn SegmentMap>, SegmentHeader)>> {
+        let mut attempts = 0;
+        loop {
+            match self.try_open_segment(ordinal) {
+                Err(Error::Io { source, .. })
+                    if source.kind() == std::io::ErrorKind::NotFound && attempts < 16 =>
+                {
+                    attempts += 1;
+                    std::thread::yield_now();
+                }
+                other => return other,
+            }
+        }
+    }
+
+    fn try_open_segment(
+        &self,
+        ordinal: SegmentOrdinal,
+    ) -> Result<Option<(String, Arc<dyn SegmentMap>, SegmentHeader)>> {
         let st = self.storage.as_ref();
         let names = st.list().ctx("list", st.path_of(""))?;
         for name in names {

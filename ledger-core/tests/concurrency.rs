@@ -1,0 +1,99 @@
+//! Readers while the writer appends and rotates: they never see a partial
+//! record and never miss one.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::sync::Arc;
+use std::thread;
+
+use common::*;
+use ledger_core::{Durability, Reader, SharedWriter, Writer};
+
+const N: u64 = 3000;
+
+/// Also the test named by the mmap module's SAFETY notes: readers map the
+/// active segment while the writer seals (trims) it.
+#[test]
+fn concurrent_reader_sees_only_whole_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut w = Writer::create(dir.path(), small(Durability::NoSync)).unwrap();
+    let first = append_range(&mut w, 0, 1);
+    let path = dir.path().to_owned();
+    let readers: Vec<_> = (0..3)
+        .map(|_| {
+            let path = path.clone();
+            thread::spawn(move || {
+                let mut c = Reader::open(&path).unwrap().cursor().unwrap().verify_chain(true);
+                let mut got = Vec::new();
+                while (got.len() as u64) < N {
+                    match c.next_record().unwrap() {
+                        Some(r) => {
+                            assert_eq!(r.payload, payload(r.seq.get() - 1), "partial or wrong record");
+                            got.push((r.seq, r.chain_hash));
+                        }
+                        None => thread::yield_now(),
+                    }
+                }
+                got
+            })
+        })
+        .collect();
+    let mut receipts = first;
+    receipts.extend(append_range(&mut w, 1, N));
+    assert!(w.sealed_segments() >= 10);
+    for r in readers {
+        let got = r.join().unwrap();
+        let want: Vec<_> = receipts.iter().map(|r| (r.seq, r.chain_hash)).collect();
+        assert_eq!(got, want);
+    }
+}
+
+#[test]
+fn reader_survives_seal_of_the_segment_it_maps() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut w = Writer::create(dir.path(), small(Durability::NoSync)).unwrap();
+    let _ = append_range(&mut w, 0, 5);
+    let mut c = Reader::open(dir.path()).unwrap().cursor().unwrap();
+    for _ in 0..5 {
+        assert!(c.next_record().unwrap().is_some());
+    }
+    assert!(c.next_record().unwrap().is_none(), "at the tail");
+    let active_before = c.segment_name().unwrap().to_owned();
+    let _ = append_range(&mut w, 5, 200); // seals the mapped segment, trims it
+    assert!(w.sealed_segments() >= 2);
+    let rest: Vec<_> = c.by_ref().collect::<Result<_, _>>().unwrap();
+    assert_eq!(rest.len(), 195);
+    assert_ne!(c.segment_name().unwrap(), active_before);
+}
+
+#[test]
+fn shared_writer_from_several_threads_keeps_one_dense_chain() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = SharedWriter::new(Writer::create(dir.path(), small(Durability::NoSync)).unwrap());
+    let handles: Vec<_> = (0..4)
+        .map(|t| {
+            let w = w.clone();
+            thread::spawn(move || {
+                (0..250u64)
+                    .map(|i| {
+                        let p = payload(t * 1000 + i);
+                        w.append(&ledger_core::Entry::new(kind(i), ledger_core::SchemaVersion::new(1), &p))
+                            .unwrap()
+                            .seq
+                            .get()
+                    })
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    let mut seqs: Vec<u64> = handles.into_iter().flat_map(|h| h.join().unwrap()).collect();
+    seqs.sort_unstable();
+    assert_eq!(seqs, (1..=1000).collect::<Vec<_>>());
+    w.with(|w| w.sync()).unwrap();
+    drop(w);
+    let report = ledger_core::verify::verify_dir(dir.path(), &Default::default()).unwrap();
+    assert!(report.is_intact());
+    assert_eq!(report.records, 1000);
+    let _ = Arc::new(());
+}

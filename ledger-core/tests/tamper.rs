@@ -1,0 +1,205 @@
+//! Tampering: any single flipped byte of a sealed segment is detected and
+//! located; a rewrite that recomputes the whole chain is caught by a signed
+//! checkpoint; so is a rollback below it.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::path::Path;
+
+use common::*;
+use ledger_core::checkpoint::generate_key;
+use ledger_core::verify::{verify_dir, FindingKind, VerifyOptions};
+use ledger_core::{Checkpoint, Durability, Entry, Reader, Writer};
+
+fn build(dir: &Path, n: u64) -> Vec<ledger_core::Receipt> {
+    let mut w = Writer::create(dir, small(Durability::NoSync)).unwrap();
+    let r = append_range(&mut w, 0, n);
+    w.close().unwrap();
+    r
+}
+
+/// Offsets of the records in a sealed segment's bytes.
+fn record_offsets(bytes: &[u8]) -> Vec<(usize, usize)> {
+    let mut v = Vec::new();
+    let mut at = 4096;
+    loop {
+        let len = u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap());
+        if len == u32::MAX {
+            return v;
+        }
+        v.push((at, len as usize));
+        at += (len as usize + 7) / 8 * 8;
+    }
+}
+
+#[test]
+fn every_sampled_single_byte_flip_in_a_sealed_segment_is_detected_and_located() {
+    let dir = tempfile::tempdir().unwrap();
+    build(dir.path(), 200);
+    let sealed = sealed_files(dir.path());
+    let name = &sealed[1];
+    let path = dir.path().join(name);
+    let original = std::fs::read(&path).unwrap();
+    let records = record_offsets(&original);
+    let footer = original.len() - 104;
+
+    let mut positions: Vec<usize> = (0..160).collect(); // header fields, CRC, watermark
+    positions.extend((160..4096).step_by(397)); // reserved zeros of the header page
+    positions.extend((4096..footer).step_by(13)); // records and padding
+    positions.extend(footer..original.len()); // every footer byte
+    for &pos in &positions {
+        let mut bytes = original.clone();
+        bytes[pos] ^= 0x10;
+        std::fs::write(&path, &bytes).unwrap();
+        let report = verify_dir(dir.path(), &VerifyOptions::default()).unwrap();
+        assert!(!report.is_intact(), "flip at {pos} undetected");
+        let mine: Vec<_> = report.findings.iter().filter(|f| &f.segment == name).collect();
+        assert!(
+            mine.iter().any(|f| f.kind == FindingKind::ContentAddress),
+            "flip at {pos}: no content-address finding"
+        );
+        let located = mine.iter().any(|f| {
+            let Some(off) = f.offset.map(|o| o as usize) else {
+                return false;
+            };
+            match f.kind {
+                FindingKind::Header => pos < 4096,
+                FindingKind::Footer => pos >= footer,
+                FindingKind::Crc | FindingKind::StrayBytes | FindingKind::ChainHash => records
+                    .iter()
+                    .any(|&(at, len)| at == off && pos >= at && pos < at + (len + 7) / 8 * 8),
+                _ => false,
+            }
+        });
+        assert!(located, "flip at {pos} not located: {mine:?}");
+    }
+    std::fs::write(&path, &original).unwrap();
+    assert!(verify_dir(dir.path(), &VerifyOptions::default()).unwrap().is_intact());
+}
+
+#[test]
+fn a_missing_middle_segment_and_a_broken_link_are_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    build(dir.path(), 300);
+    let sealed = sealed_files(dir.path());
+    std::fs::remove_file(dir.path().join(&sealed[2])).unwrap();
+    let report = verify_dir(dir.path(), &VerifyOptions::default()).unwrap();
+    let kinds: Vec<_> = report.findings.iter().map(|f| f.kind).collect();
+    assert!(kinds.contains(&FindingKind::MissingSegment), "{kinds:?}");
+    assert!(kinds.contains(&FindingKind::Link), "{kinds:?}");
+    let missing = report
+        .findings
+        .iter()
+        .find(|f| f.kind == FindingKind::MissingSegment)
+        .unwrap();
+    assert_eq!(missing.segment, sealed[3], "named by the segment after the gap");
+}
+
+/// What an attacker with write access does: rewrite one record and
+/// recompute every later chain hash and content address.
+fn rewrite_whole_chain(src: &Path, dst: &Path, changed_seq: u64) {
+    std::fs::create_dir(dst).unwrap();
+    std::fs::copy(src.join("LEDGER"), dst.join("LEDGER")).unwrap();
+    let records: Vec<_> = Reader::open(src)
+        .unwrap()
+        .cursor()
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let mut w = Writer::open(dst, small(Durability::NoSync)).unwrap();
+    for r in &records {
+        let mut p = r.payload.clone();
+        if r.seq.get() == changed_seq {
+            p[0] ^= 0xff;
+        }
+        let _ = w
+            .append(&Entry::new(r.kind, r.version, &p).at(r.timestamp))
+            .unwrap();
+    }
+    w.close().unwrap();
+}
+
+#[test]
+fn a_whole_chain_rewrite_passes_the_chain_but_not_a_checkpoint() {
+    let root = tempfile::tempdir().unwrap();
+    let honest = root.path().join("honest");
+    let receipts = build(&honest, 250);
+    let key = generate_key().unwrap();
+    let report = verify_dir(&honest, &VerifyOptions::default()).unwrap();
+    let cp = Checkpoint::sign(report.ledger_id.unwrap(), &report.head.unwrap(), &key);
+    assert_eq!(cp.chain_hash, receipts[249].chain_hash);
+    let cp = Checkpoint::from_text(&cp.to_text()).unwrap();
+
+    let with_cp = VerifyOptions {
+        checkpoint: Some(cp.clone()),
+        ..Default::default()
+    };
+    let ok = verify_dir(&honest, &with_cp).unwrap();
+    assert!(ok.is_intact(), "{:?}", ok.findings);
+    assert_eq!(ok.checkpoint_ok, Some(true));
+
+    let forged = root.path().join("forged");
+    rewrite_whole_chain(&honest, &forged, 17);
+    let plain = verify_dir(&forged, &VerifyOptions::default()).unwrap();
+    assert!(plain.is_intact(), "a recomputed chain is self-consistent");
+    let caught = verify_dir(&forged, &with_cp).unwrap();
+    assert!(!caught.is_intact());
+    assert_eq!(caught.checkpoint_ok, Some(false));
+    let f = caught
+        .findings
+        .iter()
+        .find(|f| f.kind == FindingKind::Checkpoint)
+        .unwrap();
+    assert!(f.detail.contains("rewritten"), "{f}");
+}
+
+#[test]
+fn a_rollback_below_a_checkpoint_and_a_forged_signature_are_reported() {
+    let root = tempfile::tempdir().unwrap();
+    let early = root.path().join("early");
+    build(&early, 100);
+    // The same ledger, grown further: copy, then append more.
+    let later = root.path().join("later");
+    std::fs::create_dir(&later).unwrap();
+    for e in std::fs::read_dir(&early).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), later.join(e.file_name())).unwrap();
+    }
+    let mut w = Writer::open(&later, small(Durability::NoSync)).unwrap();
+    let _ = append_range(&mut w, 100, 180);
+    let head = w.head().unwrap();
+    let id = w.ledger_id();
+    w.close().unwrap();
+    let key = generate_key().unwrap();
+    let cp = Checkpoint::sign(id, &head, &key);
+    let opts = VerifyOptions {
+        checkpoint: Some(cp.clone()),
+        ..Default::default()
+    };
+    assert!(verify_dir(&later, &opts).unwrap().is_intact());
+    // The early copy is a valid ledger, but rolled back below the checkpoint.
+    let rolled = verify_dir(&early, &opts).unwrap();
+    assert!(!rolled.is_intact());
+    let f = rolled
+        .findings
+        .iter()
+        .find(|f| f.kind == FindingKind::Checkpoint)
+        .unwrap();
+    assert!(f.detail.contains("does not hold"), "{f}");
+
+    let mut forged = cp;
+    forged.seq = ledger_core::Seq::new(50);
+    let report = verify_dir(
+        &later,
+        &VerifyOptions {
+            checkpoint: Some(forged),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert!(report
+        .findings
+        .iter()
+        .any(|f| f.kind == FindingKind::Checkpoint && f.detail.contains("signature")));
+}
