@@ -39,6 +39,9 @@ mod tests {
         assert_ne!(link(&a, b"x"), link(&a, b"y"));
         let mut concat = a.as_bytes().to_vec();
         concat.extend_from_slice(b"record");
-        assert_eq!(link(&a, b"record").as_bytes(), blake3::hash(&concat).as_bytes());
+        assert_eq!(
+            link(&a, b"record").as_bytes(),
+            blake3::hash(&concat).as_bytes()
+        );
     }
 }

@@ -207,11 +207,19 @@ mod tests {
 
     #[test]
     fn malformed_text_names_the_problem() {
-        assert!(Checkpoint::from_text("hello").unwrap_err().contains("first line"));
+        assert!(Checkpoint::from_text("hello")
+            .unwrap_err()
+            .contains("first line"));
         let e = Checkpoint::from_text("tradeledger-checkpoint v1\nledger-id: zz\n").unwrap_err();
-        assert!(e.contains("missing field") || e.contains("ledger-id"), "{e}");
+        assert!(
+            e.contains("missing field") || e.contains("ledger-id"),
+            "{e}"
+        );
         assert!(key_from_text("abc").is_err());
         let k = generate_key().unwrap();
-        assert_eq!(key_from_text(&key_to_text(&k)).unwrap().to_bytes(), k.to_bytes());
+        assert_eq!(
+            key_from_text(&key_to_text(&k)).unwrap().to_bytes(),
+            k.to_bytes()
+        );
     }
 }

@@ -110,7 +110,9 @@ pub enum Error {
         found: LedgerId,
     },
     /// A record does not fit in a segment.
-    #[error("a record of {len} bytes cannot be stored: a segment holds records of at most {max} bytes")]
+    #[error(
+        "a record of {len} bytes cannot be stored: a segment holds records of at most {max} bytes"
+    )]
     RecordTooLarge {
         /// Encoded record size.
         len: usize,

@@ -105,7 +105,12 @@ pub fn read_layout(storage: &dyn Storage) -> Result<Layout> {
         let expected = SegmentOrdinal::new(i as u64);
         if s.ordinal != expected {
             let detail = if s.ordinal < expected {
-                format!("two sealed segments claim ordinal {}: {} and {}", s.ordinal, sealed[i - 1].name, s.name)
+                format!(
+                    "two sealed segments claim ordinal {}: {} and {}",
+                    s.ordinal,
+                    sealed[i - 1].name,
+                    s.name
+                )
             } else {
                 format!("the next sealed segment found is {}", s.name)
             };

@@ -109,6 +109,9 @@ impl Reader {
     }
 }
 
+/// A segment file found and mapped: its name, bytes and header.
+type OpenedSegment = (String, Arc<dyn SegmentMap>, SegmentHeader);
+
 struct CurSeg {
     ordinal: SegmentOrdinal,
     name: String,
@@ -167,10 +170,7 @@ impl Cursor {
     /// content address) or active. `None` if it does not exist yet. A file
     /// renamed between listing and mapping (the writer sealing it) is
     /// looked up again.
-    fn open_segment(
-        &self,
-        ordinal: SegmentOrdinal,
-    ) -> Result<Option<(String, Arc<dyn SegmentMap>, SegmentHeader)>> {
+    fn open_segment(&self, ordinal: SegmentOrdinal) -> Result<Option<OpenedSegment>> {
         let mut attempts = 0;
         loop {
             match self.try_open_segment(ordinal) {
@@ -185,10 +185,7 @@ impl Cursor {
         }
     }
 
-    fn try_open_segment(
-        &self,
-        ordinal: SegmentOrdinal,
-    ) -> Result<Option<(String, Arc<dyn SegmentMap>, SegmentHeader)>> {
+    fn try_open_segment(&self, ordinal: SegmentOrdinal) -> Result<Option<OpenedSegment>> {
         let st = self.storage.as_ref();
         let names = st.list().ctx("list", st.path_of(""))?;
         for name in names {
@@ -226,9 +223,9 @@ impl Cursor {
     fn peek_first_seq(&self, ordinal: SegmentOrdinal) -> Result<Option<Seq>> {
         let st = self.storage.as_ref();
         for name in st.list().ctx("list", st.path_of(""))? {
-            if SegmentName::parse(&name).is_some_and(|n| {
-                n.ordinal() == ordinal && !matches!(n, SegmentName::Prealloc(_))
-            }) {
+            if SegmentName::parse(&name)
+                .is_some_and(|n| n.ordinal() == ordinal && !matches!(n, SegmentName::Prealloc(_)))
+            {
                 let map = st.map_segment(&name, false).ctx("map", st.path_of(&name))?;
                 let h = SegmentHeader::decode_fixed(map.bytes(0, WATERMARK_AT).unwrap_or_default())
                     .map_err(|d| corrupt(&name, 0, self.state.next_seq, d))?;
@@ -269,9 +266,15 @@ impl Cursor {
         if ordinal.get() > 0 || self.seg.is_some() {
             // Continuing from a previous segment: the link must hold.
             if self.seg.is_some()
-                && (header.first_seq != self.state.next_seq || header.prev_hash != self.state.prev_hash)
+                && (header.first_seq != self.state.next_seq
+                    || header.prev_hash != self.state.prev_hash)
             {
-                return Err(corrupt(&name, 40, self.state.next_seq, "broken link to the previous segment"));
+                return Err(corrupt(
+                    &name,
+                    40,
+                    self.state.next_seq,
+                    "broken link to the previous segment",
+                ));
             }
         }
         self.state.next_seq = header.first_seq;

@@ -18,7 +18,6 @@
 //!   verification and whenever a reader opens them, so opening costs the
 //!   same whatever the ledger's size.
 
-
 use crate::chain;
 use crate::error::{Error, IoContext, Result};
 use crate::layout::{Layout, SealedFile};
@@ -221,12 +220,13 @@ fn recover_active(
                     name,
                     offset,
                     Some(state.next_seq),
-                    format!(
-                        "records up to offset {watermark} were durable, but none is here"
-                    ),
+                    format!("records up to offset {watermark} were durable, but none is here"),
                 ));
             }
-            match data.get(offset..).and_then(|rest| rest.iter().rposition(|&b| b != 0)) {
+            match data
+                .get(offset..)
+                .and_then(|rest| rest.iter().rposition(|&b| b != 0))
+            {
                 None => {
                     return Ok(ActiveOutcome::Ready(ActiveSegment {
                         name: name.to_owned(),
@@ -241,28 +241,37 @@ fn recover_active(
                 Some(_) => (offset, "an empty slot followed by stray bytes".to_owned()),
             }
         }
-        ScanStop::Footer { offset } => {
-            match SegmentFooter::decode(data, offset) {
-                Ok(f)
-                    if f.count == count
-                        && f.last_seq.next() == state.next_seq
-                        && f.last_hash == state.prev_hash =>
-                {
-                    let end = offset + crate::segment::footer::FOOTER_LEN;
-                    let file = active::finish_seal(storage, name, header.ordinal, map.as_ref(), end)?;
-                    return Ok(ActiveOutcome::Sealed(file));
-                }
-                Ok(_) => (offset, "footer does not match the records before it".to_owned()),
-                Err(d) => (offset, d.to_string()),
+        ScanStop::Footer { offset } => match SegmentFooter::decode(data, offset) {
+            Ok(f)
+                if f.count == count
+                    && f.last_seq.next() == state.next_seq
+                    && f.last_hash == state.prev_hash =>
+            {
+                let end = offset + crate::segment::footer::FOOTER_LEN;
+                let file = active::finish_seal(storage, name, header.ordinal, map.as_ref(), end)?;
+                return Ok(ActiveOutcome::Sealed(file));
             }
-        }
+            Ok(_) => (
+                offset,
+                "footer does not match the records before it".to_owned(),
+            ),
+            Err(d) => (offset, d.to_string()),
+        },
         ScanStop::OutOfData { offset } => (offset, "the file ends inside a record".to_owned()),
         ScanStop::Invalid { offset, problem } => (offset, problem.to_string()),
     };
     if cut_at < watermark {
         return Err(corrupt(name, cut_at, Some(state.next_seq), reason));
     }
-    let cut = cut_tail(storage, name, header.ordinal, map.as_ref(), cut_at, state.next_seq, reason)?;
+    let cut = cut_tail(
+        storage,
+        name,
+        header.ordinal,
+        map.as_ref(),
+        cut_at,
+        state.next_seq,
+        reason,
+    )?;
     report.cut = Some(cut);
     Ok(ActiveOutcome::Ready(ActiveSegment {
         name: name.to_owned(),
@@ -320,4 +329,3 @@ fn cut_tail(
         saved_to,
     })
 }
-

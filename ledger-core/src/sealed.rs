@@ -69,7 +69,10 @@ impl SealedSegment {
                 &file.name,
                 32,
                 None,
-                format!("header says ordinal {}, the name {}", header.ordinal, file.ordinal),
+                format!(
+                    "header says ordinal {}, the name {}",
+                    header.ordinal, file.ordinal
+                ),
             ));
         }
         Ok(SealedSegment {
@@ -84,10 +87,15 @@ impl SealedSegment {
     pub fn check_structure(name: &str, data: &[u8]) -> Result<(SegmentHeader, SegmentFooter)> {
         let header = SegmentHeader::decode(data).map_err(|d| corrupt(name, 0, None, d))?;
         let footer_at = data.len().checked_sub(FOOTER_LEN).ok_or_else(|| {
-            corrupt(name, 0, None, format!("file of {} bytes has no room for a footer", data.len()))
+            corrupt(
+                name,
+                0,
+                None,
+                format!("file of {} bytes has no room for a footer", data.len()),
+            )
         })?;
-        let footer =
-            SegmentFooter::decode(data, footer_at).map_err(|d| corrupt(name, footer_at, None, d))?;
+        let footer = SegmentFooter::decode(data, footer_at)
+            .map_err(|d| corrupt(name, footer_at, None, d))?;
         if footer.first_seq != header.first_seq {
             return Err(corrupt(
                 name,

@@ -384,7 +384,13 @@ fn verify_inner(st: &dyn Storage, opts: &VerifyOptions) -> Result<VerifyReport> 
     Ok(report)
 }
 
-fn finding(kind: FindingKind, f: &SegFile, offset: usize, seq: Option<Seq>, detail: impl ToString) -> Finding {
+fn finding(
+    kind: FindingKind,
+    f: &SegFile,
+    offset: usize,
+    seq: Option<Seq>,
+    detail: impl ToString,
+) -> Finding {
     Finding {
         kind,
         segment: f.name.clone(),
@@ -441,14 +447,18 @@ fn verify_segment(st: &dyn Storage, f: &SegFile, cp_seq: Option<Seq>) -> SegResu
             f,
             32,
             None,
-            format!("header says ordinal {}, the name {}", header.ordinal, f.ordinal),
+            format!(
+                "header says ordinal {}, the name {}",
+                header.ordinal, f.ordinal
+            ),
         ));
     }
     r.header = Some(header);
     let watermark = match decode_watermark(data) {
         Ok(w) => w as usize,
         Err(d) => {
-            r.findings.push(finding(FindingKind::Header, f, 128, None, d));
+            r.findings
+                .push(finding(FindingKind::Header, f, 128, None, d));
             data.len()
         }
     };
@@ -501,7 +511,10 @@ fn verify_segment(st: &dyn Storage, f: &SegFile, cp_seq: Option<Seq>) -> SegResu
                         f,
                         pos,
                         Some(rec.seq),
-                        format!("timestamp {} is before the previous {last_ts}", rec.timestamp),
+                        format!(
+                            "timestamp {} is before the previous {last_ts}",
+                            rec.timestamp
+                        ),
                     ));
                 }
                 first_ts.get_or_insert(rec.timestamp);
@@ -537,20 +550,34 @@ fn verify_segment(st: &dyn Storage, f: &SegFile, cp_seq: Option<Seq>) -> SegResu
                     RecordDefect::Padding => FindingKind::StrayBytes,
                     _ => FindingKind::Crc,
                 };
-                r.findings.push(finding(kind, f, pos, Some(next_seq), &defect));
+                r.findings
+                    .push(finding(kind, f, pos, Some(next_seq), &defect));
                 // Resynchronise: skip by the length word if it is plausible,
                 // else scan forward for the next record whose CRC holds.
                 let skip = match defect {
-                    RecordDefect::Crc { .. } | RecordDefect::Padding => crate::le::u32_at(data, pos)
-                        .map(|l| crate::le::align8(l as usize))
-                        .filter(|&l| pos + l <= data_end && matches!(record::parse_at(data, pos + l), Ok(Slot::Record(_) | Slot::Footer | Slot::Empty))),
+                    RecordDefect::Crc { .. } | RecordDefect::Padding => {
+                        crate::le::u32_at(data, pos)
+                            .map(|l| crate::le::align8(l as usize))
+                            .filter(|&l| {
+                                pos + l <= data_end
+                                    && matches!(
+                                        record::parse_at(data, pos + l),
+                                        Ok(Slot::Record(_) | Slot::Footer | Slot::Empty)
+                                    )
+                            })
+                    }
                     _ => None,
                 };
                 pos = match skip {
                     Some(l) => pos + l,
                     None => {
                         let mut q = pos + 8;
-                        while q + 4 <= data_end && !matches!(record::parse_at(data, q), Ok(Slot::Record(_)) | Ok(Slot::Footer)) {
+                        while q + 4 <= data_end
+                            && !matches!(
+                                record::parse_at(data, q),
+                                Ok(Slot::Record(_)) | Ok(Slot::Footer)
+                            )
+                        {
                             q += 8;
                         }
                         q
@@ -567,7 +594,11 @@ fn verify_segment(st: &dyn Storage, f: &SegFile, cp_seq: Option<Seq>) -> SegResu
         let tail_from = pos.min(data.len());
         if let Some(i) = data[tail_from..].iter().position(|&b| b != 0) {
             let at = tail_from + i;
-            let kind = if pos >= watermark { FindingKind::TornTail } else { FindingKind::StrayBytes };
+            let kind = if pos >= watermark {
+                FindingKind::TornTail
+            } else {
+                FindingKind::StrayBytes
+            };
             r.findings.push(finding(
                 kind,
                 f,
@@ -581,7 +612,7 @@ fn verify_segment(st: &dyn Storage, f: &SegFile, cp_seq: Option<Seq>) -> SegResu
         match footer_at {
             Some(at) if at == data_end => match SegmentFooter::decode(data, at) {
                 Ok(ft) => {
-                    let want = end_state.map(|(s, h)| (s, h));
+                    let want = end_state;
                     if ft.count != pending.len() as u64
                         || Some((ft.last_seq, ft.last_hash)) != want
                         || Some(ft.first_ts) != first_ts
@@ -602,14 +633,19 @@ fn verify_segment(st: &dyn Storage, f: &SegFile, cp_seq: Option<Seq>) -> SegResu
                         ));
                     }
                 }
-                Err(d) => r.findings.push(finding(FindingKind::Footer, f, at, None, d)),
+                Err(d) => r
+                    .findings
+                    .push(finding(FindingKind::Footer, f, at, None, d)),
             },
             Some(at) => r.findings.push(finding(
                 FindingKind::Footer,
                 f,
                 at,
                 None,
-                format!("footer found at {at}, but the file ends {} bytes later", data.len() - at),
+                format!(
+                    "footer found at {at}, but the file ends {} bytes later",
+                    data.len() - at
+                ),
             )),
             None => r.findings.push(finding(
                 FindingKind::Footer,

@@ -24,12 +24,20 @@ fn concurrent_reader_sees_only_whole_records() {
         .map(|_| {
             let path = path.clone();
             thread::spawn(move || {
-                let mut c = Reader::open(&path).unwrap().cursor().unwrap().verify_chain(true);
+                let mut c = Reader::open(&path)
+                    .unwrap()
+                    .cursor()
+                    .unwrap()
+                    .verify_chain(true);
                 let mut got = Vec::new();
                 while (got.len() as u64) < N {
                     match c.next_record().unwrap() {
                         Some(r) => {
-                            assert_eq!(r.payload, payload(r.seq.get() - 1), "partial or wrong record");
+                            assert_eq!(
+                                r.payload,
+                                payload(r.seq.get() - 1),
+                                "partial or wrong record"
+                            );
                             got.push((r.seq, r.chain_hash));
                         }
                         None => thread::yield_now(),
@@ -78,16 +86,23 @@ fn shared_writer_from_several_threads_keeps_one_dense_chain() {
                 (0..250u64)
                     .map(|i| {
                         let p = payload(t * 1000 + i);
-                        w.append(&ledger_core::Entry::new(kind(i), ledger_core::SchemaVersion::new(1), &p))
-                            .unwrap()
-                            .seq
-                            .get()
+                        w.append(&ledger_core::Entry::new(
+                            kind(i),
+                            ledger_core::SchemaVersion::new(1),
+                            &p,
+                        ))
+                        .unwrap()
+                        .seq
+                        .get()
                     })
                     .collect::<Vec<_>>()
             })
         })
         .collect();
-    let mut seqs: Vec<u64> = handles.into_iter().flat_map(|h| h.join().unwrap()).collect();
+    let mut seqs: Vec<u64> = handles
+        .into_iter()
+        .flat_map(|h| h.join().unwrap())
+        .collect();
     seqs.sort_unstable();
     assert_eq!(seqs, (1..=1000).collect::<Vec<_>>());
     w.with(|w| w.sync()).unwrap();

@@ -71,7 +71,12 @@ fn sigkill_at_varied_moments_loses_no_receipted_record() {
         let m = modes[it as usize % modes.len()];
         let lines_before_kill = 1 + xorshift(&mut rng) % if m == "sync" { 60 } else { 400 };
         let mut child = Command::new(std::env::current_exe().unwrap())
-            .args(["--exact", "crash_child_writer", "--nocapture", "--test-threads=1"])
+            .args([
+                "--exact",
+                "crash_child_writer",
+                "--nocapture",
+                "--test-threads=1",
+            ])
             .env(CHILD_ENV, dir.path())
             .env("LEDGER_CRASH_MODE", m)
             .stdout(Stdio::piped())
@@ -81,7 +86,7 @@ fn sigkill_at_varied_moments_loses_no_receipted_record() {
         let mut out = BufReader::new(child.stdout.take().unwrap());
         let mut line = String::new();
         let mut seen = 0;
-        let mut parse = |line: &str, receipts: &mut BTreeMap<u64, String>| {
+        let parse = |line: &str, receipts: &mut BTreeMap<u64, String>| {
             if let Some((seq, hash)) = line.trim_end().split_once(' ') {
                 if let (Ok(seq), true) = (seq.parse::<u64>(), hash.len() == 64) {
                     receipts.insert(seq, hash.to_owned());
@@ -118,18 +123,31 @@ fn sigkill_at_varied_moments_loses_no_receipted_record() {
             head >= last_receipt,
             "iteration {it} ({m}): ledger ends at {head}, receipt {last_receipt} was printed"
         );
-        let mut cursor = Reader::open(dir.path()).unwrap().cursor().unwrap().verify_chain(true);
+        let mut cursor = Reader::open(dir.path())
+            .unwrap()
+            .cursor()
+            .unwrap()
+            .verify_chain(true);
         while let Some(r) = cursor.next_record().unwrap() {
             assert_eq!(r.payload, payload(r.seq.get() - 1), "iteration {it}");
             if let Some(h) = receipts.get(&r.seq.get()) {
-                assert_eq!(&r.chain_hash.to_hex(), h, "iteration {it}: record {} differs", r.seq);
+                assert_eq!(
+                    &r.chain_hash.to_hex(),
+                    h,
+                    "iteration {it}: record {} differs",
+                    r.seq
+                );
             }
         }
         assert_eq!(cursor.next_seq().get(), head + 1);
         // Records the child appended but never printed are kept too; their
         // hashes are now part of the chain later children continue.
         let report = verify_dir(dir.path(), &VerifyOptions::default()).unwrap();
-        assert!(report.is_intact(), "iteration {it} ({m}): {:?}", report.findings);
+        assert!(
+            report.is_intact(),
+            "iteration {it} ({m}): {:?}",
+            report.findings
+        );
         for seq in receipts.keys().copied().collect::<Vec<_>>() {
             if seq > head {
                 receipts.remove(&seq);
@@ -137,7 +155,10 @@ fn sigkill_at_varied_moments_loses_no_receipted_record() {
         }
     }
     let sealed = sealed_files(dir.path()).len();
-    assert!(sealed >= 3, "the campaign should cross rotations ({sealed} sealed)");
+    assert!(
+        sealed >= 3,
+        "the campaign should cross rotations ({sealed} sealed)"
+    );
     println!(
         "crash campaign: {iterations} kills, {} receipts checked, {sealed} sealed segments",
         receipts.len()

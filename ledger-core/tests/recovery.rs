@@ -21,7 +21,11 @@ fn create(st: &MemStorage, d: Durability) -> Writer {
 }
 
 fn reopen(st: &MemStorage) -> ledger_core::Result<Writer> {
-    Writer::open_storage(Arc::new(st.clone()), OpenMode::Open, opts(Durability::NoSync))
+    Writer::open_storage(
+        Arc::new(st.clone()),
+        OpenMode::Open,
+        opts(Durability::NoSync),
+    )
 }
 
 fn active_name(st: &MemStorage) -> String {
@@ -93,9 +97,15 @@ fn torn_last_record_at_every_byte_offset_recovers_to_the_previous_record() {
                 assert_eq!(c.seq, Seq::new(11), "cut {cut}");
                 assert_eq!(c.offset, at as u64);
                 assert!(c.bytes > 0 && c.bytes <= cut as u64);
-                assert_eq!(st.file_bytes(&c.saved_to).unwrap(), b[at..at + c.bytes as usize]);
+                assert_eq!(
+                    st.file_bytes(&c.saved_to).unwrap(),
+                    b[at..at + c.bytes as usize]
+                );
             }
-            None => assert!(b[at..at + 4] == [0; 4], "cut {cut}: a torn record was not reported"),
+            None => assert!(
+                b[at..at + 4] == [0; 4],
+                "cut {cut}: a torn record was not reported"
+            ),
         }
         drop(w);
         assert_holds(&st, &receipts, 10);
@@ -115,7 +125,7 @@ fn garbage_after_the_last_record_is_cut_and_reported() {
     let name = active_name(&base);
     let mut bytes = base.file_bytes(&name).unwrap();
     let at = watermark(&bytes);
-    let end = at + (record_len(&bytes, at) + 7) / 8 * 8;
+    let end = at + record_len(&bytes, at).next_multiple_of(8);
     for (i, b) in bytes[end..end + 300].iter_mut().enumerate() {
         *b = (i as u8).wrapping_mul(13) | 1;
     }
@@ -141,7 +151,7 @@ fn damage_before_the_durable_watermark_is_an_error_and_changes_nothing() {
     // Record 5: walk the records from the header.
     let mut at = 4096;
     for _ in 0..4 {
-        at += (record_len(&bytes, at) + 7) / 8 * 8;
+        at += record_len(&bytes, at).next_multiple_of(8);
     }
     bytes[at + 30] ^= 0x20;
     base.set_file_bytes(&name, &bytes).unwrap();
@@ -176,7 +186,7 @@ fn valid_looking_records_after_a_lost_page_are_cut_and_counted() {
     let name = active_name(&crashed);
     let mut bytes = crashed.file_bytes(&name).unwrap();
     let at = watermark(&bytes);
-    let len11 = (record_len(&bytes, at) + 7) / 8 * 8;
+    let len11 = record_len(&bytes, at).next_multiple_of(8);
     bytes[at..at + len11].fill(0);
     crashed.set_file_bytes(&name, &bytes).unwrap();
     let w = reopen(&crashed).unwrap();
@@ -243,7 +253,10 @@ fn power_loss_with_torn_pages_recovers_a_valid_prefix() {
         drop(w);
         assert_holds(&lost, &receipts, n);
     }
-    assert!(lossy > 0, "no seed lost anything: the scenario tests nothing");
+    assert!(
+        lossy > 0,
+        "no seed lost anything: the scenario tests nothing"
+    );
 }
 
 #[test]
@@ -265,7 +278,11 @@ fn a_failed_flush_poisons_the_writer_and_reopening_recovers() {
     let lost = st.crash(CrashMode::PowerLoss).unwrap();
     drop(w);
     let w = reopen(&lost).unwrap();
-    assert_eq!(w.next_seq(), Seq::new(6), "the unflushed record is gone, the rest is there");
+    assert_eq!(
+        w.next_seq(),
+        Seq::new(6),
+        "the unflushed record is gone, the rest is there"
+    );
     drop(w);
     assert_holds(&lost, &receipts, 5);
 }
@@ -279,7 +296,11 @@ fn an_interrupted_seal_is_completed_on_open() {
     let mut i = 0;
     let err = loop {
         let p = payload(i);
-        match w.append(&ledger_core::Entry::new(kind(i), ledger_core::SchemaVersion::new(1), &p)) {
+        match w.append(&ledger_core::Entry::new(
+            kind(i),
+            ledger_core::SchemaVersion::new(1),
+            &p,
+        )) {
             Ok(r) => receipts.push(r),
             Err(e) => break e,
         }
@@ -315,7 +336,10 @@ fn a_missing_segment_or_a_wrong_content_address_refuses_to_open() {
     let gap = st.crash(CrashMode::ProcessCrash).unwrap();
     gap.remove(&sealed[1]).unwrap();
     let err = reopen(&gap).unwrap_err();
-    assert!(matches!(err, Error::MissingSegment { ordinal, .. } if ordinal.get() == 1), "{err}");
+    assert!(
+        matches!(err, Error::MissingSegment { ordinal, .. } if ordinal.get() == 1),
+        "{err}"
+    );
 
     let bad = st.crash(CrashMode::ProcessCrash).unwrap();
     let last = sealed.last().unwrap();
@@ -323,6 +347,9 @@ fn a_missing_segment_or_a_wrong_content_address_refuses_to_open() {
     bytes[5000] ^= 1;
     bad.set_file_bytes(last, &bytes).unwrap();
     let err = reopen(&bad).unwrap_err();
-    assert!(matches!(err, Error::ContentAddress { ref segment, .. } if segment == last), "{err}");
+    assert!(
+        matches!(err, Error::ContentAddress { ref segment, .. } if segment == last),
+        "{err}"
+    );
     assert_eq!(bad.file_bytes(last).unwrap(), bytes, "nothing changed");
 }

@@ -17,14 +17,21 @@ fn round_trip_over_many_segments_reopen_and_continue() {
     let dir = tempfile::tempdir().unwrap();
     let mut w = Writer::create(dir.path(), small(Durability::NoSync)).unwrap();
     let mut receipts = append_range(&mut w, 0, 600);
-    assert!(w.sealed_segments() >= 5, "only {} sealed", w.sealed_segments());
+    assert!(
+        w.sealed_segments() >= 5,
+        "only {} sealed",
+        w.sealed_segments()
+    );
     w.close().unwrap();
     assert!(sealed_files(dir.path()).len() >= 5);
 
     let mut w = Writer::open(dir.path(), small(Durability::NoSync)).unwrap();
     assert!(w.recovery_report().is_clean(), "{:?}", w.recovery_report());
     assert_eq!(w.next_seq(), Seq::new(601));
-    assert_eq!(w.head().unwrap().chain_hash, receipts.last().unwrap().chain_hash);
+    assert_eq!(
+        w.head().unwrap().chain_hash,
+        receipts.last().unwrap().chain_hash
+    );
     receipts.extend(append_range(&mut w, 600, 900));
     w.close().unwrap();
 
@@ -82,7 +89,9 @@ fn in_memory_backend_round_trips_like_files() {
         .unwrap();
     assert_eq!(records.len(), 300);
     assert_eq!(records[299].chain_hash, receipts[299].chain_hash);
-    assert!(verify(storage, &VerifyOptions::default()).unwrap().is_intact());
+    assert!(verify(storage, &VerifyOptions::default())
+        .unwrap()
+        .is_intact());
 }
 
 #[test]
@@ -103,7 +112,10 @@ fn batch_append_is_checked_before_anything_is_written() {
             Entry::new(Kind::new(1), SchemaVersion::new(1), b"d").at(Timestamp::from_nanos(1_500)),
         ])
         .unwrap_err();
-    assert!(matches!(err, Error::TimeWentBackwards { seq, .. } if seq == Seq::new(4)), "{err}");
+    assert!(
+        matches!(err, Error::TimeWentBackwards { seq, .. } if seq == Seq::new(4)),
+        "{err}"
+    );
     assert_eq!(w.next_seq(), Seq::new(3), "a refused batch appends nothing");
 
     let big = vec![0u8; w.max_payload() + 1];
@@ -112,7 +124,8 @@ fn batch_append_is_checked_before_anything_is_written() {
         .unwrap_err();
     assert!(matches!(err, Error::RecordTooLarge { .. }), "{err}");
     let fits = vec![7u8; w.max_payload()];
-    w.append(&Entry::new(Kind::new(1), SchemaVersion::new(1), &fits))
+    let _ = w
+        .append(&Entry::new(Kind::new(1), SchemaVersion::new(1), &fits))
         .unwrap();
     let err = w
         .append(&Entry::new(Kind::new(1), SchemaVersion::new(1), b"x").at(Timestamp::from_nanos(5)))
@@ -138,7 +151,11 @@ fn open_modes_and_folder_errors_are_clear() {
     let err = Writer::open(&empty, small(Durability::NoSync)).unwrap_err();
     assert!(matches!(err, Error::NotALedger { .. }), "{err}");
     assert!(err.to_string().contains("empty"), "{err}");
-    assert_eq!(std::fs::read_dir(&empty).unwrap().count(), 0, "nothing written");
+    assert_eq!(
+        std::fs::read_dir(&empty).unwrap().count(),
+        0,
+        "nothing written"
+    );
 
     let foreign = root.path().join("foreign");
     std::fs::create_dir(&foreign).unwrap();
@@ -149,7 +166,11 @@ fn open_modes_and_folder_errors_are_clear() {
     assert!(matches!(err, Error::FolderNotEmpty { .. }), "{err}");
     let err = Writer::open_or_create(&foreign, small(Durability::NoSync)).unwrap_err();
     assert!(matches!(err, Error::FolderNotEmpty { .. }), "{err}");
-    assert_eq!(std::fs::read_dir(&foreign).unwrap().count(), 1, "nothing written");
+    assert_eq!(
+        std::fs::read_dir(&foreign).unwrap().count(),
+        1,
+        "nothing written"
+    );
 
     let w = Writer::open_or_create(&missing, small(Durability::NoSync)).unwrap();
     drop(w);
@@ -184,7 +205,11 @@ fn a_second_writer_in_another_process_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     drop(Writer::create(dir.path(), small(Durability::NoSync)).unwrap());
     let mut child = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "a_second_writer_in_another_process_is_refused", "--nocapture"])
+        .args([
+            "--exact",
+            "a_second_writer_in_another_process_is_refused",
+            "--nocapture",
+        ])
         .env("LEDGER_TEST_HOLD_LOCK", dir.path())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

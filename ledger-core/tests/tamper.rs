@@ -29,7 +29,7 @@ fn record_offsets(bytes: &[u8]) -> Vec<(usize, usize)> {
             return v;
         }
         v.push((at, len as usize));
-        at += (len as usize + 7) / 8 * 8;
+        at += (len as usize).next_multiple_of(8);
     }
 }
 
@@ -54,7 +54,11 @@ fn every_sampled_single_byte_flip_in_a_sealed_segment_is_detected_and_located() 
         std::fs::write(&path, &bytes).unwrap();
         let report = verify_dir(dir.path(), &VerifyOptions::default()).unwrap();
         assert!(!report.is_intact(), "flip at {pos} undetected");
-        let mine: Vec<_> = report.findings.iter().filter(|f| &f.segment == name).collect();
+        let mine: Vec<_> = report
+            .findings
+            .iter()
+            .filter(|f| &f.segment == name)
+            .collect();
         assert!(
             mine.iter().any(|f| f.kind == FindingKind::ContentAddress),
             "flip at {pos}: no content-address finding"
@@ -68,14 +72,16 @@ fn every_sampled_single_byte_flip_in_a_sealed_segment_is_detected_and_located() 
                 FindingKind::Footer => pos >= footer,
                 FindingKind::Crc | FindingKind::StrayBytes | FindingKind::ChainHash => records
                     .iter()
-                    .any(|&(at, len)| at == off && pos >= at && pos < at + (len + 7) / 8 * 8),
+                    .any(|&(at, len)| at == off && pos >= at && pos < at + len.next_multiple_of(8)),
                 _ => false,
             }
         });
         assert!(located, "flip at {pos} not located: {mine:?}");
     }
     std::fs::write(&path, &original).unwrap();
-    assert!(verify_dir(dir.path(), &VerifyOptions::default()).unwrap().is_intact());
+    assert!(verify_dir(dir.path(), &VerifyOptions::default())
+        .unwrap()
+        .is_intact());
 }
 
 #[test]
@@ -93,7 +99,10 @@ fn a_missing_middle_segment_and_a_broken_link_are_reported() {
         .iter()
         .find(|f| f.kind == FindingKind::MissingSegment)
         .unwrap();
-    assert_eq!(missing.segment, sealed[3], "named by the segment after the gap");
+    assert_eq!(
+        missing.segment, sealed[3],
+        "named by the segment after the gap"
+    );
 }
 
 /// What an attacker with write access does: rewrite one record and

@@ -182,11 +182,12 @@ impl SegmentHeader {
             return Err(HeaderDefect::Magic { found: magic });
         }
         let raw_version = le::u16_at(page, 8).unwrap_or_default();
-        let version = FormatVersion::try_from(raw_version).map_err(|found| HeaderDefect::Version {
-            found,
-            oldest: FormatVersion::OLDEST_SUPPORTED as u16,
-            current: FormatVersion::CURRENT as u16,
-        })?;
+        let version =
+            FormatVersion::try_from(raw_version).map_err(|found| HeaderDefect::Version {
+                found,
+                oldest: FormatVersion::OLDEST_SUPPORTED as u16,
+                current: FormatVersion::CURRENT as u16,
+            })?;
         let stored = le::u32_at(page, CRC_AT).unwrap_or_default();
         let computed = crc32fast::hash(page.get(..CRC_AT).unwrap_or_default());
         if stored != computed {

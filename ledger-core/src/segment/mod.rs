@@ -58,7 +58,10 @@ impl fmt::Display for RecordProblem {
             }
             RecordProblem::Chain => f.write_str("chain hash does not match the record's bytes"),
             RecordProblem::TimeWentBackwards { previous, found } => {
-                write!(f, "timestamp {found} is before the previous record's {previous}")
+                write!(
+                    f,
+                    "timestamp {found} is before the previous record's {previous}"
+                )
             }
         }
     }

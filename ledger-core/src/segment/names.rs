@@ -41,7 +41,10 @@ impl SegmentName {
         }
         if let Some(stem) = name.strip_suffix(".seg") {
             let (o, h) = stem.split_once('-')?;
-            return Some(SegmentName::Sealed(ordinal(o)?, ContentHash::from_hex(h).ok()?));
+            return Some(SegmentName::Sealed(
+                ordinal(o)?,
+                ContentHash::from_hex(h).ok()?,
+            ));
         }
         if let Some(o) = name.strip_suffix(".active") {
             return ordinal(o).map(SegmentName::Active);

@@ -110,9 +110,10 @@ impl SegmentMap for MemMap {
     }
     fn flush(&self, offset: usize, len: usize) -> io::Result<()> {
         self.faults.on_flush()?;
-        let src = self.live.bytes(offset, len).ok_or_else(|| {
-            io::Error::new(io::ErrorKind::InvalidInput, "flush outside the map")
-        })?;
+        let src = self
+            .live
+            .bytes(offset, len)
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "flush outside the map"))?;
         let mut durable = self.durable.lock();
         durable[offset..offset + len].copy_from_slice(src);
         Ok(())
@@ -148,7 +149,9 @@ impl MemStorage {
 
     /// After `n` more successful flushes, every flush fails with an I/O error.
     pub fn fail_flushes_after(&self, n: u64) {
-        self.faults.flushes_before_failure.store(n, Ordering::Release);
+        self.faults
+            .flushes_before_failure
+            .store(n, Ordering::Release);
         self.faults.armed.store(true, Ordering::Release);
     }
 
@@ -192,8 +195,7 @@ impl MemStorage {
                 CrashMode::PowerLoss => durable,
                 CrashMode::PowerLossTornPages { .. } => {
                     let mut out = durable;
-                    for (page, (o, l)) in out.chunks_mut(PAGE).zip(live.chunks(PAGE)).enumerate()
-                    {
+                    for (page, (o, l)) in out.chunks_mut(PAGE).zip(live.chunks(PAGE)).enumerate() {
                         let _ = page;
                         if o != l {
                             // xorshift64: a deterministic coin per differing page.
@@ -309,7 +311,10 @@ impl Storage for MemStorage {
 
     fn remove(&self, name: &str) -> io::Result<()> {
         let mut dir = self.dir.lock();
-        dir.files.remove(name).map(|_| ()).ok_or_else(|| not_found(name))
+        dir.files
+            .remove(name)
+            .map(|_| ())
+            .ok_or_else(|| not_found(name))
     }
 
     fn sync_dir(&self) -> io::Result<()> {

@@ -102,7 +102,7 @@ impl RawMap {
     }
 
     fn atomic_u32(&self, offset: usize) -> Option<&AtomicU32> {
-        if offset % 4 != 0 || !self.in_bounds(offset, 4) {
+        if !offset.is_multiple_of(4) || !self.in_bounds(offset, 4) {
             return None;
         }
         // SAFETY: in bounds and 4-byte aligned (the map base is page aligned);
@@ -123,7 +123,7 @@ impl RawMap {
     }
 
     fn atomic_u64(&self, offset: usize) -> Option<&AtomicU64> {
-        if offset % 8 != 0 || !self.in_bounds(offset, 8) {
+        if !offset.is_multiple_of(8) || !self.in_bounds(offset, 8) {
             return None;
         }
         // SAFETY: in bounds and 8-byte aligned (the map base is page aligned);
@@ -148,7 +148,10 @@ impl RawMap {
         if !self.in_bounds(offset, len) {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
-                format!("flush of {len} bytes at {offset} outside a map of {} bytes", self.len),
+                format!(
+                    "flush of {len} bytes at {offset} outside a map of {} bytes",
+                    self.len
+                ),
             ));
         }
         if len == 0 {

@@ -7,9 +7,7 @@ use std::sync::Arc;
 use crate::error::{Error, IoContext, Result};
 use crate::layout::SealedFile;
 use crate::segment::footer::{SegmentFooter, FOOTER_LEN};
-use crate::segment::header::{
-    SegmentHeader, HEADER_LEN, WATERMARK_AT, WATERMARK_NOT_AT,
-};
+use crate::segment::header::{SegmentHeader, HEADER_LEN, WATERMARK_AT, WATERMARK_NOT_AT};
 use crate::segment::names::SegmentName;
 use crate::segment::record::FOOTER_MARKER;
 use crate::storage::{SegmentMap, Storage};
@@ -116,7 +114,13 @@ pub(crate) fn seal(
     seg.map.write(seg.pos + 4, &bytes[4..]);
     seg.map.store_u32_release(seg.pos, FOOTER_MARKER);
     store_watermark(seg.map.as_ref(), seg.pos as u64);
-    finish_seal(storage, &seg.name, seg.ordinal, seg.map.as_ref(), seg.pos + FOOTER_LEN)
+    finish_seal(
+        storage,
+        &seg.name,
+        seg.ordinal,
+        seg.map.as_ref(),
+        seg.pos + FOOTER_LEN,
+    )
 }
 
 /// The steps of sealing after the footer is in place: flush, hash, trim to
@@ -130,7 +134,8 @@ pub(crate) fn finish_seal(
     end: usize,
 ) -> Result<SealedFile> {
     let path = storage.path_of(name);
-    map.flush(0, end.min(map.len())).ctx("flush", path.clone())?;
+    map.flush(0, end.min(map.len()))
+        .ctx("flush", path.clone())?;
     let data = map.bytes(0, end).ok_or_else(|| Error::Corrupt {
         segment: name.to_owned(),
         offset: map.len() as u64,
@@ -138,7 +143,9 @@ pub(crate) fn finish_seal(
         reason: format!("the file ends before the footer's end at {end}"),
     })?;
     let address = ContentHash::of(data);
-    storage.truncate(name, end as u64).ctx("trim", path.clone())?;
+    storage
+        .truncate(name, end as u64)
+        .ctx("trim", path.clone())?;
     let sealed_name = SegmentName::Sealed(ordinal, address).to_string();
     storage.rename(name, &sealed_name).ctx("rename", path)?;
     storage.sync_dir().ctx("sync", storage.path_of(""))?;

@@ -174,7 +174,11 @@ impl std::fmt::Debug for Writer {
 impl Writer {
     /// Creates a new ledger in `dir` (absent or empty).
     pub fn create(dir: impl AsRef<Path>, opts: WriterOptions) -> Result<Writer> {
-        Self::open_storage(Arc::new(FsStorage::new(dir.as_ref())), OpenMode::Create, opts)
+        Self::open_storage(
+            Arc::new(FsStorage::new(dir.as_ref())),
+            OpenMode::Create,
+            opts,
+        )
     }
 
     /// Opens the ledger in `dir`, running recovery.
@@ -471,7 +475,9 @@ impl Writer {
         self.shared
             .committed_end
             .store(self.active.pos as u64, Ordering::Release);
-        self.shared.committed_seq.store(seq.get(), Ordering::Release);
+        self.shared
+            .committed_seq
+            .store(seq.get(), Ordering::Release);
         Ok(Receipt {
             seq,
             chain_hash: hash,
@@ -490,7 +496,10 @@ impl Writer {
             self.state.prev_hash,
             self.state.last_ts,
         )
-        .map_err(|e| self.shared.poison(format!("sealing {} failed: {e}", self.active.name)))?;
+        .map_err(|e| {
+            self.shared
+                .poison(format!("sealing {} failed: {e}", self.active.name))
+        })?;
         drop(sealed);
         self.sealed_count += 1;
         self.shared.mark_durable(last_seq.get());
@@ -508,8 +517,10 @@ impl Writer {
             created_at: Timestamp::now(),
             capacity: self.opts.segment_size,
         };
-        let next = active::create_active(self.storage.as_ref(), header, prepared)
-            .map_err(|e| self.shared.poison(format!("starting segment {} failed: {e}", header.ordinal)))?;
+        let next = active::create_active(self.storage.as_ref(), header, prepared).map_err(|e| {
+            self.shared
+                .poison(format!("starting segment {} failed: {e}", header.ordinal))
+        })?;
         *target = FlushTarget::new(Arc::clone(&next.map), next.pos);
         self.shared
             .committed_end
