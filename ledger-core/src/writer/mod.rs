@@ -557,7 +557,12 @@ impl Writer {
             let _ = handle.join();
         }
         if let Some(h) = self.prepared.take() {
-            let _ = h.join();
+            // The preallocated next segment holds nothing: leave a tidy folder.
+            if let Ok(Ok(map)) = h.join() {
+                drop(map);
+                let name = crate::segment::names::SegmentName::Prealloc(self.active.ordinal.next());
+                let _ = self.storage.remove(&name.to_string());
+            }
         }
         self.shared.close();
         result
