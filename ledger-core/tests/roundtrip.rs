@@ -177,6 +177,14 @@ fn open_modes_and_folder_errors_are_clear() {
     let err = Writer::create(&missing, small(Durability::NoSync)).unwrap_err();
     assert!(matches!(err, Error::AlreadyExists { .. }), "{err}");
     assert!(Reader::open(&foreign).is_err());
+
+    // A crash while creating left only the lock file: creating again works.
+    let interrupted = root.path().join("interrupted");
+    std::fs::create_dir(&interrupted).unwrap();
+    std::fs::write(interrupted.join("LOCK"), b"").unwrap();
+    std::fs::write(interrupted.join("LEDGER.tmp"), b"partial").unwrap();
+    drop(Writer::open_or_create(&interrupted, small(Durability::NoSync)).unwrap());
+    assert!(interrupted.join("LEDGER").exists());
 }
 
 #[test]

@@ -224,7 +224,14 @@ impl Writer {
                 layout::read_layout(st)?;
             }
             (OpenMode::Create | OpenMode::OpenOrCreate, false) => {
-                if st.root_exists() && !st.list().ctx("list", st.path_of(""))?.is_empty() {
+                // A folder holding only a lock file or an interrupted identity
+                // write (a crash during creation) counts as empty.
+                let leftovers_only = |names: Vec<String>| {
+                    names
+                        .iter()
+                        .all(|n| n == "LOCK" || n == &format!("{META_FILE}.tmp"))
+                };
+                if st.root_exists() && !leftovers_only(st.list().ctx("list", st.path_of(""))?) {
                     return Err(Error::FolderNotEmpty {
                         path: st.path_of(""),
                     });
