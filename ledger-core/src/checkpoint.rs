@@ -21,7 +21,8 @@
 //! signature: <128 hex>
 //! ```
 
-use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
+use ed25519_dalek::{Signature, Signer, Verifier};
+pub use ed25519_dalek::{SigningKey, VerifyingKey};
 
 use crate::types::{ChainHash, LedgerId, Seq, Timestamp};
 use crate::writer::Head;
@@ -66,6 +67,19 @@ pub fn generate_key() -> std::io::Result<SigningKey> {
 /// The text form of a secret key (64 hex digits of its seed).
 pub fn key_to_text(key: &SigningKey) -> String {
     format!("{}\n", hex::encode(key.to_bytes()))
+}
+
+/// The text form of a public key (64 hex digits).
+pub fn public_key_to_text(key: &VerifyingKey) -> String {
+    format!("{}\n", hex::encode(key.to_bytes()))
+}
+
+/// Parses the text form of a public key.
+pub fn public_key_from_text(text: &str) -> Result<VerifyingKey, String> {
+    let mut bytes = [0u8; 32];
+    hex::decode_to_slice(text.trim(), &mut bytes)
+        .map_err(|_| "a public key file holds 64 hexadecimal digits".to_owned())?;
+    VerifyingKey::from_bytes(&bytes).map_err(|e| format!("not a valid ed25519 public key: {e}"))
 }
 
 /// Parses the text form of a secret key.

@@ -14,15 +14,15 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[non_exhaustive]
 pub enum Error {
     /// An I/O operation failed.
-    #[error("{op} {path}: {source}")]
+    #[error("{op} {path}: {error}")]
     Io {
         /// What was being done.
         op: &'static str,
         /// On which file or folder.
         path: PathBuf,
-        /// The operating system's error.
-        #[source]
-        source: io::Error,
+        /// The operating system's error (part of the message, so it is not
+        /// also returned as the `source`, which would print it twice).
+        error: io::Error,
     },
     /// The ledger folder does not exist.
     #[error("ledger folder {path} does not exist")]
@@ -173,10 +173,10 @@ pub(crate) trait IoContext<T> {
 
 impl<T> IoContext<T> for io::Result<T> {
     fn ctx(self, op: &'static str, path: impl Into<PathBuf>) -> Result<T> {
-        self.map_err(|source| Error::Io {
+        self.map_err(|error| Error::Io {
             op,
             path: path.into(),
-            source,
+            error,
         })
     }
 }

@@ -174,7 +174,7 @@ impl Cursor {
         let mut attempts = 0;
         loop {
             match self.try_open_segment(ordinal) {
-                Err(Error::Io { source, .. })
+                Err(Error::Io { error: source, .. })
                     if source.kind() == std::io::ErrorKind::NotFound && attempts < 16 =>
                 {
                     attempts += 1;

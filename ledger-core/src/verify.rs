@@ -58,6 +58,8 @@ pub enum FindingKind {
     TornTail,
     /// The ledger does not hold the checkpointed record.
     Checkpoint,
+    /// Records below the durable watermark are missing (zeroed or cut off).
+    Truncated,
     /// A file could not be read.
     Unreadable,
 }
@@ -80,6 +82,7 @@ impl FindingKind {
             FindingKind::StrayBytes => "stray_bytes",
             FindingKind::TornTail => "torn_tail",
             FindingKind::Checkpoint => "checkpoint",
+            FindingKind::Truncated => "truncated",
             FindingKind::Unreadable => "unreadable",
         }
     }
@@ -102,7 +105,7 @@ impl fmt::Display for FindingKind {
 pub struct Finding {
     /// What is wrong.
     pub kind: FindingKind,
-    /// The file.
+    /// The file (empty for findings about a checkpoint).
     pub segment: String,
     /// Byte offset in the file, when known.
     pub offset: Option<u64>,
@@ -114,7 +117,10 @@ pub struct Finding {
 
 impl fmt::Display for Finding {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.kind, self.segment)?;
+        write!(f, "{}", self.kind)?;
+        if !self.segment.is_empty() {
+            write!(f, ": {}", self.segment)?;
+        }
         if let Some(o) = self.offset {
             write!(f, " at offset {o}")?;
         }
@@ -156,6 +162,11 @@ impl VerifyReport {
 pub struct VerifyOptions {
     /// Verify against this checkpoint as well.
     pub checkpoint: Option<Checkpoint>,
+    /// The public key the checkpoint must be signed with. Without it the
+    /// signature is checked against the key the checkpoint names, which
+    /// proves only that the checkpoint is self-consistent: whoever rewrote the
+    /// ledger could have re-signed it.
+    pub trusted_key: Option<crate::checkpoint::VerifyingKey>,
     /// Use at most this many threads (default: all cores).
     pub threads: Option<usize>,
 }
@@ -184,6 +195,10 @@ struct SegResult {
     end: Option<(Seq, ChainHash)>,
     /// Checkpoint lookup: the stored hash of the record with this seq.
     found_checkpoint: Option<ChainHash>,
+    /// Whether any finding in this segment is damage.
+    damaged: bool,
+    /// First and last record timestamps.
+    times: Option<(Timestamp, Timestamp)>,
 }
 
 /// One parsed record, waiting for its hash to be checked.
@@ -205,7 +220,7 @@ pub fn verify(storage: Arc<dyn Storage>, opts: &VerifyOptions) -> Result<VerifyR
             .map_err(|e| crate::error::Error::Io {
                 op: "start verification threads for",
                 path: storage.path_of(""),
-                source: std::io::Error::other(e),
+                error: std::io::Error::other(e),
             })?
             .install(|| verify_inner(storage.as_ref(), opts)),
         None => verify_inner(storage.as_ref(), opts),
@@ -268,7 +283,27 @@ fn verify_inner(st: &dyn Storage, opts: &VerifyOptions) -> Result<VerifyReport> 
     // Cross-segment checks, in order.
     let mut expect_ordinal = 0u64;
     let mut prev_end: Option<(Seq, ChainHash)> = None;
+    // The head is the last record up to which the whole chain holds: it
+    // stops advancing at the first damage.
+    let mut damaged = false;
+    let mut prev_last_ts: Option<Timestamp> = None;
     for (f, r) in files.iter().zip(results) {
+        if let (Some(prev), Some((first, last))) = (prev_last_ts, r.times) {
+            if first < prev {
+                report.findings.push(Finding {
+                    kind: FindingKind::Timestamp,
+                    segment: f.name.clone(),
+                    offset: Some(HEADER_LEN as u64),
+                    seq: r.header.map(|h| h.first_seq),
+                    detail: format!(
+                        "the first record's timestamp {first} is before the previous segment's last {prev}"
+                    ),
+                });
+            }
+            prev_last_ts = Some(last);
+        } else if let Some((_, last)) = r.times {
+            prev_last_ts = Some(last);
+        }
         report.segments += 1;
         report.records += r.records;
         report.bytes += r.bytes;
@@ -328,14 +363,18 @@ fn verify_inner(st: &dyn Storage, opts: &VerifyOptions) -> Result<VerifyReport> 
                 }
             }
         }
-        report.findings.extend(r.findings);
-        if let Some((seq, hash, ts)) = r.last {
-            report.head = Some(Head {
-                seq,
-                chain_hash: hash,
-                timestamp: ts,
-            });
+        let link_broken = report.findings.iter().any(|x| x.kind.is_damage());
+        if !damaged && !link_broken {
+            if let Some((seq, hash, ts)) = r.last {
+                report.head = Some(Head {
+                    seq,
+                    chain_hash: hash,
+                    timestamp: ts,
+                });
+            }
         }
+        damaged |= link_broken || r.damaged;
+        report.findings.extend(r.findings);
         prev_end = r.end.or(prev_end);
         if let (Some(cp), Some(found)) = (&opts.checkpoint, r.found_checkpoint) {
             let ok = found == cp.chain_hash;
@@ -346,7 +385,11 @@ fn verify_inner(st: &dyn Storage, opts: &VerifyOptions) -> Result<VerifyReport> 
 
     if let Some(cp) = &opts.checkpoint {
         let mut problems = Vec::new();
-        if let Err(e) = cp.verify_signature() {
+        let signed = match &opts.trusted_key {
+            Some(key) => cp.verify_signed_by(key),
+            None => cp.verify_signature(),
+        };
+        if let Err(e) = signed {
             problems.push(e);
         }
         if Some(cp.ledger_id) != ledger_id {
@@ -373,7 +416,7 @@ fn verify_inner(st: &dyn Storage, opts: &VerifyOptions) -> Result<VerifyReport> 
             for detail in problems {
                 report.findings.push(Finding {
                     kind: FindingKind::Checkpoint,
-                    segment: "(checkpoint)".into(),
+                    segment: String::new(),
                     offset: None,
                     seq: Some(cp.seq),
                     detail,
@@ -568,6 +611,7 @@ fn verify_segment(st: &dyn Storage, f: &SegFile, cp_seq: Option<Seq>) -> SegResu
                     }
                     _ => None,
                 };
+                let pos_before = pos;
                 pos = match skip {
                     Some(l) => pos + l,
                     None => {
@@ -583,30 +627,60 @@ fn verify_segment(st: &dyn Storage, f: &SegFile, cp_seq: Option<Seq>) -> SegResu
                         q
                     }
                 };
-                prev = None;
+                // The damaged record's stored hash, if its length is
+                // plausible, still lets the next record's link be checked.
+                prev = crate::le::u32_at(data, pos_before)
+                    .map(|l| l as usize)
+                    .filter(|&l| l >= record::OVERHEAD && pos_before + l <= data.len())
+                    .and_then(|l| {
+                        crate::le::array::<32>(data, pos_before + l - record::TRAILER_LEN)
+                    })
+                    .map(ChainHash::from_bytes);
                 next_seq = next_seq.next();
             }
         }
     }
 
-    // The rest of an active segment must be zero (or a torn tail).
+    // The rest of an active segment must be zero (or a torn tail), and the
+    // records must reach the durable watermark.
     if f.sealed.is_none() && !torn {
         let tail_from = pos.min(data.len());
-        if let Some(i) = data[tail_from..].iter().position(|&b| b != 0) {
-            let at = tail_from + i;
-            let kind = if pos >= watermark {
-                FindingKind::TornTail
-            } else {
-                FindingKind::StrayBytes
-            };
+        if pos < watermark {
             r.findings.push(finding(
-                kind,
+                FindingKind::Truncated,
                 f,
-                at,
+                pos,
                 Some(next_seq),
-                "non-zero bytes after the last record",
+                format!("records up to offset {watermark} were durable, but they end here"),
+            ));
+        } else if footer_at.is_some() {
+            r.findings.push(finding(
+                FindingKind::TornTail,
+                f,
+                pos,
+                Some(next_seq),
+                "a footer in the active segment: sealing was interrupted; the next open completes it",
+            ));
+        } else if let Some(i) = data[tail_from..].iter().position(|&b| b != 0) {
+            r.findings.push(finding(
+                FindingKind::TornTail,
+                f,
+                tail_from + i,
+                Some(next_seq),
+                "non-zero bytes after the last record; the next open cuts them",
             ));
         }
+    }
+    if f.sealed.is_some() && footer_at.is_some_and(|at| at != watermark) {
+        r.findings.push(finding(
+            FindingKind::Header,
+            f,
+            128,
+            None,
+            format!(
+                "the watermark of a sealed segment must equal its footer offset, it is {watermark}"
+            ),
+        ));
     }
     if f.sealed.is_some() {
         match footer_at {
@@ -657,6 +731,11 @@ fn verify_segment(st: &dyn Storage, f: &SegFile, cp_seq: Option<Seq>) -> SegResu
         }
     }
 
+    if f.sealed.is_none() {
+        // Count the data, not the preallocated zeros after it.
+        r.bytes = pos.min(data.len()) as u64;
+    }
+
     // Pass 2: recompute every chain hash, in parallel.
     r.records = pending.len() as u64;
     let mut bad: Vec<Finding> = pending
@@ -676,14 +755,21 @@ fn verify_segment(st: &dyn Storage, f: &SegFile, cp_seq: Option<Seq>) -> SegResu
             })
         })
         .collect();
-    let first_bad = bad.first().and_then(|b| b.seq);
+    r.times = first_ts.map(|f| (f, last_ts));
     r.findings.append(&mut bad);
     r.findings.sort_by_key(|x| x.offset);
+    let first_damage = r
+        .findings
+        .iter()
+        .filter(|x| x.kind.is_damage())
+        .filter_map(|x| x.offset)
+        .min();
+    r.damaged = r.findings.iter().any(|x| x.kind.is_damage());
     r.end = end_state;
     // The head is the last record up to which the chain holds.
     let last_good = pending
         .iter()
-        .take_while(|p| first_bad.is_none_or(|b| p.seq < b))
+        .take_while(|p| first_damage.is_none_or(|d| (p.offset as u64) < d))
         .last();
     r.last = last_good.map(|p| {
         let ts = record::parse_at(data, p.offset)

@@ -212,3 +212,97 @@ fn a_rollback_below_a_checkpoint_and_a_forged_signature_are_reported() {
         .iter()
         .any(|f| f.kind == FindingKind::Checkpoint && f.detail.contains("signature")));
 }
+
+#[test]
+fn after_damage_the_head_is_the_last_record_before_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let receipts = build(dir.path(), 300);
+    let sealed = sealed_files(dir.path());
+    let path = dir.path().join(&sealed[1]);
+    let mut bytes = std::fs::read(&path).unwrap();
+    let records = record_offsets(&bytes);
+    let (at, _) = records[3];
+    bytes[at + 30] ^= 0x01; // inside the fourth record's payload
+    std::fs::write(&path, &bytes).unwrap();
+    let report = verify_dir(dir.path(), &VerifyOptions::default()).unwrap();
+    let crc = report
+        .findings
+        .iter()
+        .find(|f| f.kind == FindingKind::Crc)
+        .expect("a CRC finding");
+    let bad_seq = crc.seq.unwrap();
+    let head = report.head.unwrap();
+    assert_eq!(head.seq.get(), bad_seq.get() - 1);
+    assert_eq!(
+        head.chain_hash,
+        receipts[head.seq.get() as usize - 1].chain_hash
+    );
+    // The record after the damaged one still has its link checked (it holds).
+    assert!(!report
+        .findings
+        .iter()
+        .any(|f| f.kind == FindingKind::ChainHash && f.seq == Some(bad_seq.next())));
+}
+
+#[test]
+fn a_checkpoint_must_be_signed_by_the_trusted_key() {
+    let dir = tempfile::tempdir().unwrap();
+    build(dir.path(), 50);
+    let report = verify_dir(dir.path(), &VerifyOptions::default()).unwrap();
+    let forger = generate_key().unwrap();
+    let auditor = generate_key().unwrap();
+    let cp = Checkpoint::sign(report.ledger_id.unwrap(), &report.head.unwrap(), &forger);
+    let self_consistent = VerifyOptions {
+        checkpoint: Some(cp.clone()),
+        ..Default::default()
+    };
+    assert!(verify_dir(dir.path(), &self_consistent)
+        .unwrap()
+        .is_intact());
+    let trusted = VerifyOptions {
+        checkpoint: Some(cp),
+        trusted_key: Some(auditor.verifying_key()),
+        ..Default::default()
+    };
+    let r = verify_dir(dir.path(), &trusted).unwrap();
+    assert!(!r.is_intact());
+    assert!(r.findings.iter().any(|f| f.detail.contains("another key")));
+}
+
+#[test]
+fn durable_records_zeroed_in_the_active_segment_are_damage() {
+    let dir = tempfile::tempdir().unwrap();
+    build(dir.path(), 30); // closed: everything is durable
+    let path = dir.path().join(active_file(dir.path()));
+    let mut bytes = std::fs::read(&path).unwrap();
+    let records = record_offsets_active(&bytes);
+    let (at, _) = *records.last().unwrap();
+    bytes[at..].fill(0);
+    std::fs::write(&path, &bytes).unwrap();
+    let report = verify_dir(dir.path(), &VerifyOptions::default()).unwrap();
+    assert!(!report.is_intact());
+    let f = report
+        .findings
+        .iter()
+        .find(|f| f.kind == FindingKind::Truncated)
+        .expect("a truncation finding");
+    assert_eq!(f.offset, Some(at as u64));
+    // Opening refuses too, and changes nothing.
+    let err = Writer::open(dir.path(), small(Durability::NoSync)).unwrap_err();
+    assert!(matches!(err, ledger_core::Error::Corrupt { .. }), "{err}");
+    assert_eq!(std::fs::read(&path).unwrap(), bytes);
+}
+
+/// Offsets of the records in an active segment's bytes.
+fn record_offsets_active(bytes: &[u8]) -> Vec<(usize, usize)> {
+    let mut v = Vec::new();
+    let mut at = 4096;
+    loop {
+        let len = u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap());
+        if len == 0 {
+            return v;
+        }
+        v.push((at, len as usize));
+        at += (len as usize).next_multiple_of(8);
+    }
+}

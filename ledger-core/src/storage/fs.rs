@@ -71,11 +71,17 @@ impl LockGuard for FsLock {}
 
 impl Storage for FsStorage {
     fn path_of(&self, name: &str) -> PathBuf {
-        self.root.join(name)
+        if name.is_empty() {
+            self.root.clone()
+        } else {
+            self.root.join(name)
+        }
     }
 
     fn root_exists(&self) -> bool {
-        self.root.is_dir()
+        // A file where the folder should be "exists": listing it then fails
+        // with the operating system's "Not a directory".
+        self.root.exists()
     }
 
     fn create_root(&self) -> io::Result<()> {

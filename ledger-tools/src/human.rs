@@ -1,0 +1,62 @@
+//! Numbers for people: byte sizes, durations and rates.
+
+use std::time::Duration;
+
+/// A byte count with a binary unit, e.g. `1.50 MiB`.
+///
+/// ```
+/// assert_eq!(ledger_tools::human::bytes(512), "512 B");
+/// assert_eq!(ledger_tools::human::bytes(3 << 19), "1.50 MiB");
+/// ```
+pub fn bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["KiB", "MiB", "GiB", "TiB", "PiB"];
+    if n < 1024 {
+        return format!("{n} B");
+    }
+    let mut value = n as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.2} {}", UNITS[unit])
+}
+
+/// A duration in the unit that suits it: `850 µs`, `12.3 ms`, `2.41 s`.
+pub fn seconds(d: Duration) -> String {
+    let s = d.as_secs_f64();
+    if s < 1e-3 {
+        format!("{:.0} µs", s * 1e6)
+    } else if s < 1.0 {
+        format!("{:.1} ms", s * 1e3)
+    } else {
+        format!("{s:.2} s")
+    }
+}
+
+/// `count` per second over `d`, rounded down (0 when `d` is zero).
+pub fn per_second(count: u64, d: Duration) -> u64 {
+    let s = d.as_secs_f64();
+    if s > 0.0 {
+        (count as f64 / s) as u64
+    } else {
+        0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats() {
+        assert_eq!(bytes(0), "0 B");
+        assert_eq!(bytes(1024), "1.00 KiB");
+        assert_eq!(bytes(1 << 30), "1.00 GiB");
+        assert_eq!(seconds(Duration::from_micros(850)), "850 µs");
+        assert_eq!(seconds(Duration::from_micros(12_300)), "12.3 ms");
+        assert_eq!(seconds(Duration::from_millis(2410)), "2.41 s");
+        assert_eq!(per_second(10, Duration::from_millis(500)), 20);
+        assert_eq!(per_second(10, Duration::ZERO), 0);
+    }
+}

@@ -1,0 +1,146 @@
+//! `ledger verify`: re-hashes the whole ledger and reports every finding,
+//! as text or as one JSON object.
+
+use std::io::Write;
+use std::num::NonZeroUsize;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use ledger_core::verify::{verify_dir, VerifyOptions, VerifyReport};
+use ledger_core::Checkpoint;
+
+use crate::checkpoint_cmd::read_checkpoint;
+use crate::cli::VerifyArgs;
+use crate::error::{finish, ToolError};
+use crate::exit::Exit;
+use crate::human::{bytes as human_bytes, per_second, seconds};
+use crate::keys::read_public_key;
+
+/// Runs `ledger verify` on `dir`, writing the report to `out`.
+pub fn run(dir: &Path, args: &VerifyArgs, out: &mut dyn Write) -> Result<Exit, ToolError> {
+    let checkpoint = args
+        .checkpoint
+        .as_deref()
+        .map(read_checkpoint)
+        .transpose()?;
+    let trusted = args
+        .trusted_key
+        .as_deref()
+        .map(read_public_key)
+        .transpose()?;
+    let opts = VerifyOptions {
+        checkpoint: checkpoint.clone(),
+        trusted_key: trusted,
+        threads: args.threads.map(NonZeroUsize::get),
+    };
+    let started = Instant::now();
+    let report = verify_dir(dir, &opts)?;
+    let took = started.elapsed();
+    let exit = if report.is_intact() {
+        Exit::Success
+    } else {
+        Exit::Damage
+    };
+    let written = if args.json {
+        writeln!(out, "{:#}", to_json(&report))
+    } else {
+        write_text(&report, checkpoint.as_ref(), took, out)
+    };
+    finish(exit, written)
+}
+
+/// The report as one JSON object: `ledger_id`, `segments`, `records`,
+/// `bytes`, `head` (`seq`, `chain_hash`, `timestamp_ns`, or null), `intact`,
+/// `checkpoint_ok` (null without a checkpoint) and `findings` (`kind`,
+/// `segment`, `offset`, `seq`, `detail`).
+pub fn to_json(report: &VerifyReport) -> serde_json::Value {
+    let findings: Vec<_> = report
+        .findings
+        .iter()
+        .map(|f| {
+            serde_json::json!({
+                "kind": f.kind.as_str(),
+                "segment": f.segment,
+                "offset": f.offset,
+                "seq": f.seq.map(|s| s.get()),
+                "detail": f.detail,
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "ledger_id": report.ledger_id.map(|id| id.to_hex()),
+        "segments": report.segments,
+        "records": report.records,
+        "bytes": report.bytes,
+        "head": report.head.map(|h| serde_json::json!({
+            "seq": h.seq.get(),
+            "chain_hash": h.chain_hash.to_hex(),
+            "timestamp_ns": h.timestamp.as_nanos(),
+        })),
+        "intact": report.is_intact(),
+        "checkpoint_ok": report.checkpoint_ok,
+        "findings": findings,
+    })
+}
+
+fn write_text(
+    report: &VerifyReport,
+    checkpoint: Option<&Checkpoint>,
+    took: Duration,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
+    for f in &report.findings {
+        writeln!(out, "{f}")?;
+    }
+    let id = report
+        .ledger_id
+        .map_or_else(|| "(unknown id)".to_owned(), |id| id.to_hex());
+    writeln!(
+        out,
+        "ledger {id}: {} segments, {} records, {} bytes ({}) verified in {} ({}/s)",
+        report.segments,
+        report.records,
+        report.bytes,
+        human_bytes(report.bytes),
+        seconds(took),
+        human_bytes(per_second(report.bytes, took))
+    )?;
+    match report.head {
+        Some(h) => writeln!(out, "head: sequence {}, chain hash {}", h.seq, h.chain_hash)?,
+        None => writeln!(out, "head: none (the ledger holds no valid record)")?,
+    }
+    if let Some(cp) = checkpoint {
+        match report.checkpoint_ok {
+            Some(true) => writeln!(
+                out,
+                "checkpoint: the ledger holds record {} with the checkpointed chain hash; signed by {}",
+                cp.seq,
+                hex::encode(cp.public_key)
+            )?,
+            _ => writeln!(
+                out,
+                "checkpoint: MISMATCH at sequence {} (see the checkpoint findings above)",
+                cp.seq
+            )?,
+        }
+    }
+    let damage = report
+        .findings
+        .iter()
+        .filter(|f| f.kind.is_damage())
+        .count();
+    let other = report.findings.len() - damage;
+    if damage > 0 {
+        writeln!(
+            out,
+            "result: DAMAGED: {damage} finding(s) of damage or tampering"
+        )
+    } else if other > 0 {
+        writeln!(
+            out,
+            "result: intact ({other} torn tail finding(s): the next open cuts the torn tail)"
+        )
+    } else {
+        writeln!(out, "result: intact")
+    }
+}

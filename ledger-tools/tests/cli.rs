@@ -1,0 +1,556 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! End-to-end tests: run the built `ledger` binary in temporary folders.
+
+use std::ffi::OsStr;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    fn all(&self) -> String {
+        format!("{}{}", self.stdout, self.stderr)
+    }
+}
+
+/// Runs `ledger` with `args` (and without any `LEDGER_DIR` of the caller).
+fn ledger<I, S>(args: I) -> Run
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    ledger_env(args, None)
+}
+
+fn ledger_env<I, S>(args: I, ledger_dir_env: Option<&Path>) -> Run
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ledger"));
+    cmd.args(args).env_remove("LEDGER_DIR");
+    if let Some(dir) = ledger_dir_env {
+        cmd.env("LEDGER_DIR", dir);
+    }
+    let out = cmd.output().expect("run the ledger binary");
+    Run {
+        code: out.status.code().expect("exit code"),
+        stdout: String::from_utf8(out.stdout).expect("UTF-8 stdout"),
+        stderr: String::from_utf8(out.stderr).expect("UTF-8 stderr"),
+    }
+}
+
+/// `ledger -d DIR <args>`.
+fn on(dir: &Path, args: &[&str]) -> Run {
+    let mut all: Vec<&OsStr> = vec![OsStr::new("-d"), dir.as_os_str()];
+    all.extend(args.iter().map(OsStr::new));
+    ledger(all)
+}
+
+/// A demo ledger of `events` records in small segments, so it has several
+/// sealed segments.
+fn demo(dir: &Path, events: u64) -> Run {
+    let events = events.to_string();
+    let run = on(
+        dir,
+        &["demo", "--events", &events, "--segment-size", "64KiB"],
+    );
+    assert_eq!(run.code, 0, "{}", run.all());
+    run
+}
+
+/// The sealed segment files of a ledger folder, in order.
+fn sealed_segments(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension() == Some(OsStr::new("seg")))
+        .collect();
+    files.sort();
+    files
+}
+
+fn file_name(p: &Path) -> String {
+    p.file_name().unwrap().to_str().unwrap().to_owned()
+}
+
+/// Flips one bit of a payload byte (a lowercase letter of the demo's JSON)
+/// in the middle of `file`.
+fn flip_middle_byte(file: &Path) {
+    let mut bytes = fs::read(file).unwrap();
+    let at = (bytes.len() / 2..bytes.len())
+        .find(|&i| bytes[i].is_ascii_lowercase())
+        .expect("a payload byte after the middle");
+    bytes[at] ^= 0x01;
+    fs::write(file, bytes).unwrap();
+}
+
+fn json(run: &Run) -> serde_json::Value {
+    serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {}", run.all()))
+}
+
+fn keygen(path: &Path) -> Run {
+    let run = ledger([OsStr::new("keygen"), OsStr::new("--out"), path.as_os_str()]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    run
+}
+
+fn checkpoint(dir: &Path, key: &Path, out: &Path) {
+    let run = on(
+        dir,
+        &[
+            "checkpoint",
+            "--key",
+            key.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", run.all());
+}
+
+#[test]
+fn demo_then_verify_is_intact() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("ledger");
+    let run = demo(&dir, 2000);
+    assert!(run.stdout.contains("created ledger"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("appended 2000 records"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("head: sequence 2000"), "{}", run.stdout);
+    assert!(run.stdout.contains(": intact"), "{}", run.stdout);
+    let sealed = sealed_segments(&dir).len();
+    assert!(sealed >= 3, "{sealed} sealed segments");
+    assert!(
+        run.stdout.contains(&format!("sealed {sealed} segment(s)")),
+        "{}",
+        run.stdout
+    );
+
+    let run = on(&dir, &["verify"]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(run.stdout.contains("2000 records"), "{}", run.stdout);
+    assert!(run.stdout.contains("head: sequence 2000"), "{}", run.stdout);
+    assert!(run.stdout.contains("result: intact"), "{}", run.stdout);
+
+    let run = on(&dir, &["verify", "--json", "--threads", "1"]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    let v = json(&run);
+    assert_eq!(v["intact"], true);
+    assert_eq!(v["records"], 2000);
+    assert_eq!(v["head"]["seq"], 2000);
+    assert_eq!(v["head"]["chain_hash"].as_str().unwrap().len(), 64);
+    assert_eq!(v["ledger_id"].as_str().unwrap().len(), 32);
+    assert_eq!(v["segments"], sealed as u64 + 1);
+    assert!(v["checkpoint_ok"].is_null());
+    assert_eq!(v["findings"].as_array().unwrap().len(), 0);
+}
+
+#[test]
+fn demo_appends_to_an_existing_ledger() {
+    let tmp = tempfile::tempdir().unwrap();
+    demo(tmp.path(), 300);
+    let run = demo(tmp.path(), 300);
+    assert!(run.stdout.contains("opened ledger"), "{}", run.stdout);
+    assert!(run.stdout.contains("head: sequence 600"), "{}", run.stdout);
+    let v = json(&on(tmp.path(), &["verify", "--json"]));
+    assert_eq!(v["records"], 600);
+    assert_eq!(v["intact"], true);
+}
+
+#[test]
+fn demo_creates_a_missing_folder() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("a").join("b").join("ledger");
+    demo(&dir, 10);
+    assert!(dir.join("LEDGER").is_file());
+}
+
+#[test]
+fn demo_refuses_a_folder_holding_other_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    fs::write(tmp.path().join("notes.txt"), b"keep me").unwrap();
+    let run = on(tmp.path(), &["demo", "--events", "10"]);
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert!(run.stderr.starts_with("error: "), "{}", run.stderr);
+    assert!(run.stderr.contains("not empty"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains(tmp.path().to_str().unwrap()),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(fs::read(tmp.path().join("notes.txt")).unwrap(), b"keep me");
+    assert_eq!(
+        fs::read_dir(tmp.path()).unwrap().count(),
+        1,
+        "nothing was added"
+    );
+}
+
+#[test]
+fn verify_of_a_missing_folder_exits_2_naming_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("no-such-ledger");
+    let run = on(&dir, &["verify"]);
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert!(run.stderr.contains(dir.to_str().unwrap()), "{}", run.stderr);
+    assert!(run.stderr.contains("does not exist"), "{}", run.stderr);
+    assert!(!dir.exists(), "verify created nothing");
+}
+
+#[test]
+fn verify_of_a_folder_without_a_ledger_exits_2() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = on(tmp.path(), &["verify"]);
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert!(run.stderr.contains("holds no ledger"), "{}", run.stderr);
+
+    fs::write(tmp.path().join("other.txt"), b"x").unwrap();
+    let run = on(tmp.path(), &["verify", "--json"]);
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert!(run.stderr.contains("holds no ledger"), "{}", run.stderr);
+    assert!(run.stderr.contains("other.txt"), "{}", run.stderr);
+}
+
+#[test]
+fn a_flipped_byte_in_a_sealed_segment_is_found_and_located() {
+    let tmp = tempfile::tempdir().unwrap();
+    demo(tmp.path(), 2000);
+    let sealed = sealed_segments(tmp.path());
+    let victim = &sealed[1];
+    let name = file_name(victim);
+    flip_middle_byte(victim);
+
+    let run = on(tmp.path(), &["verify"]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("content_address: ") && l.contains(&name)),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        lines.iter().any(
+            |l| (l.starts_with("crc: ") || l.starts_with("chain_hash: "))
+                && l.contains(&name)
+                && l.contains("at offset")
+                && l.contains("(sequence ")
+        ),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("result: DAMAGED"), "{}", run.stdout);
+    // Only the damaged segment is named.
+    for other in sealed.iter().filter(|p| *p != victim) {
+        assert!(!run.stdout.contains(&file_name(other)), "{}", run.stdout);
+    }
+}
+
+#[test]
+fn verify_json_reports_tampering() {
+    let tmp = tempfile::tempdir().unwrap();
+    demo(tmp.path(), 2000);
+    let victim = sealed_segments(tmp.path())[0].clone();
+    flip_middle_byte(&victim);
+
+    let run = on(tmp.path(), &["verify", "--json"]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    let v = json(&run);
+    assert_eq!(v["intact"], false);
+    let findings = v["findings"].as_array().unwrap();
+    let name = file_name(&victim);
+    assert!(findings
+        .iter()
+        .any(|f| f["kind"] == "content_address" && f["segment"] == name.as_str()));
+    let record = findings
+        .iter()
+        .find(|f| f["kind"] == "crc" || f["kind"] == "chain_hash")
+        .expect("a record-level finding");
+    assert_eq!(record["segment"], name.as_str());
+    assert!(record["offset"].is_u64());
+    assert!(record["seq"].is_u64());
+    assert!(record["detail"].is_string());
+}
+
+#[test]
+fn a_damaged_ledger_is_not_checkpointed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("ledger");
+    demo(&dir, 2000);
+    flip_middle_byte(&sealed_segments(&dir)[0]);
+    let key = tmp.path().join("auditor.key");
+    keygen(&key);
+    let out = tmp.path().join("head.checkpoint");
+    let run = on(
+        &dir,
+        &[
+            "checkpoint",
+            "--key",
+            key.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(run.stderr.contains("damaged"), "{}", run.stderr);
+    assert!(!out.exists());
+}
+
+#[test]
+fn checkpoint_then_verify_against_it_passes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("ledger");
+    demo(&dir, 500);
+    let key = tmp.path().join("auditor.key");
+    keygen(&key);
+    let cp = tmp.path().join("head.checkpoint");
+    checkpoint(&dir, &key, &cp);
+    let text = fs::read_to_string(&cp).unwrap();
+    assert!(text.starts_with("tradeledger-checkpoint v1\n"), "{text}");
+    assert!(text.contains("sequence: 500\n"), "{text}");
+
+    let cp_arg = cp.to_str().unwrap();
+    let run = on(&dir, &["verify", "--checkpoint", cp_arg]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(
+        run.stdout
+            .contains("checkpoint: the ledger holds record 500"),
+        "{}",
+        run.stdout
+    );
+
+    let public = tmp.path().join("auditor.key.pub");
+    let run = on(
+        &dir,
+        &[
+            "verify",
+            "--json",
+            "--checkpoint",
+            cp_arg,
+            "--trusted-key",
+            public.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_eq!(json(&run)["checkpoint_ok"], true);
+
+    // Appending more keeps the checkpointed record: still verifies.
+    demo(&dir, 100);
+    let run = on(&dir, &["verify", "--checkpoint", cp_arg]);
+    assert_eq!(run.code, 0, "{}", run.all());
+
+    // Without --out, the checkpoint goes to standard output.
+    let run = on(&dir, &["checkpoint", "--key", key.to_str().unwrap()]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(
+        run.stdout.starts_with("tradeledger-checkpoint v1\n"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("sequence: 600\n"), "{}", run.stdout);
+}
+
+#[test]
+fn a_checkpoint_of_another_ledger_fails_verification() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    demo(&a, 200);
+    demo(&b, 200);
+    let key = tmp.path().join("k");
+    keygen(&key);
+    let cp_b = tmp.path().join("b.checkpoint");
+    checkpoint(&b, &key, &cp_b);
+
+    let run = on(&a, &["verify", "--checkpoint", cp_b.to_str().unwrap()]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(
+        run.stdout.contains("checkpoint: MISMATCH"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .lines()
+            .any(|l| l.starts_with("checkpoint: (checkpoint)")),
+        "{}",
+        run.stdout
+    );
+
+    let run = on(
+        &a,
+        &["verify", "--json", "--checkpoint", cp_b.to_str().unwrap()],
+    );
+    assert_eq!(run.code, 1, "{}", run.all());
+    let v = json(&run);
+    assert_eq!(v["checkpoint_ok"], false);
+    assert_eq!(v["intact"], false);
+    assert!(v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["kind"] == "checkpoint"));
+}
+
+#[test]
+fn a_checkpoint_signed_by_an_untrusted_key_fails() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("ledger");
+    demo(&dir, 100);
+    let (mine, theirs) = (tmp.path().join("mine.key"), tmp.path().join("theirs.key"));
+    keygen(&mine);
+    keygen(&theirs);
+    let cp = tmp.path().join("cp");
+    checkpoint(&dir, &theirs, &cp);
+    let trusted = tmp.path().join("mine.key.pub");
+    let run = on(
+        &dir,
+        &[
+            "verify",
+            "--checkpoint",
+            cp.to_str().unwrap(),
+            "--trusted-key",
+            trusted.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(
+        run.stdout.contains("not by the trusted key"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn a_malformed_checkpoint_file_is_a_usage_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("ledger");
+    demo(&dir, 10);
+    let cp = tmp.path().join("bad.checkpoint");
+    fs::write(&cp, "not a checkpoint\n").unwrap();
+    let run = on(&dir, &["verify", "--checkpoint", cp.to_str().unwrap()]);
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert!(run.stderr.contains("bad.checkpoint"), "{}", run.stderr);
+    let run = on(&dir, &["verify", "--checkpoint", "/no/such/file"]);
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert!(run.stderr.contains("/no/such/file"), "{}", run.stderr);
+}
+
+#[test]
+fn keygen_writes_a_private_secret_and_a_public_key_and_never_overwrites() {
+    let tmp = tempfile::tempdir().unwrap();
+    let key = tmp.path().join("auditor.key");
+    let run = keygen(&key);
+    let public = fs::read_to_string(tmp.path().join("auditor.key.pub")).unwrap();
+    assert_eq!(run.stdout.trim(), public.trim());
+    assert_eq!(public.trim().len(), 64);
+    let secret = fs::read_to_string(&key).unwrap();
+    assert_eq!(secret.trim().len(), 64);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = fs::metadata(&key).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "{mode:o}");
+    }
+    let again = ledger([OsStr::new("keygen"), OsStr::new("--out"), key.as_os_str()]);
+    assert_eq!(again.code, 2, "{}", again.all());
+    assert!(
+        again.stderr.contains("refusing to overwrite"),
+        "{}",
+        again.stderr
+    );
+    assert_eq!(fs::read_to_string(&key).unwrap(), secret);
+}
+
+#[test]
+fn the_ledger_folder_can_come_from_the_environment() {
+    let tmp = tempfile::tempdir().unwrap();
+    demo(tmp.path(), 10);
+    let run = ledger_env(["verify"], Some(tmp.path()));
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(run.stdout.contains("10 records"), "{}", run.stdout);
+}
+
+#[test]
+fn a_missing_ledger_folder_is_a_usage_error() {
+    for cmd in ["demo", "verify"] {
+        let run = ledger([cmd]);
+        assert_eq!(run.code, 2, "{}", run.all());
+        assert!(run.stderr.contains("--dir"), "{}", run.stderr);
+        assert!(run.stderr.contains("LEDGER_DIR"), "{}", run.stderr);
+    }
+    let run = ledger(["checkpoint", "--key", "k"]);
+    assert_eq!(run.code, 2, "{}", run.all());
+}
+
+#[test]
+fn bad_options_are_usage_errors() {
+    let tmp = tempfile::tempdir().unwrap();
+    for args in [
+        &["demo", "--segment-size", "1k"][..],
+        &["demo", "--events", "many"],
+        &["verify", "--threads", "0"],
+        &["verify", "--trusted-key", "k.pub"],
+        &["frobnicate"],
+    ] {
+        let run = on(tmp.path(), args);
+        assert_eq!(run.code, 2, "{args:?}: {}", run.all());
+    }
+    assert_eq!(
+        fs::read_dir(tmp.path()).unwrap().count(),
+        0,
+        "nothing was created"
+    );
+}
+
+#[test]
+fn every_command_has_help_with_examples() {
+    for cmd in [
+        None,
+        Some("demo"),
+        Some("verify"),
+        Some("checkpoint"),
+        Some("keygen"),
+    ] {
+        let args: Vec<&str> = cmd.into_iter().chain(["--help"]).collect();
+        let run = ledger(&args);
+        assert_eq!(run.code, 0, "{args:?}: {}", run.all());
+        assert!(
+            run.stdout.contains("Usage: ledger"),
+            "{args:?}: {}",
+            run.stdout
+        );
+        assert!(run.stdout.contains("Examples:"), "{args:?}: {}", run.stdout);
+    }
+}
+
+#[test]
+fn a_closed_output_pipe_keeps_the_verdict() {
+    let tmp = tempfile::tempdir().unwrap();
+    demo(tmp.path(), 2000);
+    flip_middle_byte(&sealed_segments(tmp.path())[0]);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ledger"))
+        .arg("-d")
+        .arg(tmp.path())
+        .arg("verify")
+        .env_remove("LEDGER_DIR")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Close the reading end at once; whether the output still fits in the
+    // pipe or the writer sees a closed pipe, the verdict is the same.
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+}
