@@ -46,6 +46,7 @@
 
 pub mod chain;
 pub mod checkpoint;
+pub mod domain;
 mod error;
 mod layout;
 mod le;

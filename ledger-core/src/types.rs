@@ -5,7 +5,10 @@ use std::fmt;
 
 /// The position of a record in the ledger. The first record is `Seq(1)`;
 /// sequence numbers are dense and increase by one along the chain.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+#[derive(
+    Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, serde::Serialize, serde::Deserialize,
+)]
+#[serde(transparent)]
 pub struct Seq(u64);
 
 impl Seq {
@@ -123,6 +126,27 @@ impl ChainHash {
     /// Parses the 64-digit hexadecimal form.
     pub fn from_hex(s: &str) -> Result<Self, HexError> {
         parse_hex(s).map(ChainHash)
+    }
+}
+
+impl serde::Serialize for ChainHash {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if s.is_human_readable() {
+            s.serialize_str(&self.to_hex())
+        } else {
+            self.0.serialize(s)
+        }
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ChainHash {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        if d.is_human_readable() {
+            let s = String::deserialize(d)?;
+            ChainHash::from_hex(&s).map_err(serde::de::Error::custom)
+        } else {
+            <[u8; 32]>::deserialize(d).map(ChainHash)
+        }
     }
 }
 
@@ -277,7 +301,10 @@ impl fmt::Display for SchemaVersion {
 }
 
 /// A point in time: nanoseconds since the Unix epoch (UTC).
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+#[derive(
+    Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, serde::Serialize, serde::Deserialize,
+)]
+#[serde(transparent)]
 pub struct Timestamp(i64);
 
 impl Timestamp {

@@ -1,0 +1,408 @@
+//! [`Decimal`]: exact fixed-point numbers for prices, quantities, fees and P&L.
+//!
+//! A `Decimal` is an `i128` count of 10⁻⁸ units: eight fractional digits
+//! (a satoshi), a range far beyond any price × quantity, and no binary
+//! floating point anywhere. Products are rounded half-to-even back to eight
+//! digits, the way a ledger rounds; sums and differences are exact.
+//!
+//! In JSON a decimal is a string (`"40000.5"`), so it survives every JSON
+//! parser exactly; JSON numbers are accepted on input when they carry at
+//! most 15 significant digits (what a double holds exactly). In postcard
+//! payloads it is the raw `i128`.
+
+use std::cmp::Ordering;
+use std::fmt;
+use std::iter::Sum;
+use std::ops::{Add, AddAssign, Neg, Sub, SubAssign};
+use std::str::FromStr;
+
+/// An exact decimal with 8 fractional digits.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Decimal(i128);
+
+/// Why a string is not a decimal.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{input:?} is not a decimal number: {reason}")]
+pub struct DecimalError {
+    input: String,
+    reason: &'static str,
+}
+
+impl Decimal {
+    /// Number of fractional digits.
+    pub const DIGITS: u32 = 8;
+    /// `10^DIGITS`: the number of units in 1.
+    pub const SCALE: i128 = 100_000_000;
+    /// 0.
+    pub const ZERO: Decimal = Decimal(0);
+    /// 1.
+    pub const ONE: Decimal = Decimal(Self::SCALE);
+
+    /// A decimal from a count of 10⁻⁸ units.
+    pub const fn from_units(units: i128) -> Self {
+        Decimal(units)
+    }
+
+    /// The count of 10⁻⁸ units.
+    pub const fn units(self) -> i128 {
+        self.0
+    }
+
+    /// An integer.
+    pub const fn from_int(n: i64) -> Self {
+        Decimal(n as i128 * Self::SCALE)
+    }
+
+    /// `mantissa × 10^-scale`, e.g. `(12345, 2)` is 123.45. `None` when
+    /// `scale` exceeds 8 digits or the value is out of range.
+    pub fn new(mantissa: i64, scale: u32) -> Option<Self> {
+        if scale > Self::DIGITS {
+            return None;
+        }
+        (mantissa as i128)
+            .checked_mul(10i128.pow(Self::DIGITS - scale))
+            .map(Decimal)
+    }
+
+    /// Whether the value is above zero.
+    pub const fn is_positive(self) -> bool {
+        self.0 > 0
+    }
+
+    /// Whether the value is below zero.
+    pub const fn is_negative(self) -> bool {
+        self.0 < 0
+    }
+
+    /// Whether the value is zero.
+    pub const fn is_zero(self) -> bool {
+        self.0 == 0
+    }
+
+    /// The absolute value.
+    pub const fn abs(self) -> Self {
+        Decimal(self.0.abs())
+    }
+
+    /// `self + rhs`, or `None` on overflow.
+    pub fn checked_add(self, rhs: Decimal) -> Option<Decimal> {
+        self.0.checked_add(rhs.0).map(Decimal)
+    }
+
+    /// `self - rhs`, or `None` on overflow.
+    pub fn checked_sub(self, rhs: Decimal) -> Option<Decimal> {
+        self.0.checked_sub(rhs.0).map(Decimal)
+    }
+
+    /// `self × rhs` rounded half-to-even to 8 digits, or `None` on overflow.
+    pub fn checked_mul(self, rhs: Decimal) -> Option<Decimal> {
+        div_round_half_even(self.0.checked_mul(rhs.0)?, Self::SCALE).map(Decimal)
+    }
+
+    /// `self ÷ rhs` rounded half-to-even to 8 digits; `None` when `rhs` is
+    /// zero or on overflow.
+    pub fn checked_div(self, rhs: Decimal) -> Option<Decimal> {
+        if rhs.0 == 0 {
+            return None;
+        }
+        div_round_half_even(self.0.checked_mul(Self::SCALE)?, rhs.0).map(Decimal)
+    }
+
+    /// The value rounded half-to-even to `digits` fractional digits.
+    pub fn round_dp(self, digits: u32) -> Decimal {
+        if digits >= Self::DIGITS {
+            return self;
+        }
+        let step = 10i128.pow(Self::DIGITS - digits);
+        Decimal(div_round_half_even(self.0, step).unwrap_or(0) * step)
+    }
+
+    /// The nearest `f64`, for ratios in reports only (never for money).
+    pub fn to_f64(self) -> f64 {
+        self.0 as f64 / Self::SCALE as f64
+    }
+}
+
+/// `n / d` rounded half-to-even (`d > 0` or `d < 0`).
+fn div_round_half_even(n: i128, d: i128) -> Option<i128> {
+    let q = n.checked_div(d)?;
+    let r = n.checked_rem(d)?;
+    if r == 0 {
+        return Some(q);
+    }
+    let twice = r.unsigned_abs().checked_mul(2)?;
+    let away = match twice.cmp(&d.unsigned_abs()) {
+        Ordering::Less => false,
+        Ordering::Greater => true,
+        Ordering::Equal => q % 2 != 0,
+    };
+    if !away {
+        return Some(q);
+    }
+    // Round away from zero, in the direction of the true quotient's sign.
+    if (n < 0) != (d < 0) {
+        q.checked_sub(1)
+    } else {
+        q.checked_add(1)
+    }
+}
+
+impl Add for Decimal {
+    type Output = Decimal;
+    /// Exact; panics only on overflow of ±1.7 × 10³⁰, far past any amount.
+    fn add(self, rhs: Decimal) -> Decimal {
+        Decimal(self.0 + rhs.0)
+    }
+}
+
+impl Sub for Decimal {
+    type Output = Decimal;
+    fn sub(self, rhs: Decimal) -> Decimal {
+        Decimal(self.0 - rhs.0)
+    }
+}
+
+impl Neg for Decimal {
+    type Output = Decimal;
+    fn neg(self) -> Decimal {
+        Decimal(-self.0)
+    }
+}
+
+impl AddAssign for Decimal {
+    fn add_assign(&mut self, rhs: Decimal) {
+        self.0 += rhs.0;
+    }
+}
+
+impl SubAssign for Decimal {
+    fn sub_assign(&mut self, rhs: Decimal) {
+        self.0 -= rhs.0;
+    }
+}
+
+impl Sum for Decimal {
+    fn sum<I: Iterator<Item = Decimal>>(iter: I) -> Decimal {
+        iter.fold(Decimal::ZERO, |a, b| a + b)
+    }
+}
+
+impl fmt::Display for Decimal {
+    /// Without a precision: the shortest exact form (`40000.5`, `-3`). With
+    /// one (`{:.2}`): rounded half-to-even to that many digits, zero-padded.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (v, digits) = match f.precision() {
+            Some(p) => {
+                let p = (p as u32).min(Self::DIGITS);
+                (self.round_dp(p), p)
+            }
+            None => (*self, Self::DIGITS),
+        };
+        let neg = v.0 < 0;
+        let abs = v.0.unsigned_abs();
+        let int = abs / Self::SCALE as u128;
+        let frac = abs % Self::SCALE as u128;
+        let mut frac_s = format!("{frac:08}");
+        frac_s.truncate(digits as usize);
+        if f.precision().is_none() {
+            while frac_s.ends_with('0') {
+                frac_s.pop();
+            }
+        }
+        let sign = if neg && (int != 0 || frac_s.bytes().any(|b| b != b'0')) {
+            "-"
+        } else {
+            ""
+        };
+        let s = if frac_s.is_empty() {
+            format!("{sign}{int}")
+        } else {
+            format!("{sign}{int}.{frac_s}")
+        };
+        f.pad_integral(true, "", &s)
+    }
+}
+
+impl fmt::Debug for Decimal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Decimal({self})")
+    }
+}
+
+impl FromStr for Decimal {
+    type Err = DecimalError;
+
+    /// Parses `[-+]digits[.digits]`, at most 8 fractional digits.
+    fn from_str(input: &str) -> Result<Decimal, DecimalError> {
+        let err = |reason| DecimalError {
+            input: input.chars().take(64).collect(),
+            reason,
+        };
+        let s = input.trim();
+        let (neg, s) = match s.as_bytes().first() {
+            Some(b'-') => (true, &s[1..]),
+            Some(b'+') => (false, &s[1..]),
+            _ => (false, s),
+        };
+        let (int, frac) = s.split_once('.').unwrap_or((s, ""));
+        if int.is_empty() && frac.is_empty() {
+            return Err(err("no digits"));
+        }
+        if !int.bytes().all(|b| b.is_ascii_digit()) || !frac.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(err("only digits, one '.' and a leading sign are allowed"));
+        }
+        if frac.len() > Self::DIGITS as usize {
+            return Err(err("more than 8 digits after the decimal point"));
+        }
+        let mut units: i128 = 0;
+        for b in int.bytes() {
+            units = units
+                .checked_mul(10)
+                .and_then(|u| u.checked_add(i128::from(b - b'0')))
+                .ok_or_else(|| err("out of range"))?;
+        }
+        units = units
+            .checked_mul(Self::SCALE)
+            .ok_or_else(|| err("out of range"))?;
+        let mut frac_units: i128 = 0;
+        for (i, b) in frac.bytes().enumerate() {
+            frac_units += i128::from(b - b'0') * 10i128.pow(Self::DIGITS - 1 - i as u32);
+        }
+        units += frac_units;
+        Ok(Decimal(if neg { -units } else { units }))
+    }
+}
+
+impl serde::Serialize for Decimal {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if s.is_human_readable() {
+            s.collect_str(self)
+        } else {
+            s.serialize_i128(self.0)
+        }
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Decimal {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Decimal, D::Error> {
+        if d.is_human_readable() {
+            d.deserialize_any(HumanVisitor)
+        } else {
+            i128::deserialize(d).map(Decimal)
+        }
+    }
+}
+
+struct HumanVisitor;
+
+impl serde::de::Visitor<'_> for HumanVisitor {
+    type Value = Decimal;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a decimal number as a string (\"123.45\") or a JSON number")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Decimal, E> {
+        v.parse().map_err(E::custom)
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Decimal, E> {
+        Ok(Decimal::from_int(v))
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Decimal, E> {
+        i64::try_from(v)
+            .map(Decimal::from_int)
+            .map_err(|_| E::custom("integer out of range"))
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Decimal, E> {
+        // The shortest representation that round-trips is what the writer
+        // of the JSON wrote, as long as it fits in a double exactly.
+        let s = format!("{v}");
+        let significant = s.bytes().filter(u8::is_ascii_digit).count();
+        if !v.is_finite() || s.contains('e') || significant > 15 {
+            return Err(E::custom(format!(
+                "the JSON number {v} cannot be taken exactly; write it as a string, e.g. \"{v}\""
+            )));
+        }
+        s.parse().map_err(E::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> Decimal {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn parse_and_display_are_exact() {
+        for s in [
+            "0",
+            "1",
+            "-1",
+            "40000.5",
+            "0.00000001",
+            "-0.1",
+            "123456789012345.12345678",
+        ] {
+            assert_eq!(d(s).to_string(), s);
+        }
+        assert_eq!(d("1.10").to_string(), "1.1");
+        assert_eq!(d("+.5").to_string(), "0.5");
+        assert_eq!(format!("{:.2}", d("225")), "225.00");
+        assert_eq!(format!("{:.2}", d("-0.005")), "0.00");
+        assert_eq!(format!("{:.2}", d("0.015")), "0.02");
+        assert_eq!(format!("{:>8.1}", d("3.25")), "     3.2");
+        assert!("1.123456789".parse::<Decimal>().is_err());
+        assert!("abc".parse::<Decimal>().is_err());
+        assert!("".parse::<Decimal>().is_err());
+        assert!("1.2.3".parse::<Decimal>().is_err());
+        assert!("1e5".parse::<Decimal>().is_err());
+    }
+
+    #[test]
+    fn arithmetic_is_exact_and_rounds_half_even() {
+        assert_eq!(d("0.1") + d("0.2"), d("0.3"));
+        assert_eq!(
+            d("40600")
+                .checked_sub(d("40000"))
+                .unwrap()
+                .checked_mul(d("0.5")),
+            Some(d("300"))
+        );
+        assert_eq!(d("0.00000001").checked_mul(d("0.5")), Some(d("0"))); // half to even
+        assert_eq!(d("0.00000003").checked_mul(d("0.5")), Some(d("0.00000002")));
+        assert_eq!(
+            d("-0.00000003").checked_mul(d("0.5")),
+            Some(d("-0.00000002"))
+        );
+        assert_eq!(d("1").checked_div(d("3")), Some(d("0.33333333")));
+        assert_eq!(d("2").checked_div(d("3")), Some(d("0.66666667")));
+        assert_eq!(d("1").checked_div(Decimal::ZERO), None);
+        assert_eq!(Decimal::new(12345, 2), Some(d("123.45")));
+        assert_eq!(Decimal::new(1, 9), None);
+        assert_eq!(
+            [d("1.5"), d("2.25")].into_iter().sum::<Decimal>(),
+            d("3.75")
+        );
+    }
+
+    #[test]
+    fn json_uses_strings_and_accepts_exact_numbers() {
+        assert_eq!(serde_json::to_string(&d("40000.5")).unwrap(), "\"40000.5\"");
+        let v: Decimal = serde_json::from_str("\"0.1\"").unwrap();
+        assert_eq!(v, d("0.1"));
+        let v: Decimal = serde_json::from_str("0.1").unwrap();
+        assert_eq!(v, d("0.1"));
+        let v: Decimal = serde_json::from_str("42").unwrap();
+        assert_eq!(v, d("42"));
+        let e = serde_json::from_str::<Decimal>("0.12345678901234567").unwrap_err();
+        assert!(e.to_string().contains("string"), "{e}");
+        let bytes = postcard::to_allocvec(&d("-12.5")).unwrap();
+        assert_eq!(postcard::from_bytes::<Decimal>(&bytes).unwrap(), d("-12.5"));
+    }
+}

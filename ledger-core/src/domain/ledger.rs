@@ -1,0 +1,352 @@
+//! [`TradingLedger`]: the writer with the trading domain on top. It
+//! validates every event, keeps the projections current, and rebuilds them
+//! on open (from the newest valid snapshot, folding only what came after).
+//! [`SessionLogger`] is the handle an engine keeps per session: one line per
+//! event.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+
+use super::codec;
+use super::decimal::Decimal;
+use super::error::DomainError;
+use super::events::*;
+use super::ids::{OrderId, SessionId, TradeId};
+use super::projections::Projections;
+use super::replay::{self, ReplayOptions};
+use super::snapshot;
+use super::validate::{check_time, validate};
+use crate::reader::Reader;
+use crate::recovery::RecoveryReport;
+use crate::types::{Seq, Timestamp};
+use crate::writer::{Entry, Receipt, Writer, WriterOptions};
+
+/// What opening a trading ledger found and did.
+#[derive(Debug, Clone, Default)]
+pub struct OpenReport {
+    /// The storage engine's recovery report.
+    pub recovery: RecoveryReport,
+    /// The snapshot the views started from, if any.
+    pub snapshot: Option<Seq>,
+    /// Snapshots passed over (file, why).
+    pub rejected_snapshots: Vec<(String, String)>,
+    /// Events folded after the snapshot (or from the start).
+    pub folded: u64,
+}
+
+/// The trading ledger: a [`Writer`] plus validated, projected events.
+pub struct TradingLedger {
+    writer: Writer,
+    projections: Projections,
+    buf: Vec<u8>,
+    opened: OpenReport,
+}
+
+impl std::fmt::Debug for TradingLedger {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TradingLedger")
+            .field("writer", &self.writer)
+            .finish()
+    }
+}
+
+impl TradingLedger {
+    /// Opens (or creates, when `dir` is absent or empty) the ledger in `dir`
+    /// and rebuilds the views.
+    pub fn open(dir: impl AsRef<Path>, opts: WriterOptions) -> Result<Self, DomainError> {
+        Self::with_writer(Writer::open_or_create(dir, opts)?)
+    }
+
+    /// Wraps an open writer and rebuilds the views from its ledger.
+    pub fn with_writer(writer: Writer) -> Result<Self, DomainError> {
+        let reader = Reader::with_storage(Arc::clone(writer.storage()))?;
+        let loaded = snapshot::load_latest(&reader)?;
+        let mut opened = OpenReport {
+            recovery: writer.recovery_report().clone(),
+            rejected_snapshots: loaded.rejected,
+            ..OpenReport::default()
+        };
+        let mut projections = loaded.projections.unwrap_or_default();
+        let from = match projections.last {
+            Some((seq, _, _)) => {
+                opened.snapshot = Some(seq);
+                seq.next()
+            }
+            None => Seq::FIRST,
+        };
+        opened.folded = replay::fold(&reader, &mut projections, from, &ReplayOptions::default())?;
+        Ok(TradingLedger {
+            writer,
+            projections,
+            buf: Vec::with_capacity(512),
+            opened,
+        })
+    }
+
+    /// What opening found and did.
+    pub fn open_report(&self) -> &OpenReport {
+        &self.opened
+    }
+
+    /// The current views.
+    pub fn projections(&self) -> &Projections {
+        &self.projections
+    }
+
+    /// The storage writer underneath.
+    pub fn writer(&self) -> &Writer {
+        &self.writer
+    }
+
+    /// The storage writer underneath, mutably (e.g. to `sync`).
+    pub fn writer_mut(&mut self) -> &mut Writer {
+        &mut self.writer
+    }
+
+    /// Validates and appends `event`, stamped with the current time.
+    pub fn append(&mut self, event: &Event) -> Result<Receipt, DomainError> {
+        self.append_inner(None, event)
+    }
+
+    /// Validates and appends `event` with an explicit time (never before the
+    /// previous record's).
+    pub fn append_at(&mut self, time: Timestamp, event: &Event) -> Result<Receipt, DomainError> {
+        self.append_inner(Some(time), event)
+    }
+
+    /// Validates an event against the field rules and the log so far,
+    /// without appending it.
+    pub fn check(&self, event: &Event) -> Result<(), DomainError> {
+        validate(event)?;
+        self.projections.check(event)?;
+        Ok(())
+    }
+
+    fn append_inner(
+        &mut self,
+        time: Option<Timestamp>,
+        event: &Event,
+    ) -> Result<Receipt, DomainError> {
+        if let Some(t) = time {
+            check_time(event.kind(), t)?;
+        }
+        self.check(event)?;
+        let (kind, version) = codec::encode(event, &mut self.buf)?;
+        let mut entry = Entry::new(kind, version, &self.buf);
+        entry.timestamp = time;
+        let receipt = self.writer.append(&entry)?;
+        self.projections
+            .apply(receipt.seq, receipt.chain_hash, receipt.timestamp, event);
+        Ok(receipt)
+    }
+
+    /// Saves a snapshot of the views; returns the file name.
+    pub fn save_snapshot(&self) -> Result<String, DomainError> {
+        let storage = self.writer.storage();
+        snapshot::save(
+            storage.as_ref(),
+            &self.writer.ledger_id(),
+            &self.projections,
+        )
+        .map_err(|reason| DomainError::Snapshot {
+            path: storage.path_of(""),
+            reason,
+        })
+    }
+
+    /// Flushes and closes the writer.
+    pub fn close(self) -> Result<(), DomainError> {
+        Ok(self.writer.close()?)
+    }
+
+    /// Shares the ledger between threads and sessions.
+    pub fn into_handle(self) -> LedgerHandle {
+        LedgerHandle {
+            inner: Arc::new(Mutex::new(self)),
+        }
+    }
+}
+
+/// A cloneable, thread-safe handle to a [`TradingLedger`].
+#[derive(Clone, Debug)]
+pub struct LedgerHandle {
+    inner: Arc<Mutex<TradingLedger>>,
+}
+
+impl LedgerHandle {
+    /// A logger for `session`.
+    pub fn session(&self, session: impl Into<SessionId>) -> SessionLogger {
+        SessionLogger {
+            ledger: self.clone(),
+            session: session.into(),
+        }
+    }
+
+    /// Validates and appends an event.
+    pub fn append(&self, event: &Event) -> Result<Receipt, DomainError> {
+        self.inner.lock().append(event)
+    }
+
+    /// Runs `f` with exclusive access to the ledger.
+    pub fn with<R>(&self, f: impl FnOnce(&mut TradingLedger) -> R) -> R {
+        f(&mut self.inner.lock())
+    }
+}
+
+/// The handle an engine keeps per session: one call per event, each
+/// returning the record's [`Receipt`]. The session is filled in.
+#[derive(Clone, Debug)]
+pub struct SessionLogger {
+    ledger: LedgerHandle,
+    session: SessionId,
+}
+
+impl SessionLogger {
+    /// The session.
+    pub fn session(&self) -> &SessionId {
+        &self.session
+    }
+
+    /// The shared ledger.
+    pub fn ledger(&self) -> &LedgerHandle {
+        &self.ledger
+    }
+
+    /// Logs any event, setting its session.
+    pub fn log(&self, mut event: Event) -> Result<Receipt, DomainError> {
+        event.set_session(self.session.clone());
+        self.ledger.append(&event)
+    }
+
+    /// Logs the start of the session.
+    pub fn start(
+        &self,
+        engine_version: &str,
+        config_digest: &str,
+        starting_equity: Decimal,
+    ) -> Result<Receipt, DomainError> {
+        self.log(Event::SessionStarted(SessionStarted {
+            session: SessionId::default(),
+            engine_version: engine_version.into(),
+            config_digest: config_digest.into(),
+            starting_equity,
+        }))
+    }
+
+    /// Logs the end of the session.
+    pub fn end(&self, reason: &str) -> Result<Receipt, DomainError> {
+        self.log(Event::SessionEnded(SessionEnded {
+            session: SessionId::default(),
+            reason: reason.into(),
+        }))
+    }
+
+    /// Logs a decision.
+    pub fn decision(&self, d: Decision) -> Result<Receipt, DomainError> {
+        self.log(Event::Decision(d))
+    }
+
+    /// Logs an execution result.
+    pub fn execution(&self, e: Execution) -> Result<Receipt, DomainError> {
+        self.log(Event::Execution(e))
+    }
+
+    /// Logs the opening of a trade.
+    pub fn open_trade(&self, t: TradeOpened) -> Result<Receipt, DomainError> {
+        self.log(Event::TradeOpened(t))
+    }
+
+    /// Logs a further fill of a trade.
+    pub fn fill_trade(&self, f: TradeFilled) -> Result<Receipt, DomainError> {
+        self.log(Event::TradeFilled(f))
+    }
+
+    /// Closes a trade at `price` with `fees`; the ledger computes its
+    /// realized P&L, which is returned with the receipt.
+    pub fn close_trade(
+        &self,
+        trade_id: impl Into<TradeId>,
+        price: Decimal,
+        fees: Decimal,
+        order_id: Option<OrderId>,
+    ) -> Result<(Receipt, Decimal), DomainError> {
+        let trade_id = trade_id.into();
+        self.ledger.with(|l| {
+            let mut event = TradeClosed {
+                session: self.session.clone(),
+                trade_id,
+                price,
+                fees,
+                realized_pnl: Decimal::ZERO,
+                order_id,
+            };
+            event.realized_pnl = l
+                .projections()
+                .closing_pnl(&event.trade_id, price, fees)
+                .unwrap_or_default();
+            let pnl = event.realized_pnl;
+            l.append(&Event::TradeClosed(event)).map(|r| (r, pnl))
+        })
+    }
+
+    /// Logs a position snapshot.
+    pub fn position(&self, p: PositionSnapshot) -> Result<Receipt, DomainError> {
+        self.log(Event::PositionSnapshot(p))
+    }
+
+    /// Logs a risk event.
+    pub fn risk(&self, r: RiskEvent) -> Result<Receipt, DomainError> {
+        self.log(Event::Risk(r))
+    }
+
+    /// Logs a system event.
+    pub fn system(
+        &self,
+        level: Level,
+        component: &str,
+        message: &str,
+        fields: Vec<Field>,
+    ) -> Result<Receipt, DomainError> {
+        self.log(Event::System(SystemEvent {
+            session: SessionId::default(),
+            component: component.into(),
+            level,
+            message: message.into(),
+            fields,
+        }))
+    }
+
+    /// Logs a metric.
+    pub fn metric(
+        &self,
+        name: &str,
+        value: Decimal,
+        tags: Vec<Field>,
+    ) -> Result<Receipt, DomainError> {
+        self.log(Event::Metric(Metric {
+            session: SessionId::default(),
+            name: name.into(),
+            value,
+            tags,
+        }))
+    }
+
+    /// Logs an operator's action.
+    pub fn audit(
+        &self,
+        who: &str,
+        action: &str,
+        target: &str,
+        reason: &str,
+    ) -> Result<Receipt, DomainError> {
+        self.log(Event::Audit(AuditNote {
+            session: SessionId::default(),
+            who: who.into(),
+            action: action.into(),
+            target: target.into(),
+            reason: reason.into(),
+        }))
+    }
+}

@@ -1,0 +1,211 @@
+//! The performance report, computed from the closed trades.
+//!
+//! Definitions (also in `docs/REPORT.md`):
+//! - a trade counts in a window when it **closed** inside it; a *win* has
+//!   net P&L > 0, a *loss* < 0 (a trade at exactly 0 is neither);
+//! - win rate = wins / trades; gross profit = sum of winning net P&L; gross
+//!   loss = |sum of losing net P&L|; net P&L = sum of all net P&L;
+//!   profit factor = gross profit / gross loss (none without losses);
+//!   average win / loss = gross profit / wins, gross loss / losses;
+//!   expectancy = net P&L / trades;
+//! - the realized equity curve starts at the starting equity (the first
+//!   session's `starting_equity`, 0 if none) and adds each trade's net P&L in
+//!   closing order; maximum drawdown is the largest fall from a running peak,
+//!   absolute and relative to that peak (relative only when the peak > 0);
+//! - per-trade return r = net P&L / cost basis (the capital committed:
+//!   price × quantity summed over increasing fills);
+//!   Sharpe = mean(r) / sample standard deviation(r) (needs ≥ 2 trades and a
+//!   non-zero deviation); Sortino = mean(r) / downside deviation, with
+//!   downside deviation = sqrt(sum(min(r, 0)²) / n) (needs a losing trade).
+//!   Both are per trade, not annualized.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::decimal::Decimal;
+use super::ids::Symbol;
+use super::projections::Projections;
+use super::trade::Trade;
+use crate::types::Timestamp;
+
+/// Which trades a report covers.
+#[derive(Debug, Clone, Default)]
+pub struct ReportFilter {
+    /// Trades closed at or after this time.
+    pub from: Option<Timestamp>,
+    /// Trades closed before this time.
+    pub to: Option<Timestamp>,
+    /// Only these symbols (all when empty).
+    pub symbols: Vec<Symbol>,
+}
+
+/// Figures for one set of trades.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Performance {
+    /// Closed trades.
+    pub trades: u64,
+    /// Trades with net P&L > 0.
+    pub wins: u64,
+    /// Trades with net P&L < 0.
+    pub losses: u64,
+    /// wins / trades.
+    pub win_rate: Option<f64>,
+    /// Sum of winning net P&L.
+    pub gross_profit: Decimal,
+    /// |Sum of losing net P&L|.
+    pub gross_loss: Decimal,
+    /// Sum of all net P&L.
+    pub net_pnl: Decimal,
+    /// Fees paid by these trades.
+    pub fees: Decimal,
+    /// gross profit / gross loss.
+    pub profit_factor: Option<f64>,
+    /// gross profit / wins.
+    pub average_win: Option<Decimal>,
+    /// gross loss / losses.
+    pub average_loss: Option<Decimal>,
+    /// net P&L / trades.
+    pub expectancy: Option<Decimal>,
+    /// Largest fall of the realized equity curve from a peak.
+    pub max_drawdown: Decimal,
+    /// That fall relative to the peak.
+    pub max_drawdown_pct: Option<f64>,
+    /// Per-trade Sharpe ratio.
+    pub sharpe: Option<f64>,
+    /// Per-trade Sortino ratio.
+    pub sortino: Option<f64>,
+    /// The realized equity curve: (close time, equity).
+    pub equity_curve: Vec<(Timestamp, Decimal)>,
+}
+
+/// The report: in total and per symbol.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PerformanceReport {
+    /// Equity the curve starts from.
+    pub starting_equity: Decimal,
+    /// All trades in the filter.
+    pub total: Performance,
+    /// Per symbol.
+    pub by_symbol: BTreeMap<Symbol, Performance>,
+}
+
+impl PerformanceReport {
+    /// Computes the report over the closed trades of `p` that `filter` selects.
+    pub fn compute(p: &Projections, filter: &ReportFilter) -> PerformanceReport {
+        let starting_equity = p
+            .sessions
+            .values()
+            .filter_map(|s| s.started.as_ref())
+            .min_by_key(|s| s.seq)
+            .map_or(Decimal::ZERO, |s| s.event.starting_equity);
+        let trades: Vec<&Trade> = p
+            .closed_trades()
+            .into_iter()
+            .filter(|t| {
+                let closed = t.closed.map(|c| c.1);
+                filter.from.is_none_or(|f| closed.is_some_and(|c| c >= f))
+                    && filter.to.is_none_or(|to| closed.is_some_and(|c| c < to))
+                    && (filter.symbols.is_empty() || filter.symbols.contains(&t.symbol))
+            })
+            .collect();
+        let mut by: BTreeMap<Symbol, Vec<&Trade>> = BTreeMap::new();
+        for t in &trades {
+            by.entry(t.symbol.clone()).or_default().push(t);
+        }
+        PerformanceReport {
+            starting_equity,
+            total: performance(&trades, starting_equity),
+            by_symbol: by
+                .into_iter()
+                .map(|(s, ts)| (s, performance(&ts, starting_equity)))
+                .collect(),
+        }
+    }
+}
+
+fn performance(trades: &[&Trade], start: Decimal) -> Performance {
+    let n = trades.len() as u64;
+    let pnl: Vec<Decimal> = trades.iter().map(|t| t.net_pnl()).collect();
+    let wins = pnl.iter().filter(|p| p.is_positive()).count() as u64;
+    let losses = pnl.iter().filter(|p| p.is_negative()).count() as u64;
+    let gross_profit: Decimal = pnl.iter().copied().filter(|p| p.is_positive()).sum();
+    let gross_loss: Decimal = pnl
+        .iter()
+        .copied()
+        .filter(|p| p.is_negative())
+        .sum::<Decimal>()
+        .abs();
+    let net: Decimal = pnl.iter().copied().sum();
+    let div = |a: Decimal, k: u64| a.checked_div(Decimal::from_int(k as i64));
+
+    let mut equity = start;
+    let mut peak = start;
+    let mut max_dd = Decimal::ZERO;
+    let mut max_dd_pct: Option<f64> = None;
+    let mut curve = Vec::with_capacity(trades.len());
+    for (t, p) in trades.iter().zip(&pnl) {
+        equity += *p;
+        peak = peak.max(equity);
+        let dd = peak - equity;
+        if dd > max_dd {
+            max_dd = dd;
+        }
+        if peak.is_positive() {
+            let rel = dd.to_f64() / peak.to_f64();
+            if max_dd_pct.is_none_or(|m| rel > m) {
+                max_dd_pct = Some(rel);
+            }
+        }
+        curve.push((t.closed.map_or(t.opened.1, |c| c.1), equity));
+    }
+
+    let returns: Vec<f64> = trades.iter().filter_map(|t| t.return_on_cost()).collect();
+    let (sharpe, sortino) = ratios(&returns);
+    Performance {
+        trades: n,
+        wins,
+        losses,
+        win_rate: (n > 0).then(|| wins as f64 / n as f64),
+        gross_profit,
+        gross_loss,
+        net_pnl: net,
+        fees: trades.iter().map(|t| t.fees).sum(),
+        profit_factor: (!gross_loss.is_zero()).then(|| gross_profit.to_f64() / gross_loss.to_f64()),
+        average_win: if wins > 0 {
+            div(gross_profit, wins)
+        } else {
+            None
+        },
+        average_loss: if losses > 0 {
+            div(gross_loss, losses)
+        } else {
+            None
+        },
+        expectancy: if n > 0 { div(net, n) } else { None },
+        max_drawdown: max_dd,
+        max_drawdown_pct: max_dd_pct,
+        sharpe,
+        sortino,
+        equity_curve: curve,
+    }
+}
+
+/// Per-trade Sharpe and Sortino ratios of `r`.
+pub fn ratios(r: &[f64]) -> (Option<f64>, Option<f64>) {
+    let n = r.len();
+    if n == 0 {
+        return (None, None);
+    }
+    let mean = r.iter().sum::<f64>() / n as f64;
+    let sharpe = (n >= 2)
+        .then(|| {
+            let var = r.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
+            let sd = var.sqrt();
+            (sd > 0.0).then(|| mean / sd)
+        })
+        .flatten();
+    let down = (r.iter().map(|x| x.min(0.0).powi(2)).sum::<f64>() / n as f64).sqrt();
+    let sortino = (down > 0.0).then(|| mean / down);
+    (sharpe, sortino)
+}
