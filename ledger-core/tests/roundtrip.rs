@@ -187,8 +187,15 @@ fn open_modes_and_folder_errors_are_clear() {
     assert!(interrupted.join("LEDGER").exists());
 }
 
+/// The lock is a `flock` on the open `LOCK` file. A child process forked
+/// by another test thread inherits every open descriptor until it execs,
+/// and with it the lock of a writer this thread just dropped; the two
+/// lock tests therefore do not run at the same time.
+static LOCK_TESTS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 #[test]
 fn a_second_writer_in_the_same_process_is_refused() {
+    let _serial = LOCK_TESTS.lock().unwrap_or_else(|e| e.into_inner());
     let dir = tempfile::tempdir().unwrap();
     let w = Writer::create(dir.path(), small(Durability::NoSync)).unwrap();
     let err = Writer::open(dir.path(), small(Durability::NoSync)).unwrap_err();
@@ -210,6 +217,7 @@ fn a_second_writer_in_another_process_is_refused() {
     }
     use std::io::{BufRead, BufReader};
     use std::process::{Command, Stdio};
+    let _serial = LOCK_TESTS.lock().unwrap_or_else(|e| e.into_inner());
     let dir = tempfile::tempdir().unwrap();
     drop(Writer::create(dir.path(), small(Durability::NoSync)).unwrap());
     let mut child = Command::new(std::env::current_exe().unwrap())
