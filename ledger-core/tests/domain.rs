@@ -24,7 +24,7 @@ fn d(s: &str) -> Decimal {
 
 fn demo_ledger(dir: &std::path::Path) -> TradingLedger {
     let mut l = TradingLedger::open(dir, opts()).unwrap();
-    for (t, e) in demo_session("demo") {
+    for (t, e) in demo_session("demo", "", DEMO_START) {
         l.append_at(t, &e).unwrap();
     }
     l
@@ -414,8 +414,8 @@ fn replay_to_k_equals_folding_the_first_k_events() {
 fn replay_of_one_session_folds_only_its_events() {
     let dir = tempfile::tempdir().unwrap();
     let mut l = TradingLedger::open(dir.path(), opts()).unwrap();
-    let a = demo_session("A");
-    let b = demo_session("B");
+    let a = demo_session("A", "", DEMO_START);
+    let b = demo_session("B", "b-", DEMO_START);
     for ((ta, ea), (_, eb)) in a.iter().zip(&b) {
         l.append_at(*ta, ea).unwrap();
         if !matches!(
@@ -524,7 +524,7 @@ fn a_snapshot_bound_to_another_chain_is_ignored() {
 
 #[test]
 fn every_event_has_a_json_form_that_round_trips() {
-    let kinds: std::collections::BTreeSet<_> = demo_session("demo")
+    let kinds: std::collections::BTreeSet<_> = demo_session("demo", "", DEMO_START)
         .into_iter()
         .map(|(_, e)| {
             let json = serde_json::to_string(&e).unwrap();

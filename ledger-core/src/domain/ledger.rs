@@ -169,6 +169,31 @@ impl TradingLedger {
     }
 }
 
+thread_local! {
+    static IN_CALL: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Whether this thread is inside a call that holds the ledger's lock (a log
+/// layer must not append then: it would deadlock).
+pub(crate) fn in_ledger_call() -> bool {
+    IN_CALL.with(|c| c.get())
+}
+
+struct CallGuard(bool);
+
+impl CallGuard {
+    fn enter() -> Self {
+        CallGuard(IN_CALL.with(|c| c.replace(true)))
+    }
+}
+
+impl Drop for CallGuard {
+    fn drop(&mut self) {
+        let was = self.0;
+        IN_CALL.with(|c| c.set(was));
+    }
+}
+
 /// A cloneable, thread-safe handle to a [`TradingLedger`].
 #[derive(Clone, Debug)]
 pub struct LedgerHandle {
@@ -186,11 +211,13 @@ impl LedgerHandle {
 
     /// Validates and appends an event.
     pub fn append(&self, event: &Event) -> Result<Receipt, DomainError> {
+        let _g = CallGuard::enter();
         self.inner.lock().append(event)
     }
 
     /// Runs `f` with exclusive access to the ledger.
     pub fn with<R>(&self, f: impl FnOnce(&mut TradingLedger) -> R) -> R {
+        let _g = CallGuard::enter();
         f(&mut self.inner.lock())
     }
 }

@@ -46,6 +46,8 @@ pub mod report;
 pub mod sim;
 pub mod snapshot;
 mod trade;
+#[cfg(feature = "tracing")]
+pub mod tracing_layer;
 mod validate;
 
 pub use codec::{decode, encode, DecodeError, EncodeError};

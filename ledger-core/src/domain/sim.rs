@@ -116,8 +116,10 @@ fn field(k: &str, v: &str) -> Field {
 /// short, SOL-USD long stopped out), two winners and one loser (win rate
 /// 66.7 %, net P&L +225.00 after fees), nine position snapshots, a rejected
 /// order, metrics, risk events, system events and an audit note. Events are
-/// one second apart from [`DEMO_START`]; the session id is `session`.
-pub fn demo_session(session: &str) -> Vec<(Timestamp, Event)> {
+/// one second apart from `start` (e.g. [`DEMO_START`]); the session id is
+/// `session`, and trade, decision and order ids are `prefix` followed by
+/// `T1`, `D1`, `O1`, ...
+pub fn demo_session(session: &str, prefix: &str, start: Timestamp) -> Vec<(Timestamp, Event)> {
     use ExecutionStatus::*;
     let ev = vec![
         Event::SessionStarted(SessionStarted {
@@ -417,12 +419,49 @@ pub fn demo_session(session: &str) -> Vec<(Timestamp, Event)> {
         .enumerate()
         .map(|(i, mut e)| {
             e.set_session(session.into());
+            prefix_ids(&mut e, prefix);
             (
-                Timestamp::from_nanos(DEMO_START.as_nanos() + i as i64 * 1_000_000_000),
+                Timestamp::from_nanos(start.as_nanos() + i as i64 * 1_000_000_000),
                 e,
             )
         })
         .collect()
+}
+
+fn prefix_ids(e: &mut Event, prefix: &str) {
+    if prefix.is_empty() {
+        return;
+    }
+    let p = |s: &mut String| s.insert_str(0, prefix);
+    match e {
+        Event::Decision(d) => p(&mut d.decision_id.0),
+        Event::Execution(x) => {
+            p(&mut x.order_id.0);
+            p(&mut x.decision_id.0);
+        }
+        Event::TradeOpened(t) => {
+            p(&mut t.trade_id.0);
+            if let Some(d) = &mut t.decision_id {
+                p(&mut d.0);
+            }
+            if let Some(o) = &mut t.order_id {
+                p(&mut o.0);
+            }
+        }
+        Event::TradeFilled(t) => {
+            p(&mut t.trade_id.0);
+            if let Some(o) = &mut t.order_id {
+                p(&mut o.0);
+            }
+        }
+        Event::TradeClosed(t) => {
+            p(&mut t.trade_id.0);
+            if let Some(o) = &mut t.order_id {
+                p(&mut o.0);
+            }
+        }
+        _ => {}
+    }
 }
 
 /// A deterministic generator of large sessions: many symbols, decisions with
@@ -589,9 +628,9 @@ impl Generator {
         let (sym, base) = self.symbols[k].clone();
         let n = self.id();
         let (dec, ord, tid) = (
-            DecisionId::new(format!("D{n}")),
-            OrderId::new(format!("O{n}")),
-            TradeId::new(format!("T{n}")),
+            DecisionId::new(format!("{}/D{n}", self.session)),
+            OrderId::new(format!("{}/O{n}", self.session)),
+            TradeId::new(format!("{}/T{n}", self.session)),
         );
         let price = self.price(base);
         let spread = Decimal::new(1, 2).unwrap_or_default();
@@ -717,6 +756,7 @@ impl Generator {
         } else {
             Decimal::from_int(1 + self.below(5) as i64)
         };
+        let order_no = self.id();
         let fill = TradeFilled {
             session: self.session.clone(),
             trade_id: tid.clone(),
@@ -728,7 +768,7 @@ impl Generator {
             qty,
             price,
             fees: Decimal::new(self.below(500) as i64, 2).unwrap_or_default(),
-            order_id: Some(OrderId::new(format!("O{}", self.id()))),
+            order_id: Some(OrderId::new(format!("{}/O{order_no}", self.session))),
         };
         if let Some(t) = self.open.get_mut(&tid) {
             if t.fill(Seq::FIRST, Timestamp::from_nanos(self.time), &fill)
@@ -752,8 +792,8 @@ impl Generator {
         };
         let n = self.id();
         let s = self.session.clone();
-        let dec = DecisionId::new(format!("D{n}"));
-        let ord = OrderId::new(format!("O{n}"));
+        let dec = DecisionId::new(format!("{}/D{n}", self.session));
+        let ord = OrderId::new(format!("{}/O{n}", self.session));
         let ev = Event::Decision(Decision {
             session: s.clone(),
             decision_id: dec.clone(),
