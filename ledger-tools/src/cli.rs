@@ -110,9 +110,14 @@ pub enum Command {
 /// Options of `ledger demo`.
 #[derive(Debug, Clone, Args)]
 pub struct DemoArgs {
-    /// How many records to append.
-    #[arg(long, value_name = "N", default_value_t = 5000)]
+    /// Also append a generated session of N events (many symbols, thousands
+    /// of trades) after the scripted one.
+    #[arg(long, value_name = "N", default_value_t = 0)]
     pub events: u64,
+
+    /// Seed of the generated session.
+    #[arg(long, value_name = "SEED", default_value_t = 42)]
+    pub seed: u64,
 
     /// Size of each segment file, in bytes or with a suffix (KiB, MiB, GiB);
     /// small by default so the demo seals several segments.

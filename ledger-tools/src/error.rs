@@ -12,6 +12,10 @@ pub enum ToolError {
     /// The storage engine refused or failed.
     #[error(transparent)]
     Ledger(#[from] ledger_core::Error),
+    /// The trading domain refused or failed (a validation error names the
+    /// event's field; a decode error names the record).
+    #[error(transparent)]
+    Domain(ledger_core::domain::DomainError),
     /// A file outside the ledger (key, checkpoint, output file) could not be
     /// read or written.
     #[error("cannot {op} {path}")]
@@ -62,6 +66,8 @@ impl ToolError {
     pub fn exit(&self) -> Exit {
         match self {
             ToolError::Ledger(e) => ledger_exit(e),
+            ToolError::Domain(ledger_core::domain::DomainError::Ledger(e)) => ledger_exit(e),
+            ToolError::Domain(ledger_core::domain::DomainError::Decode { .. }) => Exit::Damage,
             ToolError::Damaged { .. } => Exit::Damage,
             ToolError::Output(e) if e.kind() == io::ErrorKind::BrokenPipe => Exit::Success,
             _ => Exit::Failure,
@@ -71,6 +77,15 @@ impl ToolError {
     /// Whether this is a closed output pipe (the reader went away: not an error).
     pub fn is_broken_pipe(&self) -> bool {
         matches!(self, ToolError::Output(e) if e.kind() == io::ErrorKind::BrokenPipe)
+    }
+}
+
+impl From<ledger_core::domain::DomainError> for ToolError {
+    fn from(e: ledger_core::domain::DomainError) -> Self {
+        match e {
+            ledger_core::domain::DomainError::Ledger(e) => ToolError::Ledger(e),
+            other => ToolError::Domain(other),
+        }
     }
 }
 

@@ -44,6 +44,19 @@ pub fn per_second(count: u64, d: Duration) -> u64 {
     }
 }
 
+/// A timestamp as RFC 3339 in UTC with millisecond precision
+/// (`2026-01-05T14:30:00.000Z`), or its raw nanoseconds when out of range.
+pub fn time(t: ledger_core::Timestamp) -> String {
+    let nanos = t.as_nanos();
+    match chrono::DateTime::from_timestamp(
+        nanos.div_euclid(1_000_000_000),
+        nanos.rem_euclid(1_000_000_000) as u32,
+    ) {
+        Some(dt) => dt.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        None => format!("{nanos}ns"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

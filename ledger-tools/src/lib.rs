@@ -6,7 +6,7 @@
 //!
 //! | command | what it does | module |
 //! | --- | --- | --- |
-//! | `ledger demo` | creates a ledger, appends demo records with group commit, verifies | [`demo`] |
+//! | `ledger demo` | the whole pipeline: a scripted trading session (plus `--events N` generated), verified, projections rebuilt, performance report, why-did-we-trade | [`demo`] |
 //! | `ledger verify` | re-hashes everything, reports every finding (text or JSON), optionally against a checkpoint | [`verify_cmd`] |
 //! | `ledger checkpoint` | verifies, then signs the head with a secret key | [`checkpoint_cmd`] |
 //! | `ledger keygen` | makes a signing key and its public key file | [`keys`] |
@@ -33,7 +33,8 @@
 //! let verify = Cli::try_parse_from(["ledger", "-d", dir, "verify", "--json"])?;
 //! assert_eq!(run(&verify, &mut json)?, Exit::Success);
 //! let report: serde_json::Value = serde_json::from_slice(&json)?;
-//! assert_eq!(report["records"], 300);
+//! let scripted = ledger_tools::demo::scripted_events() as u64;
+//! assert_eq!(report["records"], 300 + scripted);
 //! assert_eq!(report["intact"], true);
 //! # Ok(())
 //! # }
@@ -46,6 +47,7 @@ pub mod error;
 pub mod exit;
 pub mod human;
 pub mod keys;
+pub mod report_fmt;
 pub mod verify_cmd;
 
 use std::io::Write;

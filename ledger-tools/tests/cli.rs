@@ -79,7 +79,7 @@ fn file_name(p: &Path) -> String {
     p.file_name().unwrap().to_str().unwrap().to_owned()
 }
 
-/// Flips one bit of a payload byte (a lowercase letter of the demo's JSON)
+/// Flips one bit of a payload byte (a lowercase letter of an event's text)
 /// in the middle of `file`.
 fn flip_middle_byte(file: &Path) {
     let mut bytes = fs::read(file).unwrap();
@@ -119,14 +119,29 @@ fn demo_then_verify_is_intact() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("ledger");
     let run = demo(&dir, 2000);
+    let total = 2000 + ledger_tools::demo::scripted_events();
     assert!(run.stdout.contains("created ledger"), "{}", run.stdout);
     assert!(
-        run.stdout.contains("appended 2000 records"),
+        run.stdout.contains(&format!("appended {total} events")),
         "{}",
         run.stdout
     );
-    assert!(run.stdout.contains("head: sequence 2000"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains(&format!("head: sequence {total}")),
+        "{}",
+        run.stdout
+    );
     assert!(run.stdout.contains(": intact"), "{}", run.stdout);
+    // The scripted session's report and the story of its losing trade.
+    assert!(run.stdout.contains("win rate"), "{}", run.stdout);
+    assert!(run.stdout.contains("66.7 %"), "{}", run.stdout);
+    assert!(run.stdout.contains("+225.00"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("why did we trade T3?"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("breakout above 99.5"), "{}", run.stdout);
     let sealed = sealed_segments(&dir).len();
     assert!(sealed >= 3, "{sealed} sealed segments");
     assert!(
@@ -137,16 +152,24 @@ fn demo_then_verify_is_intact() {
 
     let run = on(&dir, &["verify"]);
     assert_eq!(run.code, 0, "{}", run.all());
-    assert!(run.stdout.contains("2000 records"), "{}", run.stdout);
-    assert!(run.stdout.contains("head: sequence 2000"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains(&format!("{total} records")),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains(&format!("head: sequence {total}")),
+        "{}",
+        run.stdout
+    );
     assert!(run.stdout.contains("result: intact"), "{}", run.stdout);
 
     let run = on(&dir, &["verify", "--json", "--threads", "1"]);
     assert_eq!(run.code, 0, "{}", run.all());
     let v = json(&run);
     assert_eq!(v["intact"], true);
-    assert_eq!(v["records"], 2000);
-    assert_eq!(v["head"]["seq"], 2000);
+    assert_eq!(v["records"], total as u64);
+    assert_eq!(v["head"]["seq"], total as u64);
     assert_eq!(v["head"]["chain_hash"].as_str().unwrap().len(), 64);
     assert_eq!(v["ledger_id"].as_str().unwrap().len(), 32);
     assert_eq!(v["segments"], sealed as u64 + 1);
@@ -159,10 +182,18 @@ fn demo_appends_to_an_existing_ledger() {
     let tmp = tempfile::tempdir().unwrap();
     demo(tmp.path(), 300);
     let run = demo(tmp.path(), 300);
+    let total = 2 * (300 + ledger_tools::demo::scripted_events());
     assert!(run.stdout.contains("opened ledger"), "{}", run.stdout);
-    assert!(run.stdout.contains("head: sequence 600"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains(&format!("head: sequence {total}")),
+        "{}",
+        run.stdout
+    );
+    // The second run is its own session with its own ids.
+    assert!(run.stdout.contains("session demo-2"), "{}", run.stdout);
+    assert!(run.stdout.contains("+225.00"), "{}", run.stdout);
     let v = json(&on(tmp.path(), &["verify", "--json"]));
-    assert_eq!(v["records"], 600);
+    assert_eq!(v["records"], total as u64);
     assert_eq!(v["intact"], true);
 }
 
@@ -317,14 +348,15 @@ fn checkpoint_then_verify_against_it_passes() {
     checkpoint(&dir, &key, &cp);
     let text = fs::read_to_string(&cp).unwrap();
     assert!(text.starts_with("tradeledger-checkpoint v1\n"), "{text}");
-    assert!(text.contains("sequence: 500\n"), "{text}");
+    let total = 500 + ledger_tools::demo::scripted_events();
+    assert!(text.contains(&format!("sequence: {total}\n")), "{text}");
 
     let cp_arg = cp.to_str().unwrap();
     let run = on(&dir, &["verify", "--checkpoint", cp_arg]);
     assert_eq!(run.code, 0, "{}", run.all());
     assert!(
         run.stdout
-            .contains("checkpoint: the ledger holds record 500"),
+            .contains(&format!("checkpoint: the ledger holds record {total}")),
         "{}",
         run.stdout
     );
@@ -357,7 +389,12 @@ fn checkpoint_then_verify_against_it_passes() {
         "{}",
         run.stdout
     );
-    assert!(run.stdout.contains("sequence: 600\n"), "{}", run.stdout);
+    let total = 600 + 2 * ledger_tools::demo::scripted_events();
+    assert!(
+        run.stdout.contains(&format!("sequence: {total}\n")),
+        "{}",
+        run.stdout
+    );
 }
 
 #[test]
@@ -379,9 +416,10 @@ fn a_checkpoint_of_another_ledger_fails_verification() {
         run.stdout
     );
     assert!(
-        run.stdout
-            .lines()
-            .any(|l| l.starts_with("checkpoint (sequence 200)")),
+        run.stdout.lines().any(|l| l.starts_with(&format!(
+            "checkpoint (sequence {})",
+            200 + ledger_tools::demo::scripted_events()
+        ))),
         "{}",
         run.stdout
     );
@@ -477,7 +515,12 @@ fn the_ledger_folder_can_come_from_the_environment() {
     demo(tmp.path(), 10);
     let run = ledger_env(["verify"], Some(tmp.path()));
     assert_eq!(run.code, 0, "{}", run.all());
-    assert!(run.stdout.contains("10 records"), "{}", run.stdout);
+    let total = 10 + ledger_tools::demo::scripted_events();
+    assert!(
+        run.stdout.contains(&format!("{total} records")),
+        "{}",
+        run.stdout
+    );
 }
 
 #[test]

@@ -215,6 +215,14 @@ impl LedgerHandle {
         self.inner.lock().append(event)
     }
 
+    /// The ledger back, when this is the last handle (every logger of it
+    /// dropped); otherwise the handle itself.
+    pub fn into_inner(self) -> Result<TradingLedger, LedgerHandle> {
+        Arc::try_unwrap(self.inner)
+            .map(Mutex::into_inner)
+            .map_err(|inner| LedgerHandle { inner })
+    }
+
     /// Runs `f` with exclusive access to the ledger.
     pub fn with<R>(&self, f: impl FnOnce(&mut TradingLedger) -> R) -> R {
         let _g = CallGuard::enter();

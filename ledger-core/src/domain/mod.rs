@@ -45,9 +45,9 @@ pub mod replay;
 pub mod report;
 pub mod sim;
 pub mod snapshot;
-mod trade;
 #[cfg(feature = "tracing")]
 pub mod tracing_layer;
+mod trade;
 mod validate;
 
 pub use codec::{decode, encode, DecodeError, EncodeError};

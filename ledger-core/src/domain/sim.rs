@@ -587,7 +587,11 @@ impl Generator {
             let ev = Event::System(SystemEvent {
                 session: s,
                 component: "order_router".into(),
-                level: if n.is_multiple_of(7) { Level::Warn } else { Level::Info },
+                level: if n.is_multiple_of(7) {
+                    Level::Warn
+                } else {
+                    Level::Info
+                },
                 message: format!("heartbeat {n}"),
                 fields: vec![field("queue_depth", &n.to_string())],
             });
