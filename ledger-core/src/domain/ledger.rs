@@ -175,6 +175,7 @@ thread_local! {
 
 /// Whether this thread is inside a call that holds the ledger's lock (a log
 /// layer must not append then: it would deadlock).
+#[cfg_attr(not(feature = "tracing"), allow(dead_code))]
 pub(crate) fn in_ledger_call() -> bool {
     IN_CALL.with(|c| c.get())
 }
