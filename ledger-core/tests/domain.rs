@@ -35,7 +35,7 @@ fn the_demo_report_matches_hand_computed_figures() {
     let dir = tempfile::tempdir().unwrap();
     let l = demo_ledger(dir.path());
     let p = l.projections();
-    assert_eq!(p.counts[&EventKind::PositionSnapshot], 9);
+    assert_eq!(p.count(EventKind::PositionSnapshot), 9);
     assert_eq!(p.trades.len(), 3);
     let r = PerformanceReport::compute(p, &ReportFilter::default());
     let t = &r.total;
@@ -103,20 +103,26 @@ fn the_demo_report_matches_hand_computed_figures() {
 fn why_did_we_trade_goes_from_trade_to_decision() {
     let dir = tempfile::tempdir().unwrap();
     let l = demo_ledger(dir.path());
-    let story = l.projections().explain_trade(&"T3".into()).unwrap();
+    let reader = Reader::with_storage(l.writer().storage().clone()).unwrap();
+    let p = l.projections();
+    let story = p.explain_trade(&"T3".into(), &reader).unwrap().unwrap();
     assert_eq!(story.trade.net_pnl(), d("-345"));
     assert_eq!(story.trade.exit_price, Some(d("96.6")));
-    let chain = story.chain.unwrap();
-    assert_eq!(chain.decision.event.decision_id, DecisionId::from("D3"));
-    assert!(chain.decision.event.reasoning[0].contains("breakout"));
-    assert_eq!(chain.decision.event.market.last, d("100"));
-    let statuses: Vec<_> = chain.executions.iter().map(|e| e.event.status).collect();
+    let decision = story.decision.unwrap();
+    assert_eq!(decision.event.decision_id, DecisionId::from("D3"));
+    assert!(decision.event.reasoning[0].contains("breakout"));
+    assert_eq!(decision.event.market.last, d("100"));
+    let statuses: Vec<_> = story.executions.iter().map(|e| e.event.status).collect();
     assert_eq!(
         statuses,
         vec![ExecutionStatus::Rejected, ExecutionStatus::Filled]
     );
-    assert_eq!(chain.trades, vec![TradeId::from("T3")]);
-    let t1 = l.projections().explain_trade(&"T1".into()).unwrap();
+    assert_eq!(
+        p.decisions[&DecisionId::from("D3")].trades,
+        vec![TradeId::from("T3")]
+    );
+    assert!(p.explain_trade(&"T404".into(), &reader).unwrap().is_none());
+    let t1 = p.explain_trade(&"T1".into(), &reader).unwrap().unwrap();
     assert_eq!(t1.trade.fills.len(), 3, "two entries and the close");
 }
 
@@ -437,7 +443,7 @@ fn replay_of_one_session_folds_only_its_events() {
     .unwrap();
     assert_eq!(only_b.sessions.len(), 1);
     assert!(only_b.trades.is_empty());
-    assert_eq!(only_b.counts[&EventKind::PositionSnapshot], 9);
+    assert_eq!(only_b.count(EventKind::PositionSnapshot), 9);
 }
 
 #[test]

@@ -6,8 +6,8 @@ use ledger_core::domain::{Event, EventKind};
 
 #[test]
 fn every_example_in_events_md_parses_and_every_kind_has_one() {
-    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/EVENTS.md"))
-        .unwrap();
+    let doc =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/EVENTS.md")).unwrap();
     let mut kinds = std::collections::BTreeSet::new();
     for block in doc.split("```json").skip(1) {
         let json = block.split("```").next().unwrap();

@@ -183,7 +183,7 @@ pub fn run(dir: &Path, args: &DemoArgs, out: &mut dyn Write) -> Result<Exit, Too
     let started = Instant::now();
     let all = replay(&reader, &ReplayOptions::default())?;
     let took = started.elapsed();
-    let total: u64 = all.counts.values().sum();
+    let total = all.total_events();
     writeln!(
         out,
         "rebuilt the projections from the log: {total} events folded in {} ({} events/s); {} trades, {} positions, {} metrics, {} sessions",
@@ -232,7 +232,7 @@ pub fn run(dir: &Path, args: &DemoArgs, out: &mut dyn Write) -> Result<Exit, Too
         .map_err(w)?;
     }
     let loser = TradeId::new(format!("{prefix}T3"));
-    if let Some(story) = mine.explain_trade(&loser) {
+    if let Some(story) = mine.explain_trade(&loser, &reader)? {
         writeln!(out, "\nwhy did we trade {loser}?").map_err(w)?;
         write!(out, "{}", trade_story(&story)).map_err(w)?;
     }

@@ -110,9 +110,8 @@ pub fn trade_story(s: &TradeStory<'_>) -> String {
         "trade {} ({:?} {}, session {}): {:?}",
         t.trade_id, t.direction, t.symbol, t.session, t.status
     );
-    match s.chain {
-        Some(chain) => {
-            let d = &chain.decision;
+    match &s.decision {
+        Some(d) => {
             let e = &d.event;
             let _ = writeln!(
                 out,
@@ -138,7 +137,7 @@ pub fn trade_story(s: &TradeStory<'_>) -> String {
                 let _ = write!(out, ", {} {}", ind.name, ind.value);
             }
             out.push('\n');
-            for x in &chain.executions {
+            for x in &s.executions {
                 let e = &x.event;
                 let _ = write!(
                     out,

@@ -138,7 +138,7 @@ impl TradingLedger {
         entry.timestamp = time;
         let receipt = self.writer.append(&entry)?;
         self.projections
-            .apply(receipt.seq, receipt.chain_hash, receipt.timestamp, event);
+            .apply_ref(receipt.seq, receipt.chain_hash, receipt.timestamp, event);
         Ok(receipt)
     }
 

@@ -5,15 +5,20 @@
 //! start, folding it incrementally as events are appended, and folding the
 //! tail after a snapshot all give the same views (tested).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use rustc_hash::FxHashMap as HashMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::codec;
 use super::decimal::Decimal;
+use super::error::DomainError;
 use super::events::*;
 use super::ids::{DecisionId, SessionId, Symbol, TradeId};
 use super::trade::{Trade, TradeStatus};
 use super::validate::ValidationError;
+use crate::reader::Reader;
 use crate::types::{ChainHash, Seq, Timestamp};
 
 /// An event with its place in the log.
@@ -27,16 +32,35 @@ pub struct At<T> {
     pub event: T,
 }
 
-/// A symbol's position: the latest snapshot and every one before it.
+/// A position at one point: a snapshot's figures, without its strings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PositionPoint {
+    /// The snapshot's record.
+    pub seq: Seq,
+    /// Its time.
+    pub time: Timestamp,
+    /// Signed quantity.
+    pub qty: Decimal,
+    /// Average entry price.
+    pub avg_entry: Decimal,
+    /// Mark price.
+    pub mark: Decimal,
+    /// Unrealized P&L.
+    pub unrealized_pnl: Decimal,
+    /// Realized P&L.
+    pub realized_pnl: Decimal,
+}
+
+/// A symbol's position: every snapshot, the last being the current one.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PositionView {
-    /// Every snapshot, oldest first; the last is the current position.
-    pub history: Vec<At<PositionSnapshot>>,
+    /// Every snapshot, oldest first.
+    pub history: Vec<PositionPoint>,
 }
 
 impl PositionView {
     /// The latest snapshot.
-    pub fn current(&self) -> Option<&At<PositionSnapshot>> {
+    pub fn current(&self) -> Option<&PositionPoint> {
         self.history.last()
     }
 }
@@ -55,13 +79,21 @@ impl MetricSeries {
     }
 }
 
-/// A decision and what came of it.
+/// A decision and what came of it. The views keep record numbers, not
+/// copies: the decision's reasoning and market snapshot, and the
+/// executions, are read from the log when asked for ([`Projections::explain_trade`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DecisionChain {
-    /// The decision, with reasoning and market snapshot.
-    pub decision: At<Decision>,
-    /// The executions of orders that served it.
-    pub executions: Vec<At<Execution>>,
+    /// The decision's record.
+    pub decision: Seq,
+    /// Its time.
+    pub time: Timestamp,
+    /// The instrument.
+    pub symbol: Symbol,
+    /// What was decided.
+    pub action: Action,
+    /// The records of the executions of orders that served it.
+    pub executions: Vec<Seq>,
     /// The trades it opened.
     pub trades: Vec<TradeId>,
 }
@@ -92,18 +124,18 @@ pub struct Projections {
     pub metrics: BTreeMap<String, MetricSeries>,
     /// Decision chains by decision id.
     pub decisions: HashMap<DecisionId, DecisionChain>,
-    /// Executions whose decision is not (yet) in the log, by decision id.
-    pub orphan_executions: HashMap<DecisionId, Vec<At<Execution>>>,
+    /// Records of executions whose decision is not (yet) in the log, by decision id.
+    pub orphan_executions: HashMap<DecisionId, Vec<Seq>>,
     /// Sessions by id.
-    pub sessions: BTreeMap<SessionId, SessionView>,
+    pub sessions: HashMap<SessionId, SessionView>,
     /// Risk events, in order.
     pub risk: Vec<At<RiskEvent>>,
     /// Audit notes, in order.
     pub audit: Vec<At<AuditNote>>,
     /// System events by level.
     pub system_by_level: BTreeMap<Level, u64>,
-    /// Events by kind.
-    pub counts: BTreeMap<EventKind, u64>,
+    /// Events by kind code (index = [`EventKind::code`]).
+    pub counts: Vec<u64>,
 }
 
 impl Projections {
@@ -163,42 +195,53 @@ impl Projections {
             .pnl_if_closed(price, fees)
     }
 
+    /// How many events of `kind` were folded.
+    pub fn count(&self, kind: EventKind) -> u64 {
+        self.counts.get(kind.code() as usize).copied().unwrap_or(0)
+    }
+
+    /// Events folded, of every kind.
+    pub fn total_events(&self) -> u64 {
+        self.counts.iter().sum()
+    }
+
+    /// Folds one event (a copy of it: see [`Self::apply`]).
+    pub fn apply_ref(&mut self, seq: Seq, hash: ChainHash, time: Timestamp, event: &Event) {
+        self.apply(seq, hash, time, event.clone());
+    }
+
     /// Folds one event. Events that break a trade rule (possible only in a
     /// log written without validation) leave the trade unchanged.
-    pub fn apply(&mut self, seq: Seq, hash: ChainHash, time: Timestamp, event: &Event) {
+    pub fn apply(&mut self, seq: Seq, hash: ChainHash, time: Timestamp, event: Event) {
         self.last = Some((seq, hash, time));
-        *self.counts.entry(event.kind()).or_default() += 1;
-        if !self.sessions.contains_key(event.session()) {
-            self.sessions
-                .insert(event.session().clone(), SessionView::default());
+        let code = event.kind().code() as usize;
+        if self.counts.len() <= code {
+            self.counts.resize(code + 1, 0);
         }
-        let mut session = self.sessions.get_mut(event.session());
-        if let Some(s) = session.as_deref_mut() {
-            s.events += 1;
-            s.span = Some(match s.span {
-                None => (time, time),
-                Some((first, _)) => (first, time),
-            });
-        }
-        macro_rules! at {
-            ($e:expr) => {
-                At {
-                    seq,
-                    time,
-                    event: $e.clone(),
-                }
-            };
-        }
+        self.counts[code] += 1;
+        let session = match self.sessions.get_mut(event.session()) {
+            Some(s) => s,
+            None => self.sessions.entry(event.session().clone()).or_default(),
+        };
+        session.events += 1;
+        session.span = Some(match session.span {
+            None => (time, time),
+            Some((first, _)) => (first, time),
+        });
         match event {
             Event::SessionStarted(e) => {
-                if let Some(s) = session {
-                    s.started = Some(at!(e));
-                }
+                session.started = Some(At {
+                    seq,
+                    time,
+                    event: e,
+                })
             }
             Event::SessionEnded(e) => {
-                if let Some(s) = session {
-                    s.ended = Some(at!(e));
-                }
+                session.ended = Some(At {
+                    seq,
+                    time,
+                    event: e,
+                })
             }
             Event::Decision(e) => {
                 let executions = self
@@ -206,27 +249,30 @@ impl Projections {
                     .remove(&e.decision_id)
                     .unwrap_or_default();
                 self.decisions.insert(
-                    e.decision_id.clone(),
+                    e.decision_id,
                     DecisionChain {
-                        decision: at!(e),
+                        decision: seq,
+                        time,
+                        symbol: e.symbol,
+                        action: e.action,
                         executions,
                         trades: Vec::new(),
                     },
                 );
             }
             Event::Execution(e) => match self.decisions.get_mut(&e.decision_id) {
-                Some(chain) => chain.executions.push(at!(e)),
+                Some(chain) => chain.executions.push(seq),
                 None => self
                     .orphan_executions
-                    .entry(e.decision_id.clone())
+                    .entry(e.decision_id)
                     .or_default()
-                    .push(at!(e)),
+                    .push(seq),
             },
             Event::TradeOpened(e) => {
                 if self.trades.contains_key(&e.trade_id) {
                     return;
                 }
-                if let Ok(t) = Trade::open(seq, time, e) {
+                if let Ok(t) = Trade::open(seq, time, &e) {
                     if let Some(chain) = e
                         .decision_id
                         .as_ref()
@@ -234,34 +280,66 @@ impl Projections {
                     {
                         chain.trades.push(e.trade_id.clone());
                     }
-                    self.trades.insert(e.trade_id.clone(), t);
+                    self.trades.insert(e.trade_id, t);
                 }
             }
             Event::TradeFilled(e) => {
                 if let Some(t) = self.trades.get_mut(&e.trade_id) {
-                    let _ = t.fill(seq, time, e);
+                    let _ = t.fill(seq, time, &e);
                 }
             }
             Event::TradeClosed(e) => {
                 if let Some(t) = self.trades.get_mut(&e.trade_id) {
-                    let _ = t.close(seq, time, e);
+                    let _ = t.close(seq, time, &e);
                 }
             }
-            Event::PositionSnapshot(e) => self
-                .positions
-                .entry(e.symbol.clone())
-                .or_default()
-                .history
-                .push(at!(e)),
-            Event::Risk(e) => self.risk.push(at!(e)),
+            Event::PositionSnapshot(e) => {
+                let point = PositionPoint {
+                    seq,
+                    time,
+                    qty: e.qty,
+                    avg_entry: e.avg_entry,
+                    mark: e.mark,
+                    unrealized_pnl: e.unrealized_pnl,
+                    realized_pnl: e.realized_pnl,
+                };
+                match self.positions.get_mut(&e.symbol) {
+                    Some(v) => v.history.push(point),
+                    None => {
+                        self.positions.insert(
+                            e.symbol,
+                            PositionView {
+                                history: vec![point],
+                            },
+                        );
+                    }
+                }
+            }
+            Event::Risk(e) => self.risk.push(At {
+                seq,
+                time,
+                event: e,
+            }),
             Event::System(e) => *self.system_by_level.entry(e.level).or_default() += 1,
-            Event::Metric(e) => self
-                .metrics
-                .entry(e.name.clone())
-                .or_default()
-                .points
-                .push((seq, time, e.value)),
-            Event::Audit(e) => self.audit.push(at!(e)),
+            Event::Metric(e) => {
+                let point = (seq, time, e.value);
+                match self.metrics.get_mut(&e.name) {
+                    Some(m) => m.points.push(point),
+                    None => {
+                        self.metrics.insert(
+                            e.name,
+                            MetricSeries {
+                                points: vec![point],
+                            },
+                        );
+                    }
+                }
+            }
+            Event::Audit(e) => self.audit.push(At {
+                seq,
+                time,
+                event: e,
+            }),
         }
     }
 
@@ -295,23 +373,73 @@ impl Projections {
     }
 
     /// "Why did we trade": the trade's story from its decision (reasoning and
-    /// market snapshot) through the executions to its fills and close.
-    pub fn explain_trade(&self, id: &TradeId) -> Option<TradeStory<'_>> {
-        let trade = self.trades.get(id)?;
+    /// market snapshot, read from the log) through the executions to its
+    /// fills and close. `None` when there is no such trade.
+    pub fn explain_trade(
+        &self,
+        id: &TradeId,
+        reader: &Reader,
+    ) -> Result<Option<TradeStory<'_>>, DomainError> {
+        let Some(trade) = self.trades.get(id) else {
+            return Ok(None);
+        };
         let chain = trade
             .decision_id
             .as_ref()
             .and_then(|d| self.decisions.get(d));
-        Some(TradeStory { trade, chain })
+        let mut story = TradeStory {
+            trade,
+            decision: None,
+            executions: Vec::new(),
+        };
+        if let Some(chain) = chain {
+            if let Event::Decision(d) = read_event(reader, chain.decision)?.event {
+                story.decision = Some(At {
+                    seq: chain.decision,
+                    time: chain.time,
+                    event: d,
+                });
+            }
+            for &seq in &chain.executions {
+                let at = read_event(reader, seq)?;
+                if let Event::Execution(x) = at.event {
+                    story.executions.push(At {
+                        seq,
+                        time: at.time,
+                        event: x,
+                    });
+                }
+            }
+        }
+        Ok(Some(story))
+    }
+}
+
+/// The event of record `seq`.
+pub fn read_event(reader: &Reader, seq: Seq) -> Result<At<Event>, DomainError> {
+    let mut cursor = reader.cursor_from(seq)?;
+    match cursor.next_ref()? {
+        Some(r) if r.seq == seq => Ok(At {
+            seq,
+            time: r.timestamp,
+            event: codec::decode(r.kind, r.version, r.payload)
+                .map_err(|error| DomainError::Decode { seq, error })?,
+        }),
+        _ => Err(DomainError::Ledger(crate::Error::NoSuchSeq {
+            seq,
+            head: cursor.next_seq().get().saturating_sub(1),
+        })),
     }
 }
 
 /// A trade and the decision chain behind it.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct TradeStory<'a> {
     /// The trade, with every fill and its P&L.
     pub trade: &'a Trade,
-    /// The decision (reasoning, market snapshot) and its executions, when
-    /// the trade names a decision that is in the log.
-    pub chain: Option<&'a DecisionChain>,
+    /// The decision (reasoning, market snapshot), when the trade names a
+    /// decision that is in the log.
+    pub decision: Option<At<Decision>>,
+    /// The executions of the orders that served the decision.
+    pub executions: Vec<At<Execution>>,
 }

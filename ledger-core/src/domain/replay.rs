@@ -47,7 +47,7 @@ pub fn fold(
         if opts.session.as_ref().is_some_and(|s| s != event.session()) {
             continue;
         }
-        p.apply(r.seq, r.chain_hash, r.timestamp, &event);
+        p.apply(r.seq, r.chain_hash, r.timestamp, event);
         folded += 1;
     }
     Ok(folded)
