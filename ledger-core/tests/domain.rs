@@ -178,6 +178,7 @@ fn invalid_events_are_refused_naming_the_field_and_nothing_is_appended() {
             Event::TradeClosed(TradeClosed {
                 session: "demo".into(),
                 trade_id: "T404".into(),
+                symbol: "X".into(),
                 price: d("1"),
                 ..Default::default()
             }),
@@ -188,6 +189,7 @@ fn invalid_events_are_refused_naming_the_field_and_nothing_is_appended() {
             Event::TradeClosed(TradeClosed {
                 session: "demo".into(),
                 trade_id: "T1".into(),
+                symbol: "BTC-USD".into(),
                 price: d("1"),
                 ..Default::default()
             }),
@@ -205,6 +207,18 @@ fn invalid_events_are_refused_naming_the_field_and_nothing_is_appended() {
             }),
             "trade_id",
             "already exists",
+        ),
+        (
+            Event::TradeFilled(TradeFilled {
+                session: "demo".into(),
+                trade_id: "T1".into(),
+                symbol: "ETH-USD".into(),
+                qty: d("1"),
+                price: d("1"),
+                ..Default::default()
+            }),
+            "symbol",
+            "is on BTC-USD",
         ),
         (
             Event::Metric(Metric {
@@ -253,6 +267,7 @@ fn invalid_events_are_refused_naming_the_field_and_nothing_is_appended() {
         .append(&Event::TradeClosed(TradeClosed {
             session: "s".into(),
             trade_id: "A".into(),
+            symbol: "X".into(),
             price: d("11"),
             realized_pnl: d("5"),
             ..Default::default()

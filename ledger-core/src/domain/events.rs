@@ -313,6 +313,8 @@ pub struct TradeFilled {
     pub session: SessionId,
     /// The trade.
     pub trade_id: TradeId,
+    /// The trade's instrument (must be the one it was opened on).
+    pub symbol: Symbol,
     /// Adds or reduces.
     pub effect: FillEffect,
     /// Quantity (positive).
@@ -333,6 +335,8 @@ pub struct TradeClosed {
     pub session: SessionId,
     /// The trade.
     pub trade_id: TradeId,
+    /// The trade's instrument (must be the one it was opened on).
+    pub symbol: Symbol,
     /// Exit price of the remaining quantity.
     pub price: Decimal,
     /// Fees of the closing fill.
@@ -558,13 +562,14 @@ impl Event {
         *slot = session;
     }
 
-    /// The instrument the event concerns, if any. Trade fills and closes
-    /// name only their trade; the trade's symbol is in its opening event.
+    /// The instrument the event concerns, if any.
     pub fn symbol(&self) -> Option<&Symbol> {
         match self {
             Event::Decision(e) => Some(&e.symbol),
             Event::Execution(e) => Some(&e.symbol),
             Event::TradeOpened(e) => Some(&e.symbol),
+            Event::TradeFilled(e) => Some(&e.symbol),
+            Event::TradeClosed(e) => Some(&e.symbol),
             Event::PositionSnapshot(e) => Some(&e.symbol),
             _ => None,
         }

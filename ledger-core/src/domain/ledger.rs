@@ -313,15 +313,17 @@ impl SessionLogger {
             let mut event = TradeClosed {
                 session: self.session.clone(),
                 trade_id,
+                symbol: Default::default(),
                 price,
                 fees,
                 realized_pnl: Decimal::ZERO,
                 order_id,
             };
-            event.realized_pnl = l
-                .projections()
-                .closing_pnl(&event.trade_id, price, fees)
-                .unwrap_or_default();
+            // An unknown or closed trade is refused by validation below.
+            if let Ok((pnl, symbol)) = l.projections().closing_pnl(&event.trade_id, price, fees) {
+                event.realized_pnl = pnl;
+                event.symbol = symbol;
+            }
             let pnl = event.realized_pnl;
             l.append(&Event::TradeClosed(event)).map(|r| (r, pnl))
         })

@@ -168,10 +168,18 @@ impl Projections {
             },
             Event::TradeFilled(e) => match self.trades.get(&e.trade_id) {
                 None => refuse("trade_id", format!("no trade {} was opened", e.trade_id)),
+                Some(t) if t.symbol != e.symbol => refuse(
+                    "symbol",
+                    format!("trade {} is on {}, not {}", e.trade_id, t.symbol, e.symbol),
+                ),
                 Some(t) => t.check_fill(e).or_else(|r| refuse("trade_id", r)),
             },
             Event::TradeClosed(e) => match self.trades.get(&e.trade_id) {
                 None => refuse("trade_id", format!("no trade {} was opened", e.trade_id)),
+                Some(t) if t.symbol != e.symbol && t.status == TradeStatus::Open => refuse(
+                    "symbol",
+                    format!("trade {} is on {}, not {}", e.trade_id, t.symbol, e.symbol),
+                ),
                 Some(t) => match t.check_close(e) {
                     Ok(_) => Ok(()),
                     Err(r) if t.status == TradeStatus::Closed => refuse("trade_id", r),
@@ -182,17 +190,19 @@ impl Projections {
         }
     }
 
-    /// The net P&L a close of `trade` at `price` with `fees` would realize.
+    /// The net P&L a close of `trade` at `price` with `fees` would realize,
+    /// and the trade's symbol.
     pub fn closing_pnl(
         &self,
         trade: &TradeId,
         price: Decimal,
         fees: Decimal,
-    ) -> Result<Decimal, String> {
-        self.trades
+    ) -> Result<(Decimal, Symbol), String> {
+        let t = self
+            .trades
             .get(trade)
-            .ok_or_else(|| format!("no trade {trade} was opened"))?
-            .pnl_if_closed(price, fees)
+            .ok_or_else(|| format!("no trade {trade} was opened"))?;
+        Ok((t.pnl_if_closed(price, fees)?, t.symbol.clone()))
     }
 
     /// How many events of `kind` were folded.

@@ -94,10 +94,11 @@ fn execution(
     })
 }
 
-fn close(trade: &str, price: &str, fees: &str, pnl: &str, order: &str) -> Event {
+fn close(trade: &str, symbol: &str, price: &str, fees: &str, pnl: &str, order: &str) -> Event {
     Event::TradeClosed(TradeClosed {
         session: SessionId::default(),
         trade_id: trade.into(),
+        symbol: symbol.into(),
         price: d(price),
         fees: d(fees),
         realized_pnl: d(pnl),
@@ -198,6 +199,7 @@ pub fn demo_session(session: &str, prefix: &str, start: Timestamp) -> Vec<(Times
         Event::TradeFilled(TradeFilled {
             session: SessionId::default(),
             trade_id: "T1".into(),
+            symbol: "BTC-USD".into(),
             effect: FillEffect::Increase,
             qty: d("0.2"),
             price: d("40000"),
@@ -336,7 +338,7 @@ pub fn demo_session(session: &str, prefix: &str, start: Timestamp) -> Vec<(Times
             830,
             None,
         ),
-        close("T1", "40600", "10", "280", "O6"),
+        close("T1", "BTC-USD", "40600", "10", "280", "O6"),
         snapshot("BTC-USD", "0", "0", "40600", "0", "280"),
         decision(
             "D5",
@@ -361,7 +363,7 @@ pub fn demo_session(session: &str, prefix: &str, start: Timestamp) -> Vec<(Times
             760,
             None,
         ),
-        close("T2", "2470", "5", "290", "O7"),
+        close("T2", "ETH-USD", "2470", "5", "290", "O7"),
         snapshot("ETH-USD", "0", "0", "2470", "0", "290"),
         snapshot("SOL-USD", "100", "100", "97.2", "-280", "0"),
         Event::Risk(RiskEvent {
@@ -395,7 +397,7 @@ pub fn demo_session(session: &str, prefix: &str, start: Timestamp) -> Vec<(Times
             590,
             None,
         ),
-        close("T3", "96.6", "2.5", "-345", "O8"),
+        close("T3", "SOL-USD", "96.6", "2.5", "-345", "O8"),
         snapshot("SOL-USD", "0", "0", "96.6", "0", "-345"),
         Event::Metric(Metric {
             session: SessionId::default(),
@@ -751,6 +753,7 @@ impl Generator {
 
     fn fill_trade(&mut self, tid: TradeId) {
         let Some(t) = self.open.get(&tid) else { return };
+        let symbol = t.symbol.clone();
         let base = self.base_of(&t.symbol);
         let open_qty = t.open_qty;
         let price = self.price(base);
@@ -764,6 +767,7 @@ impl Generator {
         let fill = TradeFilled {
             session: self.session.clone(),
             trade_id: tid.clone(),
+            symbol,
             effect: if reduce {
                 FillEffect::Reduce
             } else {
@@ -836,6 +840,7 @@ impl Generator {
         let ev = Event::TradeClosed(TradeClosed {
             session: s.clone(),
             trade_id: tid,
+            symbol: t.symbol.clone(),
             price,
             fees,
             realized_pnl: pnl,

@@ -177,12 +177,14 @@ pub fn validate(event: &Event) -> Result<(), ValidationError> {
         }
         Event::TradeFilled(e) => {
             c.text("trade_id", e.trade_id.as_str())?;
+            c.text("symbol", e.symbol.as_str())?;
             c.positive("qty", e.qty)?;
             c.positive("price", e.price)?;
             c.non_negative("fees", e.fees)
         }
         Event::TradeClosed(e) => {
             c.text("trade_id", e.trade_id.as_str())?;
+            c.text("symbol", e.symbol.as_str())?;
             c.positive("price", e.price)?;
             c.non_negative("fees", e.fees)
         }
