@@ -319,10 +319,13 @@ impl SessionLogger {
                 realized_pnl: Decimal::ZERO,
                 order_id,
             };
-            // An unknown or closed trade is refused by validation below.
-            if let Ok((pnl, symbol)) = l.projections().closing_pnl(&event.trade_id, price, fees) {
+            // An unknown or closed trade is refused by validation below,
+            // which names the reason.
+            if let Some(t) = l.projections().trades.get(&event.trade_id) {
+                event.symbol = t.symbol.clone();
+            }
+            if let Ok((pnl, _)) = l.projections().closing_pnl(&event.trade_id, price, fees) {
                 event.realized_pnl = pnl;
-                event.symbol = symbol;
             }
             let pnl = event.realized_pnl;
             l.append(&Event::TradeClosed(event)).map(|r| (r, pnl))
