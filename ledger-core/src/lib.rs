@@ -63,7 +63,7 @@ mod writer;
 pub use checkpoint::Checkpoint;
 pub use error::{Error, Result};
 pub use layout::{read_layout, Layout, SealedFile};
-pub use reader::{is_ledger, Cursor, Reader, Record};
+pub use reader::{is_ledger, read_published, Cursor, Published, Reader, Record};
 pub use recovery::{RecoveryReport, TailCut};
 pub use sealed::SealedSegment;
 pub use types::{

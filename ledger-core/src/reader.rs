@@ -344,3 +344,33 @@ impl Iterator for Cursor {
 pub fn is_ledger(storage: &dyn Storage) -> bool {
     storage.root_exists() && storage.read_file(META_FILE).is_ok()
 }
+
+/// What [`read_published`] found at an offset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Published<'a> {
+    /// No record is published here (yet).
+    Nothing,
+    /// The segment's footer: it is sealed.
+    Footer,
+    /// A whole record (its CRC holds).
+    Record(RecordRef<'a>),
+}
+
+/// Reads the slot at `offset` of a live or sealed segment map, following
+/// the commit protocol (acquire-load the length word, then read): it never
+/// returns a partial record. Used by secondary indexes that walk segments
+/// themselves.
+pub fn read_published(
+    map: &dyn SegmentMap,
+    offset: usize,
+) -> std::result::Result<Published<'_>, record::RecordDefect> {
+    match map.load_u32_acquire(offset) {
+        None | Some(0) => Ok(Published::Nothing),
+        Some(FOOTER_MARKER) => Ok(Published::Footer),
+        Some(len) => {
+            let padded = crate::le::align8(len as usize).min(map.len().saturating_sub(offset));
+            let bytes = map.bytes(offset, padded).unwrap_or_default();
+            record::decode(bytes, 0, len).map(|r| Published::Record(RecordRef { offset, ..r }))
+        }
+    }
+}

@@ -1,0 +1,440 @@
+//! [`LedgerIndex`]: queries over a ledger through per-segment indexes.
+
+use std::path::Path;
+use std::sync::{Arc, OnceLock};
+
+use ledger_core::domain::{decode, Event, TradeId};
+use ledger_core::segment::header::{SegmentHeader, WATERMARK_AT};
+use ledger_core::storage::{FsStorage, SegmentMap, Storage};
+use ledger_core::{
+    read_layout, read_published, ChainHash, Kind, LedgerId, Published, SealedFile, SealedSegment,
+    SegmentOrdinal, Seq, Timestamp,
+};
+use parking_lot::Mutex;
+
+use crate::error::IndexError;
+use crate::file;
+use crate::query::Query;
+use crate::segment_index::SegmentIndex;
+
+/// An event found by a query.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hit {
+    /// Its record.
+    pub seq: Seq,
+    /// Its time.
+    pub time: Timestamp,
+    /// The record's chain hash.
+    pub chain_hash: ChainHash,
+    /// The event.
+    pub event: Event,
+}
+
+/// How an index was obtained for a segment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IndexSource {
+    /// Read from its index file.
+    Loaded,
+    /// Built from the segment (the file was missing) and written.
+    Built,
+    /// Rebuilt because the file could not be trusted (the reason), and rewritten.
+    Rebuilt(String),
+    /// The active segment: indexed in memory.
+    InMemory,
+}
+
+struct Segment {
+    name: String,
+    map: Arc<dyn SegmentMap>,
+    first_seq: Seq,
+    /// For sealed segments: last sequence and the time span (from the footer).
+    sealed: Option<(Seq, Timestamp, Timestamp)>,
+    address: Option<ledger_core::ContentHash>,
+    index: OnceLock<(Arc<SegmentIndex>, IndexSource)>,
+}
+
+/// The active segment's in-memory index, extended as records arrive.
+struct Active {
+    ordinal: SegmentOrdinal,
+    name: String,
+    map: Arc<dyn SegmentMap>,
+    index: SegmentIndex,
+}
+
+/// Secondary indexes over one ledger. Sealed segments get an index file
+/// beside them, built the first time a query needs it; the active segment
+/// is indexed in memory, and each query first indexes what was appended
+/// since the last one.
+pub struct LedgerIndex {
+    storage: Arc<dyn Storage>,
+    ledger: LedgerId,
+    sealed: Mutex<Vec<Arc<Segment>>>,
+    active: Mutex<Option<Active>>,
+}
+
+impl std::fmt::Debug for LedgerIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LedgerIndex")
+            .field("ledger", &self.ledger)
+            .field("sealed_segments", &self.sealed.lock().len())
+            .finish()
+    }
+}
+
+impl LedgerIndex {
+    /// Opens the index of the ledger in `dir`.
+    pub fn open(dir: impl AsRef<Path>) -> Result<Self, IndexError> {
+        Self::with_storage(Arc::new(FsStorage::new(dir.as_ref())))
+    }
+
+    /// Opens the index of the ledger in `storage`.
+    pub fn with_storage(storage: Arc<dyn Storage>) -> Result<Self, IndexError> {
+        let layout = read_layout(storage.as_ref())?;
+        let ix = LedgerIndex {
+            storage,
+            ledger: layout.meta.id,
+            sealed: Mutex::new(Vec::new()),
+            active: Mutex::new(None),
+        };
+        ix.refresh()?;
+        Ok(ix)
+    }
+
+    /// Picks up segments sealed and records appended since the last call.
+    pub fn refresh(&self) -> Result<(), IndexError> {
+        let layout = read_layout(self.storage.as_ref())?;
+        let mut sealed = self.sealed.lock();
+        for f in layout.sealed.iter().skip(sealed.len()) {
+            sealed.push(Arc::new(self.open_sealed(f)?));
+        }
+        let mut active = self.active.lock();
+        match &layout.active {
+            Some((ordinal, name)) => {
+                let keep = active
+                    .as_ref()
+                    .is_some_and(|a| a.ordinal == *ordinal && &a.name == name);
+                if !keep {
+                    let map = self.storage.map_segment(name, false).map_err(|e| {
+                        ledger_core::Error::Io {
+                            op: "map",
+                            path: self.storage.path_of(name),
+                            error: e,
+                        }
+                    })?;
+                    let header =
+                        SegmentHeader::decode_fixed(map.bytes(0, WATERMARK_AT).unwrap_or_default())
+                            .map_err(|d| IndexError::Segment {
+                                segment: name.clone(),
+                                offset: 0,
+                                reason: d.to_string(),
+                            })?;
+                    *active = Some(Active {
+                        ordinal: *ordinal,
+                        name: name.clone(),
+                        map,
+                        index: SegmentIndex::new(header.first_seq),
+                    });
+                }
+                if let Some(a) = active.as_mut() {
+                    a.index.extend(a.map.as_ref(), &a.name)?;
+                }
+            }
+            None => *active = None,
+        }
+        Ok(())
+    }
+
+    fn open_sealed(&self, f: &SealedFile) -> Result<Segment, IndexError> {
+        let seg = SealedSegment::open(self.storage.as_ref(), f, &self.ledger)?;
+        Ok(Segment {
+            name: f.name.clone(),
+            map: Arc::clone(&seg.map),
+            first_seq: seg.header.first_seq,
+            sealed: Some((seg.footer.last_seq, seg.footer.first_ts, seg.footer.last_ts)),
+            address: Some(f.address),
+            index: OnceLock::new(),
+        })
+    }
+
+    /// The index of a sealed segment: its file if it can be trusted, else
+    /// built from the segment and written beside it.
+    fn sealed_index(&self, seg: &Segment) -> Result<Arc<SegmentIndex>, IndexError> {
+        if let Some((ix, _)) = seg.index.get() {
+            return Ok(Arc::clone(ix));
+        }
+        let (ix, source) = self.load_or_build(seg)?;
+        let ix = Arc::new(ix);
+        let _ = seg.index.set((Arc::clone(&ix), source));
+        Ok(ix)
+    }
+
+    fn load_or_build(&self, seg: &Segment) -> Result<(SegmentIndex, IndexSource), IndexError> {
+        let (Some(address), Some(name)) = (seg.address, file::index_name(&seg.name)) else {
+            return Err(IndexError::Segment {
+                segment: seg.name.clone(),
+                offset: 0,
+                reason: "not a sealed segment".into(),
+            });
+        };
+        let why = match self.storage.read_file(&name) {
+            Ok(bytes) => match file::decode(&bytes, &address) {
+                Ok(ix) if ix.first_seq == seg.first_seq.get() => {
+                    return Ok((ix, IndexSource::Loaded))
+                }
+                Ok(_) => Some("first sequence differs from the segment's".to_owned()),
+                Err(why) => Some(why),
+            },
+            Err(_) => None,
+        };
+        let mut ix = SegmentIndex::new(seg.first_seq);
+        ix.extend(seg.map.as_ref(), &seg.name)?;
+        let bytes = file::encode(&address, &ix).map_err(|reason| IndexError::Segment {
+            segment: seg.name.clone(),
+            offset: 0,
+            reason,
+        })?;
+        // An index that cannot be written is still used; the next open
+        // builds it again.
+        let _ = self.storage.write_file_atomic(&name, &bytes);
+        Ok((
+            ix,
+            match why {
+                None => IndexSource::Built,
+                Some(w) => IndexSource::Rebuilt(w),
+            },
+        ))
+    }
+
+    /// Builds (or checks) the index file of every sealed segment; returns
+    /// each segment's name and how its index was obtained.
+    pub fn build_all(&self) -> Result<Vec<(String, IndexSource)>, IndexError> {
+        self.refresh()?;
+        let sealed: Vec<Arc<Segment>> = self.sealed.lock().clone();
+        let mut out = Vec::new();
+        for s in sealed {
+            self.sealed_index(&s)?;
+            if let Some((_, src)) = s.index.get() {
+                out.push((s.name.clone(), src.clone()));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Streams the events matching `q`, in sequence order, segment by
+    /// segment (memory bounded by one segment's matches).
+    pub fn query(&self, q: &Query) -> Result<QueryIter<'_>, IndexError> {
+        self.refresh()?;
+        let sealed: Vec<Arc<Segment>> = self
+            .sealed
+            .lock()
+            .iter()
+            .filter(|s| match s.sealed {
+                Some((last, first_ts, last_ts)) => {
+                    q.from_seq.is_none_or(|f| last >= f)
+                        && q.to_seq.is_none_or(|t| s.first_seq <= t)
+                        && q.from_time.is_none_or(|f| last_ts >= f)
+                        && q.to_time.is_none_or(|t| first_ts < t)
+                }
+                None => true,
+            })
+            .cloned()
+            .collect();
+        Ok(QueryIter {
+            ix: self,
+            query: q.clone(),
+            sealed,
+            next_sealed: 0,
+            active_done: false,
+            current: None,
+        })
+    }
+
+    /// The event of record `seq`, found through the index in microseconds.
+    pub fn get(&self, seq: Seq) -> Result<Option<Hit>, IndexError> {
+        let q = Query {
+            from_seq: Some(seq),
+            to_seq: Some(seq),
+            ..Query::default()
+        };
+        self.query(&q)?.next().transpose()
+    }
+
+    /// Every event of one trade, in order.
+    pub fn trade_events(&self, trade: &TradeId) -> Result<Vec<Hit>, IndexError> {
+        self.query(&Query {
+            trades: vec![trade.clone()],
+            ..Query::default()
+        })?
+        .collect()
+    }
+
+    /// The decision chain of one trade: its decision and that decision's
+    /// executions, then the trade's own events, in sequence order.
+    pub fn decision_chain(&self, trade: &TradeId) -> Result<Vec<Hit>, IndexError> {
+        let events = self.trade_events(trade)?;
+        let decision = events.iter().find_map(|h| match &h.event {
+            Event::TradeOpened(t) => t.decision_id.clone(),
+            _ => None,
+        });
+        let mut out = match decision {
+            Some(d) => self
+                .query(&Query {
+                    decisions: vec![d],
+                    ..Query::default()
+                })?
+                .filter(|h| {
+                    !matches!(h, Ok(Hit { event: Event::TradeOpened(t), .. }) if &t.trade_id == trade)
+                })
+                .collect::<Result<Vec<_>, _>>()?,
+            None => Vec::new(),
+        };
+        out.extend(events);
+        out.sort_by_key(|h| h.seq);
+        out.dedup_by_key(|h| h.seq);
+        Ok(out)
+    }
+
+    /// The same query answered by reading every record (the reference the
+    /// index is tested against, and the baseline it is measured against).
+    pub fn scan(&self, q: &Query) -> Result<Vec<Hit>, IndexError> {
+        let reader = ledger_core::Reader::with_storage(Arc::clone(&self.storage))?;
+        let mut cursor = reader.cursor_from(q.from_seq.unwrap_or(Seq::FIRST))?;
+        let mut out = Vec::new();
+        while let Some(r) = cursor.next_ref()? {
+            if q.to_seq.is_some_and(|t| r.seq > t) {
+                break;
+            }
+            if r.kind.get() >= Kind::RESERVED_START {
+                continue;
+            }
+            let event = decode(r.kind, r.version, r.payload)
+                .map_err(|error| IndexError::Decode { seq: r.seq, error })?;
+            if q.matches(r.seq, r.timestamp, &event) {
+                out.push(Hit {
+                    seq: r.seq,
+                    time: r.timestamp,
+                    chain_hash: r.chain_hash,
+                    event,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// How each sealed segment's index was obtained so far.
+    pub fn sources(&self) -> Vec<(String, Option<IndexSource>)> {
+        self.sealed
+            .lock()
+            .iter()
+            .map(|s| (s.name.clone(), s.index.get().map(|(_, src)| src.clone())))
+            .collect()
+    }
+}
+
+/// The records of one segment a query selected.
+struct Current {
+    name: String,
+    map: Arc<dyn SegmentMap>,
+    offsets: Vec<u32>,
+    next: usize,
+}
+
+/// A streaming query: see [`LedgerIndex::query`].
+pub struct QueryIter<'a> {
+    ix: &'a LedgerIndex,
+    query: Query,
+    sealed: Vec<Arc<Segment>>,
+    next_sealed: usize,
+    active_done: bool,
+    current: Option<Current>,
+}
+
+impl std::fmt::Debug for QueryIter<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("QueryIter")
+            .field("query", &self.query)
+            .finish()
+    }
+}
+
+impl QueryIter<'_> {
+    fn load_next_segment(&mut self) -> Result<bool, IndexError> {
+        if let Some(seg) = self.sealed.get(self.next_sealed).cloned() {
+            self.next_sealed += 1;
+            let ix = self.ix.sealed_index(&seg)?;
+            let picks = ix.candidates(seg.map.as_ref(), &self.query);
+            self.current = Some(Current {
+                name: seg.name.clone(),
+                map: Arc::clone(&seg.map),
+                offsets: picks.iter().map(|&i| ix.offsets[i as usize]).collect(),
+                next: 0,
+            });
+            return Ok(true);
+        }
+        if !self.active_done {
+            self.active_done = true;
+            let active = self.ix.active.lock();
+            if let Some(a) = active.as_ref() {
+                let picks = a.index.candidates(a.map.as_ref(), &self.query);
+                self.current = Some(Current {
+                    name: a.name.clone(),
+                    map: Arc::clone(&a.map),
+                    offsets: picks.iter().map(|&i| a.index.offsets[i as usize]).collect(),
+                    next: 0,
+                });
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    fn next_hit(&mut self) -> Result<Option<Hit>, IndexError> {
+        loop {
+            if let Some(cur) = &mut self.current {
+                if let Some(&off) = cur.offsets.get(cur.next) {
+                    cur.next += 1;
+                    let rec = match read_published(cur.map.as_ref(), off as usize) {
+                        Ok(Published::Record(r)) => r,
+                        Ok(_) => {
+                            return Err(IndexError::Segment {
+                                segment: cur.name.clone(),
+                                offset: u64::from(off),
+                                reason: "the index points at no record".into(),
+                            })
+                        }
+                        Err(d) => {
+                            return Err(IndexError::Segment {
+                                segment: cur.name.clone(),
+                                offset: u64::from(off),
+                                reason: d.to_string(),
+                            })
+                        }
+                    };
+                    let event = decode(rec.kind, rec.version, rec.payload).map_err(|error| {
+                        IndexError::Decode {
+                            seq: rec.seq,
+                            error,
+                        }
+                    })?;
+                    return Ok(Some(Hit {
+                        seq: rec.seq,
+                        time: rec.timestamp,
+                        chain_hash: rec.chain_hash,
+                        event,
+                    }));
+                }
+                self.current = None;
+            }
+            if !self.load_next_segment()? {
+                return Ok(None);
+            }
+        }
+    }
+}
+
+impl Iterator for QueryIter<'_> {
+    type Item = Result<Hit, IndexError>;
+    fn next(&mut self) -> Option<Self::Item> {
+        self.next_hit().transpose()
+    }
+}

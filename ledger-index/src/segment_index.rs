@@ -1,0 +1,294 @@
+//! The index of one segment: where each record is, a sparse time map, and
+//! posting lists for every key a query can ask for.
+//!
+//! Records are named by their position in the segment (`0..count`, so
+//! record `i` has sequence `first_seq + i`). Posting lists hold positions in
+//! ascending order.
+
+use std::collections::BTreeMap;
+
+use ledger_core::domain::{decode, Event};
+use ledger_core::segment::header::HEADER_LEN;
+use ledger_core::storage::SegmentMap;
+use ledger_core::{read_published, Kind, Published, Seq, Timestamp};
+use serde::{Deserialize, Serialize};
+
+use crate::error::IndexError;
+use crate::query::Query;
+
+/// One time sample every this many records.
+pub const TIME_STRIDE: u32 = 256;
+
+/// Posting lists of one key family: key -> ascending record positions.
+pub type Postings = BTreeMap<String, Vec<u32>>;
+
+/// The index of one segment.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SegmentIndex {
+    /// Sequence of the segment's first record.
+    pub first_seq: u64,
+    /// Offset of every record in the segment file (the sequence -> offset map).
+    pub offsets: Vec<u32>,
+    /// Timestamp of records `0, TIME_STRIDE, 2 * TIME_STRIDE, ...` (the time
+    /// -> sequence map; times never decrease along the chain).
+    pub times: Vec<i64>,
+    /// By event kind code.
+    pub kinds: BTreeMap<u16, Vec<u32>>,
+    /// By symbol.
+    pub symbols: Postings,
+    /// By trade id.
+    pub trades: Postings,
+    /// By decision id.
+    pub decisions: Postings,
+    /// By order id.
+    pub orders: Postings,
+    /// By session id.
+    pub sessions: Postings,
+    /// Offset after the last indexed record (where an active segment's next
+    /// record goes).
+    pub end: u32,
+}
+
+fn post(p: &mut Postings, key: &str, i: u32) {
+    match p.get_mut(key) {
+        Some(v) => v.push(i),
+        None => {
+            p.insert(key.to_owned(), vec![i]);
+        }
+    }
+}
+
+impl SegmentIndex {
+    /// An empty index of a segment whose first record has `first_seq`.
+    pub fn new(first_seq: Seq) -> Self {
+        SegmentIndex {
+            first_seq: first_seq.get(),
+            end: HEADER_LEN as u32,
+            ..Default::default()
+        }
+    }
+
+    /// Number of records indexed.
+    pub fn count(&self) -> u32 {
+        self.offsets.len() as u32
+    }
+
+    /// Indexes the records published after `self.end` in `map` (all of a
+    /// sealed segment; the new ones of an active segment). `name` is for
+    /// errors.
+    pub fn extend(&mut self, map: &dyn SegmentMap, name: &str) -> Result<(), IndexError> {
+        let mut at = self.end as usize;
+        loop {
+            let rec = match read_published(map, at) {
+                Ok(Published::Record(r)) => r,
+                Ok(Published::Nothing | Published::Footer) => break,
+                Err(d) => {
+                    return Err(IndexError::Segment {
+                        segment: name.to_owned(),
+                        offset: at as u64,
+                        reason: d.to_string(),
+                    })
+                }
+            };
+            let i = self.count();
+            let expected = self.first_seq + u64::from(i);
+            if rec.seq.get() != expected {
+                return Err(IndexError::Segment {
+                    segment: name.to_owned(),
+                    offset: at as u64,
+                    reason: format!("sequence {} where {expected} was expected", rec.seq),
+                });
+            }
+            self.offsets.push(at as u32);
+            if i.is_multiple_of(TIME_STRIDE) {
+                self.times.push(rec.timestamp.as_nanos());
+            }
+            self.kinds.entry(rec.kind.get()).or_default().push(i);
+            if rec.kind.get() < Kind::RESERVED_START {
+                let event = decode(rec.kind, rec.version, rec.payload).map_err(|e| {
+                    IndexError::Segment {
+                        segment: name.to_owned(),
+                        offset: at as u64,
+                        reason: format!("record {}: {e}", rec.seq),
+                    }
+                })?;
+                self.add_keys(&event, i);
+            }
+            at += rec.padded_len();
+        }
+        self.end = at as u32;
+        Ok(())
+    }
+
+    fn add_keys(&mut self, e: &Event, i: u32) {
+        post(&mut self.sessions, e.session().as_str(), i);
+        if let Some(s) = e.symbol() {
+            post(&mut self.symbols, s.as_str(), i);
+        }
+        if let Some(t) = e.trade_id() {
+            post(&mut self.trades, t.as_str(), i);
+        }
+        if let Some(d) = e.decision_id() {
+            post(&mut self.decisions, d.as_str(), i);
+        }
+        if let Some(o) = e.order_id() {
+            post(&mut self.orders, o.as_str(), i);
+        }
+    }
+
+    /// The position of record `seq`, if it is in this segment.
+    pub fn position(&self, seq: Seq) -> Option<u32> {
+        let i = seq.get().checked_sub(self.first_seq)?;
+        (i < u64::from(self.count())).then_some(i as u32)
+    }
+
+    /// The timestamp of record `i`, read from the segment.
+    fn time_of(&self, map: &dyn SegmentMap, i: u32) -> Option<Timestamp> {
+        let off = *self.offsets.get(i as usize)? as usize;
+        let b = map.bytes(off + 16, 8)?;
+        Some(Timestamp::from_nanos(i64::from_le_bytes(
+            b.try_into().ok()?,
+        )))
+    }
+
+    /// The first position whose time is at or after `t` (times never
+    /// decrease): the sparse map narrows, the records decide.
+    fn first_at_or_after(&self, map: &dyn SegmentMap, t: Timestamp) -> u32 {
+        let block = self.times.partition_point(|&x| x < t.as_nanos());
+        let lo = (block.saturating_sub(1) as u32) * TIME_STRIDE;
+        let hi = ((block as u32) * TIME_STRIDE + 1).min(self.count());
+        let (mut lo, mut hi) = (lo, hi.max(lo));
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if self.time_of(map, mid).is_some_and(|x| x < t) {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        lo
+    }
+
+    /// The positions of the records matching `q`'s keys and ranges, in
+    /// order. Whether each also matches is re-checked on the decoded event
+    /// by the caller only for what the index cannot tell (nothing today).
+    pub fn candidates(&self, map: &dyn SegmentMap, q: &Query) -> Vec<u32> {
+        let n = self.count();
+        let mut lo = 0u32;
+        let mut hi = n;
+        if let Some(s) = q.from_seq {
+            lo = lo.max(s.get().saturating_sub(self.first_seq).min(u64::from(n)) as u32);
+        }
+        if let Some(s) = q.to_seq {
+            let end = (s.get() + 1)
+                .saturating_sub(self.first_seq)
+                .min(u64::from(n)) as u32;
+            hi = hi.min(end);
+        }
+        if let Some(t) = q.from_time {
+            lo = lo.max(self.first_at_or_after(map, t));
+        }
+        if let Some(t) = q.to_time {
+            hi = hi.min(self.first_at_or_after(map, t));
+        }
+        if lo >= hi {
+            return Vec::new();
+        }
+        let mut sets: Vec<Vec<u32>> = Vec::new();
+        if !q.kinds.is_empty() {
+            sets.push(union(q.kinds.iter().map(|k| self.kinds.get(&k.code()))));
+        }
+        let mut family = |p: &Postings, keys: Vec<&str>| {
+            if !keys.is_empty() {
+                sets.push(union(keys.into_iter().map(|k| p.get(k))));
+            }
+        };
+        family(
+            &self.symbols,
+            q.symbols.iter().map(|s| s.as_str()).collect(),
+        );
+        family(&self.trades, q.trades.iter().map(|s| s.as_str()).collect());
+        family(
+            &self.decisions,
+            q.decisions.iter().map(|s| s.as_str()).collect(),
+        );
+        family(&self.orders, q.orders.iter().map(|s| s.as_str()).collect());
+        family(
+            &self.sessions,
+            q.sessions.iter().map(|s| s.as_str()).collect(),
+        );
+        let in_range = |i: &u32| *i >= lo && *i < hi;
+        if sets.is_empty() {
+            // Only ranges: every domain record in them (engine records are
+            // not events).
+            let mut engine: Vec<u32> = self
+                .kinds
+                .iter()
+                .filter(|(k, _)| **k >= Kind::RESERVED_START)
+                .flat_map(|(_, v)| v.iter().copied())
+                .collect();
+            engine.sort_unstable();
+            return (lo..hi)
+                .filter(|i| engine.binary_search(i).is_err())
+                .collect();
+        }
+        sets.sort_by_key(Vec::len);
+        let mut result: Vec<u32> = sets[0].iter().copied().filter(in_range).collect();
+        for s in &sets[1..] {
+            result = intersect(&result, s);
+            if result.is_empty() {
+                break;
+            }
+        }
+        result
+    }
+}
+
+/// The sorted union of sorted lists.
+fn union<'a>(lists: impl Iterator<Item = Option<&'a Vec<u32>>>) -> Vec<u32> {
+    let mut all: Vec<u32> = Vec::new();
+    let lists: Vec<&Vec<u32>> = lists.flatten().collect();
+    if lists.len() == 1 {
+        return lists[0].clone();
+    }
+    for l in lists {
+        all.extend_from_slice(l);
+    }
+    all.sort_unstable();
+    all.dedup();
+    all
+}
+
+/// The intersection of two sorted lists.
+fn intersect(a: &[u32], b: &[u32]) -> Vec<u32> {
+    let mut out = Vec::with_capacity(a.len().min(b.len()));
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                out.push(a[i]);
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn set_operations() {
+        assert_eq!(intersect(&[1, 3, 5, 7], &[3, 4, 5, 8]), vec![3, 5]);
+        let a = vec![1, 4];
+        let b = vec![2, 4, 9];
+        assert_eq!(
+            union([Some(&a), None, Some(&b)].into_iter()),
+            vec![1, 2, 4, 9]
+        );
+    }
+}
