@@ -44,6 +44,7 @@
 
 #![warn(missing_docs)]
 
+pub mod backup;
 pub mod chain;
 pub mod checkpoint;
 pub mod domain;
