@@ -52,6 +52,7 @@ mod error;
 mod layout;
 mod le;
 pub mod meta;
+pub mod migrate;
 mod reader;
 pub mod recovery;
 mod sealed;

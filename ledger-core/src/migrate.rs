@@ -1,0 +1,272 @@
+//! Migration: writing a ledger anew in the current format (and, on request,
+//! with every event upcast to its current schema version), without ever
+//! breaking the provenance chain.
+//!
+//! Most schema changes need no migration: old records are upcast when read.
+//! When the format itself changes, [`migrate`] writes a new ledger whose
+//! first record is a *provenance* record (kind [`Kind::PROVENANCE`]) naming
+//! the old ledger's id, its head sequence and head chain hash. The old
+//! ledger is only read. [`verify_migration`] checks that link and that every
+//! record after it carries the old record's content.
+//!
+//! The provenance payload (75 bytes, little-endian):
+//!
+//! ```text
+//! offset  size  field
+//! 0       16    old ledger id
+//! 16      8     old head sequence (0 for an empty ledger)
+//! 24      32    old head chain hash (the genesis hash for an empty ledger)
+//! 56      2     old format version
+//! 58      8     records copied
+//! 66      8     migrated at: i64 nanoseconds since the Unix epoch
+//! 74      1     flags: bit 0 = events were upcast to their current schema
+//! ```
+//!
+//! The provenance record is stamped with the old ledger's first record's
+//! time (times never decrease along a chain); its payload holds the real time.
+
+use std::path::Path;
+
+use crate::domain::codec;
+use crate::error::{Error, Result};
+use crate::le;
+use crate::reader::Reader;
+use crate::types::{ChainHash, Kind, LedgerId, SchemaVersion, Seq, Timestamp};
+use crate::verify::{verify_dir, VerifyOptions};
+use crate::writer::{Durability, Entry, Writer, WriterOptions};
+
+/// Length of the provenance payload.
+pub const PROVENANCE_LEN: usize = 75;
+
+/// Where a migrated ledger came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Provenance {
+    /// The old ledger.
+    pub old_ledger: LedgerId,
+    /// Its head sequence when migrated (0: it was empty).
+    pub old_head_seq: u64,
+    /// Its head chain hash when migrated.
+    pub old_head_hash: ChainHash,
+    /// Its format version.
+    pub old_format: u16,
+    /// Records copied.
+    pub records: u64,
+    /// When the migration ran.
+    pub migrated_at: Timestamp,
+    /// Whether events were upcast to their current schema versions.
+    pub upcast: bool,
+}
+
+impl Provenance {
+    /// The payload bytes.
+    pub fn encode(&self) -> [u8; PROVENANCE_LEN] {
+        let mut b = [0u8; PROVENANCE_LEN];
+        b[0..16].copy_from_slice(self.old_ledger.as_bytes());
+        b[16..24].copy_from_slice(&self.old_head_seq.to_le_bytes());
+        b[24..56].copy_from_slice(self.old_head_hash.as_bytes());
+        b[56..58].copy_from_slice(&self.old_format.to_le_bytes());
+        b[58..66].copy_from_slice(&self.records.to_le_bytes());
+        b[66..74].copy_from_slice(&self.migrated_at.as_nanos().to_le_bytes());
+        b[74] = u8::from(self.upcast);
+        b
+    }
+
+    /// Decodes the payload.
+    pub fn decode(b: &[u8]) -> Option<Provenance> {
+        if b.len() != PROVENANCE_LEN || b.get(74).is_some_and(|f| f & !1 != 0) {
+            return None;
+        }
+        Some(Provenance {
+            old_ledger: LedgerId::from_bytes(le::array(b, 0)?),
+            old_head_seq: le::u64_at(b, 16)?,
+            old_head_hash: ChainHash::from_bytes(le::array(b, 24)?),
+            old_format: le::u16_at(b, 56)?,
+            records: le::u64_at(b, 58)?,
+            migrated_at: Timestamp::from_nanos(le::i64_at(b, 66)?),
+            upcast: b.get(74) == Some(&1),
+        })
+    }
+}
+
+/// Options of a migration.
+#[derive(Debug, Clone)]
+pub struct MigrateOptions {
+    /// Re-encode every trading event at its current schema version.
+    pub upcast: bool,
+    /// Segment size of the new ledger.
+    pub segment_size: u64,
+}
+
+impl Default for MigrateOptions {
+    fn default() -> Self {
+        MigrateOptions {
+            upcast: false,
+            segment_size: crate::writer::DEFAULT_SEGMENT_SIZE,
+        }
+    }
+}
+
+/// What a migration did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MigrationReport {
+    /// The provenance record written first.
+    pub provenance: Provenance,
+    /// The new ledger's id.
+    pub new_ledger: LedgerId,
+    /// Records whose payload was re-encoded.
+    pub upcast_records: u64,
+}
+
+fn refuse(old: &Path, reason: String) -> Error {
+    Error::Corrupt {
+        segment: old.display().to_string(),
+        offset: 0,
+        seq: None,
+        reason,
+    }
+}
+
+/// Migrates the ledger in `old` into a new ledger in `new` (absent or
+/// empty). The old ledger must verify intact; it is only read.
+pub fn migrate(old: &Path, new: &Path, opts: &MigrateOptions) -> Result<MigrationReport> {
+    let report = verify_dir(old, &VerifyOptions::default())?;
+    if !report.is_intact() {
+        return Err(refuse(
+            old,
+            format!(
+                "refusing to migrate a damaged ledger ({} finding(s); run `ledger verify`)",
+                report.findings.len()
+            ),
+        ));
+    }
+    let old_id = report
+        .ledger_id
+        .ok_or_else(|| refuse(old, "no ledger id".into()))?;
+    let reader = Reader::open(old)?;
+    let layout = crate::layout::read_layout(reader.storage().as_ref())?;
+    let (head_seq, head_hash) = match report.head {
+        Some(h) => (h.seq.get(), h.chain_hash),
+        None => (0, crate::chain::genesis(&old_id)),
+    };
+    let first_time = reader
+        .cursor()?
+        .next_ref()?
+        .map_or_else(Timestamp::now, |r| r.timestamp);
+    let provenance = Provenance {
+        old_ledger: old_id,
+        old_head_seq: head_seq,
+        old_head_hash: head_hash,
+        old_format: layout.meta.version as u16,
+        records: head_seq,
+        migrated_at: Timestamp::now(),
+        upcast: opts.upcast,
+    };
+    let mut w = Writer::create(
+        new,
+        WriterOptions::default()
+            .segment_size(opts.segment_size)
+            .durability(Durability::NoSync),
+    )?;
+    let _ = w.append(
+        &Entry::new(
+            Kind::PROVENANCE,
+            SchemaVersion::new(1),
+            &provenance.encode(),
+        )
+        .at(first_time),
+    )?;
+    let mut upcast_records = 0;
+    let mut buf = Vec::new();
+    let mut cursor = reader.cursor()?;
+    while let Some(r) = cursor.next_ref()? {
+        if r.seq.get() > head_seq {
+            break;
+        }
+        let mut entry = Entry::new(r.kind, r.version, r.payload).at(r.timestamp);
+        if opts.upcast && r.kind.get() < Kind::RESERVED_START {
+            let event = codec::decode(r.kind, r.version, r.payload)
+                .map_err(|e| refuse(old, format!("record {}: {e}", r.seq)))?;
+            let (kind, version) = codec::encode(&event, &mut buf)
+                .map_err(|e| refuse(old, format!("record {}: {e}", r.seq)))?;
+            if version != r.version {
+                upcast_records += 1;
+            }
+            entry = Entry::new(kind, version, &buf).at(r.timestamp);
+        }
+        let _ = w.append(&entry)?;
+    }
+    let new_ledger = w.ledger_id();
+    w.close()?;
+    Ok(MigrationReport {
+        provenance,
+        new_ledger,
+        upcast_records,
+    })
+}
+
+/// Checks a migrated ledger against its old ledger: the provenance record
+/// names the old ledger and a head it still holds, and every record after
+/// it carries the old record's kind, time and content (the same event, when
+/// upcast). Returns the problems found (empty: the link holds).
+pub fn verify_migration(new: &Path, old: &Path) -> Result<Vec<String>> {
+    let mut problems = Vec::new();
+    let new_reader = Reader::open(new)?;
+    let old_reader = Reader::open(old)?;
+    let mut nc = new_reader.cursor()?;
+    let Some(first) = nc.next_record()? else {
+        return Ok(vec!["the new ledger is empty: no provenance record".into()]);
+    };
+    let Some(p) = (first.kind == Kind::PROVENANCE)
+        .then(|| Provenance::decode(&first.payload))
+        .flatten()
+    else {
+        return Ok(vec![
+            "record 1 of the new ledger is not a provenance record".into(),
+        ]);
+    };
+    if p.old_ledger != old_reader.ledger_id() {
+        problems.push(format!(
+            "the provenance names ledger {}, the old ledger is {}",
+            p.old_ledger,
+            old_reader.ledger_id()
+        ));
+        return Ok(problems);
+    }
+    if p.old_head_seq > 0 {
+        let mut c = old_reader.cursor_from(Seq::new(p.old_head_seq))?;
+        match c.next_record()? {
+            Some(r) if r.seq.get() == p.old_head_seq && r.chain_hash == p.old_head_hash => {}
+            Some(r) if r.seq.get() == p.old_head_seq => problems.push(format!(
+                "the old ledger's record {} has chain hash {}, the provenance names {}: the old ledger was rewritten",
+                p.old_head_seq, r.chain_hash, p.old_head_hash
+            )),
+            _ => problems.push(format!(
+                "the old ledger no longer holds record {} named by the provenance",
+                p.old_head_seq
+            )),
+        }
+    }
+    let mut oc = old_reader.cursor()?;
+    for n in 1..=p.old_head_seq {
+        let (o, m) = (oc.next_record()?, nc.next_record()?);
+        let (Some(o), Some(m)) = (o, m) else {
+            problems.push(format!("record {n} of the old ledger has no counterpart"));
+            break;
+        };
+        let same = o.kind == m.kind
+            && o.timestamp == m.timestamp
+            && if p.upcast && o.kind.get() < Kind::RESERVED_START {
+                codec::decode(o.kind, o.version, &o.payload).ok()
+                    == codec::decode(m.kind, m.version, &m.payload).ok()
+            } else {
+                o.version == m.version && o.payload == m.payload
+            };
+        if !same {
+            problems.push(format!(
+                "old record {} and new record {} differ",
+                o.seq, m.seq
+            ));
+        }
+    }
+    Ok(problems)
+}
