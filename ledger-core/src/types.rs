@@ -167,8 +167,13 @@ impl fmt::Debug for ChainHash {
 pub struct ContentHash([u8; 32]);
 
 impl ContentHash {
-    /// Hashes `bytes`.
+    /// Hashes `bytes` (on several cores when they are large).
     pub fn of(bytes: &[u8]) -> Self {
+        if bytes.len() >= 1 << 20 {
+            let mut h = blake3::Hasher::new();
+            h.update_rayon(bytes);
+            return ContentHash(*h.finalize().as_bytes());
+        }
         ContentHash(*blake3::hash(bytes).as_bytes())
     }
 

@@ -60,6 +60,9 @@ impl SegmentMap for FsMap {
     fn populate(&self) -> io::Result<()> {
         self.0.populate()
     }
+    fn populate_range(&self, offset: usize, len: usize) -> io::Result<()> {
+        self.0.populate_range(offset, len)
+    }
 }
 
 #[derive(Debug)]

@@ -160,6 +160,21 @@ impl RawMap {
         self.map.flush_range(offset, len)
     }
 
+    pub(crate) fn populate_range(&self, offset: usize, len: usize) -> io::Result<()> {
+        #[cfg(target_os = "linux")]
+        {
+            let start = offset & !4095;
+            let end = offset.saturating_add(len).min(self.len);
+            if end > start {
+                return self
+                    .map
+                    .advise_range(memmap2::Advice::PopulateWrite, start, end - start);
+            }
+        }
+        let _ = (offset, len);
+        Ok(())
+    }
+
     pub(crate) fn populate(&self) -> io::Result<()> {
         #[cfg(target_os = "linux")]
         {

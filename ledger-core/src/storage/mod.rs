@@ -93,4 +93,9 @@ pub trait SegmentMap: Send + Sync {
     /// Pre-faults every page for writing so the writer never takes a page
     /// fault on fresh pages (`MADV_POPULATE_WRITE`); best effort.
     fn populate(&self) -> io::Result<()>;
+    /// Pre-faults `[offset, offset + len)` for writing; best effort.
+    fn populate_range(&self, offset: usize, len: usize) -> io::Result<()> {
+        let _ = (offset, len);
+        Ok(())
+    }
 }

@@ -155,6 +155,8 @@ pub struct Writer {
     shared: Arc<Shared>,
     flusher: Option<(crossbeam_channel::Sender<Wake>, JoinHandle<()>)>,
     prepared: Option<JoinHandle<std::io::Result<Arc<dyn SegmentMap>>>>,
+    /// Pre-faults the rest of the active segment opened by recovery.
+    populating: Option<(Arc<std::sync::atomic::AtomicBool>, JoinHandle<()>)>,
     sealed_count: u64,
     recovery: RecoveryReport,
     closed: bool,
@@ -305,13 +307,50 @@ impl Writer {
             shared,
             flusher,
             prepared: None,
+            populating: None,
             sealed_count: rec.sealed_count,
             recovery: rec.report,
             closed: false,
             _lock: lock,
         };
         w.prepare_next();
+        w.populate_active();
         Ok(w)
+    }
+
+    /// Pre-faults the unwritten rest of the active segment on a background
+    /// thread (segments started by rotation were pre-faulted whole when
+    /// they were prepared), so the first appends after opening take no page
+    /// faults. Stopped before the segment is sealed.
+    fn populate_active(&mut self) {
+        if !self.opts.preallocate {
+            return;
+        }
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let map = Arc::clone(&self.active.map);
+        let from = self.active.pos;
+        let flag = Arc::clone(&stop);
+        let handle = std::thread::Builder::new()
+            .name("ledger-populate".into())
+            .spawn(move || {
+                const CHUNK: usize = 1 << 20;
+                let mut at = from;
+                while at < map.len() && !flag.load(Ordering::Relaxed) {
+                    if map.populate_range(at, CHUNK).is_err() {
+                        break;
+                    }
+                    at += CHUNK;
+                }
+            })
+            .ok();
+        self.populating = handle.map(|h| (stop, h));
+    }
+
+    fn stop_populating(&mut self) {
+        if let Some((stop, h)) = self.populating.take() {
+            stop.store(true, Ordering::Relaxed);
+            let _ = h.join();
+        }
     }
 
     fn prepare_next(&mut self) {
@@ -494,6 +533,7 @@ impl Writer {
 
     /// Seals the active segment and starts the next one.
     fn rotate(&mut self) -> Result<()> {
+        self.stop_populating();
         let mut target = self.shared.target.lock();
         let last_seq = Seq::new(self.state.next_seq.get() - 1);
         let sealed = active::seal(
@@ -559,6 +599,7 @@ impl Writer {
         } else {
             Ok(())
         };
+        self.stop_populating();
         if let Some((tx, handle)) = self.flusher.take() {
             let _ = tx.send(Wake::Stop);
             let _ = handle.join();
