@@ -249,14 +249,51 @@ impl LedgerIndex {
         })
     }
 
-    /// The event of record `seq`, found through the index in microseconds.
+    /// The event of record `seq`, found through the index in microseconds:
+    /// the segment by binary search over the segments' first sequences, the
+    /// offset from its index. Looks at the folder again only when `seq` is
+    /// not among the segments known so far.
     pub fn get(&self, seq: Seq) -> Result<Option<Hit>, IndexError> {
-        let q = Query {
-            from_seq: Some(seq),
-            to_seq: Some(seq),
-            ..Query::default()
+        if let Some(hit) = self.get_known(seq)? {
+            return Ok(Some(hit));
+        }
+        self.refresh()?;
+        self.get_known(seq)
+    }
+
+    fn get_known(&self, seq: Seq) -> Result<Option<Hit>, IndexError> {
+        let seg = {
+            let sealed = self.sealed.lock();
+            let i = sealed.partition_point(|s| s.first_seq <= seq);
+            i.checked_sub(1)
+                .and_then(|i| sealed.get(i))
+                .filter(|s| s.sealed.is_some_and(|(last, _, _)| seq <= last))
+                .cloned()
         };
-        self.query(&q)?.next().transpose()
+        let (name, map, offset) = match seg {
+            Some(s) => {
+                let ix = self.sealed_index(&s)?;
+                match ix.position(seq) {
+                    Some(p) => (s.name.clone(), Arc::clone(&s.map), ix.offsets[p as usize]),
+                    None => return Ok(None),
+                }
+            }
+            None => {
+                let active = self.active.lock();
+                let Some(a) = active.as_ref() else {
+                    return Ok(None);
+                };
+                match a.index.position(seq) {
+                    Some(p) => (
+                        a.name.clone(),
+                        Arc::clone(&a.map),
+                        a.index.offsets[p as usize],
+                    ),
+                    None => return Ok(None),
+                }
+            }
+        };
+        read_hit(&name, map.as_ref(), offset).map(Some)
     }
 
     /// Every event of one trade, in order.
@@ -437,4 +474,28 @@ impl Iterator for QueryIter<'_> {
     fn next(&mut self) -> Option<Self::Item> {
         self.next_hit().transpose()
     }
+}
+
+/// The event of the record at `offset` of a segment.
+fn read_hit(name: &str, map: &dyn SegmentMap, offset: u32) -> Result<Hit, IndexError> {
+    let bad = |reason: String| IndexError::Segment {
+        segment: name.to_owned(),
+        offset: u64::from(offset),
+        reason,
+    };
+    let rec = match read_published(map, offset as usize) {
+        Ok(Published::Record(r)) => r,
+        Ok(_) => return Err(bad("the index points at no record".into())),
+        Err(d) => return Err(bad(d.to_string())),
+    };
+    let event = decode(rec.kind, rec.version, rec.payload).map_err(|error| IndexError::Decode {
+        seq: rec.seq,
+        error,
+    })?;
+    Ok(Hit {
+        seq: rec.seq,
+        time: rec.timestamp,
+        chain_hash: rec.chain_hash,
+        event,
+    })
 }
