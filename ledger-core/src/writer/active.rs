@@ -113,19 +113,15 @@ pub(crate) fn seal(
     let bytes = footer.encode();
     seg.map.write(seg.pos + 4, &bytes[4..]);
     seg.map.store_u32_release(seg.pos, FOOTER_MARKER);
-    store_watermark(seg.map.as_ref(), seg.pos as u64);
-    finish_seal(
-        storage,
-        &seg.name,
-        seg.ordinal,
-        seg.map.as_ref(),
-        seg.pos + FOOTER_LEN,
-    )
+    finish_seal(storage, &seg.name, seg.ordinal, seg.map.as_ref(), seg.pos + FOOTER_LEN)
 }
 
-/// The steps of sealing after the footer is in place: flush, hash, trim to
-/// `end`, rename to the content address, sync the folder. Recovery re-runs
-/// this for a segment whose seal a crash interrupted.
+/// The steps of sealing after the footer is in place: flush the records
+/// and the footer, *then* raise the watermark to the footer and flush the
+/// header (the watermark never claims bytes that are not yet durable), hash,
+/// trim to `end`, rename to the content address, sync the folder. Recovery
+/// re-runs this for a segment whose seal a crash interrupted; every step is
+/// idempotent.
 pub(crate) fn finish_seal(
     storage: &dyn Storage,
     name: &str,
@@ -134,8 +130,14 @@ pub(crate) fn finish_seal(
     end: usize,
 ) -> Result<SealedFile> {
     let path = storage.path_of(name);
-    map.flush(0, end.min(map.len()))
+    let end_in_map = end.min(map.len());
+    map.flush(HEADER_LEN, end_in_map.saturating_sub(HEADER_LEN))
         .ctx("flush", path.clone())?;
+    let footer_at = (end - FOOTER_LEN) as u64;
+    if load_watermark(map) != Some(footer_at) {
+        store_watermark(map, footer_at);
+    }
+    map.flush(0, HEADER_LEN).ctx("flush header of", path.clone())?;
     let data = map.bytes(0, end).ok_or_else(|| Error::Corrupt {
         segment: name.to_owned(),
         offset: map.len() as u64,
@@ -143,9 +145,7 @@ pub(crate) fn finish_seal(
         reason: format!("the file ends before the footer's end at {end}"),
     })?;
     let address = ContentHash::of(data);
-    storage
-        .truncate(name, end as u64)
-        .ctx("trim", path.clone())?;
+    storage.truncate(name, end as u64).ctx("trim", path.clone())?;
     let sealed_name = SegmentName::Sealed(ordinal, address).to_string();
     storage.rename(name, &sealed_name).ctx("rename", path)?;
     storage.sync_dir().ctx("sync", storage.path_of(""))?;
