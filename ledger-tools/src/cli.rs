@@ -4,19 +4,42 @@ use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 
 use clap::{Args, CommandFactory, Parser, Subcommand};
+use ledger_core::domain::EventKind;
+use ledger_core::Timestamp;
 
 use crate::error::ToolError;
+use crate::event_json::parse_kind;
+use crate::times::parse_time;
 
 const MAIN_EXAMPLES: &str = "\
 Examples:
-  ledger -d ./demo-ledger demo                 create a ledger and append 5000 demo records
+  ledger -d ./demo-ledger demo                 create a ledger and append a demo trading session
   ledger -d ./demo-ledger verify               re-hash everything and report any damage
-  LEDGER_DIR=./demo-ledger ledger verify --json
+  ledger -d ./demo-ledger report               the performance report
+  ledger -d ./demo-ledger replay --trade T3    why did we trade T3?
+  ledger -d ./demo-ledger export --format csv --kind trade_closed --out closes.csv
+  engine | ledger -d ./live append -           feed a ledger JSON lines through a pipe
+  ledger -d ./live tail -f                     watch events as they are appended
+  LEDGER_DIR=./demo-ledger ledger stats --json
   ledger keygen --out auditor.key              make a signing key (and auditor.key.pub)
   ledger -d ./demo-ledger checkpoint --key auditor.key --out head.checkpoint
   ledger -d ./demo-ledger verify --checkpoint head.checkpoint --trusted-key auditor.key.pub
 
-Exit codes: 0 success (ledger intact), 1 damage or tampering found, 2 usage or I/O error.";
+Times are RFC 3339 (2026-01-05T14:30:00Z, any offset) or dates (2026-01-05,
+midnight UTC). Event kinds: session_started, session_ended, decision,
+execution, trade_opened, trade_filled, trade_closed, position_snapshot, risk,
+system, metric, audit.
+
+Exit codes: 0 success (ledger intact), 1 damage or tampering found,
+2 usage, input or I/O error (also: a folder that holds no ledger).";
+
+const INIT_EXAMPLES: &str = "\
+Examples:
+  ledger -d ./live init
+  LEDGER_DIR=./live ledger init
+
+The folder is created when it is absent; an empty folder is used; a folder
+that holds a ledger or any other file is refused (exit code 2).";
 
 const DEMO_EXAMPLES: &str = "\
 Examples:
@@ -25,6 +48,24 @@ Examples:
 
 The folder is created when it is absent; an empty folder is used; a folder
 holding a ledger gets more records appended; any other folder is refused.";
+
+const APPEND_EXAMPLES: &str = "\
+Examples:
+  ledger -d ./live append events.jsonl
+  engine --emit-json | ledger -d ./live append
+  ledger -d ./old export | ledger -d ./copy append -
+
+One event per line, the JSON that `ledger export` writes:
+  {\"time\":\"2026-01-05T14:30:00Z\",\"kind\":\"session_ended\",\"data\":{\"session\":\"s1\",\"reason\":\"done\"}}
+`kind` and `data` (docs/EVENTS.md) are required; `time` is optional (RFC 3339
+or a date; absent: now); `seq` and `chain_hash` are accepted and ignored;
+`session`, when given, must equal data.session (and fills it in when absent).
+Blank lines are skipped. Every event is validated before it is appended.
+
+A malformed or refused line stops the append: the error names the line
+and the reason, the events of the lines before it are appended and durable,
+nothing from that line on is appended; exit code 2. The folder is created
+when it is absent or empty.";
 
 const VERIFY_EXAMPLES: &str = "\
 Examples:
@@ -35,6 +76,85 @@ Examples:
 Exit codes: 0 intact (a torn tail the next open will cut is not damage),
 1 damage, tampering or checkpoint mismatch found, 2 usage or I/O error
 (including a missing folder or a folder that holds no ledger).";
+
+const EXPORT_EXAMPLES: &str = "\
+Examples:
+  ledger -d ./demo-ledger export > all.jsonl
+  ledger -d ./demo-ledger export --format csv --kind trade_opened --kind trade_closed --out trades.csv
+  ledger -d ./demo-ledger export --format json --symbol BTC-USD --from 2026-01-05 --to 2026-01-06
+  ledger -d ./demo-ledger export --trade T3
+  ledger -d ./demo-ledger export --session demo-1 | ledger -d ./copy append
+
+Each event carries seq, time (RFC 3339, nanoseconds), kind, session,
+chain_hash and data. Filters combine with AND; a repeated filter matches any
+of its values. --from is inclusive, --to exclusive. The export streams
+through the ledger's indexes in constant memory. With --out, the file is
+written under a temporary name and renamed into place when complete.
+CSV columns: seq,time,kind,session,symbol,trade_id,decision_id,order_id,chain_hash,data
+(data: the event's fields as JSON).";
+
+const REPORT_EXAMPLES: &str = "\
+Examples:
+  ledger -d ./demo-ledger report
+  ledger -d ./demo-ledger report --session demo-1 --symbol BTC-USD --symbol ETH-USD
+  ledger -d ./demo-ledger report --from 2026-01-01 --to 2026-02-01 --json
+  ledger -d ./demo-ledger report --html report.html
+
+A trade counts when it closed inside [--from, --to). Definitions of every
+figure: docs/REPORT.md. --json prints the report as one JSON object (money
+as decimal strings, times in nanoseconds); --html writes one self-contained
+page (no scripts, no external files) with the figures, the equity curve and
+the drawdown.";
+
+const REPLAY_EXAMPLES: &str = "\
+Examples:
+  ledger -d ./demo-ledger replay                    the state at the end of the log
+  ledger -d ./demo-ledger replay --until-seq 20     the state right after record 20
+  ledger -d ./demo-ledger replay --until 2026-01-05T14:35:00Z --session demo-1
+  ledger -d ./demo-ledger replay --trade T3         the story of trade T3, decision to close
+  ledger -d ./demo-ledger replay --until-seq 20 --json
+
+The state: events by kind, sessions, open trades, positions with their
+latest snapshot, the latest value of every metric.";
+
+const STATS_EXAMPLES: &str = "\
+Examples:
+  ledger -d ./demo-ledger stats
+  ledger -d ./demo-ledger stats --json | jq .counts
+
+Reads every record once (sealed segments are checked against their
+content address on the way); `ledger verify` also re-hashes the chain.";
+
+const INSPECT_EXAMPLES: &str = "\
+Examples:
+  ledger inspect ./demo-ledger/0000000003-9f2c...e1.seg
+  ledger inspect ./demo-ledger/0000000004.active --records 50
+  ledger inspect damaged.seg --json
+
+Reads one segment file on its own (no ledger folder needed) and never
+changes it: header, durable watermark, footer, the first N records, and
+every problem found (content address, header, records, footer, stray bytes).
+Exit codes: 0 nothing wrong (a torn tail above the watermark is a notice),
+1 damage found, 2 the file cannot be read.";
+
+const TAIL_EXAMPLES: &str = "\
+Examples:
+  ledger -d ./live tail                 the newest 10 events
+  ledger -d ./live tail -n 50
+  ledger -d ./live tail -f              and follow new events as they are appended (Ctrl-C ends)
+
+Each line: sequence, time, kind, session, and what the event says.";
+
+const REPAIR_EXAMPLES: &str = "\
+Examples:
+  ledger -d ./ledger repair                         show what is damaged and what a cut would lose
+  ledger -d ./ledger repair --truncate-after 41250  cut the ledger after record 41250
+
+Without --truncate-after nothing is changed. With it, every byte the cut
+removes is first moved into a folder repair-<time>/ inside the ledger folder
+(whole segment files dropped, and the segment that is cut as it was), the
+segment holding SEQ becomes the active segment ending with record SEQ, and
+the ledger is verified. SEQ must not be after the last good record.";
 
 const CHECKPOINT_EXAMPLES: &str = "\
 Examples:
@@ -52,17 +172,17 @@ Writes the secret key to FILE (readable by its owner only) and the public
 key to FILE.pub, and prints the public key. Existing files are never
 overwritten.";
 
-/// `ledger`: demo, verify and checkpoint an event-sourced, hash-chained ledger.
+/// `ledger`: the command line of an event-sourced, hash-chained trading ledger.
 #[derive(Debug, Parser)]
 #[command(
     name = "ledger",
     version,
-    about = "Create, verify and checkpoint a hash-chained trading ledger",
+    about = "Append, query, report, verify and repair a hash-chained trading ledger",
     after_help = MAIN_EXAMPLES,
     propagate_version = true
 )]
 pub struct Cli {
-    /// The ledger folder (every command but `keygen` needs it).
+    /// The ledger folder (every command but `keygen` and `inspect` needs it).
     #[arg(
         short = 'd',
         long = "dir",
@@ -93,18 +213,53 @@ impl Cli {
 /// The commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Create an empty ledger in DIR.
+    #[command(after_help = INIT_EXAMPLES)]
+    Init(InitArgs),
     /// Create a ledger (or open the one in DIR) and append demo records, then verify it.
     #[command(after_help = DEMO_EXAMPLES)]
     Demo(DemoArgs),
+    /// Append events given as JSON lines (a file, or standard input), each validated.
+    #[command(after_help = APPEND_EXAMPLES)]
+    Append(AppendArgs),
     /// Re-hash every record and check the whole chain, every CRC and every content address.
     #[command(after_help = VERIFY_EXAMPLES)]
     Verify(VerifyArgs),
+    /// Export events as JSON lines, a JSON array or CSV, filtered by kind, symbol, session, trade, time.
+    #[command(after_help = EXPORT_EXAMPLES)]
+    Export(ExportArgs),
+    /// The performance report: win rate, P&L, drawdown, Sharpe; as a table, JSON or an HTML page.
+    #[command(after_help = REPORT_EXAMPLES)]
+    Report(ReportArgs),
+    /// The projected state at a point of the log, or one trade's story from decision to close.
+    #[command(after_help = REPLAY_EXAMPLES)]
+    Replay(ReplayArgs),
+    /// Segments, records, bytes, time span, events by kind, head hash.
+    #[command(after_help = STATS_EXAMPLES)]
+    Stats(StatsArgs),
+    /// Header, footer and records of one segment file, and what is wrong with it.
+    #[command(after_help = INSPECT_EXAMPLES)]
+    Inspect(InspectArgs),
+    /// Print the newest events, and follow new ones as they are appended.
+    #[command(after_help = TAIL_EXAMPLES)]
+    Tail(TailArgs),
+    /// Show what is damaged and what a cut would lose; cut only with --truncate-after.
+    #[command(after_help = REPAIR_EXAMPLES)]
+    Repair(RepairArgs),
     /// Verify the ledger, then sign its head and write a checkpoint an auditor keeps.
     #[command(after_help = CHECKPOINT_EXAMPLES)]
     Checkpoint(CheckpointArgs),
     /// Generate an ed25519 signing key for checkpoints.
     #[command(after_help = KEYGEN_EXAMPLES)]
     Keygen(KeygenArgs),
+}
+
+/// Options of `ledger init`.
+#[derive(Debug, Clone, Args)]
+pub struct InitArgs {
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Options of `ledger demo`.
@@ -149,6 +304,175 @@ pub struct VerifyArgs {
     /// Use at most this many threads (default: all cores).
     #[arg(long, value_name = "N")]
     pub threads: Option<NonZeroUsize>,
+}
+
+/// Options of `ledger append`.
+#[derive(Debug, Clone, Args)]
+pub struct AppendArgs {
+    /// The JSON lines to append; `-` or nothing: standard input.
+    #[arg(value_name = "FILE|-")]
+    pub input: Option<PathBuf>,
+
+    /// Size of each new segment file, in bytes or with a suffix (KiB, MiB, GiB).
+    #[arg(
+        long,
+        value_name = "BYTES",
+        default_value = "64MiB",
+        value_parser = parse_segment_size
+    )]
+    pub segment_size: u64,
+
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Output formats of `ledger export`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExportFormat {
+    /// One JSON object per line (what `ledger append` reads).
+    Jsonl,
+    /// One JSON array of the same objects.
+    Json,
+    /// CSV with a header row and stable columns.
+    Csv,
+}
+
+/// Options of `ledger export`.
+#[derive(Debug, Clone, Args)]
+pub struct ExportArgs {
+    /// The output format.
+    #[arg(long, value_enum, default_value_t = ExportFormat::Jsonl)]
+    pub format: ExportFormat,
+
+    /// Only events of this kind (repeat for several).
+    #[arg(long = "kind", value_name = "KIND", value_parser = parse_kind)]
+    pub kinds: Vec<EventKind>,
+
+    /// Only events of this symbol (repeat for several).
+    #[arg(long = "symbol", value_name = "SYMBOL")]
+    pub symbols: Vec<String>,
+
+    /// Only events of this session (repeat for several).
+    #[arg(long = "session", value_name = "ID")]
+    pub sessions: Vec<String>,
+
+    /// Only events of this trade (repeat for several).
+    #[arg(long = "trade", value_name = "ID")]
+    pub trades: Vec<String>,
+
+    /// Only events at or after this time.
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    pub from: Option<Timestamp>,
+
+    /// Only events before this time.
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    pub to: Option<Timestamp>,
+
+    /// Write to this file (replaced when complete) instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+/// Options of `ledger report`.
+#[derive(Debug, Clone, Args)]
+pub struct ReportArgs {
+    /// Only trades closed at or after this time.
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    pub from: Option<Timestamp>,
+
+    /// Only trades closed before this time.
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    pub to: Option<Timestamp>,
+
+    /// Only trades of this symbol (repeat for several).
+    #[arg(long = "symbol", value_name = "SYMBOL")]
+    pub symbols: Vec<String>,
+
+    /// Only this session's events.
+    #[arg(long, value_name = "ID")]
+    pub session: Option<String>,
+
+    /// Print the report as one JSON object.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Also write a self-contained HTML page with the equity curve and drawdown.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+}
+
+/// Options of `ledger replay`.
+#[derive(Debug, Clone, Args)]
+pub struct ReplayArgs {
+    /// Fold the log up to and including this record.
+    #[arg(long, value_name = "N", conflicts_with = "until")]
+    pub until_seq: Option<u64>,
+
+    /// Fold the records at or before this time.
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    pub until: Option<Timestamp>,
+
+    /// Fold only this session's events.
+    #[arg(long, value_name = "ID")]
+    pub session: Option<String>,
+
+    /// Tell this trade's story (decision, reasoning, market, executions, fills, close).
+    #[arg(long, value_name = "ID")]
+    pub trade: Option<String>,
+
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Options of `ledger stats`.
+#[derive(Debug, Clone, Args)]
+pub struct StatsArgs {
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Options of `ledger inspect`.
+#[derive(Debug, Clone, Args)]
+pub struct InspectArgs {
+    /// The segment file (`.seg`, `.active` or `.prealloc`).
+    #[arg(value_name = "SEGMENT")]
+    pub segment: PathBuf,
+
+    /// How many records to list (the rest are checked and counted).
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub records: usize,
+
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Options of `ledger tail`.
+#[derive(Debug, Clone, Args)]
+pub struct TailArgs {
+    /// How many of the newest events to print.
+    #[arg(short = 'n', long = "lines", value_name = "N", default_value_t = 10)]
+    pub lines: u64,
+
+    /// Keep running and print new events as they are appended.
+    #[arg(short = 'f', long)]
+    pub follow: bool,
+
+    /// How often to look for new events while following, in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 200, hide = true)]
+    pub poll_ms: u64,
+}
+
+/// Options of `ledger repair`.
+#[derive(Debug, Clone, Args)]
+pub struct RepairArgs {
+    /// Cut the ledger after this record (0: keep no record), first moving
+    /// every byte cut into `repair-<time>/`.
+    #[arg(long, value_name = "SEQ")]
+    pub truncate_after: Option<u64>,
 }
 
 /// Options of `ledger checkpoint`.

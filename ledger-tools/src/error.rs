@@ -59,6 +59,23 @@ pub enum ToolError {
     /// Writing the command's output failed.
     #[error("cannot write the output")]
     Output(#[source] io::Error),
+    /// A line of `ledger append`'s input was refused: malformed JSON, an
+    /// unknown kind, a bad field, or an event validation refused. The lines
+    /// before it were appended and are intact; nothing after it was.
+    #[error("{input}: line {line}: {reason}; {appended} event(s) before it were appended and are intact, nothing from this line on was appended")]
+    BadLine {
+        /// The input (a file name, or `standard input`).
+        input: String,
+        /// The line number, from 1.
+        line: u64,
+        /// Why it was refused.
+        reason: String,
+        /// Events appended from the lines before it.
+        appended: u64,
+    },
+    /// The secondary index refused or failed.
+    #[error(transparent)]
+    Index(ledger_index::IndexError),
 }
 
 impl ToolError {
@@ -69,6 +86,8 @@ impl ToolError {
             ToolError::Domain(ledger_core::domain::DomainError::Ledger(e)) => ledger_exit(e),
             ToolError::Domain(ledger_core::domain::DomainError::Decode { .. }) => Exit::Damage,
             ToolError::Damaged { .. } => Exit::Damage,
+            ToolError::Index(ledger_index::IndexError::Ledger(e)) => ledger_exit(e),
+            ToolError::Index(_) => Exit::Damage,
             ToolError::Output(e) if e.kind() == io::ErrorKind::BrokenPipe => Exit::Success,
             _ => Exit::Failure,
         }
@@ -85,6 +104,15 @@ impl From<ledger_core::domain::DomainError> for ToolError {
         match e {
             ledger_core::domain::DomainError::Ledger(e) => ToolError::Ledger(e),
             other => ToolError::Domain(other),
+        }
+    }
+}
+
+impl From<ledger_index::IndexError> for ToolError {
+    fn from(e: ledger_index::IndexError) -> Self {
+        match e {
+            ledger_index::IndexError::Ledger(e) => ToolError::Ledger(e),
+            other => ToolError::Index(other),
         }
     }
 }

@@ -6,15 +6,33 @@
 //!
 //! | command | what it does | module |
 //! | --- | --- | --- |
-//! | `ledger demo` | the whole pipeline: a scripted trading session (plus `--events N` generated), verified, projections rebuilt, performance report, why-did-we-trade | [`demo`] |
+//! | `ledger init` | creates an empty ledger; refuses an existing ledger or a folder holding other files | [`init_cmd`] |
+//! | `ledger demo [--events N]` | the whole pipeline: a scripted trading session (plus `--events N` generated), verified, projections rebuilt, performance report, why-did-we-trade | [`demo`] |
+//! | `ledger append [FILE\|-]` | appends events given as JSON lines ([`event_json`]), each validated; a refused line stops it, naming the line, with everything before it kept and durable | [`append_cmd`] |
 //! | `ledger verify` | re-hashes everything, reports every finding (text or JSON), optionally against a checkpoint | [`verify_cmd`] |
+//! | `ledger export` | streams events through the indexes as JSON lines, a JSON array or CSV, filtered by kind, symbol, session, trade and time | [`export_cmd`] |
+//! | `ledger report` | the performance report as a table, JSON, or a self-contained HTML page with the equity curve and drawdown | [`report_cmd`], [`html`] |
+//! | `ledger replay` | the projected state up to a record or a time (optionally one session); with `--trade`, the trade's story from decision to close | [`replay_cmd`] |
+//! | `ledger stats` | segments, records, bytes, time span, events by kind, head | [`stats_cmd`] |
+//! | `ledger inspect SEGMENT` | one segment file on its own: header, watermark, footer, records, and what is wrong with it | [`inspect_cmd`], [`segment_check`] |
+//! | `ledger tail [-n N] [-f]` | the newest events, one line each, and with `-f` new ones as they are appended | [`tail_cmd`], [`summary`] |
+//! | `ledger repair [--truncate-after SEQ]` | shows what is damaged and what a cut would lose; cuts only when asked, moving every removed byte into `repair-<time>/` first | [`repair_cmd`] |
 //! | `ledger checkpoint` | verifies, then signs the head with a secret key | [`checkpoint_cmd`] |
 //! | `ledger keygen` | makes a signing key and its public key file | [`keys`] |
 //!
-//! Every command but `keygen` works on the ledger folder given by
-//! `-d/--dir DIR` or the `LEDGER_DIR` environment variable.
-//! Exit codes: 0 success, 1 damage or tampering found, 2 usage or I/O
-//! error ([`exit::Exit`]).
+//! Every command but `keygen` and `inspect` works on the ledger folder
+//! given by `-d/--dir DIR` or the `LEDGER_DIR` environment variable; `init`,
+//! `demo` and `append` create the ledger when the folder is absent or
+//! empty, every other command refuses a folder that holds no ledger.
+//! Times are RFC 3339 or dates ([`times`]); kinds are snake_case names.
+//! Progress bars ([`progress`]) are drawn on standard error only when it is
+//! a terminal. Files a command writes (`--out`, `--html`) are written whole
+//! or not at all ([`outfile`]).
+//!
+//! Exit codes: 0 success, 1 damage or tampering found, 2 usage, input or
+//! I/O error ([`exit::Exit`]). Nothing but `repair --truncate-after`
+//! removes anything from a ledger, and it first moves what it removes
+//! aside.
 //!
 //! ```
 //! use clap::Parser;
@@ -40,14 +58,30 @@
 //! # }
 //! ```
 
+pub mod append_cmd;
 pub mod checkpoint_cmd;
 pub mod cli;
 pub mod demo;
 pub mod error;
+pub mod event_json;
 pub mod exit;
+pub mod export_cmd;
+pub mod html;
 pub mod human;
+pub mod init_cmd;
+pub mod inspect_cmd;
 pub mod keys;
+pub mod outfile;
+pub mod progress;
+pub mod repair_cmd;
+pub mod replay_cmd;
+pub mod report_cmd;
 pub mod report_fmt;
+pub mod segment_check;
+pub mod stats_cmd;
+pub mod summary;
+pub mod tail_cmd;
+pub mod times;
 pub mod verify_cmd;
 
 use std::io::Write;
@@ -61,8 +95,19 @@ use exit::Exit;
 /// returned, not printed; [`ToolError::exit`] gives their exit code.
 pub fn run(cli: &Cli, out: &mut dyn Write) -> Result<Exit, ToolError> {
     match &cli.command {
+        Command::Init(args) => init_cmd::run(cli.ledger_dir()?, args, out),
         Command::Demo(args) => demo::run(cli.ledger_dir()?, args, out),
+        Command::Append(args) => {
+            append_cmd::run(cli.ledger_dir()?, args, &mut std::io::stdin().lock(), out)
+        }
         Command::Verify(args) => verify_cmd::run(cli.ledger_dir()?, args, out),
+        Command::Export(args) => export_cmd::run(cli.ledger_dir()?, args, out),
+        Command::Report(args) => report_cmd::run(cli.ledger_dir()?, args, out),
+        Command::Replay(args) => replay_cmd::run(cli.ledger_dir()?, args, out),
+        Command::Stats(args) => stats_cmd::run(cli.ledger_dir()?, args, out),
+        Command::Inspect(args) => inspect_cmd::run(args, out),
+        Command::Tail(args) => tail_cmd::run(cli.ledger_dir()?, args, out),
+        Command::Repair(args) => repair_cmd::run(cli.ledger_dir()?, args, out),
         Command::Checkpoint(args) => checkpoint_cmd::run(cli.ledger_dir()?, args, out),
         Command::Keygen(args) => keys::run_keygen(args, out),
     }

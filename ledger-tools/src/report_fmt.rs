@@ -55,19 +55,28 @@ const ROWS: [Row; 15] = [
     ("Sortino (per trade)", |p| ratio(p.sortino)),
 ];
 
-/// The report as a table: one column for the total, one per symbol.
-pub fn report_table(r: &PerformanceReport) -> String {
+/// The labels of the report's rows, in order.
+pub fn report_labels() -> Vec<&'static str> {
+    ROWS.iter().map(|r| r.0).collect()
+}
+
+/// The report's columns: `total`, then one per symbol, each with its header
+/// and one rendered cell per row of [`report_labels`].
+pub fn report_columns(r: &PerformanceReport) -> Vec<(String, Vec<String>)> {
     let mut cols: Vec<(String, &Performance)> = vec![("total".into(), &r.total)];
     cols.extend(r.by_symbol.iter().map(|(s, p)| (s.to_string(), p)));
+    cols.into_iter()
+        .map(|(h, p)| (h, ROWS.iter().map(|(_, f)| f(p)).collect()))
+        .collect()
+}
+
+/// The report as a table: one column for the total, one per symbol.
+pub fn report_table(r: &PerformanceReport) -> String {
+    let columns = report_columns(r);
     let label_w = ROWS.iter().map(|r| r.0.len()).max().unwrap_or(0);
-    let cells: Vec<Vec<String>> = cols
+    let widths: Vec<usize> = columns
         .iter()
-        .map(|(_, p)| ROWS.iter().map(|(_, f)| f(p)).collect())
-        .collect();
-    let widths: Vec<usize> = cols
-        .iter()
-        .zip(&cells)
-        .map(|((h, _), c)| {
+        .map(|(h, c)| {
             c.iter()
                 .map(String::len)
                 .chain([h.len()])
@@ -77,14 +86,14 @@ pub fn report_table(r: &PerformanceReport) -> String {
         .collect();
     let mut out = String::new();
     let _ = write!(out, "{:label_w$}", "");
-    for ((h, _), w) in cols.iter().zip(&widths) {
+    for ((h, _), w) in columns.iter().zip(&widths) {
         let _ = write!(out, "  {h:>w$}");
     }
     out.push('\n');
     for (i, (label, _)) in ROWS.iter().enumerate() {
         let _ = write!(out, "{label:label_w$}");
-        for (c, w) in cells.iter().zip(&widths) {
-            let _ = write!(out, "  {:>w$}", c[i]);
+        for ((_, c), w) in columns.iter().zip(&widths) {
+            let _ = write!(out, "  {:>w$}", c.get(i).map_or("", String::as_str));
         }
         out.push('\n');
     }

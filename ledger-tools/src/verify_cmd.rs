@@ -34,7 +34,9 @@ pub fn run(dir: &Path, args: &VerifyArgs, out: &mut dyn Write) -> Result<Exit, T
         threads: args.threads.map(NonZeroUsize::get),
     };
     let started = Instant::now();
+    let progress = crate::progress::verifying(dir);
     let report = verify_dir(dir, &opts)?;
+    progress.finish();
     let took = started.elapsed();
     let exit = if report.is_intact() {
         Exit::Success

@@ -559,8 +559,17 @@ fn bad_options_are_usage_errors() {
 fn every_command_has_help_with_examples() {
     for cmd in [
         None,
+        Some("init"),
         Some("demo"),
+        Some("append"),
         Some("verify"),
+        Some("export"),
+        Some("report"),
+        Some("replay"),
+        Some("stats"),
+        Some("inspect"),
+        Some("tail"),
+        Some("repair"),
         Some("checkpoint"),
         Some("keygen"),
     ] {

@@ -1,0 +1,254 @@
+//! The JSON form of a ledger event as `ledger export` writes it and
+//! `ledger append` reads it: one object per event, one event per line.
+//!
+//! ```text
+//! {"seq":12,"time":"2026-01-05T14:30:02.000000000Z","kind":"decision","session":"demo-1",
+//!  "chain_hash":"<64 hex digits>","data":{...}}
+//! ```
+//!
+//! | field | written by export | read by append |
+//! | --- | --- | --- |
+//! | `seq` | the record's sequence number | optional; ignored (the ledger numbers records itself) |
+//! | `time` | the record's time, RFC 3339 in UTC with nine fractional digits | optional: RFC 3339 with any offset, or a date `YYYY-MM-DD` (midnight UTC); absent: the time of the append |
+//! | `kind` | the event kind's snake_case name | required |
+//! | `session` | the event's session (a copy of `data.session`) | optional; when given it must equal `data.session`, and it fills `data.session` when that is absent |
+//! | `chain_hash` | the record's chain hash, 64 lowercase hex digits | optional; must be 64 hex digits when given; ignored (the new ledger has its own chain) |
+//! | `data` | the event's fields, as in `docs/EVENTS.md` | required |
+//!
+//! Any other field is refused, as in `docs/EVENTS.md`: a typo is an error,
+//! not a silently dropped value.
+
+use serde::ser::{SerializeMap, Serializer};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use ledger_core::domain::{Event, EventKind};
+use ledger_core::{ChainHash, Seq, Timestamp};
+
+use crate::times::{parse_time, rfc3339};
+
+/// An exported event: the record's place in the ledger and the event.
+#[derive(Debug, Clone, Copy)]
+pub struct ExportedEvent<'a> {
+    /// The record's sequence number.
+    pub seq: Seq,
+    /// The record's time.
+    pub time: Timestamp,
+    /// The record's chain hash.
+    pub chain_hash: ChainHash,
+    /// The event.
+    pub event: &'a Event,
+}
+
+impl Serialize for ExportedEvent<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(6))?;
+        m.serialize_entry("seq", &self.seq.get())?;
+        m.serialize_entry("time", &rfc3339(self.time))?;
+        m.serialize_entry("kind", self.event.kind().name())?;
+        m.serialize_entry("session", self.event.session().as_str())?;
+        m.serialize_entry("chain_hash", &self.chain_hash.to_hex())?;
+        m.serialize_entry("data", &EventData(self.event))?;
+        m.end()
+    }
+}
+
+/// An event's fields alone (the `data` object), without its kind.
+#[derive(Debug, Clone, Copy)]
+pub struct EventData<'a>(pub &'a Event);
+
+impl Serialize for EventData<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.0 {
+            Event::SessionStarted(e) => e.serialize(s),
+            Event::SessionEnded(e) => e.serialize(s),
+            Event::Decision(e) => e.serialize(s),
+            Event::Execution(e) => e.serialize(s),
+            Event::TradeOpened(e) => e.serialize(s),
+            Event::TradeFilled(e) => e.serialize(s),
+            Event::TradeClosed(e) => e.serialize(s),
+            Event::PositionSnapshot(e) => e.serialize(s),
+            Event::Risk(e) => e.serialize(s),
+            Event::System(e) => e.serialize(s),
+            Event::Metric(e) => e.serialize(s),
+            Event::Audit(e) => e.serialize(s),
+        }
+    }
+}
+
+/// One input line of `ledger append`, parsed: the event and its time, if given.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InputEvent {
+    /// The time to append the event at; `None`: the time of the append.
+    pub time: Option<Timestamp>,
+    /// The event.
+    pub event: Event,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLine {
+    #[serde(default)]
+    seq: Option<u64>,
+    #[serde(default)]
+    time: Option<String>,
+    kind: String,
+    #[serde(default)]
+    session: Option<String>,
+    #[serde(default)]
+    chain_hash: Option<String>,
+    data: Value,
+}
+
+/// The names of every event kind, for error messages and help.
+pub fn kind_names() -> String {
+    EventKind::ALL
+        .iter()
+        .map(|k| k.name())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Parses an event kind's snake_case name (for `--kind`).
+pub fn parse_kind(s: &str) -> Result<EventKind, String> {
+    EventKind::from_name(s.trim())
+        .ok_or_else(|| format!("{s:?} is not an event kind (kinds: {})", kind_names()))
+}
+
+/// Parses one line of `ledger append`'s input. The error says what is
+/// wrong, naming the field; the caller adds the line number.
+///
+/// ```
+/// use ledger_tools::event_json::parse_line;
+/// let line = r#"{"time":"2026-01-05","kind":"session_ended","data":{"session":"s1","reason":"done"}}"#;
+/// let input = parse_line(line).unwrap();
+/// assert_eq!(input.event.kind().name(), "session_ended");
+/// assert!(parse_line(r#"{"kind":"session_ended","data":{"session":"s1"}}"#)
+///     .unwrap_err()
+///     .contains("missing field `reason`"));
+/// ```
+pub fn parse_line(line: &str) -> Result<InputEvent, String> {
+    let raw: RawLine = serde_json::from_str(line).map_err(|e| format!("not an event: {e}"))?;
+    let _ = raw.seq;
+    let kind = parse_kind(&raw.kind).map_err(|e| format!("kind: {e}"))?;
+    let time = raw
+        .time
+        .as_deref()
+        .map(parse_time)
+        .transpose()
+        .map_err(|e| format!("time: {e}"))?;
+    if let Some(h) = &raw.chain_hash {
+        ChainHash::from_hex(h)
+            .map_err(|_| format!("chain_hash: {h:?} is not 64 hexadecimal digits"))?;
+    }
+    let mut data = raw.data;
+    let Some(fields) = data.as_object_mut() else {
+        return Err("data: must be an object with the event's fields".into());
+    };
+    if let Some(session) = &raw.session {
+        match fields.get("session") {
+            None | Some(Value::Null) => {
+                fields.insert("session".into(), Value::String(session.clone()));
+            }
+            Some(Value::String(inner)) if inner == session => {}
+            Some(other) => {
+                return Err(format!(
+                    "session: {session:?} differs from data.session {other}"
+                ))
+            }
+        }
+    }
+    let event = event_from_data(kind, data).map_err(|e| format!("data: {e}"))?;
+    Ok(InputEvent { time, event })
+}
+
+/// The event of kind `kind` whose fields are `data`.
+pub fn event_from_data(kind: EventKind, data: Value) -> Result<Event, serde_json::Error> {
+    use serde_json::from_value as v;
+    Ok(match kind {
+        EventKind::SessionStarted => Event::SessionStarted(v(data)?),
+        EventKind::SessionEnded => Event::SessionEnded(v(data)?),
+        EventKind::Decision => Event::Decision(v(data)?),
+        EventKind::Execution => Event::Execution(v(data)?),
+        EventKind::TradeOpened => Event::TradeOpened(v(data)?),
+        EventKind::TradeFilled => Event::TradeFilled(v(data)?),
+        EventKind::TradeClosed => Event::TradeClosed(v(data)?),
+        EventKind::PositionSnapshot => Event::PositionSnapshot(v(data)?),
+        EventKind::Risk => Event::Risk(v(data)?),
+        EventKind::System => Event::System(v(data)?),
+        EventKind::Metric => Event::Metric(v(data)?),
+        EventKind::Audit => Event::Audit(v(data)?),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ledger_core::domain::sim::{demo_session, DEMO_START};
+
+    #[test]
+    fn every_demo_event_round_trips_through_its_line() {
+        for (i, (t, e)) in demo_session("s1", "", DEMO_START).iter().enumerate() {
+            let out = ExportedEvent {
+                seq: Seq::new(i as u64 + 1),
+                time: *t,
+                chain_hash: ChainHash::from_bytes([7; 32]),
+                event: e,
+            };
+            let line = serde_json::to_string(&out).unwrap_or_default();
+            assert!(
+                line.starts_with(&format!("{{\"seq\":{},\"time\":", i + 1)),
+                "{line}"
+            );
+            let back = parse_line(&line);
+            assert_eq!(
+                back,
+                Ok(InputEvent {
+                    time: Some(*t),
+                    event: e.clone()
+                }),
+                "{line}"
+            );
+        }
+    }
+
+    #[test]
+    fn bad_lines_name_what_is_wrong() {
+        let cases = [
+            ("not json", "not an event"),
+            (
+                r#"{"kind":"decisoin","data":{}}"#,
+                "kind: \"decisoin\" is not an event kind",
+            ),
+            (
+                r#"{"kind":"audit","data":{},"extra":1}"#,
+                "unknown field `extra`",
+            ),
+            (r#"{"kind":"audit","time":"soon","data":{}}"#, "time: "),
+            (
+                r#"{"kind":"audit","chain_hash":"xyz","data":{}}"#,
+                "chain_hash: ",
+            ),
+            (r#"{"kind":"audit","data":[1]}"#, "data: must be an object"),
+            (
+                r#"{"kind":"session_ended","session":"a","data":{"session":"b","reason":"r"}}"#,
+                "session: \"a\" differs",
+            ),
+            (
+                r#"{"kind":"session_ended","data":{"session":"a","reason":"r","why":1}}"#,
+                "data: unknown field `why`",
+            ),
+        ];
+        for (line, want) in cases {
+            match parse_line(line) {
+                Ok(_) => panic!("{line} was accepted"),
+                Err(e) => assert!(e.contains(want), "{line}: {e}"),
+            }
+        }
+        // The top-level session fills in a missing data.session.
+        let ok = parse_line(r#"{"kind":"session_ended","session":"a","data":{"reason":"r"}}"#);
+        assert!(
+            matches!(ok, Ok(InputEvent { time: None, event }) if event.session().as_str() == "a")
+        );
+    }
+}

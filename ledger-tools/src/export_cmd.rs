@@ -1,0 +1,259 @@
+//! `ledger export`: streams the events a query selects as JSON lines, a
+//! JSON array or CSV. Each event is written as soon as it is read.
+//!
+//! - With a key filter (`--kind`, `--symbol`, `--session`, `--trade`), the
+//!   events come from the ledger's indexes
+//!   ([`ledger_index::LedgerIndex::query`]), which read only the matching
+//!   records.
+//! - Without one, every record of the time window matches and an index
+//!   would only add its own memory: the index finds the first record of the
+//!   window (`--from`), and a [`Cursor`](ledger_core::Cursor) streams from
+//!   there until `--to`, in constant memory.
+
+use std::io::{self, Write};
+use std::path::Path;
+
+use ledger_core::domain::{decode, DomainError, SessionId, Symbol, TradeId};
+use ledger_core::{Cursor, Kind, Reader, Seq, Timestamp};
+use ledger_index::{Hit, LedgerIndex, Query};
+
+use crate::cli::{ExportArgs, ExportFormat};
+use crate::error::ToolError;
+use crate::event_json::{EventData, ExportedEvent};
+use crate::exit::Exit;
+use crate::outfile::OutFile;
+use crate::progress::Progress;
+use crate::times::rfc3339;
+
+/// The CSV columns, in order.
+pub const CSV_COLUMNS: [&str; 10] = [
+    "seq",
+    "time",
+    "kind",
+    "session",
+    "symbol",
+    "trade_id",
+    "decision_id",
+    "order_id",
+    "chain_hash",
+    "data",
+];
+
+/// The sequence number of the ledger's last record (0 when empty), found
+/// by reading only the last segment.
+pub fn head_seq(reader: &Reader) -> Result<u64, ToolError> {
+    let cursor = reader.cursor_from(Seq::new(u64::MAX))?;
+    Ok(cursor.next_seq().get().saturating_sub(1))
+}
+
+/// The query the options describe.
+pub fn query_of(args: &ExportArgs) -> Query {
+    Query {
+        from_time: args.from,
+        to_time: args.to,
+        kinds: args.kinds.clone(),
+        symbols: args
+            .symbols
+            .iter()
+            .map(|s| Symbol::new(s.as_str()))
+            .collect(),
+        sessions: args
+            .sessions
+            .iter()
+            .map(|s| SessionId::new(s.as_str()))
+            .collect(),
+        trades: args
+            .trades
+            .iter()
+            .map(|s| TradeId::new(s.as_str()))
+            .collect(),
+        ..Query::default()
+    }
+}
+
+/// Runs `ledger export` on `dir`: to `--out`, or to `out`.
+pub fn run(dir: &Path, args: &ExportArgs, out: &mut dyn Write) -> Result<Exit, ToolError> {
+    let reader = Reader::open(dir)?;
+    let head = head_seq(&reader)?;
+    let progress = if head > 100_000 {
+        Progress::bar(head, "exporting", "records")
+    } else {
+        Progress::hidden()
+    };
+    let query = query_of(args);
+    let index = if query.has_keys() {
+        Some(LedgerIndex::open(dir)?)
+    } else {
+        None
+    };
+    let hits: Box<dyn Iterator<Item = Result<Hit, ToolError>> + '_> = if let Some(index) = &index {
+        Box::new(index.query(&query)?.map(|h| h.map_err(ToolError::from)))
+    } else {
+        let start = match query.from_time {
+            // The index's time map finds the window's first record; the
+            // index (and the memory it holds) is dropped right after.
+            Some(_) => match LedgerIndex::open(dir)?.query(&query)?.next().transpose()? {
+                Some(first) => first.seq,
+                None => Seq::new(head + 1),
+            },
+            None => Seq::FIRST,
+        };
+        Box::new(CursorHits {
+            cursor: reader.cursor_from(start)?,
+            to: query.to_time,
+            done: false,
+        })
+    };
+    match &args.out {
+        Some(path) => {
+            let mut file = OutFile::create(path)?;
+            let werr = |source: io::Error| ToolError::Io {
+                op: "write",
+                path: path.clone(),
+                source,
+            };
+            let n = write_all(args.format, hits, &mut file, &progress, &werr)?;
+            file.commit()?;
+            progress.finish();
+            writeln!(
+                out,
+                "exported {n} event(s) of ledger {} to {}",
+                reader.ledger_id(),
+                path.display()
+            )
+            .map_err(ToolError::Output)?;
+        }
+        None => {
+            write_all(args.format, hits, out, &progress, &ToolError::Output)?;
+        }
+    }
+    Ok(Exit::Success)
+}
+
+/// Every event from a cursor's position until a time: the records of a
+/// window, streamed without an index.
+struct CursorHits {
+    cursor: Cursor,
+    to: Option<Timestamp>,
+    done: bool,
+}
+
+impl CursorHits {
+    fn next_hit(&mut self) -> Result<Option<Hit>, ToolError> {
+        while let Some(r) = self.cursor.next_ref()? {
+            if self.to.is_some_and(|t| r.timestamp >= t) {
+                self.done = true;
+                return Ok(None);
+            }
+            if r.kind.get() >= Kind::RESERVED_START {
+                continue;
+            }
+            let event = decode(r.kind, r.version, r.payload)
+                .map_err(|error| DomainError::Decode { seq: r.seq, error })?;
+            return Ok(Some(Hit {
+                seq: r.seq,
+                time: r.timestamp,
+                chain_hash: r.chain_hash,
+                event,
+            }));
+        }
+        self.done = true;
+        Ok(None)
+    }
+}
+
+impl Iterator for CursorHits {
+    type Item = Result<Hit, ToolError>;
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        self.next_hit().transpose()
+    }
+}
+
+fn csv_err(e: csv::Error) -> io::Error {
+    match e.into_kind() {
+        csv::ErrorKind::Io(e) => e,
+        other => io::Error::other(format!("{other:?}")),
+    }
+}
+
+/// Writes every hit in `format`; returns how many.
+fn write_all(
+    format: ExportFormat,
+    hits: impl Iterator<Item = Result<Hit, ToolError>>,
+    w: &mut dyn Write,
+    progress: &Progress,
+    werr: &dyn Fn(io::Error) -> ToolError,
+) -> Result<u64, ToolError> {
+    let mut n = 0u64;
+    match format {
+        ExportFormat::Jsonl | ExportFormat::Json => {
+            let array = format == ExportFormat::Json;
+            if array {
+                w.write_all(b"[").map_err(werr)?;
+            }
+            for hit in hits {
+                let hit = hit?;
+                if array {
+                    w.write_all(if n == 0 { b"\n" } else { b",\n" })
+                        .map_err(werr)?;
+                }
+                let line = ExportedEvent {
+                    seq: hit.seq,
+                    time: hit.time,
+                    chain_hash: hit.chain_hash,
+                    event: &hit.event,
+                };
+                serde_json::to_writer(&mut *w, &line).map_err(|e| werr(e.into()))?;
+                if !array {
+                    w.write_all(b"\n").map_err(werr)?;
+                }
+                n += 1;
+                if n.is_multiple_of(4096) {
+                    progress.set(hit.seq.get());
+                }
+            }
+            if array {
+                w.write_all(if n == 0 { b"]\n" } else { b"\n]\n" })
+                    .map_err(werr)?;
+            }
+        }
+        ExportFormat::Csv => {
+            let mut csv = csv::Writer::from_writer(&mut *w);
+            csv.write_record(CSV_COLUMNS)
+                .map_err(|e| werr(csv_err(e)))?;
+            let mut data = Vec::with_capacity(512);
+            for hit in hits {
+                let hit = hit?;
+                let e = &hit.event;
+                data.clear();
+                serde_json::to_writer(&mut data, &EventData(e)).map_err(|e| werr(e.into()))?;
+                let seq = hit.seq.get().to_string();
+                let time = rfc3339(hit.time);
+                let hash = hit.chain_hash.to_hex();
+                let fields: [&[u8]; 10] = [
+                    seq.as_bytes(),
+                    time.as_bytes(),
+                    e.kind().name().as_bytes(),
+                    e.session().as_str().as_bytes(),
+                    e.symbol().map_or("", |s| s.as_str()).as_bytes(),
+                    e.trade_id().map_or("", |s| s.as_str()).as_bytes(),
+                    e.decision_id().map_or("", |s| s.as_str()).as_bytes(),
+                    e.order_id().map_or("", |s| s.as_str()).as_bytes(),
+                    hash.as_bytes(),
+                    &data,
+                ];
+                csv.write_record(fields).map_err(|e| werr(csv_err(e)))?;
+                n += 1;
+                if n.is_multiple_of(4096) {
+                    progress.set(hit.seq.get());
+                }
+            }
+            csv.flush().map_err(werr)?;
+        }
+    }
+    w.flush().map_err(werr)?;
+    Ok(n)
+}

@@ -1,0 +1,268 @@
+//! `ledger replay`: folds the log up to a point (a sequence number or a
+//! time, optionally one session's events only) and shows the projected
+//! state then: events by kind, sessions, open trades, positions with their
+//! latest snapshot, the latest value of every metric. With `--trade`, the
+//! trade's story from its decision (reasoning, market snapshot) to its close.
+
+use std::io::Write;
+use std::path::Path;
+
+use ledger_core::domain::{replay, EventKind, Projections, ReplayOptions, SessionId, TradeId};
+use ledger_core::{Reader, Seq};
+use serde_json::json;
+
+use crate::cli::ReplayArgs;
+use crate::error::{finish, ToolError};
+use crate::exit::Exit;
+use crate::human::time;
+use crate::report_fmt::trade_story;
+use crate::summary::name;
+use crate::times::rfc3339;
+
+/// Runs `ledger replay` on `dir`.
+pub fn run(dir: &Path, args: &ReplayArgs, out: &mut dyn Write) -> Result<Exit, ToolError> {
+    let reader = Reader::open(dir)?;
+    let opts = ReplayOptions {
+        until_seq: args.until_seq.map(Seq::new),
+        until_time: args.until,
+        session: args.session.as_deref().map(SessionId::from),
+    };
+    let p = replay(&reader, &opts)?;
+    let point = match p.last {
+        Some((seq, hash, t)) => format!("record {seq} ({}), chain hash {hash}", time(t)),
+        None => "the start of the log (no record folded)".into(),
+    };
+
+    if let Some(trade) = &args.trade {
+        let id = TradeId::new(trade.as_str());
+        let Some(story) = p.explain_trade(&id, &reader)? else {
+            return Err(ToolError::Refused(format!(
+                "no trade {trade} in the ledger in {} up to {point}{}",
+                dir.display(),
+                args.session
+                    .as_deref()
+                    .map_or(String::new(), |s| format!(" (session {s})"))
+            )));
+        };
+        let written = if args.json {
+            let v = json!({
+                "last": last_json(&p),
+                "trade": story.trade,
+                "decision": story.decision,
+                "executions": story.executions,
+            });
+            writeln!(out, "{v:#}")
+        } else {
+            writeln!(out, "as of {point}:").and_then(|()| write!(out, "{}", trade_story(&story)))
+        };
+        return finish(Exit::Success, written);
+    }
+
+    let written = if args.json {
+        writeln!(out, "{:#}", state_json(&p, args))
+    } else {
+        write_state(&p, &point, args, out)
+    };
+    finish(Exit::Success, written)
+}
+
+fn last_json(p: &Projections) -> serde_json::Value {
+    match p.last {
+        Some((seq, hash, t)) => json!({
+            "seq": seq.get(),
+            "chain_hash": hash.to_hex(),
+            "time": rfc3339(t),
+        }),
+        None => serde_json::Value::Null,
+    }
+}
+
+fn sorted_sessions(p: &Projections) -> Vec<(&SessionId, &ledger_core::domain::SessionView)> {
+    let mut v: Vec<_> = p.sessions.iter().collect();
+    v.sort_by_key(|(id, s)| (s.span.map(|x| x.0), (*id).clone()));
+    v
+}
+
+/// The state as one JSON object.
+pub fn state_json(p: &Projections, args: &ReplayArgs) -> serde_json::Value {
+    let counts: serde_json::Map<String, serde_json::Value> = EventKind::ALL
+        .iter()
+        .map(|k| (k.name().to_owned(), json!(p.count(*k))))
+        .collect();
+    let sessions: Vec<_> = sorted_sessions(p)
+        .into_iter()
+        .map(|(id, s)| {
+            json!({
+                "session": id.as_str(),
+                "started": s.started.as_ref().map(|a| rfc3339(a.time)),
+                "engine_version": s.started.as_ref().map(|a| a.event.engine_version.clone()),
+                "starting_equity": s.started.as_ref().map(|a| a.event.starting_equity),
+                "ended": s.ended.as_ref().map(|a| rfc3339(a.time)),
+                "end_reason": s.ended.as_ref().map(|a| a.event.reason.clone()),
+                "events": s.events,
+                "first_time": s.span.map(|x| rfc3339(x.0)),
+                "last_time": s.span.map(|x| rfc3339(x.1)),
+            })
+        })
+        .collect();
+    let open: Vec<_> = p
+        .open_trades()
+        .into_iter()
+        .map(|t| {
+            json!({
+                "trade_id": t.trade_id.as_str(),
+                "session": t.session.as_str(),
+                "symbol": t.symbol.as_str(),
+                "direction": t.direction,
+                "open_qty": t.open_qty,
+                "avg_entry": t.avg_entry,
+                "realized_gross": t.realized_gross,
+                "fees": t.fees,
+                "decision_id": t.decision_id.as_ref().map(|d| d.as_str()),
+                "opened_seq": t.opened.0.get(),
+                "opened_time": rfc3339(t.opened.1),
+            })
+        })
+        .collect();
+    let closed = p.closed_trades();
+    let closed_net: ledger_core::domain::Decimal = closed.iter().map(|t| t.net_pnl()).sum();
+    let positions: Vec<_> = p
+        .positions
+        .iter()
+        .filter_map(|(sym, v)| v.current().map(|c| (sym, c)))
+        .map(|(sym, c)| {
+            json!({
+                "symbol": sym.as_str(),
+                "qty": c.qty,
+                "avg_entry": c.avg_entry,
+                "mark": c.mark,
+                "unrealized_pnl": c.unrealized_pnl,
+                "realized_pnl": c.realized_pnl,
+                "seq": c.seq.get(),
+                "time": rfc3339(c.time),
+            })
+        })
+        .collect();
+    let metrics: Vec<_> = p
+        .metrics
+        .iter()
+        .filter_map(|(name, m)| m.points.last().map(|pt| (name, pt)))
+        .map(|(name, (seq, t, v))| {
+            json!({ "name": name, "value": v, "seq": seq.get(), "time": rfc3339(*t) })
+        })
+        .collect();
+    json!({
+        "last": last_json(p),
+        "until_seq": args.until_seq,
+        "until": args.until.map(rfc3339),
+        "session": args.session,
+        "events": p.total_events(),
+        "counts": counts,
+        "sessions": sessions,
+        "open_trades": open,
+        "closed_trades": closed.len(),
+        "closed_net_pnl": closed_net,
+        "positions": positions,
+        "metrics": metrics,
+        "risk_events": p.risk.len(),
+    })
+}
+
+fn write_state(
+    p: &Projections,
+    point: &str,
+    args: &ReplayArgs,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
+    writeln!(out, "state after {point}")?;
+    writeln!(
+        out,
+        "{} event(s) folded{}",
+        p.total_events(),
+        args.session
+            .as_deref()
+            .map_or(String::new(), |s| format!(" (session {s} only)"))
+    )?;
+    writeln!(out, "\nevents by kind:")?;
+    for k in EventKind::ALL {
+        let n = p.count(k);
+        if n > 0 {
+            writeln!(out, "  {:<18} {n:>8}", k.name())?;
+        }
+    }
+    writeln!(out, "\nsessions ({}):", p.sessions.len())?;
+    for (id, s) in sorted_sessions(p) {
+        let mut line = format!("  {id}: {} event(s)", s.events);
+        if let Some(st) = &s.started {
+            line.push_str(&format!(
+                ", started {} ({}, starting equity {})",
+                time(st.time),
+                st.event.engine_version,
+                st.event.starting_equity
+            ));
+        }
+        match &s.ended {
+            Some(e) => line.push_str(&format!(", ended {}: {}", time(e.time), e.event.reason)),
+            None => line.push_str(", not ended"),
+        }
+        writeln!(out, "{line}")?;
+    }
+    let open = p.open_trades();
+    let closed = p.closed_trades();
+    let closed_net: ledger_core::domain::Decimal = closed.iter().map(|t| t.net_pnl()).sum();
+    writeln!(
+        out,
+        "\ntrades: {} open, {} closed (net P&L of the closed: {closed_net:.2})",
+        open.len(),
+        closed.len()
+    )?;
+    for t in open {
+        writeln!(
+            out,
+            "  {} {} {} (session {}): {} open at average entry {}, realized so far {:.2}, opened at record {} ({})",
+            t.trade_id,
+            name(&t.direction),
+            t.symbol,
+            t.session,
+            t.open_qty,
+            t.avg_entry,
+            t.realized_gross - t.fees,
+            t.opened.0,
+            time(t.opened.1)
+        )?;
+    }
+    writeln!(out, "\npositions ({}):", p.positions.len())?;
+    for (sym, v) in &p.positions {
+        if let Some(c) = v.current() {
+            writeln!(
+                out,
+                "  {sym:<10} qty {} avg entry {} mark {} unrealized {} realized {} (record {}, {})",
+                c.qty,
+                c.avg_entry,
+                c.mark,
+                c.unrealized_pnl,
+                c.realized_pnl,
+                c.seq,
+                time(c.time)
+            )?;
+        }
+    }
+    writeln!(out, "\nmetrics, latest value ({}):", p.metrics.len())?;
+    for (name, m) in &p.metrics {
+        if let Some((seq, t, v)) = m.points.last() {
+            writeln!(out, "  {name:<20} {v} (record {seq}, {})", time(*t))?;
+        }
+    }
+    if let Some(r) = p.risk.last() {
+        writeln!(
+            out,
+            "\nrisk events: {}, the latest at record {}: {} {}: {}",
+            p.risk.len(),
+            r.seq,
+            r.event.rule,
+            name(&r.event.severity),
+            r.event.action
+        )?;
+    }
+    Ok(())
+}
