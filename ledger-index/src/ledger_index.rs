@@ -50,6 +50,10 @@ struct Segment {
     /// For sealed segments: last sequence and the time span (from the footer).
     sealed: Option<(Seq, Timestamp, Timestamp)>,
     address: Option<ledger_core::ContentHash>,
+    /// Set once the segment's bytes were checked against its content address.
+    checked: OnceLock<()>,
+    /// The index, kept once a point lookup needed it (queries stream
+    /// without keeping indexes, so their memory stays bounded).
     index: OnceLock<(Arc<SegmentIndex>, IndexSource)>,
 }
 
@@ -144,27 +148,72 @@ impl LedgerIndex {
         Ok(())
     }
 
+    /// Maps a sealed segment and reads its header and footer; its content
+    /// address is checked the first time its records are needed.
     fn open_sealed(&self, f: &SealedFile) -> Result<Segment, IndexError> {
-        let seg = SealedSegment::open(self.storage.as_ref(), f, &self.ledger)?;
+        let st = self.storage.as_ref();
+        let map = st
+            .map_segment(&f.name, false)
+            .map_err(|e| ledger_core::Error::Io {
+                op: "map",
+                path: st.path_of(&f.name),
+                error: e,
+            })?;
+        let (header, footer) =
+            SealedSegment::check_structure(&f.name, map.bytes(0, map.len()).unwrap_or_default())?;
+        if header.ledger_id != self.ledger {
+            return Err(ledger_core::Error::ForeignSegment {
+                segment: f.name.clone(),
+                expected: self.ledger,
+                found: header.ledger_id,
+            }
+            .into());
+        }
         Ok(Segment {
             name: f.name.clone(),
-            map: Arc::clone(&seg.map),
-            first_seq: seg.header.first_seq,
-            sealed: Some((seg.footer.last_seq, seg.footer.first_ts, seg.footer.last_ts)),
+            map,
+            first_seq: header.first_seq,
+            sealed: Some((footer.last_seq, footer.first_ts, footer.last_ts)),
             address: Some(f.address),
+            checked: OnceLock::new(),
             index: OnceLock::new(),
         })
     }
 
+    /// Checks the segment's bytes against its content address, once.
+    fn check_address(&self, seg: &Segment) -> Result<(), IndexError> {
+        if seg.checked.get().is_some() {
+            return Ok(());
+        }
+        if let Some(expected) = seg.address {
+            let actual =
+                ledger_core::ContentHash::of(seg.map.bytes(0, seg.map.len()).unwrap_or_default());
+            if actual != expected {
+                return Err(ledger_core::Error::ContentAddress {
+                    segment: seg.name.clone(),
+                    expected,
+                    actual,
+                }
+                .into());
+            }
+        }
+        let _ = seg.checked.set(());
+        Ok(())
+    }
+
     /// The index of a sealed segment: its file if it can be trusted, else
-    /// built from the segment and written beside it.
-    fn sealed_index(&self, seg: &Segment) -> Result<Arc<SegmentIndex>, IndexError> {
+    /// built from the segment and written beside it. `keep` keeps it in
+    /// memory for later lookups.
+    fn sealed_index(&self, seg: &Segment, keep: bool) -> Result<Arc<SegmentIndex>, IndexError> {
         if let Some((ix, _)) = seg.index.get() {
             return Ok(Arc::clone(ix));
         }
+        self.check_address(seg)?;
         let (ix, source) = self.load_or_build(seg)?;
         let ix = Arc::new(ix);
-        let _ = seg.index.set((Arc::clone(&ix), source));
+        if keep {
+            let _ = seg.index.set((Arc::clone(&ix), source));
+        }
         Ok(ix)
     }
 
@@ -212,10 +261,15 @@ impl LedgerIndex {
         let sealed: Vec<Arc<Segment>> = self.sealed.lock().clone();
         let mut out = Vec::new();
         for s in sealed {
-            self.sealed_index(&s)?;
-            if let Some((_, src)) = s.index.get() {
-                out.push((s.name.clone(), src.clone()));
-            }
+            self.check_address(&s)?;
+            let (_, src) = match s.index.get() {
+                Some((ix, src)) => (Arc::clone(ix), src.clone()),
+                None => {
+                    let (ix, src) = self.load_or_build(&s)?;
+                    (Arc::new(ix), src)
+                }
+            };
+            out.push((s.name.clone(), src));
         }
         Ok(out)
     }
@@ -272,7 +326,7 @@ impl LedgerIndex {
         };
         let (name, map, offset) = match seg {
             Some(s) => {
-                let ix = self.sealed_index(&s)?;
+                let ix = self.sealed_index(&s, true)?;
                 match ix.position(seq) {
                     Some(p) => (s.name.clone(), Arc::clone(&s.map), ix.offsets[p as usize]),
                     None => return Ok(None),
@@ -358,7 +412,8 @@ impl LedgerIndex {
         Ok(out)
     }
 
-    /// How each sealed segment's index was obtained so far.
+    /// How each sealed segment's index was obtained, for the indexes kept
+    /// in memory (by point lookups).
     pub fn sources(&self) -> Vec<(String, Option<IndexSource>)> {
         self.sealed
             .lock()
@@ -398,7 +453,7 @@ impl QueryIter<'_> {
     fn load_next_segment(&mut self) -> Result<bool, IndexError> {
         if let Some(seg) = self.sealed.get(self.next_sealed).cloned() {
             self.next_sealed += 1;
-            let ix = self.ix.sealed_index(&seg)?;
+            let ix = self.ix.sealed_index(&seg, false)?;
             let picks = ix.candidates(seg.map.as_ref(), &self.query);
             self.current = Some(Current {
                 name: seg.name.clone(),
