@@ -252,6 +252,14 @@ pub enum Command {
     /// Generate an ed25519 signing key for checkpoints.
     #[command(after_help = KEYGEN_EXAMPLES)]
     Keygen(KeygenArgs),
+    /// Incremental, compressed backups: create, list, verify, restore, prune.
+    #[command(subcommand, after_help = BACKUP_EXAMPLES)]
+    Backup(BackupCommand),
+    /// Write the ledger anew in the current format (optionally upcasting
+    /// old event schemas); the new ledger's first record names this one's
+    /// id and head. This ledger is only read.
+    #[command(after_help = MIGRATE_EXAMPLES)]
+    Migrate(MigrateArgs),
 }
 
 /// Options of `ledger init`.
@@ -304,6 +312,122 @@ pub struct VerifyArgs {
     /// Use at most this many threads (default: all cores).
     #[arg(long, value_name = "N")]
     pub threads: Option<NonZeroUsize>,
+
+    /// This ledger was migrated from the ledger in DIR: also check the
+    /// provenance link (old id and head) and that every record was carried over.
+    #[arg(long, value_name = "DIR")]
+    pub previous: Option<PathBuf>,
+}
+
+const BACKUP_EXAMPLES: &str = "Examples:
+  ledger -d ./live backup create --to /backups/live      # copies only segments not yet in the store
+  ledger backup list --in /backups/live
+  ledger backup verify --in /backups/live                # every object decompressed and re-hashed
+  ledger backup restore --from /backups/live --to ./restored
+  ledger backup prune --in /backups/live --keep-last 7 --keep-within 30d";
+
+const MIGRATE_EXAMPLES: &str = "Examples:
+  ledger -d ./old migrate --to ./new
+  ledger -d ./old migrate --to ./new --upcast            # re-encode old event schemas at their current version
+  ledger -d ./new verify --previous ./old                # check the provenance link later";
+
+/// `ledger backup` commands.
+#[derive(Debug, Clone, Subcommand)]
+pub enum BackupCommand {
+    /// Back the ledger (`-d`) up into a backup store, while its writer may
+    /// keep appending.
+    Create {
+        /// The backup store (created if absent or empty).
+        #[arg(long, value_name = "BACKUP_DIR")]
+        to: PathBuf,
+        /// Print the manifest summary as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the backups of a store: time, head, size, what each added.
+    List {
+        /// The backup store.
+        #[arg(long = "in", value_name = "BACKUP_DIR")]
+        store: PathBuf,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Decompress and re-hash every object, check every manifest and the
+    /// chain of manifests.
+    Verify {
+        /// The backup store.
+        #[arg(long = "in", value_name = "BACKUP_DIR")]
+        store: PathBuf,
+        /// Only this backup's objects.
+        #[arg(long, value_name = "ID")]
+        id: Option<String>,
+    },
+    /// Restore a backup (the newest by default) into a new folder; it is
+    /// verified end to end before it is put in place.
+    Restore {
+        /// The backup store.
+        #[arg(long, value_name = "BACKUP_DIR")]
+        from: PathBuf,
+        /// The backup to restore.
+        #[arg(long, value_name = "ID")]
+        id: Option<String>,
+        /// The new ledger folder (absent or empty).
+        #[arg(long, value_name = "NEW_DIR")]
+        to: PathBuf,
+    },
+    /// Remove old backups and the objects no remaining backup needs.
+    Prune {
+        /// The backup store.
+        #[arg(long = "in", value_name = "BACKUP_DIR")]
+        store: PathBuf,
+        /// Keep the newest N backups.
+        #[arg(long, value_name = "N")]
+        keep_last: usize,
+        /// Also keep every backup made within this long (e.g. 30d, 12h, 90m).
+        #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+        keep_within: Option<std::time::Duration>,
+    },
+}
+
+/// Options of `ledger migrate`.
+#[derive(Debug, Clone, Args)]
+pub struct MigrateArgs {
+    /// The new ledger folder (absent or empty).
+    #[arg(long, value_name = "NEW_DIR")]
+    pub to: PathBuf,
+    /// Re-encode every event at its current schema version.
+    #[arg(long)]
+    pub upcast: bool,
+}
+
+/// Parses `30d`, `12h`, `90m`, `3600s` (or plain seconds).
+///
+/// ```
+/// use ledger_tools::cli::parse_duration;
+/// assert_eq!(parse_duration("2h").unwrap().as_secs(), 7200);
+/// assert!(parse_duration("soon").is_err());
+/// ```
+pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (digits, unit) = t.split_at(split);
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("{s:?} is not a duration (e.g. 30d, 12h, 90m, 3600s)"))?;
+    let secs = match unit {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        "w" => 604_800,
+        _ => {
+            return Err(format!(
+                "{s:?}: unknown unit {unit:?} (use s, m, h, d or w)"
+            ))
+        }
+    };
+    Ok(std::time::Duration::from_secs(n * secs))
 }
 
 /// Options of `ledger append`.

@@ -59,6 +59,7 @@
 //! ```
 
 pub mod append_cmd;
+pub mod backup_cmd;
 pub mod checkpoint_cmd;
 pub mod cli;
 pub mod demo;
@@ -110,5 +111,13 @@ pub fn run(cli: &Cli, out: &mut dyn Write) -> Result<Exit, ToolError> {
         Command::Repair(args) => repair_cmd::run(cli.ledger_dir()?, args, out),
         Command::Checkpoint(args) => checkpoint_cmd::run(cli.ledger_dir()?, args, out),
         Command::Keygen(args) => keys::run_keygen(args, out),
+        Command::Backup(cmd) => {
+            let dir = match cmd {
+                cli::BackupCommand::Create { .. } => Some(cli.ledger_dir()?),
+                _ => None,
+            };
+            backup_cmd::run(dir, cmd, out)
+        }
+        Command::Migrate(args) => backup_cmd::run_migrate(cli.ledger_dir()?, args, out),
     }
 }

@@ -103,6 +103,13 @@ impl Progress {
         }
     }
 
+    /// Sets the total (for work whose size becomes known on the way).
+    pub fn set_total(&self, total: u64) {
+        if let Some(pb) = &self.0 {
+            pb.set_length(total);
+        }
+    }
+
     /// Advances the position by `n`.
     pub fn inc(&self, n: u64) {
         if let Some(pb) = &self.0 {

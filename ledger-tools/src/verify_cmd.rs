@@ -38,7 +38,28 @@ pub fn run(dir: &Path, args: &VerifyArgs, out: &mut dyn Write) -> Result<Exit, T
     let report = verify_dir(dir, &opts)?;
     progress.finish();
     let took = started.elapsed();
-    let exit = if report.is_intact() {
+    let link_problems = match &args.previous {
+        Some(old) => Some(ledger_core::migrate::verify_migration(dir, old)?),
+        None => None,
+    };
+    if let (Some(problems), false) = (&link_problems, args.json) {
+        for p in problems {
+            writeln!(out, "provenance: {p}").map_err(ToolError::Output)?;
+        }
+        if problems.is_empty() {
+            writeln!(
+                out,
+                "provenance: the link to {} holds",
+                args.previous
+                    .as_deref()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default()
+            )
+            .map_err(ToolError::Output)?;
+        }
+    }
+    let link_ok = link_problems.as_ref().is_none_or(|p| p.is_empty());
+    let exit = if report.is_intact() && link_ok {
         Exit::Success
     } else {
         Exit::Damage
