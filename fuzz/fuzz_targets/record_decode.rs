@@ -1,0 +1,4 @@
+//! Fuzz target `record_decode`: see `fuzz/README.md` and `ledger_fuzz::harness::record_decode`.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| ledger_fuzz::harness::record_decode(data));
