@@ -607,7 +607,7 @@ fn check_segment_bytes(buf: &[u8], check_chain: bool) {
             );
         }
         prev = rec.chain_hash;
-        expected = expected.wrapping_add(1);
+        expected = expected.saturating_add(1);
         count += 1;
     });
     assert_eq!(
@@ -764,7 +764,7 @@ pub fn record_decode(data: &[u8]) {
                 Ok(()) => {
                     assert_eq!(state.prev_hash, r.chain_hash);
                     assert_eq!(state.last_ts, r.timestamp);
-                    assert_eq!(state.next_seq.get(), r.seq.get().wrapping_add(1));
+                    assert_eq!(state.next_seq.get(), r.seq.get().saturating_add(1));
                 }
                 Err(p) => {
                     assert_eq!(state, before, "a refused record advanced the chain state");

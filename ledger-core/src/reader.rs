@@ -263,19 +263,27 @@ impl Cursor {
         let Some((name, map, header)) = self.open_segment(ordinal)? else {
             return Ok(false);
         };
-        if ordinal.get() > 0 || self.seg.is_some() {
+        if ordinal.get() == 0
+            && (header.first_seq != Seq::FIRST
+                || header.prev_hash != crate::chain::genesis(&self.ledger))
+        {
+            return Err(corrupt(
+                &name,
+                40,
+                Seq::FIRST,
+                "the first segment does not start the chain (sequence 1 after the genesis hash)",
+            ));
+        }
+        if self.seg.is_some()
+            && (header.first_seq != self.state.next_seq || header.prev_hash != self.state.prev_hash)
+        {
             // Continuing from a previous segment: the link must hold.
-            if self.seg.is_some()
-                && (header.first_seq != self.state.next_seq
-                    || header.prev_hash != self.state.prev_hash)
-            {
-                return Err(corrupt(
-                    &name,
-                    40,
-                    self.state.next_seq,
-                    "broken link to the previous segment",
-                ));
-            }
+            return Err(corrupt(
+                &name,
+                40,
+                self.state.next_seq,
+                "broken link to the previous segment",
+            ));
         }
         self.state.next_seq = header.first_seq;
         self.state.prev_hash = header.prev_hash;
@@ -300,6 +308,12 @@ impl Cursor {
             };
             let len = seg.map.load_u32_acquire(seg.pos);
             match len {
+                None | Some(0) if seg.name.ends_with(".seg") => return Err(corrupt(
+                    &seg.name,
+                    seg.pos,
+                    self.state.next_seq,
+                    "an empty slot inside a sealed segment (records before its footer are missing)",
+                )),
                 None | Some(0) => return Ok(None),
                 Some(FOOTER_MARKER) => {
                     let next = seg.ordinal.next();

@@ -198,7 +198,7 @@ fn recover_active(
                  but the chain before it ends with sequence {} and hash {}",
                 header.first_seq,
                 header.prev_hash,
-                Seq::new(state.next_seq.get() - 1),
+                state.next_seq.prev(),
                 state.prev_hash
             ),
         ));
@@ -228,6 +228,7 @@ fn recover_active(
                 .and_then(|rest| rest.iter().rposition(|&b| b != 0))
             {
                 None => {
+                    let map = ensure_room(storage, name, map, offset, header.capacity)?;
                     return Ok(ActiveOutcome::Ready(ActiveSegment {
                         name: name.to_owned(),
                         ordinal: header.ordinal,
@@ -236,7 +237,7 @@ fn recover_active(
                         pos: offset,
                         count,
                         first_ts,
-                    }))
+                    }));
                 }
                 Some(_) => (offset, "an empty slot followed by stray bytes".to_owned()),
             }
@@ -273,6 +274,7 @@ fn recover_active(
         reason,
     )?;
     report.cut = Some(cut);
+    let map = ensure_room(storage, name, map, cut_at, header.capacity)?;
     Ok(ActiveOutcome::Ready(ActiveSegment {
         name: name.to_owned(),
         ordinal: header.ordinal,
@@ -282,6 +284,30 @@ fn recover_active(
         count,
         first_ts,
     }))
+}
+
+/// An active segment file shorter than its capacity (cut by something
+/// outside the ledger) is extended with zeros, so the writer always has room
+/// for at least the footer after the records.
+fn ensure_room(
+    storage: &dyn Storage,
+    name: &str,
+    map: std::sync::Arc<dyn SegmentMap>,
+    pos: usize,
+    capacity: u64,
+) -> Result<std::sync::Arc<dyn SegmentMap>> {
+    let need = (pos + crate::segment::footer::FOOTER_LEN) as u64;
+    if map.len() as u64 >= capacity.max(need) {
+        return Ok(map);
+    }
+    let len = capacity.max(need);
+    drop(map);
+    storage
+        .truncate(name, len)
+        .ctx("extend", storage.path_of(name))?;
+    storage
+        .map_segment(name, true)
+        .ctx("map", storage.path_of(name))
 }
 
 /// Saves the bytes from `offset` to the last non-zero byte, then zeroes them.

@@ -25,9 +25,15 @@ impl Seq {
         self.0
     }
 
-    /// The sequence number after this one.
+    /// The sequence number after this one (saturating: a damaged record
+    /// claiming `u64::MAX` is then refused as out of sequence, never a panic).
     pub const fn next(self) -> Seq {
-        Seq(self.0 + 1)
+        Seq(self.0.saturating_add(1))
+    }
+
+    /// The sequence number before this one (saturating at 0).
+    pub const fn prev(self) -> Seq {
+        Seq(self.0.saturating_sub(1))
     }
 }
 
@@ -52,9 +58,9 @@ impl SegmentOrdinal {
         self.0
     }
 
-    /// The ordinal of the segment after this one.
+    /// The ordinal of the segment after this one (saturating).
     pub const fn next(self) -> SegmentOrdinal {
-        SegmentOrdinal(self.0 + 1)
+        SegmentOrdinal(self.0.saturating_add(1))
     }
 }
 

@@ -356,7 +356,7 @@ fn verify_inner(st: &dyn Storage, opts: &VerifyOptions) -> Result<VerifyReport> 
                             "starts at sequence {} after hash {}, but the chain before it ends at sequence {} with hash {}",
                             h.first_seq,
                             h.prev_hash,
-                            want_seq.get() - 1,
+                            want_seq.prev(),
                             want_hash
                         ),
                     });

@@ -137,5 +137,30 @@ pub fn decode(b: &[u8], address: &ContentHash) -> Result<SegmentIndex, String> {
     if u64_at(b, 48) != Some(ix.first_seq) || u64_at(b, 56) != Some(u64::from(ix.count())) {
         return Err("header and payload disagree".into());
     }
+    check_order(&ix)?;
     Ok(ix)
+}
+
+/// Every list must be strictly increasing and point inside the segment, so
+/// a query never returns records twice or out of order.
+fn check_order(ix: &SegmentIndex) -> Result<(), String> {
+    let increasing = |v: &[u32]| v.windows(2).all(|w| w[0] < w[1]);
+    if !increasing(&ix.offsets) || ix.offsets.first().is_some_and(|&o| o < 4096) {
+        return Err("record offsets are not increasing".into());
+    }
+    let n = ix.count();
+    let lists = ix
+        .kinds
+        .values()
+        .chain(ix.symbols.values())
+        .chain(ix.trades.values())
+        .chain(ix.decisions.values())
+        .chain(ix.orders.values())
+        .chain(ix.sessions.values());
+    for v in lists {
+        if !increasing(v) || v.last().is_some_and(|&x| x >= n) {
+            return Err("a posting list is out of order or points past the segment".into());
+        }
+    }
+    Ok(())
 }

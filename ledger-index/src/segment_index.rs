@@ -155,8 +155,11 @@ impl SegmentIndex {
     /// decrease): the sparse map narrows, the records decide.
     fn first_at_or_after(&self, map: &dyn SegmentMap, t: Timestamp) -> u32 {
         let block = self.times.partition_point(|&x| x < t.as_nanos());
-        let lo = (block.saturating_sub(1) as u32) * TIME_STRIDE;
-        let hi = ((block as u32) * TIME_STRIDE + 1).min(self.count());
+        let lo = (block.saturating_sub(1) as u32).saturating_mul(TIME_STRIDE);
+        let hi = (block as u32)
+            .saturating_mul(TIME_STRIDE)
+            .saturating_add(1)
+            .min(self.count());
         let (mut lo, mut hi) = (lo, hi.max(lo));
         while lo < hi {
             let mid = lo + (hi - lo) / 2;

@@ -157,6 +157,7 @@ impl Trade {
     pub fn fill(&mut self, seq: Seq, time: Timestamp, e: &TradeFilled) -> Result<(), TradeError> {
         self.check_fill(e)?;
         let overflow = || format!("amounts of trade {} overflow", self.trade_id);
+        let new_fees = self.fees.checked_add(e.fees).ok_or_else(overflow)?;
         let mut realized = Decimal::ZERO;
         match e.effect {
             FillEffect::Increase => {
@@ -177,11 +178,16 @@ impl Trade {
             FillEffect::Reduce => {
                 realized =
                     gross(self.direction, self.avg_entry, e.price, e.qty).ok_or_else(overflow)?;
-                self.realized_gross += realized;
-                self.open_qty -= e.qty;
+                let gross_total = self
+                    .realized_gross
+                    .checked_add(realized)
+                    .ok_or_else(overflow)?;
+                let open = self.open_qty.checked_sub(e.qty).ok_or_else(overflow)?;
+                self.realized_gross = gross_total;
+                self.open_qty = open;
             }
         }
-        self.fees += e.fees;
+        self.fees = new_fees;
         self.fills.push(Fill {
             seq,
             time,
@@ -198,9 +204,14 @@ impl Trade {
     /// The net P&L closing at `price` with `fees` would realize.
     pub fn pnl_if_closed(&self, price: Decimal, fees: Decimal) -> Result<Decimal, TradeError> {
         self.require_open()?;
-        let last = gross(self.direction, self.avg_entry, price, self.open_qty)
-            .ok_or_else(|| format!("amounts of trade {} overflow", self.trade_id))?;
-        Ok(self.realized_gross + last - self.fees - fees)
+        let overflow = || format!("amounts of trade {} overflow", self.trade_id);
+        let last =
+            gross(self.direction, self.avg_entry, price, self.open_qty).ok_or_else(overflow)?;
+        self.realized_gross
+            .checked_add(last)
+            .and_then(|x| x.checked_sub(self.fees))
+            .and_then(|x| x.checked_sub(fees))
+            .ok_or_else(overflow)
     }
 
     /// Checks a close without applying it: the trade must be open and a
@@ -227,10 +238,11 @@ impl Trade {
     /// Applies the close.
     pub fn close(&mut self, seq: Seq, time: Timestamp, e: &TradeClosed) -> Result<(), TradeError> {
         self.check_close(e)?;
-        let last = gross(self.direction, self.avg_entry, e.price, self.open_qty)
-            .ok_or_else(|| format!("amounts of trade {} overflow", self.trade_id))?;
-        self.realized_gross += last;
-        self.fees += e.fees;
+        let overflow = || format!("amounts of trade {} overflow", self.trade_id);
+        let last =
+            gross(self.direction, self.avg_entry, e.price, self.open_qty).ok_or_else(overflow)?;
+        self.realized_gross = self.realized_gross.checked_add(last).ok_or_else(overflow)?;
+        self.fees = self.fees.checked_add(e.fees).ok_or_else(overflow)?;
         self.fills.push(Fill {
             seq,
             time,
@@ -250,7 +262,9 @@ impl Trade {
 
     /// Net P&L: realized gross minus all fees (final once closed).
     pub fn net_pnl(&self) -> Decimal {
-        self.realized_gross - self.fees
+        self.realized_gross
+            .checked_sub(self.fees)
+            .unwrap_or(self.realized_gross)
     }
 
     /// Return on the capital committed: net P&L / cost basis.

@@ -22,6 +22,10 @@ pub struct ValidationError {
     pub reason: String,
 }
 
+/// The largest magnitude of a price, quantity, fee or P&L: 10^15. Products
+/// of two such amounts stay far inside [`Decimal`]'s exact range.
+pub const MAX_AMOUNT: Decimal = Decimal::from_int(1_000_000_000_000_000);
+
 struct Check {
     kind: EventKind,
 }
@@ -50,18 +54,28 @@ impl Check {
         Ok(())
     }
 
+    fn in_range(&self, field: &str, v: Decimal) -> Res {
+        if v.abs() > MAX_AMOUNT {
+            return self.fail(
+                field,
+                format!("{v} is beyond the largest amount the ledger takes ({MAX_AMOUNT})"),
+            );
+        }
+        Ok(())
+    }
+
     fn positive(&self, field: &str, v: Decimal) -> Res {
         if !v.is_positive() {
             return self.fail(field, format!("must be positive, got {v}"));
         }
-        Ok(())
+        self.in_range(field, v)
     }
 
     fn non_negative(&self, field: &str, v: Decimal) -> Res {
         if v.is_negative() {
             return self.fail(field, format!("must not be negative, got {v}"));
         }
-        Ok(())
+        self.in_range(field, v)
     }
 }
 

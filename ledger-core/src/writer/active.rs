@@ -113,7 +113,13 @@ pub(crate) fn seal(
     let bytes = footer.encode();
     seg.map.write(seg.pos + 4, &bytes[4..]);
     seg.map.store_u32_release(seg.pos, FOOTER_MARKER);
-    finish_seal(storage, &seg.name, seg.ordinal, seg.map.as_ref(), seg.pos + FOOTER_LEN)
+    finish_seal(
+        storage,
+        &seg.name,
+        seg.ordinal,
+        seg.map.as_ref(),
+        seg.pos + FOOTER_LEN,
+    )
 }
 
 /// The steps of sealing after the footer is in place: flush the records
@@ -137,7 +143,8 @@ pub(crate) fn finish_seal(
     if load_watermark(map) != Some(footer_at) {
         store_watermark(map, footer_at);
     }
-    map.flush(0, HEADER_LEN).ctx("flush header of", path.clone())?;
+    map.flush(0, HEADER_LEN)
+        .ctx("flush header of", path.clone())?;
     let data = map.bytes(0, end).ok_or_else(|| Error::Corrupt {
         segment: name.to_owned(),
         offset: map.len() as u64,
@@ -145,7 +152,9 @@ pub(crate) fn finish_seal(
         reason: format!("the file ends before the footer's end at {end}"),
     })?;
     let address = ContentHash::of(data);
-    storage.truncate(name, end as u64).ctx("trim", path.clone())?;
+    storage
+        .truncate(name, end as u64)
+        .ctx("trim", path.clone())?;
     let sealed_name = SegmentName::Sealed(ordinal, address).to_string();
     storage.rename(name, &sealed_name).ctx("rename", path)?;
     storage.sync_dir().ctx("sync", storage.path_of(""))?;

@@ -269,7 +269,7 @@ impl Writer {
         rec: recovery::Recovered,
         lock: Box<dyn LockGuard>,
     ) -> Result<Writer> {
-        let committed = rec.state.next_seq.get() - 1;
+        let committed = rec.state.next_seq.prev().get();
         let target = FlushTarget::new(Arc::clone(&rec.active.map), rec.active.pos);
         let (wake, rx) = match opts.durability {
             Durability::GroupCommit { .. } => {
@@ -384,7 +384,7 @@ impl Writer {
     /// The last record, if any.
     pub fn head(&self) -> Option<Head> {
         (self.state.next_seq > Seq::FIRST).then(|| Head {
-            seq: Seq::new(self.state.next_seq.get() - 1),
+            seq: self.state.next_seq.prev(),
             chain_hash: self.state.prev_hash,
             timestamp: self.state.last_ts,
         })
@@ -535,7 +535,7 @@ impl Writer {
     fn rotate(&mut self) -> Result<()> {
         self.stop_populating();
         let mut target = self.shared.target.lock();
-        let last_seq = Seq::new(self.state.next_seq.get() - 1);
+        let last_seq = self.state.next_seq.prev();
         let sealed = active::seal(
             self.storage.as_ref(),
             &self.active,
