@@ -1,13 +1,16 @@
 //! # ledger-benches
 //!
-//! Benchmarks of the `ledger-core` storage engine, each beside the bare
-//! baseline of the same work, and a per-append latency tool. Nothing here is
-//! published; the crate exists to measure the targets in the design's
-//! "Performance it must reach" on the machine it runs on.
+//! Benchmarks of the `ledger-core` storage engine and its trading domain,
+//! each beside the bare baseline of the same work; the alternatives a user
+//! would otherwise build (SQLite, a JSON-lines journal, an existing event
+//! store) doing the same work in the same run ([`baselines`]); a per-append
+//! latency tool and a one-command comparison. Nothing here is published;
+//! the crate exists to measure the targets in the design's "Performance it
+//! must reach" (and issue 7) on the machine it runs on.
 //!
-//! Every ledger lives in a temporary folder under the system temporary
-//! directory (`$TMPDIR`, by default `/tmp`, on the real disk), removed when
-//! the benchmark ends.
+//! Every ledger, database and journal lives in a temporary folder under the
+//! system temporary directory (`$TMPDIR`, by default `/tmp`, on the real
+//! disk), removed when the benchmark ends.
 //!
 //! ## `benches/append.rs`: the hot path
 //!
@@ -63,17 +66,84 @@
 //! second and in bursts of 1,000; then durable appends per second under
 //! group commit with a thread waiting on the latest receipt.
 //!
+//! ## `benches/baselines.rs`: the alternatives, side by side
+//!
+//! ```text
+//! CARGO_TARGET_DIR=/tmp/target-bench cargo bench -p ledger-benches --bench baselines
+//! ```
+//!
+//! The same 200-byte events ([`payload`]), stamped with the current time
+//! and hash-chained, in every store; criterion reports events per second
+//! (`Throughput::Elements`). Batches are [`baselines::BATCH`] (1,000)
+//! events. Each database or journal is replaced (outside the measured
+//! time) after a million events, so none grows without bound.
+//!
+//! | group | what it measures |
+//! | --- | --- |
+//! | `limit/blake3_chain` | the bare chain hash over the ledger's own record bytes: the limit of this design |
+//! | `limit/mmap_copy` | copying those bytes into a touched memory map, no hash |
+//! | `ledger/{no_sync,group_commit}` | one [`Writer::append`] in a pre-faulted segment ([`WarmLedger`]) |
+//! | `ledger/batch_1000/no_sync` | [`Writer::append_batch`] of 1,000 |
+//! | `jsonl_sha256/flush_per_batch_1000` | [`baselines::JsonlJournal`]: a JSON line per event (base64 payload, SHA-256 chain), `BufWriter`, flushed per batch |
+//! | `jsonl_sha256/flush_per_event` | the same, flushed after every line |
+//! | `sqlite_wal/normal/commit_per_event` | [`baselines::SqliteChain`]: WAL, `synchronous=NORMAL`, one prepared `INSERT` per event, each row carrying the chain hash, autocommit |
+//! | `sqlite_wal/normal/batch_1000` | the same, 1,000 inserts per transaction |
+//! | `sqlite_wal/full/commit_per_event` | `synchronous=FULL`, a commit (and WAL sync) per event: the durable alternative to group commit |
+//! | `batpak/{append,batch_1000}` | [`baselines::BatpakStore`]: batpak 0.10 with its default configuration, `Store::append` per event and `Store::append_batch` |
+//!
+//! ## `benches/domain.rs`: projections, snapshots, indexes, export
+//!
+//! ```text
+//! CARGO_TARGET_DIR=/tmp/target-bench cargo bench -p ledger-benches --bench domain
+//! ```
+//!
+//! Runs over one ledger of 200,000 events from
+//! [`sim::Generator`](ledger_core::domain::sim::Generator), appended
+//! through a validating `TradingLedger` into 4 MiB segments, with a
+//! projection snapshot taken 2,000 events before the end, built once per
+//! run (about 20,000 and 200 in criterion's `--test` mode, so the smoke
+//! run stays quick).
+//!
+//! | group | what it measures |
+//! | --- | --- |
+//! | `projection/rebuild` | [`replay`](ledger_core::domain::replay()) of the whole ledger, in events per second |
+//! | `projection/open/snapshot_tail_2000` | `TradingLedger::open`: load the snapshot, fold the 2,000 events after it |
+//! | `projection/open/no_snapshot` | the same files without the snapshot: fold every event |
+//! | `index/query/{trades_1pct,one_symbol}` | `LedgerIndex::query` (index files built beforehand) for trades whose events are about 1 % of the ledger, and for the most frequent symbol; throughput in matches per second |
+//! | `index/scan/{trades_1pct,one_symbol}` | `LedgerIndex::scan`: the same queries by decoding every record |
+//! | `index/get/random_seq` | `LedgerIndex::get` of a random sequence |
+//! | `export/json_lines/{query_all,cursor}` | every event as a JSON line (`serde_json::to_writer`) into `io::sink()`, through the index's query of everything and straight from a cursor |
+//!
+//! ## `src/bin/compare.rs`: one table, every ratio
+//!
+//! ```text
+//! CARGO_TARGET_DIR=/tmp/target-bench cargo run --release -p ledger-benches --bin compare -- [--events N]
+//! ```
+//!
+//! Runs the workloads of `benches/baselines.rs` once each (the ledger in
+//! its default 64 MiB segments, rotations included; `N` = 4,000,000 events
+//! for the fast modes, fewer for the slow ones), plus the ledger syncing
+//! every append and the ledger appending inside one 256 MiB segment (no
+//! rotation, to show what sealing costs), and prints a markdown table:
+//! events per second, durable events per second, per-event latency (p50,
+//! p99, p99.9, max, calls over 100 µs), bytes on disk per event, the
+//! ledger's append rate over each row's, and what an appended event
+//! survives; then every target of issue 7 and the design with its measured
+//! ratio and whether it is met, and the machine. About a minute
+//! on a 2-core machine.
+//!
 //! ## Running
 //!
 //! ```text
 //! CARGO_TARGET_DIR=/tmp/target-bench cargo bench -p ledger-benches
 //! ```
 //!
-//! runs both benchmark files (about four minutes on a 2-core machine, plus
+//! runs every benchmark file (about ten minutes on a 2-core machine, plus
 //! the build); run nothing else meanwhile, the machine has few cores. With
-//! `-- --test` every benchmark runs once, as a smoke test; with `-- NAME`
-//! only the benchmarks whose id contains `NAME`. Criterion keeps its reports
-//! in `$CARGO_TARGET_DIR/criterion/` (the median of each is in
+//! `-- --test` every benchmark runs once, as a smoke test (what CI runs);
+//! with `-- NAME` only the benchmarks whose id contains `NAME` (the setup
+//! of every group in the file still runs). Criterion keeps its reports in
+//! `$CARGO_TARGET_DIR/criterion/` (the median of each is in
 //! `<id>/new/estimates.json`).
 
 use std::fs::OpenOptions;
@@ -90,6 +160,8 @@ use ledger_core::{
 use tempfile::TempDir;
 
 pub use ledger_core::SharedWriter;
+
+pub mod baselines;
 
 /// The typical event size of the design (bytes of payload).
 pub const TYPICAL_PAYLOAD: usize = 200;
