@@ -74,7 +74,13 @@ pub struct LedgerIndex {
     ledger: LedgerId,
     sealed: Mutex<Vec<Arc<Segment>>>,
     active: Mutex<Option<Active>>,
+    /// The indexes of the segments queried most recently (bounded, so a
+    /// query over the whole ledger does not keep every index in memory).
+    recent: Mutex<std::collections::VecDeque<(String, Arc<SegmentIndex>)>>,
 }
+
+/// How many segment indexes queries keep in memory.
+const RECENT_INDEXES: usize = 8;
 
 impl std::fmt::Debug for LedgerIndex {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -99,6 +105,7 @@ impl LedgerIndex {
             ledger: layout.meta.id,
             sealed: Mutex::new(Vec::new()),
             active: Mutex::new(None),
+            recent: Mutex::new(std::collections::VecDeque::new()),
         };
         ix.refresh()?;
         Ok(ix)
@@ -208,11 +215,22 @@ impl LedgerIndex {
         if let Some((ix, _)) = seg.index.get() {
             return Ok(Arc::clone(ix));
         }
+        if let Some((_, ix)) = self.recent.lock().iter().find(|(n, _)| *n == seg.name) {
+            if !keep {
+                return Ok(Arc::clone(ix));
+            }
+        }
         self.check_address(seg)?;
         let (ix, source) = self.load_or_build(seg)?;
         let ix = Arc::new(ix);
         if keep {
             let _ = seg.index.set((Arc::clone(&ix), source));
+        } else {
+            let mut recent = self.recent.lock();
+            if recent.len() >= RECENT_INDEXES {
+                recent.pop_front();
+            }
+            recent.push_back((seg.name.clone(), Arc::clone(&ix)));
         }
         Ok(ix)
     }
