@@ -112,3 +112,87 @@ fn shared_writer_from_several_threads_keeps_one_dense_chain() {
     assert_eq!(report.records, 1000);
     let _ = Arc::new(());
 }
+
+/// Readers in other processes, following the tail while the writer appends
+/// and rotates, read every record whole and in order, identical to the
+/// writer's receipts (the commit protocol across processes).
+#[test]
+fn readers_in_other_processes_see_every_record_whole() {
+    const CHILD: &str = "LEDGER_TEST_READER_DIR";
+    if let Ok(dir) = std::env::var(CHILD) {
+        use std::io::Write;
+        let n: u64 = std::env::var("LEDGER_TEST_READER_N")
+            .unwrap()
+            .parse()
+            .unwrap();
+        let mut c = Reader::open(&dir)
+            .unwrap()
+            .cursor()
+            .unwrap()
+            .verify_chain(true);
+        let mut out = std::io::stdout().lock();
+        // The test harness has printed "test <name> ... " without a newline.
+        writeln!(out).unwrap();
+        let mut got = 0;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+        while got < n && std::time::Instant::now() < deadline {
+            match c.next_record().unwrap() {
+                Some(r) => {
+                    assert_eq!(r.payload, payload(r.seq.get() - 1));
+                    writeln!(out, "{} {}", r.seq, r.chain_hash).unwrap();
+                    got += 1;
+                }
+                None => std::thread::sleep(std::time::Duration::from_micros(200)),
+            }
+        }
+        out.flush().unwrap();
+        return;
+    }
+    use std::process::{Command, Stdio};
+    let dir = tempfile::tempdir().unwrap();
+    let mut w = Writer::create(dir.path(), small(Durability::NoSync)).unwrap();
+    let mut receipts = append_range(&mut w, 0, 1);
+    let children: Vec<_> = (0..2)
+        .map(|_| {
+            Command::new(std::env::current_exe().unwrap())
+                .args([
+                    "--exact",
+                    "readers_in_other_processes_see_every_record_whole",
+                    "--nocapture",
+                    "--test-threads=1",
+                ])
+                .env(CHILD, dir.path())
+                .env("LEDGER_TEST_READER_N", N.to_string())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    // Append in bursts, so the readers follow the tail across rotations
+    // while the writer is still at work.
+    let mut from = 1;
+    while from < N {
+        let to = (from + 100).min(N);
+        receipts.extend(append_range(&mut w, from, to));
+        from = to;
+        std::thread::sleep(std::time::Duration::from_millis(3));
+    }
+    assert!(w.sealed_segments() >= 10);
+    w.close().unwrap();
+    let want: Vec<String> = receipts
+        .iter()
+        .map(|r| format!("{} {}", r.seq, r.chain_hash))
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success());
+        let text = String::from_utf8(out.stdout).unwrap();
+        let got: Vec<String> = text
+            .lines()
+            .filter(|l| l.split(' ').count() == 2 && l.len() > 64)
+            .map(str::to_owned)
+            .collect();
+        assert_eq!(got, want, "a reader process missed or altered records");
+    }
+}
