@@ -340,8 +340,29 @@ impl Timestamp {
 }
 
 impl fmt::Display for Timestamp {
+    /// RFC 3339 in UTC with nanoseconds: `2026-01-05T14:30:00.000000000Z`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}ns", self.0)
+        let secs = self.0.div_euclid(1_000_000_000);
+        let nanos = self.0.rem_euclid(1_000_000_000);
+        let days = secs.div_euclid(86_400);
+        let sod = secs.rem_euclid(86_400);
+        // Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
+        let z = days + 719_468;
+        let era = z.div_euclid(146_097);
+        let doe = z.rem_euclid(146_097);
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let day = doy - (153 * mp + 2) / 5 + 1;
+        let month = if mp < 10 { mp + 3 } else { mp - 9 };
+        let year = yoe + era * 400 + i64::from(month <= 2);
+        write!(
+            f,
+            "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{nanos:09}Z",
+            sod / 3600,
+            sod % 3600 / 60,
+            sod % 60
+        )
     }
 }
 
@@ -357,6 +378,19 @@ mod tests {
         assert!(LedgerId::from_hex(&"zz".repeat(16)).is_err());
         let id = LedgerId::from_bytes([7; 16]);
         assert_eq!(LedgerId::from_hex(&id.to_hex()), Ok(id));
+    }
+
+    #[test]
+    fn timestamps_display_as_rfc3339() {
+        let t = |n: i64| Timestamp::from_nanos(n).to_string();
+        assert_eq!(t(0), "1970-01-01T00:00:00.000000000Z");
+        assert_eq!(
+            t(1_767_623_400_000_000_000),
+            "2026-01-05T14:30:00.000000000Z"
+        );
+        assert_eq!(t(951_782_400_123_456_789), "2000-02-29T00:00:00.123456789Z");
+        assert_eq!(t(-1), "1969-12-31T23:59:59.999999999Z");
+        assert_eq!(t(i64::MAX), "2262-04-11T23:47:16.854775807Z");
     }
 
     #[test]
