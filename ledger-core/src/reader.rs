@@ -219,20 +219,14 @@ impl Cursor {
         Ok(None)
     }
 
-    /// Header of segment `ordinal` without the content check (for seeking).
-    fn peek_first_seq(&self, ordinal: SegmentOrdinal) -> Result<Option<Seq>> {
+    /// The first sequence of the segment file `name`, from its header,
+    /// without the content check (for seeking).
+    fn first_seq_of(&self, name: &str) -> Result<Seq> {
         let st = self.storage.as_ref();
-        for name in st.list().ctx("list", st.path_of(""))? {
-            if SegmentName::parse(&name)
-                .is_some_and(|n| n.ordinal() == ordinal && !matches!(n, SegmentName::Prealloc(_)))
-            {
-                let map = st.map_segment(&name, false).ctx("map", st.path_of(&name))?;
-                let h = SegmentHeader::decode_fixed(map.bytes(0, WATERMARK_AT).unwrap_or_default())
-                    .map_err(|d| corrupt(&name, 0, self.state.next_seq, d))?;
-                return Ok(Some(h.first_seq));
-            }
-        }
-        Ok(None)
+        let map = st.map_segment(name, false).ctx("map", st.path_of(name))?;
+        let h = SegmentHeader::decode_fixed(map.bytes(0, WATERMARK_AT).unwrap_or_default())
+            .map_err(|d| corrupt(name, 0, self.state.next_seq, d))?;
+        Ok(h.first_seq)
     }
 
     fn seek(&mut self, from: Seq) -> Result<()> {
@@ -240,11 +234,21 @@ impl Cursor {
         let layout = crate::layout::read_layout(self.storage.as_ref())?;
         let count = layout.sealed.len() as u64 + u64::from(layout.active.is_some());
         let (mut lo, mut hi) = (0u64, count);
+        // The folder is listed once; only sealed segments (whose names never
+        // change) are probed, the active one is last anyway.
         while hi - lo > 1 {
             let mid = (lo + hi) / 2;
-            match self.peek_first_seq(SegmentOrdinal::new(mid))? {
-                Some(first) if first <= from => lo = mid,
-                _ => hi = mid,
+            let first = match layout.sealed.get(mid as usize) {
+                Some(f) => self.first_seq_of(&f.name)?,
+                None => match &layout.active {
+                    Some((_, name)) => self.first_seq_of(name)?,
+                    None => break,
+                },
+            };
+            if first <= from {
+                lo = mid;
+            } else {
+                hi = mid;
             }
         }
         if count == 0 {

@@ -39,17 +39,18 @@ pub enum IndexSource {
     Built,
     /// Rebuilt because the file could not be trusted (the reason), and rewritten.
     Rebuilt(String),
-    /// The active segment: indexed in memory.
-    InMemory,
 }
 
 struct Segment {
     name: String,
     map: Arc<dyn SegmentMap>,
     first_seq: Seq,
-    /// For sealed segments: last sequence and the time span (from the footer).
-    sealed: Option<(Seq, Timestamp, Timestamp)>,
-    address: Option<ledger_core::ContentHash>,
+    /// Last sequence and the time span, from the footer.
+    last_seq: Seq,
+    first_ts: Timestamp,
+    last_ts: Timestamp,
+    /// The content address its name claims.
+    address: ledger_core::ContentHash,
     /// Set once the segment's bytes were checked against its content address.
     checked: OnceLock<()>,
     /// The index, kept once a point lookup needed it (queries stream
@@ -180,8 +181,10 @@ impl LedgerIndex {
             name: f.name.clone(),
             map,
             first_seq: header.first_seq,
-            sealed: Some((footer.last_seq, footer.first_ts, footer.last_ts)),
-            address: Some(f.address),
+            last_seq: footer.last_seq,
+            first_ts: footer.first_ts,
+            last_ts: footer.last_ts,
+            address: f.address,
             checked: OnceLock::new(),
             index: OnceLock::new(),
         })
@@ -192,17 +195,15 @@ impl LedgerIndex {
         if seg.checked.get().is_some() {
             return Ok(());
         }
-        if let Some(expected) = seg.address {
-            let actual =
-                ledger_core::ContentHash::of(seg.map.bytes(0, seg.map.len()).unwrap_or_default());
-            if actual != expected {
-                return Err(ledger_core::Error::ContentAddress {
-                    segment: seg.name.clone(),
-                    expected,
-                    actual,
-                }
-                .into());
+        let actual =
+            ledger_core::ContentHash::of(seg.map.bytes(0, seg.map.len()).unwrap_or_default());
+        if actual != seg.address {
+            return Err(ledger_core::Error::ContentAddress {
+                segment: seg.name.clone(),
+                expected: seg.address,
+                actual,
             }
+            .into());
         }
         let _ = seg.checked.set(());
         Ok(())
@@ -236,7 +237,8 @@ impl LedgerIndex {
     }
 
     fn load_or_build(&self, seg: &Segment) -> Result<(SegmentIndex, IndexSource), IndexError> {
-        let (Some(address), Some(name)) = (seg.address, file::index_name(&seg.name)) else {
+        let address = seg.address;
+        let Some(name) = file::index_name(&seg.name) else {
             return Err(IndexError::Segment {
                 segment: seg.name.clone(),
                 offset: 0,
@@ -300,14 +302,11 @@ impl LedgerIndex {
             .sealed
             .lock()
             .iter()
-            .filter(|s| match s.sealed {
-                Some((last, first_ts, last_ts)) => {
-                    q.from_seq.is_none_or(|f| last >= f)
-                        && q.to_seq.is_none_or(|t| s.first_seq <= t)
-                        && q.from_time.is_none_or(|f| last_ts >= f)
-                        && q.to_time.is_none_or(|t| first_ts < t)
-                }
-                None => true,
+            .filter(|s| {
+                q.from_seq.is_none_or(|f| s.last_seq >= f)
+                    && q.to_seq.is_none_or(|t| s.first_seq <= t)
+                    && q.from_time.is_none_or(|f| s.last_ts >= f)
+                    && q.to_time.is_none_or(|t| s.first_ts < t)
             })
             .cloned()
             .collect();
@@ -339,7 +338,7 @@ impl LedgerIndex {
             let i = sealed.partition_point(|s| s.first_seq <= seq);
             i.checked_sub(1)
                 .and_then(|i| sealed.get(i))
-                .filter(|s| s.sealed.is_some_and(|(last, _, _)| seq <= last))
+                .filter(|s| seq <= s.last_seq)
                 .cloned()
         };
         let (name, map, offset) = match seg {

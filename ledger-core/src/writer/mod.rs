@@ -437,25 +437,11 @@ impl Writer {
     /// flushed once, together. Every entry is checked (size, time order)
     /// before any is written, so a refused batch appends nothing.
     pub fn append_batch(&mut self, entries: &[Entry<'_>]) -> Result<Vec<Receipt>> {
-        let max = self.max_payload();
         let mut last = self.state.last_ts;
         for (i, e) in entries.iter().enumerate() {
-            if e.payload.len() > max {
-                return Err(Error::RecordTooLarge {
-                    len: e.payload.len() + record::OVERHEAD,
-                    max: max + record::OVERHEAD,
-                });
-            }
-            if let Some(ts) = e.timestamp {
-                if ts < last {
-                    return Err(Error::TimeWentBackwards {
-                        seq: Seq::new(self.state.next_seq.get() + i as u64),
-                        last,
-                        found: ts,
-                    });
-                }
-                last = ts;
-            }
+            let seq = Seq::new(self.state.next_seq.get() + i as u64);
+            self.check_entry(e, seq, last)?;
+            last = e.timestamp.unwrap_or(last);
         }
         let mut receipts = Vec::with_capacity(entries.len());
         for e in entries {
@@ -467,31 +453,38 @@ impl Writer {
         Ok(receipts)
     }
 
+    /// Checks that `e` fits in a segment and does not go back in time from
+    /// `last` (the record before it).
+    #[inline]
+    fn check_entry(&self, e: &Entry<'_>, seq: Seq, last: Timestamp) -> Result<()> {
+        if e.payload.len() > self.max_payload() {
+            return Err(Error::RecordTooLarge {
+                len: e.payload.len() + record::OVERHEAD,
+                max: self.max_payload() + record::OVERHEAD,
+            });
+        }
+        match e.timestamp {
+            Some(ts) if ts < last => Err(Error::TimeWentBackwards {
+                seq,
+                last,
+                found: ts,
+            }),
+            _ => Ok(()),
+        }
+    }
+
     #[inline]
     fn append_inner(&mut self, e: &Entry<'_>) -> Result<Receipt> {
         self.shared.check_poison()?;
         if self.closed {
             return Err(Error::Closed);
         }
-        let ts = match e.timestamp {
-            Some(ts) if ts < self.state.last_ts => {
-                return Err(Error::TimeWentBackwards {
-                    seq: self.state.next_seq,
-                    last: self.state.last_ts,
-                    found: ts,
-                })
-            }
-            Some(ts) => ts,
-            None => Timestamp::now().max(self.state.last_ts),
-        };
+        self.check_entry(e, self.state.next_seq, self.state.last_ts)?;
+        let ts = e
+            .timestamp
+            .unwrap_or_else(|| Timestamp::now().max(self.state.last_ts));
         let size = record::padded_size(e.payload.len());
         if self.active.pos + size + FOOTER_LEN > self.active.map.len() {
-            if e.payload.len() > self.max_payload() {
-                return Err(Error::RecordTooLarge {
-                    len: e.payload.len() + record::OVERHEAD,
-                    max: self.max_payload() + record::OVERHEAD,
-                });
-            }
             self.rotate()?;
         }
         let seq = self.state.next_seq;
