@@ -129,9 +129,9 @@ pub enum Error {
         /// The refused time.
         found: Timestamp,
     },
-    /// The writer stopped after a failed flush.
+    /// The writer stopped after a failed flush, seal or segment start.
     #[error(
-        "the writer stopped accepting appends after a failed flush ({cause}); \
+        "the writer stopped accepting appends after a failed write to disk ({cause}); \
          the kernel may have dropped unflushed pages, so reopen the ledger to recover from what is on disk"
     )]
     Poisoned {

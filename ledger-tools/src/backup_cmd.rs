@@ -179,9 +179,10 @@ pub fn run(
             let r = store.prune(*keep_last, *keep_within).map_err(backup_err)?;
             writeln!(
                 out,
-                "removed {} backup(s) and {} object(s) ({} freed); {} backup(s) kept",
+                "removed {} backup(s), {} object(s) and {} leftover temporary file(s) ({} freed); {} backup(s) kept",
                 r.removed_backups.len(),
                 r.removed_objects,
+                r.removed_temps,
                 human_bytes(r.freed_bytes),
                 r.kept
             )

@@ -30,11 +30,19 @@ fn write_atomic(path: &Path, text: &str) -> Result<(), ToolError> {
     let mut tmp_name = path.as_os_str().to_owned();
     tmp_name.push(".tmp");
     let tmp = Path::new(&tmp_name);
-    let mut file = fs::File::create(tmp).map_err(io_err("create", tmp))?;
-    file.write_all(text.as_bytes())
-        .and_then(|()| file.sync_all())
-        .map_err(io_err("write", tmp))?;
-    fs::rename(tmp, path).map_err(io_err("rename into place", path))
+    let written = fs::File::create(tmp)
+        .map_err(io_err("create", tmp))
+        .and_then(|mut file| {
+            file.write_all(text.as_bytes())
+                .and_then(|()| file.sync_all())
+                .map_err(io_err("write", tmp))
+        })
+        .and_then(|()| fs::rename(tmp, path).map_err(io_err("rename into place", path)));
+    if written.is_err() {
+        // A full disk leaves the old checkpoint (if any) and no half file.
+        let _ = fs::remove_file(tmp);
+    }
+    written
 }
 
 /// Runs `ledger checkpoint` on `dir`: the checkpoint goes to `--out`, or to

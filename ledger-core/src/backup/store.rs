@@ -176,6 +176,9 @@ pub struct PruneReport {
     pub removed_backups: Vec<String>,
     /// Objects removed (no kept backup needs them).
     pub removed_objects: usize,
+    /// Temporary files removed: halves of objects or manifests that a
+    /// backup killed or stopped by a full disk left behind.
+    pub removed_temps: usize,
     /// Bytes freed (as stored).
     pub freed_bytes: u64,
     /// Backups kept.
@@ -196,18 +199,38 @@ fn is_hex64(s: &str) -> bool {
 
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
-    {
-        let mut f = File::create(&tmp).map_err(io_err("create", &tmp))?;
-        f.write_all(bytes).map_err(io_err("write", &tmp))?;
-        f.sync_all().map_err(io_err("sync", &tmp))?;
+    let written = File::create(&tmp)
+        .map_err(io_err("create", &tmp))
+        .and_then(|mut f| {
+            f.write_all(bytes).map_err(io_err("write", &tmp))?;
+            f.sync_all().map_err(io_err("sync", &tmp))
+        })
+        .and_then(|()| fs::rename(&tmp, path).map_err(io_err("rename", &tmp)));
+    if let Err(e) = written {
+        // A full disk must not also leave half an object behind.
+        let _ = fs::remove_file(&tmp);
+        return Err(e);
     }
-    fs::rename(&tmp, path).map_err(io_err("rename", &tmp))?;
     if let Some(dir) = path.parent() {
         File::open(dir)
             .and_then(|d| d.sync_all())
             .map_err(io_err("sync", dir))?;
     }
     Ok(())
+}
+
+/// Removes `path` if it is a temporary file of [`write_atomic`], counting it.
+fn remove_if_temp(path: &Path, report: &mut PruneReport) -> Result<bool> {
+    let temp = path
+        .extension()
+        .and_then(|x| x.to_str())
+        .is_some_and(|x| x.starts_with("tmp-"));
+    if temp {
+        report.freed_bytes += fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+        fs::remove_file(path).map_err(io_err("remove", path))?;
+        report.removed_temps += 1;
+    }
+    Ok(temp)
 }
 
 impl BackupStore {
@@ -805,6 +828,15 @@ impl BackupStore {
             .iter()
             .flat_map(|m| m.segments.iter().map(|s| s.object.clone()))
             .collect();
+        // The store lock is held: no backup is writing, so every temporary
+        // file is a leftover of one that was killed or failed.
+        let manifests = self.root.join("manifests");
+        for entry in fs::read_dir(&manifests).map_err(io_err("list", &manifests))? {
+            remove_if_temp(
+                &entry.map_err(io_err("list", &manifests))?.path(),
+                &mut report,
+            )?;
+        }
         let objects = self.root.join("objects");
         for sub in fs::read_dir(&objects).map_err(io_err("list", &objects))? {
             let sub = sub.map_err(io_err("list", &objects))?.path();
@@ -813,6 +845,9 @@ impl BackupStore {
             }
             for obj in fs::read_dir(&sub).map_err(io_err("list", &sub))? {
                 let path = obj.map_err(io_err("list", &sub))?.path();
+                if remove_if_temp(&path, &mut report)? {
+                    continue;
+                }
                 let Some(hash) = path
                     .file_name()
                     .and_then(|n| n.to_str())

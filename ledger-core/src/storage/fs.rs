@@ -5,7 +5,7 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::mmap::RawMap;
+use super::mmap::{reserve, RawMap};
 use super::{LockGuard, SegmentMap, Storage};
 
 /// The name of the file that carries the exclusive writer lock.
@@ -109,7 +109,13 @@ impl Storage for FsStorage {
             .write(true)
             .create_new(true)
             .open(self.path_of(name))?;
-        file.set_len(len)?;
+        // All blocks allocated now: a full disk fails here, not with a
+        // SIGBUS at a write into the map (see the mmap module, invariant 4).
+        if let Err(e) = reserve(&file, len) {
+            drop(file);
+            let _ = fs::remove_file(self.path_of(name));
+            return Err(e);
+        }
         Ok(Arc::new(FsMap(RawMap::of_file(&file, true)?)))
     }
 
@@ -127,7 +133,13 @@ impl Storage for FsStorage {
 
     fn truncate(&self, name: &str, len: u64) -> io::Result<()> {
         let file = OpenOptions::new().write(true).open(self.path_of(name))?;
-        file.set_len(len)?;
+        if len > file.metadata()?.len() {
+            // Growing (recovery giving a cut active segment room again):
+            // allocate the blocks, as for a new segment.
+            reserve(&file, len)?;
+        } else {
+            file.set_len(len)?;
+        }
         file.sync_all()
     }
 

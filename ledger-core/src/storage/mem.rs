@@ -1,17 +1,35 @@
-//! [`MemStorage`]: an in-memory ledger folder that can simulate crashes and
-//! failed flushes.
+//! [`MemStorage`]: an in-memory ledger folder that simulates crashes and
+//! injects I/O faults.
+//!
+//! # What it models
 //!
 //! Every file keeps two images: the *live* bytes (what a process sees and
 //! what survives a process crash, like the kernel's page cache) and the
 //! *durable* bytes (what a flush has pushed to the medium, all that survives
-//! a power loss). [`MemStorage::crash`] produces the folder as it would be
-//! found after a crash of each kind.
+//! a power loss). The folder itself has two images too: the live entries and
+//! the *durable* entries, which only [`Storage::sync_dir`] (and the folder
+//! sync inside [`Storage::write_file_atomic`]) bring up to date, so a file
+//! created, renamed or removed without a folder sync is undone by a power
+//! loss, as on a real file system. [`MemStorage::crash`] produces the folder
+//! as a crash of each kind would leave it.
+//!
+//! # Fault injection
+//!
+//! Every I/O operation (listing, creating, mapping, measuring, truncating,
+//! renaming, removing, syncing the folder, reading or writing a whole file,
+//! flushing a range, locking) is one numbered *step*. [`MemStorage::inject`]
+//! plans a [`Fault`] at a step: the operation fails once or from then on
+//! ([`IoFault`]: no space, I/O error, short write), or the process crashes
+//! just before it ([`Fault::Crash`]): the folder is captured as the crash
+//! would leave it ([`MemStorage::crash_image`]) and every later operation
+//! fails. Tests run a workload once to count its steps
+//! ([`MemStorage::io_steps`]), then once per step with a fault there.
 
 use std::collections::BTreeMap;
 use std::io;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
 use parking_lot::Mutex;
 
@@ -23,40 +41,221 @@ const PAGE: usize = 4096;
 /// What a simulated crash loses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CrashMode {
-    /// The process died; the kernel kept every byte it wrote.
+    /// The process died; the kernel kept every byte it wrote and every
+    /// folder change it made.
     ProcessCrash,
-    /// The machine lost power; only flushed bytes survive.
+    /// The machine lost power; only flushed bytes and synced folder entries
+    /// survive.
     PowerLoss,
     /// The machine lost power while unflushed pages were being written back:
     /// each page that differs from its flushed image survives or not, at
     /// random (seeded), so later pages may survive where earlier ones did not.
+    /// Folder entries are those of the last folder sync.
     PowerLossTornPages {
         /// Seed of the page choice.
         seed: u64,
     },
 }
 
+/// One kind of injected I/O failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IoFault {
+    /// The device is full (`ENOSPC`).
+    NoSpace,
+    /// The device failed (`EIO`), on reads as well as writes.
+    Io,
+    /// A write stored only part of its bytes, then failed with `ENOSPC`: a
+    /// flush makes its first page durable, a whole-file write leaves half
+    /// of the bytes in its temporary file, a file creation leaves an empty
+    /// file behind.
+    ShortWrite,
+}
+
+impl IoFault {
+    fn error(self, op: IoOp, name: &str) -> io::Error {
+        let (kind, what) = match self {
+            IoFault::NoSpace => (
+                io::ErrorKind::StorageFull,
+                "no space left on device (ENOSPC)",
+            ),
+            IoFault::Io => (io::ErrorKind::Other, "input/output error (EIO)"),
+            IoFault::ShortWrite => (
+                io::ErrorKind::StorageFull,
+                "short write, then no space left on device (ENOSPC)",
+            ),
+        };
+        io::Error::new(
+            kind,
+            format!("injected fault: {what} during {op:?} of {name:?}"),
+        )
+    }
+}
+
+/// A fault planned at one I/O step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// The operation at the step fails; later ones succeed.
+    Once(IoFault),
+    /// The operation at the step and every later one it applies to fails
+    /// until [`MemStorage::clear_faults`]: a full disk fails every operation
+    /// that writes (reads still work), a failed device every operation.
+    From(IoFault),
+    /// The process crashes just before the step: the folder is captured as
+    /// the crash leaves it and every later operation fails.
+    Crash,
+}
+
+/// The kind of an I/O step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IoOp {
+    /// Listing the folder.
+    List,
+    /// Creating a segment file.
+    Create,
+    /// Mapping a file.
+    Map,
+    /// Reading a file's length.
+    Len,
+    /// Cutting or extending a file.
+    Truncate,
+    /// Renaming a file.
+    Rename,
+    /// Removing a file.
+    Remove,
+    /// Syncing the folder's entries.
+    SyncDir,
+    /// Reading a whole file.
+    Read,
+    /// Writing a whole file atomically.
+    WriteFile,
+    /// Flushing a range of a mapped file.
+    Flush,
+    /// Taking the writer lock.
+    Lock,
+}
+
+impl IoOp {
+    /// Whether the operation changes the medium (and so fails on a full disk).
+    pub fn writes(self) -> bool {
+        !matches!(
+            self,
+            IoOp::List | IoOp::Map | IoOp::Len | IoOp::Read | IoOp::Lock
+        )
+    }
+}
+
+/// The outcome of a step check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Verdict {
+    Go,
+    Fail(IoFault),
+    Dead,
+}
+
+/// The folder as one instant left it: enough to build the image of any
+/// crash mode.
+#[derive(Debug, Clone, Default)]
+struct Snapshot {
+    exists: bool,
+    /// Live entries with their live bytes.
+    live: BTreeMap<String, Vec<u8>>,
+    /// Durable entries with (durable bytes, live bytes).
+    durable: BTreeMap<String, (Vec<u8>, Vec<u8>)>,
+}
+
+impl Snapshot {
+    fn files(&self, mode: CrashMode) -> BTreeMap<String, Vec<u8>> {
+        match mode {
+            CrashMode::ProcessCrash => self.live.clone(),
+            CrashMode::PowerLoss => self
+                .durable
+                .iter()
+                .map(|(n, (d, _))| (n.clone(), d.clone()))
+                .collect(),
+            CrashMode::PowerLossTornPages { seed } => {
+                let mut rng = seed | 1;
+                self.durable
+                    .iter()
+                    .map(|(n, (durable, live))| {
+                        let mut out = durable.clone();
+                        for (o, l) in out.chunks_mut(PAGE).zip(live.chunks(PAGE)) {
+                            if o != l {
+                                // xorshift64: a deterministic coin per differing page.
+                                rng ^= rng << 13;
+                                rng ^= rng >> 7;
+                                rng ^= rng << 17;
+                                if rng & 1 == 1 {
+                                    o.copy_from_slice(l);
+                                }
+                            }
+                        }
+                        (n.clone(), out)
+                    })
+                    .collect()
+            }
+        }
+    }
+}
+
 #[derive(Debug, Default)]
 struct Faults {
-    /// When non-zero: the number of flushes that still succeed before every
-    /// later flush fails with an I/O error.
+    steps: AtomicU64,
+    /// The operations seen, in order (kind and file name).
+    log: Mutex<Vec<(IoOp, String)>>,
+    plan: Mutex<Option<(u64, Fault)>>,
+    /// A fault that holds from its step on.
+    standing: Mutex<Option<IoFault>>,
+    /// The process "died": every operation fails.
+    dead: AtomicBool,
+    crash_image: Mutex<Option<Snapshot>>,
+    /// Flushes left before every flush fails (the older, flush-only knob).
     flushes_before_failure: AtomicU64,
-    armed: AtomicBool,
+    flush_countdown_armed: AtomicBool,
     flush_count: AtomicU64,
 }
 
 impl Faults {
-    fn on_flush(&self) -> io::Result<()> {
-        self.flush_count.fetch_add(1, Ordering::Relaxed);
-        if !self.armed.load(Ordering::Acquire) {
-            return Ok(());
+    /// Numbers the operation and decides its fate. Never called with the
+    /// folder lock held (a crash captures the folder).
+    fn step(&self, shared: &Shared, op: IoOp, name: &str) -> Verdict {
+        if self.dead.load(Ordering::Acquire) {
+            return Verdict::Dead;
         }
-        let left = self.flushes_before_failure.load(Ordering::Acquire);
-        if left == 0 {
-            return Err(io::Error::other("injected flush failure (EIO)"));
+        let n = self.steps.fetch_add(1, Ordering::AcqRel);
+        self.log.lock().push((op, name.to_owned()));
+        if op == IoOp::Flush {
+            self.flush_count.fetch_add(1, Ordering::Relaxed);
+            if self.flush_countdown_armed.load(Ordering::Acquire) {
+                let left = self.flushes_before_failure.load(Ordering::Acquire);
+                if left == 0 {
+                    return Verdict::Fail(IoFault::Io);
+                }
+                self.flushes_before_failure.fetch_sub(1, Ordering::AcqRel);
+            }
         }
-        self.flushes_before_failure.fetch_sub(1, Ordering::AcqRel);
-        Ok(())
+        let planned = {
+            let plan = self.plan.lock();
+            match *plan {
+                Some((at, fault)) if at == n => Some(fault),
+                _ => None,
+            }
+        };
+        match planned {
+            Some(Fault::Crash) => {
+                self.dead.store(true, Ordering::Release);
+                let snap = shared.snapshot();
+                *self.crash_image.lock() = Some(snap);
+                return Verdict::Dead;
+            }
+            Some(Fault::Once(f)) => return Verdict::Fail(f),
+            Some(Fault::From(f)) => *self.standing.lock() = Some(f),
+            None => {}
+        }
+        match *self.standing.lock() {
+            Some(IoFault::Io) => Verdict::Fail(IoFault::Io),
+            Some(f) if op.writes() => Verdict::Fail(f),
+            _ => Verdict::Go,
+        }
     }
 }
 
@@ -64,17 +263,25 @@ impl Faults {
 struct MemMap {
     live: RawMap,
     durable: Mutex<Vec<u8>>,
-    faults: Arc<Faults>,
+    /// The folder the file belongs to, for fault checks on flushes.
+    owner: Weak<Shared>,
+    name: String,
 }
 
 impl MemMap {
-    fn new(live_bytes: &[u8], durable: Vec<u8>, faults: Arc<Faults>) -> io::Result<Self> {
+    fn new(
+        live_bytes: &[u8],
+        durable: Vec<u8>,
+        owner: Weak<Shared>,
+        name: &str,
+    ) -> io::Result<Self> {
         let live = RawMap::anonymous(live_bytes.len())?;
         live.write(0, live_bytes);
         Ok(MemMap {
             live,
             durable: Mutex::new(durable),
-            faults,
+            owner,
+            name: name.to_owned(),
         })
     }
 
@@ -83,6 +290,16 @@ impl MemMap {
             .bytes(0, self.live.len())
             .map(<[u8]>::to_vec)
             .unwrap_or_default()
+    }
+
+    fn make_durable(&self, offset: usize, len: usize) -> io::Result<()> {
+        let src = self
+            .live
+            .bytes(offset, len)
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "flush outside the map"))?;
+        let mut durable = self.durable.lock();
+        durable[offset..offset + len].copy_from_slice(src);
+        Ok(())
     }
 }
 
@@ -109,14 +326,20 @@ impl SegmentMap for MemMap {
         self.live.store_u64_release(offset, value)
     }
     fn flush(&self, offset: usize, len: usize) -> io::Result<()> {
-        self.faults.on_flush()?;
-        let src = self
-            .live
-            .bytes(offset, len)
-            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "flush outside the map"))?;
-        let mut durable = self.durable.lock();
-        durable[offset..offset + len].copy_from_slice(src);
-        Ok(())
+        if let Some(owner) = self.owner.upgrade() {
+            match owner.faults.step(&owner, IoOp::Flush, &self.name) {
+                Verdict::Go => {}
+                Verdict::Dead => return Err(dead(IoOp::Flush, &self.name)),
+                Verdict::Fail(IoFault::ShortWrite) => {
+                    // The first page of the range reached the medium.
+                    let first = (PAGE - offset % PAGE).min(len);
+                    self.make_durable(offset, first)?;
+                    return Err(IoFault::ShortWrite.error(IoOp::Flush, &self.name));
+                }
+                Verdict::Fail(f) => return Err(f.error(IoOp::Flush, &self.name)),
+            }
+        }
+        self.make_durable(offset, len)
     }
     fn populate(&self) -> io::Result<()> {
         Ok(())
@@ -126,19 +349,73 @@ impl SegmentMap for MemMap {
 #[derive(Debug, Default)]
 struct MemDir {
     exists: bool,
+    /// Live entries.
     files: BTreeMap<String, Arc<MemMap>>,
+    /// Entries as of the last folder sync.
+    durable_files: BTreeMap<String, Arc<MemMap>>,
     locked: bool,
+}
+
+impl MemDir {
+    /// Replaces a file's contents in place (same entry, live and durable).
+    fn replace(&mut self, old: &Arc<MemMap>, new: Arc<MemMap>) {
+        for map in [&mut self.files, &mut self.durable_files] {
+            for slot in map.values_mut() {
+                if Arc::ptr_eq(slot, old) {
+                    *slot = Arc::clone(&new);
+                }
+            }
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct Shared {
+    dir: Mutex<MemDir>,
+    faults: Faults,
+}
+
+impl Shared {
+    fn snapshot(&self) -> Snapshot {
+        let dir = self.dir.lock();
+        Snapshot {
+            exists: dir.exists,
+            live: dir
+                .files
+                .iter()
+                .map(|(n, m)| (n.clone(), m.live_bytes()))
+                .collect(),
+            durable: dir
+                .durable_files
+                .iter()
+                .map(|(n, m)| (n.clone(), (m.durable.lock().clone(), m.live_bytes())))
+                .collect(),
+        }
+    }
 }
 
 /// An in-memory ledger folder. Clones share the same folder.
 #[derive(Debug, Clone, Default)]
 pub struct MemStorage {
-    dir: Arc<Mutex<MemDir>>,
-    faults: Arc<Faults>,
+    shared: Arc<Shared>,
 }
 
 fn not_found(name: &str) -> io::Error {
     io::Error::new(io::ErrorKind::NotFound, format!("no file {name}"))
+}
+
+fn verdict_result(v: Verdict, op: IoOp, name: &str) -> io::Result<()> {
+    match v {
+        Verdict::Go => Ok(()),
+        Verdict::Dead => Err(dead(op, name)),
+        Verdict::Fail(f) => Err(f.error(op, name)),
+    }
+}
+
+fn dead(op: IoOp, name: &str) -> io::Error {
+    io::Error::other(format!(
+        "injected crash: the process is gone ({op:?} of {name:?} never ran)"
+    ))
 }
 
 impl MemStorage {
@@ -147,93 +424,115 @@ impl MemStorage {
         Self::default()
     }
 
-    /// After `n` more successful flushes, every flush fails with an I/O error.
-    pub fn fail_flushes_after(&self, n: u64) {
-        self.faults
-            .flushes_before_failure
-            .store(n, Ordering::Release);
-        self.faults.armed.store(true, Ordering::Release);
+    fn check(&self, op: IoOp, name: &str) -> io::Result<()> {
+        verdict_result(self.shared.faults.step(&self.shared, op, name), op, name)
     }
 
-    /// Stops injecting flush failures.
+    /// Plans `fault` at I/O step `step` (0-based, counted by
+    /// [`io_steps`](Self::io_steps) from the storage's creation), replacing
+    /// any earlier plan.
+    pub fn inject(&self, step: u64, fault: Fault) {
+        *self.shared.faults.plan.lock() = Some((step, fault));
+    }
+
+    /// After `n` more successful flushes, every flush fails with an I/O error.
+    pub fn fail_flushes_after(&self, n: u64) {
+        let f = &self.shared.faults;
+        f.flushes_before_failure.store(n, Ordering::Release);
+        f.flush_countdown_armed.store(true, Ordering::Release);
+    }
+
+    /// Stops injecting faults: clears the plan, a standing fault and the
+    /// flush countdown. (A crashed process stays dead.)
     pub fn clear_faults(&self) {
-        self.faults.armed.store(false, Ordering::Release);
+        let f = &self.shared.faults;
+        f.flush_countdown_armed.store(false, Ordering::Release);
+        *f.plan.lock() = None;
+        *f.standing.lock() = None;
+    }
+
+    /// How many I/O steps ran (or were refused) so far.
+    pub fn io_steps(&self) -> u64 {
+        self.shared.faults.steps.load(Ordering::Acquire)
+    }
+
+    /// The I/O steps so far: their kinds and file names, in order.
+    pub fn step_log(&self) -> Vec<(IoOp, String)> {
+        self.shared.faults.log.lock().clone()
+    }
+
+    /// Whether a planned [`Fault::Crash`] has happened.
+    pub fn has_crashed(&self) -> bool {
+        self.shared.faults.dead.load(Ordering::Acquire)
+    }
+
+    /// The folder as the planned [`Fault::Crash`] left it under `mode`, as a
+    /// new, fault-free storage; `None` if no crash happened yet.
+    pub fn crash_image(&self, mode: CrashMode) -> Option<io::Result<MemStorage>> {
+        let snap = self.shared.faults.crash_image.lock().clone()?;
+        Some(Self::from_snapshot(&snap, mode))
     }
 
     /// How many flushes were requested so far.
     pub fn flush_count(&self) -> u64 {
-        self.faults.flush_count.load(Ordering::Relaxed)
+        self.shared.faults.flush_count.load(Ordering::Relaxed)
     }
 
     /// The live bytes of a file (what a process would read).
     pub fn file_bytes(&self, name: &str) -> Option<Vec<u8>> {
-        self.dir.lock().files.get(name).map(|m| m.live_bytes())
+        self.shared
+            .dir
+            .lock()
+            .files
+            .get(name)
+            .map(|m| m.live_bytes())
     }
 
-    /// Replaces a file's bytes (live and durable), e.g. to tamper with it.
+    /// Replaces a file's bytes (live and durable, entry synced), e.g. to
+    /// tamper with it. Not an I/O step.
     pub fn set_file_bytes(&self, name: &str, bytes: &[u8]) -> io::Result<()> {
-        let map = MemMap::new(bytes, bytes.to_vec(), Arc::clone(&self.faults))?;
-        self.dir.lock().files.insert(name.to_owned(), Arc::new(map));
+        let map = Arc::new(self.new_map(bytes, bytes.to_vec(), name)?);
+        let mut dir = self.shared.dir.lock();
+        dir.files.insert(name.to_owned(), Arc::clone(&map));
+        dir.durable_files.insert(name.to_owned(), map);
         Ok(())
     }
 
-    /// The folder as a crash of `mode` would leave it, as a new, unlocked
-    /// storage. This storage is unchanged.
+    fn new_map(&self, live: &[u8], durable: Vec<u8>, name: &str) -> io::Result<MemMap> {
+        MemMap::new(live, durable, Arc::downgrade(&self.shared), name)
+    }
+
+    /// The folder as a crash of `mode` would leave it now, as a new,
+    /// unlocked, fault-free storage. This storage is unchanged.
     pub fn crash(&self, mode: CrashMode) -> io::Result<MemStorage> {
-        let dir = self.dir.lock();
-        let faults = Arc::new(Faults::default());
-        let mut files = BTreeMap::new();
-        let mut rng = match mode {
-            CrashMode::PowerLossTornPages { seed } => seed | 1,
-            _ => 1,
-        };
-        for (name, map) in &dir.files {
-            let live = map.live_bytes();
-            let durable = map.durable.lock().clone();
-            let survived = match mode {
-                CrashMode::ProcessCrash => live,
-                CrashMode::PowerLoss => durable,
-                CrashMode::PowerLossTornPages { .. } => {
-                    let mut out = durable;
-                    for (page, (o, l)) in out.chunks_mut(PAGE).zip(live.chunks(PAGE)).enumerate() {
-                        let _ = page;
-                        if o != l {
-                            // xorshift64: a deterministic coin per differing page.
-                            rng ^= rng << 13;
-                            rng ^= rng >> 7;
-                            rng ^= rng << 17;
-                            if rng & 1 == 1 {
-                                o.copy_from_slice(l);
-                            }
-                        }
-                    }
-                    out
-                }
-            };
-            let m = MemMap::new(&survived, survived.clone(), Arc::clone(&faults))?;
-            files.insert(name.clone(), Arc::new(m));
+        Self::from_snapshot(&self.shared.snapshot(), mode)
+    }
+
+    fn from_snapshot(snap: &Snapshot, mode: CrashMode) -> io::Result<MemStorage> {
+        let out = MemStorage::new();
+        {
+            let mut dir = out.shared.dir.lock();
+            dir.exists = snap.exists;
+            for (name, bytes) in snap.files(mode) {
+                let m = Arc::new(out.new_map(&bytes, bytes.clone(), &name)?);
+                dir.files.insert(name.clone(), Arc::clone(&m));
+                dir.durable_files.insert(name, m);
+            }
         }
-        Ok(MemStorage {
-            dir: Arc::new(Mutex::new(MemDir {
-                exists: dir.exists,
-                files,
-                locked: false,
-            })),
-            faults,
-        })
+        Ok(out)
     }
 }
 
 #[derive(Debug)]
 struct MemLock {
-    dir: Arc<Mutex<MemDir>>,
+    shared: Arc<Shared>,
 }
 
 impl LockGuard for MemLock {}
 
 impl Drop for MemLock {
     fn drop(&mut self) {
-        self.dir.lock().locked = false;
+        self.shared.dir.lock().locked = false;
     }
 }
 
@@ -243,16 +542,17 @@ impl Storage for MemStorage {
     }
 
     fn root_exists(&self) -> bool {
-        self.dir.lock().exists
+        self.shared.dir.lock().exists
     }
 
     fn create_root(&self) -> io::Result<()> {
-        self.dir.lock().exists = true;
+        self.shared.dir.lock().exists = true;
         Ok(())
     }
 
     fn list(&self) -> io::Result<Vec<String>> {
-        let dir = self.dir.lock();
+        self.check(IoOp::List, "")?;
+        let dir = self.shared.dir.lock();
         if !dir.exists {
             return Err(io::Error::new(io::ErrorKind::NotFound, "no such folder"));
         }
@@ -261,56 +561,66 @@ impl Storage for MemStorage {
 
     fn create_segment(&self, name: &str, len: u64) -> io::Result<Arc<dyn SegmentMap>> {
         let len = usize::try_from(len).map_err(io::Error::other)?;
-        let mut dir = self.dir.lock();
+        let verdict = self.shared.faults.step(&self.shared, IoOp::Create, name);
+        let mut dir = self.shared.dir.lock();
         if dir.files.contains_key(name) {
             return Err(io::Error::new(
                 io::ErrorKind::AlreadyExists,
                 format!("{name} exists"),
             ));
         }
-        let map = Arc::new(MemMap::new(
-            &vec![0; len],
-            vec![0; len],
-            Arc::clone(&self.faults),
-        )?);
+        if verdict == Verdict::Fail(IoFault::ShortWrite) {
+            // The file was created, its space was not.
+            let empty = Arc::new(self.new_map(&[], Vec::new(), name)?);
+            dir.files.insert(name.to_owned(), empty);
+        }
+        verdict_result(verdict, IoOp::Create, name)?;
+        let map = Arc::new(self.new_map(&vec![0; len], vec![0; len], name)?);
         dir.files.insert(name.to_owned(), Arc::clone(&map));
         Ok(map)
     }
 
     fn map_segment(&self, name: &str, _writable: bool) -> io::Result<Arc<dyn SegmentMap>> {
-        let dir = self.dir.lock();
+        self.check(IoOp::Map, name)?;
+        let dir = self.shared.dir.lock();
         let map = dir.files.get(name).ok_or_else(|| not_found(name))?;
         Ok(Arc::clone(map) as Arc<dyn SegmentMap>)
     }
 
     fn file_len(&self, name: &str) -> io::Result<u64> {
-        let dir = self.dir.lock();
+        self.check(IoOp::Len, name)?;
+        let dir = self.shared.dir.lock();
         let map = dir.files.get(name).ok_or_else(|| not_found(name))?;
         Ok(map.len() as u64)
     }
 
     fn truncate(&self, name: &str, len: u64) -> io::Result<()> {
         let len = usize::try_from(len).map_err(io::Error::other)?;
-        let mut dir = self.dir.lock();
-        let map = dir.files.get(name).ok_or_else(|| not_found(name))?;
-        let mut live = map.live_bytes();
-        let mut durable = map.durable.lock().clone();
+        self.check(IoOp::Truncate, name)?;
+        let mut dir = self.shared.dir.lock();
+        let old = Arc::clone(dir.files.get(name).ok_or_else(|| not_found(name))?);
+        let mut live = old.live_bytes();
+        let mut durable = old.durable.lock().clone();
+        // The new length is made durable (ftruncate + fsync), and with it the
+        // bytes the file keeps, as fsync flushes the whole file.
         live.resize(len, 0);
-        durable.resize(len, 0);
-        let new = MemMap::new(&live, durable, Arc::clone(&self.faults))?;
-        dir.files.insert(name.to_owned(), Arc::new(new));
+        durable.clone_from(&live);
+        let new = Arc::new(self.new_map(&live, durable, name)?);
+        dir.replace(&old, new);
         Ok(())
     }
 
     fn rename(&self, from: &str, to: &str) -> io::Result<()> {
-        let mut dir = self.dir.lock();
+        self.check(IoOp::Rename, from)?;
+        let mut dir = self.shared.dir.lock();
         let map = dir.files.remove(from).ok_or_else(|| not_found(from))?;
         dir.files.insert(to.to_owned(), map);
         Ok(())
     }
 
     fn remove(&self, name: &str) -> io::Result<()> {
-        let mut dir = self.dir.lock();
+        self.check(IoOp::Remove, name)?;
+        let mut dir = self.shared.dir.lock();
         dir.files
             .remove(name)
             .map(|_| ())
@@ -318,28 +628,47 @@ impl Storage for MemStorage {
     }
 
     fn sync_dir(&self) -> io::Result<()> {
+        self.check(IoOp::SyncDir, "")?;
+        let mut dir = self.shared.dir.lock();
+        dir.durable_files = dir.files.clone();
         Ok(())
     }
 
     fn read_file(&self, name: &str) -> io::Result<Vec<u8>> {
-        let dir = self.dir.lock();
+        self.check(IoOp::Read, name)?;
+        let dir = self.shared.dir.lock();
         let map = dir.files.get(name).ok_or_else(|| not_found(name))?;
         Ok(map.live_bytes())
     }
 
     fn write_file_atomic(&self, name: &str, bytes: &[u8]) -> io::Result<()> {
-        self.faults.on_flush()?;
-        self.set_file_bytes(name, bytes)
+        let tmp = format!("{name}.tmp");
+        let verdict = self.shared.faults.step(&self.shared, IoOp::WriteFile, name);
+        if verdict == Verdict::Fail(IoFault::ShortWrite) {
+            // Half of the bytes reached the temporary file; no rename.
+            let half = &bytes[..bytes.len() / 2];
+            let map = Arc::new(self.new_map(half, vec![0; half.len()], &tmp)?);
+            self.shared.dir.lock().files.insert(tmp.clone(), map);
+        }
+        verdict_result(verdict, IoOp::WriteFile, name)?;
+        // Temporary file written and synced, renamed, folder synced.
+        let map = Arc::new(self.new_map(bytes, bytes.to_vec(), name)?);
+        let mut dir = self.shared.dir.lock();
+        dir.files.remove(&tmp);
+        dir.files.insert(name.to_owned(), map);
+        dir.durable_files = dir.files.clone();
+        Ok(())
     }
 
     fn try_lock(&self) -> io::Result<Option<Box<dyn LockGuard>>> {
-        let mut dir = self.dir.lock();
+        self.check(IoOp::Lock, "LOCK")?;
+        let mut dir = self.shared.dir.lock();
         if dir.locked {
             return Ok(None);
         }
         dir.locked = true;
         Ok(Some(Box::new(MemLock {
-            dir: Arc::clone(&self.dir),
+            shared: Arc::clone(&self.shared),
         })))
     }
 }
@@ -353,6 +682,7 @@ mod tests {
         let s = MemStorage::new();
         s.create_root().unwrap();
         let m = s.create_segment("a", 8192).unwrap();
+        s.sync_dir().unwrap();
         m.write(0, b"flushed");
         m.flush(0, 7).unwrap();
         m.write(4096, b"not flushed");
@@ -365,6 +695,44 @@ mod tests {
     }
 
     #[test]
+    fn power_loss_undoes_folder_changes_not_synced() {
+        let s = MemStorage::new();
+        s.create_root().unwrap();
+        let a = s.create_segment("a", 4096).unwrap();
+        a.write(0, b"a");
+        a.flush(0, 1).unwrap();
+        s.sync_dir().unwrap();
+        s.create_segment("b", 4096).unwrap();
+        s.rename("a", "c").unwrap();
+        let p = s.crash(CrashMode::PowerLoss).unwrap();
+        assert_eq!(
+            p.list().unwrap(),
+            vec!["a".to_owned()],
+            "rename and creation undone"
+        );
+        assert_eq!(p.file_bytes("a").unwrap()[0], b'a');
+        let c = s.crash(CrashMode::ProcessCrash).unwrap();
+        assert_eq!(c.list().unwrap(), vec!["b".to_owned(), "c".to_owned()]);
+        s.sync_dir().unwrap();
+        let p = s.crash(CrashMode::PowerLoss).unwrap();
+        assert_eq!(p.list().unwrap(), vec!["b".to_owned(), "c".to_owned()]);
+    }
+
+    #[test]
+    fn truncation_is_durable_and_keeps_the_entry() {
+        let s = MemStorage::new();
+        s.create_root().unwrap();
+        let a = s.create_segment("a", 8192).unwrap();
+        s.sync_dir().unwrap();
+        a.write(0, b"kept");
+        s.truncate("a", 4096).unwrap();
+        let p = s.crash(CrashMode::PowerLoss).unwrap();
+        let bytes = p.file_bytes("a").unwrap();
+        assert_eq!(bytes.len(), 4096);
+        assert_eq!(&bytes[..4], b"kept");
+    }
+
+    #[test]
     fn injected_flush_failure_fires_after_countdown() {
         let s = MemStorage::new();
         s.create_root().unwrap();
@@ -374,6 +742,81 @@ mod tests {
         assert!(m.flush(0, 4).is_err());
         s.clear_faults();
         assert!(m.flush(0, 4).is_ok());
+    }
+
+    #[test]
+    fn planned_faults_fire_at_their_step() {
+        let s = MemStorage::new();
+        s.create_root().unwrap();
+        let m = s.create_segment("a", 8192).unwrap(); // step 0
+        s.inject(2, Fault::Once(IoFault::NoSpace));
+        assert!(m.flush(0, 8).is_ok()); // step 1
+        let e = m.flush(0, 8).unwrap_err(); // step 2
+        assert_eq!(e.kind(), io::ErrorKind::StorageFull);
+        assert!(e.to_string().contains("\"a\""), "{e}");
+        assert!(m.flush(0, 8).is_ok(), "a once-fault fires once");
+
+        s.inject(4, Fault::From(IoFault::NoSpace));
+        assert!(s.rename("a", "b").is_err()); // step 4
+        assert!(s.sync_dir().is_err(), "a full disk stays full");
+        assert!(s.read_file("a").is_ok(), "reads work on a full disk");
+        s.clear_faults();
+        assert!(s.sync_dir().is_ok());
+
+        s.inject(s.io_steps(), Fault::From(IoFault::Io));
+        assert!(s.read_file("a").is_err(), "a failed device fails reads");
+        s.clear_faults();
+        assert_eq!(s.step_log()[0], (IoOp::Create, "a".to_owned()));
+    }
+
+    #[test]
+    fn short_writes_leave_partial_state() {
+        let s = MemStorage::new();
+        s.create_root().unwrap();
+        let m = s.create_segment("a", 3 * 4096).unwrap();
+        s.sync_dir().unwrap();
+        m.write(4000, &[7; 5000]);
+        s.inject(s.io_steps(), Fault::Once(IoFault::ShortWrite));
+        assert!(m.flush(4000, 5000).is_err());
+        let p = s
+            .crash(CrashMode::PowerLoss)
+            .unwrap()
+            .file_bytes("a")
+            .unwrap();
+        assert!(p[4000..4096].iter().all(|&b| b == 7), "first page durable");
+        assert!(p[4096..9000].iter().all(|&b| b == 0), "the rest not");
+
+        s.inject(s.io_steps(), Fault::Once(IoFault::ShortWrite));
+        assert!(s.write_file_atomic("f", b"12345678").is_err());
+        assert_eq!(s.file_bytes("f.tmp").unwrap(), b"1234");
+        assert!(s.file_bytes("f").is_none());
+        assert!(s.write_file_atomic("f", b"12345678").is_ok());
+        assert!(s.file_bytes("f.tmp").is_none());
+
+        s.inject(s.io_steps(), Fault::Once(IoFault::ShortWrite));
+        assert!(s.create_segment("g", 4096).is_err());
+        assert_eq!(s.file_len("g").unwrap(), 0, "an empty file is left");
+    }
+
+    #[test]
+    fn a_crash_captures_the_folder_and_stops_the_process() {
+        let s = MemStorage::new();
+        s.create_root().unwrap();
+        let m = s.create_segment("a", 4096).unwrap();
+        s.sync_dir().unwrap();
+        m.write(0, b"one");
+        m.flush(0, 3).unwrap();
+        m.write(3, b"two");
+        s.inject(s.io_steps(), Fault::Crash);
+        assert!(s.crash_image(CrashMode::PowerLoss).is_none());
+        assert!(m.flush(0, 6).is_err());
+        assert!(s.has_crashed());
+        m.write(6, b"after");
+        assert!(s.sync_dir().is_err(), "nothing runs after the crash");
+        let p = s.crash_image(CrashMode::PowerLoss).unwrap().unwrap();
+        assert_eq!(&p.file_bytes("a").unwrap()[..6], b"one\0\0\0");
+        let c = s.crash_image(CrashMode::ProcessCrash).unwrap().unwrap();
+        assert_eq!(&c.file_bytes("a").unwrap()[..11], b"onetwo\0\0\0\0\0");
     }
 
     #[test]

@@ -18,8 +18,18 @@
 //!    length word before reading a record. Slices handed out by
 //!    [`RawMap::bytes`] cover published bytes only (callers' contract).
 //!
+//! 4. **Every mapped page has its disk blocks.** A write into a mapped page
+//!    of a sparse file makes the kernel allocate the block on write-back or
+//!    at the fault; on a full disk that raises `SIGBUS`, killing the trading
+//!    engine mid-append. Every file the writer maps is therefore created and
+//!    extended through [`reserve`], which allocates all of its blocks up
+//!    front (`posix_fallocate`), so a full disk is an error from the
+//!    creation, before any record is written into the file.
+//!
 //! Tests for invariant 2: `reader_survives_seal_of_the_segment_it_maps` and
-//! the crash tests; for invariant 3: `concurrent_reader_sees_only_whole_records`.
+//! the crash tests; for invariant 3: `concurrent_reader_sees_only_whole_records`;
+//! for invariant 4: `reserve_allocates_every_block` here and the disk-full
+//! tests of the command line (`ledger-tools/tests/disk_full.rs`).
 
 #![allow(unsafe_code)]
 
@@ -186,9 +196,66 @@ impl RawMap {
     }
 }
 
+/// Sets `file`'s length to `len` and allocates every block of it (invariant
+/// 4). A full disk (or a file size limit) is an error here. File systems
+/// without block allocation (`EOPNOTSUPP`, `EINVAL`) get a plain length
+/// change, as nothing better exists on them.
+pub(crate) fn reserve(file: &File, len: u64) -> io::Result<()> {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::fd::AsRawFd;
+        let Ok(want) = libc::off_t::try_from(len) else {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("a file of {len} bytes is too large for this system"),
+            ));
+        };
+        if want > 0 {
+            // SAFETY: `posix_fallocate` reads no memory of ours; it takes a
+            // file descriptor that `file` keeps open for the whole call and two
+            // integers. It returns an error number instead of setting errno.
+            let rc = unsafe { libc::posix_fallocate(file.as_raw_fd(), 0, want) };
+            match rc {
+                0 => return Ok(()),
+                libc::EOPNOTSUPP | libc::EINVAL => {}
+                e => return Err(io::Error::from_raw_os_error(e)),
+            }
+        }
+    }
+    file.set_len(len)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reserve_allocates_every_block() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .unwrap();
+        reserve(&file, 1 << 20).unwrap();
+        let meta = file.metadata().unwrap();
+        assert_eq!(meta.len(), 1 << 20);
+        // st_blocks counts 512-byte units actually allocated: a sparse file
+        // would have none.
+        #[cfg(target_os = "linux")]
+        assert!(meta.blocks() * 512 >= 1 << 20, "{} blocks", meta.blocks());
+        // Growing keeps the old bytes and allocates the new ones.
+        let map = RawMap::of_file(&file, true).unwrap();
+        map.write(10, b"kept");
+        drop(map);
+        reserve(&file, 2 << 20).unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        assert_eq!(bytes.len(), 2 << 20);
+        assert_eq!(&bytes[10..14], b"kept");
+    }
 
     #[test]
     fn accesses_are_bounds_checked() {

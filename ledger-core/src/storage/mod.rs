@@ -17,7 +17,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 pub use fs::FsStorage;
-pub use mem::{CrashMode, MemStorage};
+pub use mem::{CrashMode, Fault, IoFault, IoOp, MemStorage};
 
 /// A guard that holds the ledger's exclusive writer lock until dropped.
 pub trait LockGuard: Send + Sync + std::fmt::Debug {}

@@ -1,0 +1,443 @@
+//! Fault injection through the storage seam: a crash before every I/O step,
+//! and no-space, I/O-error and short-write failures at every I/O step, of a
+//! workload that creates a ledger, appends across several rotations, syncs
+//! and closes; faults during recovery; failing reads.
+//!
+//! After every fault: each append either succeeded or failed with an error
+//! that names the injected cause and the file; the folder (as the fault left
+//! it, and as a process crash or a power loss at that moment would leave it)
+//! reopens, verifies, and holds every record acknowledged as durable (after a
+//! power loss) or every record appended (after a process crash), byte for
+//! byte; and the reopened ledger takes new appends.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::sync::Arc;
+
+use common::{kind, payload, small};
+use ledger_core::storage::{CrashMode, Fault, IoFault, IoOp, MemStorage, Storage};
+use ledger_core::verify::{verify, FindingKind, VerifyOptions};
+use ledger_core::{Durability, Entry, OpenMode, Reader, Receipt, SchemaVersion, Writer};
+
+/// Records the workload appends: enough for five or six 16 KiB segments.
+const RECORDS: u64 = 300;
+/// The workload syncs after every this many appends.
+const SYNC_EVERY: u64 = 40;
+
+/// What a workload run got acknowledged before it stopped.
+#[derive(Debug, Default, Clone)]
+struct Acks {
+    /// Receipts of every append that returned `Ok`.
+    receipts: Vec<Receipt>,
+    /// Appends that returned before a planned crash happened (those are in
+    /// the page cache, so a process crash keeps them).
+    before_crash: usize,
+    /// Records acknowledged durable (by the durability mode, `sync`, or
+    /// `close`) before any crash.
+    durable: usize,
+    /// The error that stopped the workload, if any.
+    error: Option<String>,
+}
+
+fn open(st: &MemStorage, mode: OpenMode, d: Durability) -> ledger_core::Result<Writer> {
+    Writer::open_storage(Arc::new(st.clone()), mode, small(d).preallocate(false))
+}
+
+/// Creates a ledger, appends [`RECORDS`] records (syncing now and then),
+/// closes. Stops at the first error.
+fn workload(st: &MemStorage, d: Durability) -> Acks {
+    let mut acks = Acks::default();
+    if let Err(e) = run(st, d, &mut acks) {
+        acks.error = Some(e.to_string());
+    }
+    acks
+}
+
+fn run(st: &MemStorage, d: Durability, acks: &mut Acks) -> ledger_core::Result<()> {
+    let mut w = open(st, OpenMode::OpenOrCreate, d)?;
+    for i in 0..RECORDS {
+        let p = payload(i);
+        let r = w.append(&Entry::new(kind(i), SchemaVersion::new(1), &p))?;
+        acks.receipts.push(r);
+        let alive = !st.has_crashed();
+        if alive {
+            acks.before_crash = acks.receipts.len();
+        }
+        if d == Durability::SyncEveryAppend && alive {
+            acks.durable = acks.receipts.len();
+        }
+        if (i + 1) % SYNC_EVERY == 0 {
+            w.sync()?;
+            if !st.has_crashed() {
+                acks.durable = acks.receipts.len();
+            }
+        }
+    }
+    w.close()?;
+    if !st.has_crashed() {
+        acks.durable = acks.receipts.len();
+    }
+    Ok(())
+}
+
+/// Opens `st` (as a process that starts after the fault), checks it holds
+/// at least `at_least` records, all of them the workload's records (byte for
+/// byte, and with the chain hashes of the receipts it got), verifies it, and
+/// appends one more record. Returns the number of records found.
+fn check_reopens(st: &MemStorage, acks: &Acks, at_least: usize, what: &str) -> usize {
+    let w = open(st, OpenMode::OpenOrCreate, Durability::NoSync)
+        .unwrap_or_else(|e| panic!("{what}: reopening failed: {e}"));
+    let report = w.recovery_report().clone();
+    drop(w);
+    let records: Vec<_> = Reader::with_storage(Arc::new(st.clone()))
+        .unwrap()
+        .cursor()
+        .unwrap()
+        .verify_chain(true)
+        .collect::<Result<_, _>>()
+        .unwrap_or_else(|e| panic!("{what}: reading back failed: {e}"));
+    assert!(
+        records.len() >= at_least,
+        "{what}: {} records survived, {at_least} were acknowledged ({report:?})",
+        records.len()
+    );
+    for (i, r) in records.iter().enumerate() {
+        assert_eq!(r.seq.get(), i as u64 + 1, "{what}");
+        assert_eq!(
+            r.payload,
+            payload(i as u64),
+            "{what}: record {} differs",
+            i + 1
+        );
+        if let Some(rc) = acks.receipts.get(i) {
+            assert_eq!(r.chain_hash, rc.chain_hash, "{what}: record {}", i + 1);
+        }
+    }
+    let v = verify(Arc::new(st.clone()), &VerifyOptions::default()).unwrap();
+    assert!(v.is_intact(), "{what}: {:?}", v.findings);
+    // The ledger takes new appends after the fault.
+    let mut w = open(st, OpenMode::Open, Durability::NoSync).unwrap();
+    let n = records.len() as u64;
+    let p = payload(n);
+    let r = w
+        .append(&Entry::new(kind(n), SchemaVersion::new(1), &p))
+        .unwrap_or_else(|e| panic!("{what}: appending after the fault failed: {e}"));
+    assert_eq!(r.seq.get(), n + 1, "{what}");
+    w.close().unwrap();
+    records.len()
+}
+
+fn modes() -> [Durability; 2] {
+    [Durability::NoSync, Durability::SyncEveryAppend]
+}
+
+/// The number of I/O steps of a fault-free workload.
+fn dry_run(d: Durability) -> (u64, Vec<(IoOp, String)>) {
+    let st = MemStorage::new();
+    let acks = workload(&st, d);
+    assert!(acks.error.is_none(), "{:?}", acks.error);
+    assert_eq!(acks.receipts.len() as u64, RECORDS);
+    let log = st.step_log();
+    let seals = log
+        .iter()
+        .filter(|(op, n)| *op == IoOp::Rename && n.ends_with(".active"))
+        .count();
+    assert!(
+        seals >= 4,
+        "the workload must rotate a few times, sealed {seals}"
+    );
+    (st.io_steps(), log)
+}
+
+#[test]
+fn a_crash_before_any_io_step_loses_no_acknowledged_record() {
+    let mut runs = 0;
+    let mut lost_unsynced = 0;
+    for d in modes() {
+        let (steps, log) = dry_run(d);
+        for step in 0..=steps {
+            let st = MemStorage::new();
+            st.inject(step, Fault::Crash);
+            let acks = workload(&st, d);
+            let Some(image) = st.crash_image(CrashMode::ProcessCrash) else {
+                // Only the step after the last one is never reached.
+                assert_eq!(step, steps, "{d:?}: crash at step {step} never fired");
+                continue;
+            };
+            let at = log
+                .get(step as usize)
+                .map_or("the end".to_owned(), |(op, n)| format!("{op:?} {n}"));
+            let what = format!("{d:?}, crash before step {step} ({at})");
+            check_reopens(
+                &image.unwrap(),
+                &acks,
+                acks.before_crash,
+                &format!("{what}, process crash"),
+            );
+            let power = st.crash_image(CrashMode::PowerLoss).unwrap().unwrap();
+            let n = check_reopens(&power, &acks, acks.durable, &format!("{what}, power loss"));
+            lost_unsynced += usize::from(n < acks.before_crash);
+            let seed = step + 1;
+            let torn = st
+                .crash_image(CrashMode::PowerLossTornPages { seed })
+                .unwrap()
+                .unwrap();
+            check_reopens(&torn, &acks, acks.durable, &format!("{what}, torn pages"));
+            runs += 1;
+        }
+    }
+    assert!(runs > 500, "only {runs} crash points");
+    assert!(
+        lost_unsynced > 0,
+        "no power loss lost an unsynced record: the scenario tests nothing"
+    );
+}
+
+#[test]
+fn failures_at_any_io_step_are_clear_errors_and_lose_nothing() {
+    let faults = [
+        Fault::Once(IoFault::NoSpace),
+        Fault::Once(IoFault::Io),
+        Fault::Once(IoFault::ShortWrite),
+        Fault::From(IoFault::NoSpace),
+        Fault::From(IoFault::Io),
+    ];
+    let mut failed_runs = 0;
+    for d in modes() {
+        let (steps, log) = dry_run(d);
+        for fault in faults {
+            for step in 0..steps {
+                let st = MemStorage::new();
+                st.inject(step, fault);
+                let acks = workload(&st, d);
+                let (op, name) = &log[step as usize];
+                let what = format!("{d:?}, {fault:?} at step {step} ({op:?} {name})");
+                if let Some(e) = &acks.error {
+                    failed_runs += 1;
+                    assert!(e.contains("injected fault"), "{what}: unclear error: {e}");
+                    assert!(e.contains("mem:"), "{what}: the error names no path: {e}");
+                }
+                st.clear_faults();
+                // What a power loss right after the failure leaves.
+                let power = st.crash(CrashMode::PowerLoss).unwrap();
+                check_reopens(&power, &acks, acks.durable, &format!("{what}, power loss"));
+                // The same process (or a new one) opening the folder as it is.
+                check_reopens(
+                    &st,
+                    &acks,
+                    acks.receipts.len(),
+                    &format!("{what}, reopened"),
+                );
+            }
+        }
+    }
+    assert!(failed_runs > 1000, "only {failed_runs} runs saw an error");
+}
+
+/// Crashed folders whose opening has work to do: one crashed between
+/// trimming a sealed segment and renaming it (recovery completes the seal
+/// and starts the next segment), one lost unflushed pages at random after a
+/// power loss (recovery cuts the torn tail and saves the cut bytes).
+fn crashed_folders() -> Vec<(&'static str, MemStorage)> {
+    let (_, log) = dry_run(Durability::NoSync);
+    let seal_rename = log
+        .iter()
+        .position(|(op, n)| *op == IoOp::Rename && n.ends_with(".active"))
+        .unwrap() as u64;
+    let st = MemStorage::new();
+    st.inject(seal_rename, Fault::Crash);
+    let _ = workload(&st, Durability::NoSync);
+    let mid_seal = st.crash_image(CrashMode::ProcessCrash).unwrap().unwrap();
+
+    let st = MemStorage::new();
+    let mut w = open(&st, OpenMode::Create, Durability::NoSync).unwrap();
+    for i in 0..RECORDS / 2 {
+        let p = payload(i);
+        let _ = w
+            .append(&Entry::new(kind(i), SchemaVersion::new(1), &p))
+            .unwrap();
+        if i == 20 {
+            w.sync().unwrap();
+        }
+    }
+    let torn = st.crash(CrashMode::PowerLossTornPages { seed: 7 }).unwrap();
+    drop(w);
+    vec![("interrupted seal", mid_seal), ("torn tail", torn)]
+}
+
+#[test]
+fn faults_during_recovery_never_cost_records() {
+    for (case, image) in crashed_folders() {
+        recover_with_faults(case, &image);
+    }
+}
+
+fn recover_with_faults(case: &str, image: &MemStorage) {
+    // A fault-free recovery of a copy tells how many records the image holds.
+    let clean = image.crash(CrashMode::ProcessCrash).unwrap();
+    let baseline = check_reopens(&clean, &Acks::default(), 0, case);
+    assert!(baseline > 0, "{case}");
+    let probe = image.crash(CrashMode::ProcessCrash).unwrap();
+    drop(open(&probe, OpenMode::Open, Durability::NoSync).unwrap());
+    let steps = probe.io_steps();
+    let log = probe.step_log();
+    let did = |op: IoOp, f: &dyn Fn(&str) -> bool| log.iter().any(|(o, n)| *o == op && f(n));
+    assert!(
+        did(IoOp::WriteFile, &|n| n.starts_with("cut-"))
+            || did(IoOp::Rename, &|n| n.ends_with(".active")),
+        "{case}: recovery did nothing: {log:?}"
+    );
+    let faults = [
+        Fault::Crash,
+        Fault::Once(IoFault::Io),
+        Fault::Once(IoFault::ShortWrite),
+        Fault::From(IoFault::NoSpace),
+    ];
+    for fault in faults {
+        for step in 0..steps {
+            let st = image.crash(CrashMode::ProcessCrash).unwrap();
+            st.inject(step, fault);
+            let what = format!(
+                "{case}: {fault:?} at recovery step {step} ({:?})",
+                log[step as usize]
+            );
+            match open(&st, OpenMode::Open, Durability::NoSync) {
+                Ok(w) => drop(w),
+                Err(e) => {
+                    let e = e.to_string();
+                    assert!(e.contains("injected"), "{what}: unclear error: {e}");
+                }
+            }
+            st.clear_faults();
+            let after = match st.crash_image(CrashMode::PowerLoss) {
+                Some(img) => img.unwrap(),
+                None => st.crash(CrashMode::PowerLoss).unwrap(),
+            };
+            let n = check_reopens(&after, &Acks::default(), 0, &what);
+            assert_eq!(
+                n, baseline,
+                "{what}: recovery after the fault found other records"
+            );
+        }
+    }
+}
+
+#[test]
+fn failing_reads_are_reported_and_change_nothing() {
+    let st = MemStorage::new();
+    let acks = workload(&st, Durability::NoSync);
+    assert!(acks.error.is_none());
+    let files = |st: &MemStorage| -> Vec<(String, Vec<u8>)> {
+        st.list()
+            .unwrap()
+            .into_iter()
+            .map(|n| {
+                let b = st.file_bytes(&n).unwrap();
+                (n, b)
+            })
+            .collect()
+    };
+    let before = files(&st);
+    // Count the read steps of opening a reader, reading everything, verifying.
+    let read_all = |st: &MemStorage| -> Result<usize, String> {
+        let reader = Reader::with_storage(Arc::new(st.clone())).map_err(|e| e.to_string())?;
+        let n = reader
+            .cursor()
+            .map_err(|e| e.to_string())?
+            .verify_chain(true)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| e.to_string())?
+            .len();
+        let v =
+            verify(Arc::new(st.clone()), &VerifyOptions::default()).map_err(|e| e.to_string())?;
+        for f in &v.findings {
+            // A segment that cannot be read is a located finding, not damage.
+            assert_eq!(f.kind, FindingKind::Unreadable, "{f:?}");
+            assert!(f.segment.starts_with("00000"), "{f:?}");
+            assert!(f.detail.contains("injected fault"), "{f:?}");
+        }
+        if !v.is_intact() {
+            return Err(format!(
+                "verify found unreadable segments (mem:): {:?}",
+                v.findings
+            ));
+        }
+        Ok(n)
+    };
+    let start = st.io_steps();
+    assert_eq!(read_all(&st).unwrap(), RECORDS as usize);
+    let steps = st.io_steps() - start;
+    assert!(steps > 5);
+    let mut errors = 0;
+    for step in 0..steps {
+        st.inject(st.io_steps() + step, Fault::From(IoFault::Io));
+        match read_all(&st) {
+            Ok(n) => assert_eq!(n, RECORDS as usize),
+            Err(e) => {
+                errors += 1;
+                assert!(
+                    e.contains("injected fault"),
+                    "read step {step}: unclear error: {e}"
+                );
+                assert!(e.contains("mem:"), "read step {step}: no path in: {e}");
+            }
+        }
+        st.clear_faults();
+    }
+    assert!(
+        errors as u64 >= steps / 2,
+        "only {errors} of {steps} failing reads noticed"
+    );
+    assert_eq!(files(&st), before, "a failed read changed the folder");
+    // A writer whose open fails on a read leaves the folder as it was, too.
+    for step in 0..20 {
+        st.inject(st.io_steps() + step, Fault::From(IoFault::Io));
+        let r = open(&st, OpenMode::Open, Durability::NoSync);
+        st.clear_faults();
+        match r {
+            Ok(w) => w.close().unwrap(),
+            Err(e) => assert!(e.to_string().contains("injected fault"), "{e}"),
+        }
+    }
+    assert_eq!(files(&st), before);
+}
+
+/// Disk full at the named steps of a rotation: each leaves a ledger that
+/// reopens with every record.
+#[test]
+fn disk_full_while_sealing_or_starting_a_segment_leaves_a_ledger_that_reopens() {
+    let (_, log) = dry_run(Durability::NoSync);
+    let first_seal_rename = log
+        .iter()
+        .position(|(op, n)| *op == IoOp::Rename && n.ends_with(".active"))
+        .unwrap();
+    // The seal's steps: flush of records, flush of the header, trim, rename,
+    // folder sync; then the next segment's creation, header flush, rename,
+    // folder sync.
+    let mut named = Vec::new();
+    for (i, (op, name)) in log.iter().enumerate().skip(first_seal_rename - 3).take(9) {
+        named.push((i as u64, *op, name.clone()));
+    }
+    let ops: Vec<IoOp> = named.iter().map(|(_, op, _)| *op).collect();
+    assert!(
+        ops.contains(&IoOp::Truncate) && ops.contains(&IoOp::Create),
+        "{named:?}"
+    );
+    for (step, op, name) in named {
+        let st = MemStorage::new();
+        st.inject(step, Fault::From(IoFault::NoSpace));
+        let acks = workload(&st, Durability::NoSync);
+        let e = acks
+            .error
+            .clone()
+            .unwrap_or_else(|| panic!("disk full at {op:?} {name} went unnoticed"));
+        assert!(
+            e.contains("sealing") || e.contains("starting segment"),
+            "{op:?} {name}: {e}"
+        );
+        st.clear_faults();
+        let what = format!("disk full at {op:?} {name}");
+        check_reopens(&st, &acks, acks.receipts.len(), &what);
+    }
+}
