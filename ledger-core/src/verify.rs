@@ -60,7 +60,10 @@ pub enum FindingKind {
     Checkpoint,
     /// Records below the durable watermark are missing (zeroed or cut off).
     Truncated,
-    /// A file could not be read.
+    /// A file could not be read (an I/O error). Not evidence of damage,
+    /// but nothing can vouch for the file either: it counts as damage for
+    /// [`VerifyReport::is_intact`] (so a repair or a checkpoint never goes
+    /// over it), and `ledger verify` exits with its I/O-error code.
     Unreadable,
 }
 
@@ -91,6 +94,12 @@ impl FindingKind {
     /// with (a torn tail is not: recovery cuts it by design).
     pub fn is_damage(self) -> bool {
         self != FindingKind::TornTail
+    }
+
+    /// Whether this finding is an I/O error rather than something found in
+    /// the bytes.
+    pub fn is_io_error(self) -> bool {
+        self == FindingKind::Unreadable
     }
 }
 
@@ -375,7 +384,15 @@ fn verify_inner(st: &dyn Storage, opts: &VerifyOptions) -> Result<VerifyReport> 
         }
         damaged |= link_broken || r.damaged;
         report.findings.extend(r.findings);
-        prev_end = r.end.or(prev_end);
+        prev_end = if r.header.is_some() {
+            r.end.or(prev_end)
+        } else {
+            // The segment could not be read (or its header is damaged, which
+            // is its own finding): the chain across it cannot be checked, so
+            // the next segment's link is taken as it stands rather than
+            // reported as broken against an older segment.
+            None
+        };
         if let (Some(cp), Some(found)) = (&opts.checkpoint, r.found_checkpoint) {
             let ok = found == cp.chain_hash;
             report.checkpoint_ok = Some(ok);

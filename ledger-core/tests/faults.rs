@@ -441,3 +441,47 @@ fn disk_full_while_sealing_or_starting_a_segment_leaves_a_ledger_that_reopens() 
         check_reopens(&st, &acks, acks.receipts.len(), &what);
     }
 }
+
+/// A bad sector under one sealed segment in the middle: verification names
+/// that segment as unreadable, and only it (the chain across it cannot be
+/// checked, which is no reason to report the next segment's link as broken);
+/// reading stops there with an error naming it; nothing changes on disk.
+#[test]
+fn an_unreadable_segment_is_named_and_nothing_else_is_blamed() {
+    let st = MemStorage::new();
+    let acks = workload(&st, Durability::NoSync);
+    assert!(acks.error.is_none());
+    let sealed: Vec<String> = st
+        .list()
+        .unwrap()
+        .into_iter()
+        .filter(|n| n.ends_with(".seg"))
+        .collect();
+    assert!(sealed.len() >= 4);
+    let bad = &sealed[1];
+    st.fail_file(bad, IoFault::Io);
+    let v = verify(Arc::new(st.clone()), &VerifyOptions::default()).unwrap();
+    assert!(!v.is_intact());
+    assert_eq!(v.findings.len(), 1, "{:?}", v.findings);
+    let f = &v.findings[0];
+    assert_eq!(
+        (f.kind, f.segment.as_str()),
+        (FindingKind::Unreadable, bad.as_str())
+    );
+    assert!(f.detail.contains("EIO"), "{f:?}");
+    assert!(
+        f.kind.is_io_error(),
+        "an unreadable segment is an I/O error"
+    );
+    let read = || -> ledger_core::Result<usize> {
+        let reader = Reader::with_storage(Arc::new(st.clone()))?;
+        let records: Vec<_> = reader.cursor()?.collect::<Result<_, _>>()?;
+        Ok(records.len())
+    };
+    let e = read().unwrap_err().to_string();
+    assert!(e.contains(bad.as_str()) && e.contains("EIO"), "{e}");
+    st.clear_faults();
+    let v = verify(Arc::new(st.clone()), &VerifyOptions::default()).unwrap();
+    assert!(v.is_intact(), "{:?}", v.findings);
+    assert_eq!(v.records, RECORDS);
+}

@@ -59,8 +59,16 @@ pub fn run(dir: &Path, args: &VerifyArgs, out: &mut dyn Write) -> Result<Exit, T
         }
     }
     let link_ok = link_problems.as_ref().is_none_or(|p| p.is_empty());
+    let only_io_errors = report
+        .findings
+        .iter()
+        .filter(|f| f.kind.is_damage())
+        .all(|f| f.kind.is_io_error());
     let exit = if report.is_intact() && link_ok {
         Exit::Success
+    } else if only_io_errors && link_ok {
+        // Files that could not be read are not proof of damage: an I/O error.
+        Exit::Failure
     } else {
         Exit::Damage
     };
@@ -150,13 +158,24 @@ fn write_text(
     let damage = report
         .findings
         .iter()
-        .filter(|f| f.kind.is_damage())
+        .filter(|f| f.kind.is_damage() && !f.kind.is_io_error())
         .count();
-    let other = report.findings.len() - damage;
+    let unreadable = report
+        .findings
+        .iter()
+        .filter(|f| f.kind.is_io_error())
+        .count();
+    let other = report.findings.len() - damage - unreadable;
     if damage > 0 {
         writeln!(
             out,
             "result: DAMAGED: {damage} finding(s) of damage or tampering"
+        )
+    } else if unreadable > 0 {
+        writeln!(
+            out,
+            "result: UNREADABLE: {unreadable} file(s) could not be read (I/O error); \
+             no damage in what could be read, but the ledger is not verified"
         )
     } else if other > 0 {
         writeln!(

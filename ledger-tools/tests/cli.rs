@@ -606,3 +606,34 @@ fn a_closed_output_pipe_keeps_the_verdict() {
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(String::from_utf8_lossy(&out.stderr), "");
 }
+
+/// A segment that cannot be read (here: a folder where the file should be,
+/// which cannot be mapped) is an I/O error (exit 2), named, and not
+/// reported as damage; once it reads again the ledger verifies.
+#[test]
+fn verify_reports_an_unreadable_segment_as_an_io_error_not_damage() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("ledger");
+    demo(&dir, 1500);
+    let name = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .find(|n| n.starts_with("0000000001-"))
+        .unwrap();
+    let aside = tmp.path().join("aside");
+    std::fs::rename(dir.join(&name), &aside).unwrap();
+    std::fs::create_dir(dir.join(&name)).unwrap();
+    let run = on(&dir, &["verify"]);
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert!(
+        run.stdout.contains(&format!("unreadable: {name}")),
+        "{}",
+        run.all()
+    );
+    assert!(run.stdout.contains("result: UNREADABLE"), "{}", run.all());
+    assert!(!run.stdout.contains("DAMAGED"), "{}", run.all());
+    std::fs::remove_dir(dir.join(&name)).unwrap();
+    std::fs::rename(&aside, dir.join(&name)).unwrap();
+    let run = on(&dir, &["verify"]);
+    assert_eq!(run.code, 0, "{}", run.all());
+}

@@ -205,6 +205,8 @@ struct Faults {
     plan: Mutex<Option<(u64, Fault)>>,
     /// A fault that holds from its step on.
     standing: Mutex<Option<IoFault>>,
+    /// Files every operation on which fails (bad sectors).
+    bad_files: Mutex<Vec<(String, IoFault)>>,
     /// The process "died": every operation fails.
     dead: AtomicBool,
     crash_image: Mutex<Option<Snapshot>>,
@@ -250,6 +252,9 @@ impl Faults {
             Some(Fault::Once(f)) => return Verdict::Fail(f),
             Some(Fault::From(f)) => *self.standing.lock() = Some(f),
             None => {}
+        }
+        if let Some((_, f)) = self.bad_files.lock().iter().find(|(n, _)| n == name) {
+            return Verdict::Fail(*f);
         }
         match *self.standing.lock() {
             Some(IoFault::Io) => Verdict::Fail(IoFault::Io),
@@ -435,6 +440,16 @@ impl MemStorage {
         *self.shared.faults.plan.lock() = Some((step, fault));
     }
 
+    /// Every later operation on the file `name` fails with `fault` (a bad
+    /// sector under one file), until [`clear_faults`](Self::clear_faults).
+    pub fn fail_file(&self, name: &str, fault: IoFault) {
+        self.shared
+            .faults
+            .bad_files
+            .lock()
+            .push((name.to_owned(), fault));
+    }
+
     /// After `n` more successful flushes, every flush fails with an I/O error.
     pub fn fail_flushes_after(&self, n: u64) {
         let f = &self.shared.faults;
@@ -442,13 +457,14 @@ impl MemStorage {
         f.flush_countdown_armed.store(true, Ordering::Release);
     }
 
-    /// Stops injecting faults: clears the plan, a standing fault and the
-    /// flush countdown. (A crashed process stays dead.)
+    /// Stops injecting faults: clears the plan, a standing fault, failing
+    /// files and the flush countdown. (A crashed process stays dead.)
     pub fn clear_faults(&self) {
         let f = &self.shared.faults;
         f.flush_countdown_armed.store(false, Ordering::Release);
         *f.plan.lock() = None;
         *f.standing.lock() = None;
+        f.bad_files.lock().clear();
     }
 
     /// How many I/O steps ran (or were refused) so far.
