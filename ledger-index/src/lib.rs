@@ -43,12 +43,14 @@
 //! # }
 //! ```
 
+mod check;
 mod error;
 pub mod file;
 mod ledger_index;
 mod query;
 mod segment_index;
 
+pub use check::{check_index_files, IndexCheck, IndexFinding};
 pub use error::IndexError;
 pub use ledger_index::{Hit, IndexSource, LedgerIndex, QueryIter};
 pub use query::Query;

@@ -6,8 +6,10 @@ use std::num::NonZeroUsize;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use ledger_core::storage::FsStorage;
 use ledger_core::verify::{verify_dir, VerifyOptions, VerifyReport};
 use ledger_core::Checkpoint;
+use ledger_index::{check_index_files, IndexCheck};
 
 use crate::checkpoint_cmd::read_checkpoint;
 use crate::cli::VerifyArgs;
@@ -38,6 +40,9 @@ pub fn run(dir: &Path, args: &VerifyArgs, out: &mut dyn Write) -> Result<Exit, T
     let report = verify_dir(dir, &opts)?;
     progress.finish();
     let took = started.elapsed();
+    // Index files are derived data: damage there is reported, not counted
+    // against the ledger (a damaged index is never used; queries rebuild it).
+    let index = check_index_files(&FsStorage::new(dir)).unwrap_or_default();
     let link_problems = match &args.previous {
         Some(old) => Some(ledger_core::migrate::verify_migration(dir, old)?),
         None => None,
@@ -73,9 +78,17 @@ pub fn run(dir: &Path, args: &VerifyArgs, out: &mut dyn Write) -> Result<Exit, T
         Exit::Damage
     };
     let written = if args.json {
-        writeln!(out, "{:#}", to_json(&report))
+        let mut v = to_json(&report);
+        v["index_files"] = serde_json::json!({
+            "good": index.good,
+            "findings": index.findings.iter().map(|f| serde_json::json!({
+                "file": f.file,
+                "reason": f.reason,
+            })).collect::<Vec<_>>(),
+        });
+        writeln!(out, "{v:#}")
     } else {
-        write_text(&report, checkpoint.as_ref(), took, out)
+        write_text(&report, &index, checkpoint.as_ref(), took, out)
     };
     finish(exit, written)
 }
@@ -116,12 +129,19 @@ pub fn to_json(report: &VerifyReport) -> serde_json::Value {
 
 fn write_text(
     report: &VerifyReport,
+    index: &IndexCheck,
     checkpoint: Option<&Checkpoint>,
     took: Duration,
     out: &mut dyn Write,
 ) -> std::io::Result<()> {
     for f in &report.findings {
         writeln!(out, "{f}")?;
+    }
+    for f in &index.findings {
+        writeln!(
+            out,
+            "index file {f} (derived data: never used as is, rebuilt from its segment at the next query)"
+        )?;
     }
     let id = report
         .ledger_id
@@ -184,5 +204,14 @@ fn write_text(
         )
     } else {
         writeln!(out, "result: intact")
+    }?;
+    if !index.findings.is_empty() {
+        writeln!(
+            out,
+            "index files: {} cannot be trusted and will be rebuilt, {} good",
+            index.findings.len(),
+            index.good
+        )?;
     }
+    Ok(())
 }
