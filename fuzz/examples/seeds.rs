@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use ledger_core::backup::{Manifest, ManifestSegment, SegmentState};
+use ledger_core::backup::{encode_object, Manifest, ManifestSegment, SegmentState};
 use ledger_core::checkpoint::key_from_text;
 use ledger_core::domain::codec::legacy::{MetricV1, SystemEventV1};
 use ledger_core::domain::sim::{demo_session, DEMO_START};
@@ -281,6 +281,31 @@ fn manifest_seeds() -> Result<()> {
     Ok(())
 }
 
+fn object_seeds() -> Result<()> {
+    let base = build_baseline(0);
+    let (_, sealed) = base
+        .files
+        .iter()
+        .find(|(n, _)| matches!(SegmentName::parse(n), Some(SegmentName::Sealed(..))))
+        .ok_or("no sealed segment")?;
+    // 2 KiB of records of a sealed segment (after its header page): they
+    // compress much as a whole segment does.
+    let bytes = &sealed[4096.min(sealed.len())..sealed.len().min(4096 + 2048)];
+    // Odd mode: damage at byte 40 by flipping bit 1 (how = 3 -> flip).
+    let mut round_trip = vec![1u8];
+    round_trip.extend_from_slice(&40u32.to_le_bytes());
+    round_trip.push(3);
+    round_trip.extend_from_slice(bytes);
+    write("backup_object", "round-trip", &round_trip)?;
+    // Even mode: a real object file, read with a claimed size and address.
+    let mut stored = vec![0u8];
+    stored.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
+    stored.extend_from_slice(&[0u8; 8]);
+    stored.extend_from_slice(&encode_object(bytes)?);
+    write("backup_object", "object-file", &stored)?;
+    Ok(())
+}
+
 fn checkpoint_seeds() -> Result<()> {
     let key = key_from_text(&"07".repeat(32))?;
     let base = build_baseline(0);
@@ -316,6 +341,7 @@ fn main() -> Result<()> {
     recovery_seeds()?;
     index_seeds()?;
     manifest_seeds()?;
+    object_seeds()?;
     checkpoint_seeds()?;
     Ok(())
 }

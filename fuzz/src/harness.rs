@@ -13,7 +13,7 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
 
-use ledger_core::backup::Manifest;
+use ledger_core::backup::{decode_object, encode_object, Manifest};
 use ledger_core::chain::{genesis, link};
 use ledger_core::domain::{self, validate, Event, PerformanceReport, Projections, ReportFilter};
 use ledger_core::meta::LedgerMeta;
@@ -1288,6 +1288,66 @@ pub fn backup_manifest(data: &[u8]) {
             assert_eq!(hash2, hash3);
         }
         Err(e) => assert!(!e.is_empty()),
+    }
+}
+
+/// Backup objects. The first byte picks the mode. Even: the rest is an
+/// object file as found in a store, read against an address and a size taken
+/// from its first bytes (a damaged manifest can claim anything); reading
+/// must refuse it or return exactly that many bytes hashing to that address.
+/// Odd: the rest is a segment's bytes; they are stored as an object and read
+/// back (which must give them back), then the object is damaged at a place
+/// and in a way the next bytes choose, and reading must refuse it or give
+/// back exactly the original bytes.
+pub fn backup_object(data: &[u8]) {
+    let Some((&mode, rest)) = data.split_first() else {
+        return;
+    };
+    let mut input = Input::new(rest);
+    if mode & 1 == 0 {
+        // A claimed size up to 1 MiB (larger claims are refused by size or
+        // stop where the bytes end; they cost no memory up front).
+        let size = u64::from(input.u32() % (1 << 20));
+        let address = ContentHash::of(input.bytes(8)).to_hex();
+        let object = input.bytes(usize::MAX);
+        if let Ok(out) = decode_object(object, &address, size) {
+            assert_eq!(out.len() as u64, size, "object size");
+            assert_eq!(ContentHash::of(&out).to_hex(), address, "object address");
+        }
+        assert!(decode_object(object, "not-an-address", size).is_err());
+        return;
+    }
+    let at = input.u32() as usize;
+    let how = input.u8();
+    let original = input.bytes(usize::MAX);
+    let address = ContentHash::of(original).to_hex();
+    let size = original.len() as u64;
+    let object = encode_object(original).expect("compressing bytes in memory");
+    let back = decode_object(&object[..], &address, size)
+        .unwrap_or_else(|e| panic!("an object this build wrote does not read back: {e}"));
+    assert_eq!(back, original, "object round trip");
+    assert!(
+        decode_object(&object[..], &address, size + 1).is_err(),
+        "size claimed too large"
+    );
+    if size > 0 {
+        assert!(
+            decode_object(&object[..], &address, size - 1).is_err(),
+            "size claimed too small"
+        );
+    }
+    let mut damaged = object.clone();
+    if damaged.is_empty() {
+        return;
+    }
+    let i = at % damaged.len();
+    match how % 3 {
+        0 => damaged[i] ^= 1 << (how % 8),
+        1 => damaged.truncate(i),
+        _ => damaged.insert(i, how),
+    }
+    if let Ok(out) = decode_object(&damaged[..], &address, size) {
+        assert_eq!(out, original, "a damaged object read back as other bytes");
     }
 }
 

@@ -118,8 +118,15 @@ pub(crate) fn recover(storage: &dyn Storage, layout: &Layout, capacity: u64) -> 
     let mut sealed_count = layout.sealed.len() as u64;
     let mut ordinal = layout.next_ordinal();
 
-    if let Some((_, name)) = &layout.active {
-        match recover_active(storage, layout, name, &mut state, &mut report)? {
+    if let Some((active_ordinal, name)) = &layout.active {
+        match recover_active(
+            storage,
+            layout,
+            (*active_ordinal, name),
+            capacity,
+            &mut state,
+            &mut report,
+        )? {
             ActiveOutcome::Ready(seg) => {
                 return Ok(Recovered {
                     active: seg,
@@ -172,7 +179,8 @@ enum ActiveOutcome {
 fn recover_active(
     storage: &dyn Storage,
     layout: &Layout,
-    name: &str,
+    (ordinal, name): (SegmentOrdinal, &str),
+    capacity: u64,
     state: &mut ChainState,
     report: &mut RecoveryReport,
 ) -> Result<ActiveOutcome> {
@@ -181,6 +189,19 @@ fn recover_active(
         .ctx("map", storage.path_of(name))?;
     let data = map.bytes(0, map.len()).unwrap_or_default();
     let header = SegmentHeader::decode(data).map_err(|d| corrupt(name, 0, None, d))?;
+    if header.ordinal != ordinal {
+        // Trusting the header would name the next sealed segments after
+        // ordinals that already exist.
+        return Err(corrupt(
+            name,
+            32,
+            None,
+            format!(
+                "the header says segment {}, the file name says {ordinal}",
+                header.ordinal
+            ),
+        ));
+    }
     if header.ledger_id != layout.meta.id {
         return Err(Error::ForeignSegment {
             segment: name.to_owned(),
@@ -228,7 +249,7 @@ fn recover_active(
                 .and_then(|rest| rest.iter().rposition(|&b| b != 0))
             {
                 None => {
-                    let map = ensure_room(storage, name, map, offset, header.capacity)?;
+                    let map = ensure_room(storage, name, map, offset, capacity)?;
                     return Ok(ActiveOutcome::Ready(ActiveSegment {
                         name: name.to_owned(),
                         ordinal: header.ordinal,
@@ -243,10 +264,15 @@ fn recover_active(
             }
         }
         ScanStop::Footer { offset } => match SegmentFooter::decode(data, offset) {
+            // A segment is never sealed empty: a footer right after the
+            // header is not an interrupted seal.
             Ok(f)
-                if f.count == count
+                if count > 0
+                    && f.count == count
                     && f.last_seq.next() == state.next_seq
-                    && f.last_hash == state.prev_hash =>
+                    && f.last_hash == state.prev_hash
+                    && f.last_ts == state.last_ts
+                    && Some(f.first_ts) == first_ts =>
             {
                 let end = offset + crate::segment::footer::FOOTER_LEN;
                 let file = active::finish_seal(storage, name, header.ordinal, map.as_ref(), end)?;
@@ -274,7 +300,7 @@ fn recover_active(
         reason,
     )?;
     report.cut = Some(cut);
-    let map = ensure_room(storage, name, map, cut_at, header.capacity)?;
+    let map = ensure_room(storage, name, map, cut_at, capacity)?;
     Ok(ActiveOutcome::Ready(ActiveSegment {
         name: name.to_owned(),
         ordinal: header.ordinal,
@@ -286,9 +312,11 @@ fn recover_active(
     }))
 }
 
-/// An active segment file shorter than its capacity (cut by something
-/// outside the ledger) is extended with zeros, so the writer always has room
-/// for at least the footer after the records.
+/// An active segment file shorter than the writer's segment size (cut by
+/// something outside the ledger) is extended with zeros, so the writer always
+/// has room for at least the footer after the records. The size is the
+/// writer's, never the header's `capacity`: a damaged or forged header could
+/// claim any size (the writer rotates by the file's length, not the header).
 fn ensure_room(
     storage: &dyn Storage,
     name: &str,

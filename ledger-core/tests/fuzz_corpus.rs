@@ -47,13 +47,14 @@ mod ix {
 type Target = fn(&[u8]);
 
 /// Every fuzz target, by its corpus folder name.
-const TARGETS: [(&str, Target); 7] = [
+const TARGETS: [(&str, Target); 8] = [
     ("segment_scan", harness::segment_scan),
     ("record_decode", harness::record_decode),
     ("event_decode", harness::event_decode),
     ("recovery", harness::recovery),
     ("index_file", index_harness::index_file),
     ("backup_manifest", harness::backup_manifest),
+    ("backup_object", harness::backup_object),
     ("checkpoint", harness::checkpoint),
 ];
 
@@ -105,6 +106,9 @@ fn every_corpus_folder_has_a_target() {
                 TARGETS.iter().any(|(t, _)| *t == name),
                 "fuzz/corpus/{name} has no target in this test"
             );
+            // Replayed here too, so a folder without a test of its own below
+            // is still run.
+            replay(&name);
         }
     }
 }
@@ -137,6 +141,11 @@ fn index_file_corpus() {
 #[test]
 fn backup_manifest_corpus() {
     replay("backup_manifest");
+}
+
+#[test]
+fn backup_object_corpus() {
+    replay("backup_object");
 }
 
 #[test]

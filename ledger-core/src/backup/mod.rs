@@ -22,9 +22,11 @@
 //! restored half-way is left looking like a good ledger.
 
 mod manifest;
+mod object;
 mod store;
 
 pub use manifest::{Manifest, ManifestSegment, SegmentState};
+pub use object::{decode_object, encode_object, is_address, MAX_OBJECT};
 pub use store::{
     BackupError, BackupReport, BackupStore, BackupSummary, BackupVerifyReport, Progress,
     PruneReport, RestoreReport,

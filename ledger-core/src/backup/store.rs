@@ -2,7 +2,7 @@
 
 use std::collections::BTreeSet;
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,6 +10,7 @@ use std::time::Duration;
 use super::manifest::{
     Manifest, ManifestHead, ManifestLink, ManifestSegment, SegmentState, MANIFEST_FORMAT,
 };
+use super::object::{decode_object, encode_object, is_address};
 use crate::layout::read_layout;
 use crate::meta::{LedgerMeta, META_FILE};
 use crate::reader::{read_published, Published};
@@ -18,11 +19,6 @@ use crate::segment::names::SegmentName;
 use crate::storage::{FsStorage, Storage};
 use crate::types::{ContentHash, Timestamp};
 use crate::verify::{verify_dir, VerifyOptions};
-
-/// zstd level: fast, and ledger segments compress well at it.
-const ZSTD_LEVEL: i32 = 3;
-/// No object may decompress to more than this, whatever its manifest says.
-const MAX_OBJECT: u64 = 16 << 30;
 
 /// What can go wrong with backups. Every variant names the file or object.
 #[derive(Debug, thiserror::Error)]
@@ -191,12 +187,6 @@ pub struct BackupStore {
     root: PathBuf,
 }
 
-fn is_hex64(s: &str) -> bool {
-    s.len() == 64
-        && s.bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-}
-
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
     let written = File::create(&tmp)
@@ -285,8 +275,7 @@ impl BackupStore {
         if let Some(dir) = path.parent() {
             fs::create_dir_all(dir).map_err(io_err("create", dir))?;
         }
-        let compressed =
-            zstd::bulk::compress(bytes, ZSTD_LEVEL).map_err(io_err("compress", &path))?;
+        let compressed = encode_object(bytes).map_err(io_err("compress", &path))?;
         write_atomic(&path, &compressed)?;
         Ok(Some(compressed.len() as u64))
     }
@@ -300,36 +289,13 @@ impl BackupStore {
             segment: segment.to_owned(),
             reason,
         };
-        if !is_hex64(hash) {
+        if !is_address(hash) {
             return Err(bad("not an object address (64 lowercase hex digits)".into()));
-        }
-        if size > MAX_OBJECT {
-            return Err(bad(format!(
-                "claims {size} bytes, more than the {MAX_OBJECT} allowed"
-            )));
         }
         let path = self.object_path(hash);
         let file =
             File::open(&path).map_err(|e| bad(format!("cannot open {}: {e}", path.display())))?;
-        let decoder = zstd::stream::read::Decoder::new(file)
-            .map_err(|e| bad(format!("not zstd data: {e}")))?;
-        let mut out = Vec::with_capacity(size.min(1 << 28) as usize);
-        decoder
-            .take(size + 1)
-            .read_to_end(&mut out)
-            .map_err(|e| bad(format!("does not decompress (truncated or damaged): {e}")))?;
-        if out.len() as u64 != size {
-            return Err(bad(format!(
-                "decompresses to {}{} bytes, the manifest says {size}",
-                out.len(),
-                if out.len() as u64 > size { "+" } else { "" }
-            )));
-        }
-        let actual = blake3::hash(&out).to_hex().to_string();
-        if actual != hash {
-            return Err(bad(format!("its bytes hash to {actual}")));
-        }
-        Ok(out)
+        decode_object(file, hash, size).map_err(bad)
     }
 
     /// Every manifest, oldest first, with its hash; damaged ones as errors.

@@ -104,6 +104,15 @@ pub enum RecordDefect {
     /// The bytes after the record up to the next 8-byte boundary are not zero.
     #[error("non-zero padding after the record")]
     Padding,
+    /// The length word stored in the record is not the length it was read
+    /// with (only [`decode`] with a length from elsewhere can see this).
+    #[error("the record's length word is {stored}, but it was read as {len} bytes")]
+    LengthWord {
+        /// The length word in the record's bytes.
+        stored: u32,
+        /// The length the record was read with.
+        len: u32,
+    },
 }
 
 /// Reads the slot at `offset` of `data`, where `data` is the segment's bytes
@@ -122,7 +131,8 @@ pub fn parse_at(data: &[u8], offset: usize) -> Result<Slot<'_>, RecordDefect> {
     }
 }
 
-/// Decodes the record at `offset` whose length word is `len`.
+/// Decodes the record at `offset` whose length word is `len` (as a reader
+/// loaded it); the record's own length word must say the same.
 pub fn decode(data: &[u8], offset: usize, len: u32) -> Result<RecordRef<'_>, RecordDefect> {
     let available = data.len().saturating_sub(offset);
     let n = len as usize;
@@ -140,6 +150,10 @@ pub fn decode(data: &[u8], offset: usize, len: u32) -> Result<RecordRef<'_>, Rec
     let computed = crc32fast::hash(rec.get(..crc_at).unwrap_or_default());
     if stored != computed {
         return Err(RecordDefect::Crc { stored, computed });
+    }
+    let word = le::u32_at(rec, 0).ok_or(RecordDefect::Truncated { len, available })?;
+    if word != len {
+        return Err(RecordDefect::LengthWord { stored: word, len });
     }
     let pad_end = le::align8(n).min(available);
     if data

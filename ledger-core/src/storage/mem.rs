@@ -37,6 +37,16 @@ use super::mmap::RawMap;
 use super::{LockGuard, SegmentMap, Storage};
 
 const PAGE: usize = 4096;
+/// The largest file the in-memory folder holds (a file system's size limit:
+/// larger lengths are refused with `EFBIG`, not attempted).
+const MAX_FILE: usize = 1 << 36;
+
+fn too_large(name: &str, len: usize) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::FileTooLarge,
+        format!("{name}: {len} bytes is more than the in-memory folder's limit of {MAX_FILE}"),
+    )
+}
 
 /// What a simulated crash loses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -577,6 +587,9 @@ impl Storage for MemStorage {
 
     fn create_segment(&self, name: &str, len: u64) -> io::Result<Arc<dyn SegmentMap>> {
         let len = usize::try_from(len).map_err(io::Error::other)?;
+        if len > MAX_FILE {
+            return Err(too_large(name, len));
+        }
         let verdict = self.shared.faults.step(&self.shared, IoOp::Create, name);
         let mut dir = self.shared.dir.lock();
         if dir.files.contains_key(name) {
@@ -612,6 +625,9 @@ impl Storage for MemStorage {
 
     fn truncate(&self, name: &str, len: u64) -> io::Result<()> {
         let len = usize::try_from(len).map_err(io::Error::other)?;
+        if len > MAX_FILE {
+            return Err(too_large(name, len));
+        }
         self.check(IoOp::Truncate, name)?;
         let mut dir = self.shared.dir.lock();
         let old = Arc::clone(dir.files.get(name).ok_or_else(|| not_found(name))?);

@@ -485,6 +485,19 @@ impl Writer {
             .unwrap_or_else(|| Timestamp::now().max(self.state.last_ts));
         let size = record::padded_size(e.payload.len());
         if self.active.pos + size + FOOTER_LEN > self.active.map.len() {
+            if self.active.count == 0 {
+                // Never seal an empty segment (recovery would not take it for
+                // a sealed one): a record that does not fit an empty segment
+                // does not fit at all.
+                return Err(Error::RecordTooLarge {
+                    len: size,
+                    max: self
+                        .active
+                        .map
+                        .len()
+                        .saturating_sub(self.active.pos + FOOTER_LEN),
+                });
+            }
             self.rotate()?;
         }
         let seq = self.state.next_seq;
