@@ -123,7 +123,6 @@ pub(crate) fn recover(storage: &dyn Storage, layout: &Layout, capacity: u64) -> 
             storage,
             layout,
             (*active_ordinal, name),
-            capacity,
             &mut state,
             &mut report,
         )? {
@@ -180,7 +179,6 @@ fn recover_active(
     storage: &dyn Storage,
     layout: &Layout,
     (ordinal, name): (SegmentOrdinal, &str),
-    capacity: u64,
     state: &mut ChainState,
     report: &mut RecoveryReport,
 ) -> Result<ActiveOutcome> {
@@ -249,7 +247,7 @@ fn recover_active(
                 .and_then(|rest| rest.iter().rposition(|&b| b != 0))
             {
                 None => {
-                    let map = ensure_room(storage, name, map, offset, capacity)?;
+                    let map = ensure_room(storage, name, map, offset)?;
                     return Ok(ActiveOutcome::Ready(ActiveSegment {
                         name: name.to_owned(),
                         ordinal: header.ordinal,
@@ -300,7 +298,7 @@ fn recover_active(
         reason,
     )?;
     report.cut = Some(cut);
-    let map = ensure_room(storage, name, map, cut_at, capacity)?;
+    let map = ensure_room(storage, name, map, cut_at)?;
     Ok(ActiveOutcome::Ready(ActiveSegment {
         name: name.to_owned(),
         ordinal: header.ordinal,
@@ -312,23 +310,24 @@ fn recover_active(
     }))
 }
 
-/// An active segment file shorter than the writer's segment size (cut by
-/// something outside the ledger) is extended with zeros, so the writer always
-/// has room for at least the footer after the records. The size is the
-/// writer's, never the header's `capacity`: a damaged or forged header could
-/// claim any size (the writer rotates by the file's length, not the header).
+/// An active segment file too short to hold the footer after its records
+/// (cut by something outside the ledger) is extended with zeros to the next
+/// page boundary past the footer's end, so the writer can always seal it.
+/// Nothing more: the header's `capacity` is not trusted (a damaged or forged
+/// header could claim any size), and the writer rotates by the file's
+/// length, so a short segment is simply sealed early (or, while it holds no
+/// record, replaced by a full-size one).
 fn ensure_room(
     storage: &dyn Storage,
     name: &str,
     map: std::sync::Arc<dyn SegmentMap>,
     pos: usize,
-    capacity: u64,
 ) -> Result<std::sync::Arc<dyn SegmentMap>> {
     let need = (pos + crate::segment::footer::FOOTER_LEN) as u64;
-    if map.len() as u64 >= capacity.max(need) {
+    if map.len() as u64 >= need {
         return Ok(map);
     }
-    let len = capacity.max(need);
+    let len = need.div_ceil(4096) * 4096;
     drop(map);
     storage
         .truncate(name, len)

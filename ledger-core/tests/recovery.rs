@@ -353,3 +353,42 @@ fn a_missing_segment_or_a_wrong_content_address_refuses_to_open() {
     );
     assert_eq!(bad.file_bytes(last).unwrap(), bytes, "nothing changed");
 }
+
+/// An active segment cut short by something outside the ledger is given
+/// just room for its footer; when it holds no record and the next record
+/// does not fit, it is replaced by a full-size segment, never sealed empty.
+#[test]
+fn a_short_empty_active_segment_is_replaced_not_sealed_empty() {
+    let st = MemStorage::new();
+    create(&st, Durability::NoSync).close().unwrap();
+    let name = active_name(&st);
+    let bytes = st.file_bytes(&name).unwrap();
+    st.set_file_bytes(&name, &bytes[..4096]).unwrap();
+    let mut w = reopen(&st).unwrap();
+    assert_eq!(
+        st.file_bytes(&name).unwrap().len(),
+        8192,
+        "room for the footer"
+    );
+    let big = vec![7u8; 5000];
+    let r = w
+        .append(&ledger_core::Entry::new(
+            kind(0),
+            ledger_core::SchemaVersion::new(1),
+            &big,
+        ))
+        .unwrap();
+    assert_eq!(r.seq, Seq::new(1));
+    assert_eq!(w.sealed_segments(), 0, "nothing was sealed");
+    assert_eq!(
+        st.file_bytes(&name).unwrap().len(),
+        16 << 10,
+        "full size again"
+    );
+    w.close().unwrap();
+    let w = reopen(&st).unwrap();
+    assert_eq!(w.next_seq(), Seq::new(2));
+    drop(w);
+    let report = verify(Arc::new(st.clone()), &VerifyOptions::default()).unwrap();
+    assert!(report.is_intact(), "{:?}", report.findings);
+}

@@ -5,7 +5,11 @@
 //! and for a segment the record (offset at or before the flipped byte).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::path::{Path, PathBuf};
+
+use common::files_under;
 use std::process::Command;
 
 use ledger_core::backup::BackupStore;
@@ -14,20 +18,10 @@ use ledger_core::verify::{verify_dir, FindingKind, VerifyOptions};
 use ledger_index::{check_index_files, LedgerIndex};
 
 fn files(dir: &Path, ext: &str) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_owned()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.to_str().unwrap().ends_with(ext) {
-                out.push(p);
-            }
-        }
-    }
-    out.sort();
-    out
+    files_under(dir)
+        .into_iter()
+        .filter(|p| p.to_str().unwrap().ends_with(ext))
+        .collect()
 }
 
 fn xorshift(state: &mut u64) -> u64 {

@@ -11,8 +11,12 @@
 //! record, and the same command succeeds once there is room.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::path::Path;
 use std::process::Command;
+
+use common::files_under;
 
 struct Run {
     code: i32,
@@ -60,20 +64,30 @@ fn records(dir: &Path) -> u64 {
 
 /// Every file under `dir`, recursively, with its bytes.
 fn tree(dir: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_owned()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                out.push((p.display().to_string(), std::fs::read(&p).unwrap()));
-            }
-        }
-    }
-    out.sort();
-    out
+    files_under(dir)
+        .into_iter()
+        .map(|p| (p.display().to_string(), std::fs::read(&p).unwrap()))
+        .collect()
+}
+
+/// Runs `ledger args` without a limit; it must succeed.
+fn ok(args: &[&str]) {
+    let run = ledger(None, args);
+    assert_eq!(run.code, 0, "{args:?}: {}{}", run.stdout, run.stderr);
+}
+
+/// Appends a demo session of `events` events to the ledger in `dir`, in
+/// 64 KiB segments.
+fn demo(dir: &Path, events: &str) {
+    ok(&[
+        "-d",
+        s(dir),
+        "demo",
+        "--events",
+        events,
+        "--segment-size",
+        "64KiB",
+    ]);
 }
 
 fn no_temp_files(dir: &Path) {
@@ -90,53 +104,34 @@ fn no_temp_files(dir: &Path) {
 fn a_full_disk_when_a_new_segment_is_started_stops_the_append_and_loses_nothing() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("ledger");
-    let first = ledger(
-        None,
-        &[
-            "-d",
-            s(&dir),
-            "demo",
-            "--events",
-            "400",
-            "--segment-size",
-            "64KiB",
-        ],
-    );
-    assert_eq!(first.code, 0, "{}", first.stderr);
+    demo(&dir, "400");
     let before = records(&dir);
     // New segments of 1 MiB cannot be created under a limit of 256–512 KiB;
     // the existing 64 KiB active segment still takes appends until it is full.
-    let run = ledger(
-        Some(512),
-        &[
-            "-d",
-            s(&dir),
-            "demo",
-            "--events",
-            "3000",
-            "--segment-size",
-            "1MiB",
-        ],
-    );
+    let args = [
+        "-d",
+        s(&dir),
+        "demo",
+        "--events",
+        "3000",
+        "--segment-size",
+        "1MiB",
+    ];
+    let run = ledger(Some(512), &args);
     assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
     assert!(
         run.stderr.contains("starting segment") && run.stderr.contains("File too large"),
         "unclear error: {}",
         run.stderr
     );
-    assert!(
-        run.stderr.contains(s(&dir)),
-        "the error names no path: {}",
-        run.stderr
-    );
+    assert!(run.stderr.contains(s(&dir)), "no path in: {}", run.stderr);
     let after = records(&dir);
     assert!(
         after > before,
         "the active segment took appends until it was full"
     );
     // Room again: the ledger opens (recovery starts the segment) and grows.
-    let again = ledger(None, &["-d", s(&dir), "demo", "--events", "300"]);
-    assert_eq!(again.code, 0, "{}", again.stderr);
+    ok(&["-d", s(&dir), "demo", "--events", "300"]);
     assert!(records(&dir) > after);
 }
 
@@ -145,46 +140,16 @@ fn a_full_disk_during_a_backup_leaves_the_store_and_the_ledger_as_they_were() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("ledger");
     let store = tmp.path().join("store");
-    let run = ledger(
-        None,
-        &[
-            "-d",
-            s(&dir),
-            "demo",
-            "--events",
-            "1500",
-            "--segment-size",
-            "64KiB",
-        ],
-    );
-    assert_eq!(run.code, 0, "{}", run.stderr);
-    let run = ledger(
-        None,
-        &["-d", s(&dir), "backup", "create", "--to", s(&store)],
-    );
-    assert_eq!(run.code, 0, "{}", run.stderr);
-    let run = ledger(
-        None,
-        &[
-            "-d",
-            s(&dir),
-            "demo",
-            "--events",
-            "1500",
-            "--segment-size",
-            "64KiB",
-        ],
-    );
-    assert_eq!(run.code, 0, "{}", run.stderr);
+    let backup = ["-d", s(&dir), "backup", "create", "--to", s(&store)];
+    demo(&dir, "1500");
+    ok(&backup);
+    demo(&dir, "1500");
     let n = records(&dir);
     let ledger_before = tree(&dir);
     let store_before = tree(&store);
 
     // Objects of about 30 KiB do not fit under 8–16 KiB.
-    let run = ledger(
-        Some(16),
-        &["-d", s(&dir), "backup", "create", "--to", s(&store)],
-    );
+    let run = ledger(Some(16), &backup);
     assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
     assert!(
         run.stderr.contains("File too large") && run.stderr.contains(s(&store)),
@@ -198,30 +163,21 @@ fn a_full_disk_during_a_backup_leaves_the_store_and_the_ledger_as_they_were() {
         ledger_before,
         "a failed backup changed the ledger"
     );
-    let run = ledger(None, &["backup", "verify", "--in", s(&store)]);
-    assert_eq!(run.code, 0, "{}", run.stdout);
+    ok(&["backup", "verify", "--in", s(&store)]);
     let run = ledger(None, &["backup", "list", "--in", s(&store)]);
     assert!(run.stdout.contains("1 backup(s)"), "{}", run.stdout);
 
     // Room again: the backup completes and restores to the same ledger.
-    let run = ledger(
-        None,
-        &["-d", s(&dir), "backup", "create", "--to", s(&store)],
-    );
-    assert_eq!(run.code, 0, "{}", run.stderr);
+    ok(&backup);
     let restored = tmp.path().join("restored");
-    let run = ledger(
-        None,
-        &[
-            "backup",
-            "restore",
-            "--from",
-            s(&store),
-            "--to",
-            s(&restored),
-        ],
-    );
-    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    ok(&[
+        "backup",
+        "restore",
+        "--from",
+        s(&store),
+        "--to",
+        s(&restored),
+    ]);
     assert_eq!(records(&restored), n);
 }
 
@@ -241,23 +197,19 @@ fn a_full_disk_while_writing_a_checkpoint_leaves_no_half_checkpoint() {
     let dir = tmp.path().join("ledger");
     let key = tmp.path().join("auditor.key");
     let cp = tmp.path().join("head.checkpoint");
-    let run = ledger(None, &["-d", s(&dir), "demo", "--events", "200"]);
-    assert_eq!(run.code, 0, "{}", run.stderr);
-    let run = ledger(None, &["keygen", "--out", s(&key)]);
-    assert_eq!(run.code, 0, "{}", run.stderr);
+    demo(&dir, "200");
+    ok(&["keygen", "--out", s(&key)]);
     let n = records(&dir);
-    let run = ledger(
-        Some(0),
-        &[
-            "-d",
-            s(&dir),
-            "checkpoint",
-            "--key",
-            s(&key),
-            "--out",
-            s(&cp),
-        ],
-    );
+    let checkpoint = [
+        "-d",
+        s(&dir),
+        "checkpoint",
+        "--key",
+        s(&key),
+        "--out",
+        s(&cp),
+    ];
+    let run = ledger(Some(0), &checkpoint);
     assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
     assert!(
         run.stderr.contains("File too large") && run.stderr.contains("head.checkpoint"),
@@ -267,30 +219,15 @@ fn a_full_disk_while_writing_a_checkpoint_leaves_no_half_checkpoint() {
     assert!(!cp.exists());
     no_temp_files(tmp.path());
     assert_eq!(records(&dir), n);
-    let run = ledger(
-        None,
-        &[
-            "-d",
-            s(&dir),
-            "checkpoint",
-            "--key",
-            s(&key),
-            "--out",
-            s(&cp),
-        ],
-    );
-    assert_eq!(run.code, 0, "{}", run.stderr);
-    let run = ledger(
-        None,
-        &[
-            "-d",
-            s(&dir),
-            "verify",
-            "--checkpoint",
-            s(&cp),
-            "--trusted-key",
-            &format!("{}.pub", s(&key)),
-        ],
-    );
-    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    ok(&checkpoint);
+    let public = format!("{}.pub", s(&key));
+    ok(&[
+        "-d",
+        s(&dir),
+        "verify",
+        "--checkpoint",
+        s(&cp),
+        "--trusted-key",
+        &public,
+    ]);
 }

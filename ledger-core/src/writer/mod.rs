@@ -487,18 +487,12 @@ impl Writer {
         if self.active.pos + size + FOOTER_LEN > self.active.map.len() {
             if self.active.count == 0 {
                 // Never seal an empty segment (recovery would not take it for
-                // a sealed one): a record that does not fit an empty segment
-                // does not fit at all.
-                return Err(Error::RecordTooLarge {
-                    len: size,
-                    max: self
-                        .active
-                        .map
-                        .len()
-                        .saturating_sub(self.active.pos + FOOTER_LEN),
-                });
+                // a sealed one): an empty segment too small for the record
+                // (recovered from a short file) is replaced by a full-size one.
+                self.replace_empty_active()?;
+            } else {
+                self.rotate()?;
             }
-            self.rotate()?;
         }
         let seq = self.state.next_seq;
         let hash = record::encode_into(
@@ -581,6 +575,33 @@ impl Writer {
         self.active = next;
         drop(target);
         self.prepare_next();
+        Ok(())
+    }
+
+    /// Replaces the active segment, which holds no record, with a new file
+    /// of the configured segment size (same ordinal, same chain position):
+    /// its header is written into a new file that is renamed over the old
+    /// one, so the folder holds one or the other, both valid and empty.
+    fn replace_empty_active(&mut self) -> Result<()> {
+        self.stop_populating();
+        let mut target = self.shared.target.lock();
+        let header = crate::segment::header::SegmentHeader {
+            created_at: Timestamp::now(),
+            capacity: self.opts.segment_size,
+            ..self.active.header
+        };
+        let next = active::create_active(self.storage.as_ref(), header, None).map_err(|e| {
+            self.shared.poison(format!(
+                "replacing the empty segment {} failed: {e}",
+                header.ordinal
+            ))
+        })?;
+        *target = FlushTarget::new(Arc::clone(&next.map), next.pos);
+        self.shared
+            .committed_end
+            .store(next.pos as u64, Ordering::Release);
+        self.active = next;
+        drop(target);
         Ok(())
     }
 
