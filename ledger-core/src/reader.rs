@@ -318,7 +318,21 @@ impl Cursor {
                     self.state.next_seq,
                     "an empty slot inside a sealed segment (records before its footer are missing)",
                 )),
-                None | Some(0) => return Ok(None),
+                None | Some(0) => {
+                    // An active segment that holds no record may have been
+                    // replaced by a larger file (the writer does that when
+                    // a record does not fit it): map the new one.
+                    let replaced = seg.pos == HEADER_LEN
+                        && self
+                            .storage
+                            .file_len(&seg.name)
+                            .is_ok_and(|l| l != seg.map.len() as u64);
+                    let ordinal = seg.ordinal;
+                    if replaced && self.enter(ordinal)? {
+                        continue;
+                    }
+                    return Ok(None);
+                }
                 Some(FOOTER_MARKER) => {
                     let next = seg.ordinal.next();
                     if !self.enter(next)? {

@@ -460,11 +460,33 @@ fn finding(
     }
 }
 
+/// The sealed file of segment `ordinal`, if the folder holds one now.
+fn sealed_file_of(st: &dyn Storage, ordinal: SegmentOrdinal) -> Option<SegFile> {
+    st.list()
+        .ok()?
+        .into_iter()
+        .find_map(|name| match SegmentName::parse(&name) {
+            Some(SegmentName::Sealed(o, address)) if o == ordinal => Some(SegFile {
+                ordinal,
+                name,
+                sealed: Some(address),
+            }),
+            _ => None,
+        })
+}
+
 fn verify_segment(st: &dyn Storage, f: &SegFile, cp_seq: Option<Seq>) -> SegResult {
     let mut r = SegResult::default();
     let map = match st.map_segment(&f.name, false) {
         Ok(m) => m,
         Err(e) => {
+            if e.kind() == std::io::ErrorKind::NotFound && f.sealed.is_none() {
+                // A writer sealed the active segment after the listing:
+                // verify it under its sealed name.
+                if let Some(sealed) = sealed_file_of(st, f.ordinal) {
+                    return verify_segment(st, &sealed, cp_seq);
+                }
+            }
             r.findings.push(Finding {
                 kind: FindingKind::Unreadable,
                 segment: f.name.clone(),

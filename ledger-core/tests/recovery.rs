@@ -370,6 +370,10 @@ fn a_short_empty_active_segment_is_replaced_not_sealed_empty() {
         8192,
         "room for the footer"
     );
+    // A reader following the tail, attached to the short file.
+    let reader = Reader::with_storage(Arc::new(st.clone())).unwrap();
+    let mut tail = reader.cursor().unwrap();
+    assert!(tail.next_record().unwrap().is_none());
     let big = vec![7u8; 5000];
     let r = w
         .append(&ledger_core::Entry::new(
@@ -385,6 +389,12 @@ fn a_short_empty_active_segment_is_replaced_not_sealed_empty() {
         16 << 10,
         "full size again"
     );
+    // The reader notices the replacement and reads the record.
+    let rec = tail
+        .next_record()
+        .unwrap()
+        .expect("the reader follows the new file");
+    assert_eq!((rec.seq, rec.chain_hash), (r.seq, r.chain_hash));
     w.close().unwrap();
     let w = reopen(&st).unwrap();
     assert_eq!(w.next_seq(), Seq::new(2));

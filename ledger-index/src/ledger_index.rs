@@ -122,9 +122,18 @@ impl LedgerIndex {
         let mut active = self.active.lock();
         match &layout.active {
             Some((ordinal, name)) => {
-                let keep = active
-                    .as_ref()
-                    .is_some_and(|a| a.ordinal == *ordinal && &a.name == name);
+                // An active segment that holds no record may have been
+                // replaced by a larger file of the same name (the writer does
+                // that when a record does not fit it): map the new one.
+                let keep = active.as_ref().is_some_and(|a| {
+                    a.ordinal == *ordinal
+                        && &a.name == name
+                        && (a.index.count() > 0
+                            || self
+                                .storage
+                                .file_len(name)
+                                .is_ok_and(|l| l == a.map.len() as u64))
+                });
                 if !keep {
                     let map = self.storage.map_segment(name, false).map_err(|e| {
                         ledger_core::Error::Io {

@@ -491,7 +491,7 @@ fn truncate(dir: &Path, plan: &Plan) -> Result<PathBuf, ToolError> {
     {
         let mut f = fs::File::create(&rebuilt).map_err(io_err("create", &rebuilt))?;
         f.write_all(&kept)
-            .and_then(|()| f.set_len(capacity))
+            .and_then(|()| ledger_core::storage::allocate(&f, capacity))
             .and_then(|()| f.sync_all())
             .map_err(io_err("write", &rebuilt))?;
     }

@@ -10,7 +10,7 @@ use std::time::Duration;
 use super::manifest::{
     Manifest, ManifestHead, ManifestLink, ManifestSegment, SegmentState, MANIFEST_FORMAT,
 };
-use super::object::{decode_object, encode_object, is_address};
+use super::object::{decode_object, encode_object, is_address, MAX_OBJECT};
 use crate::layout::read_layout;
 use crate::meta::{LedgerMeta, META_FILE};
 use crate::reader::{read_published, Published};
@@ -749,8 +749,11 @@ impl BackupStore {
                 .map_err(io_err("create", &path))?;
             f.write_all(&bytes).map_err(io_err("write", &path))?;
             if let (SegmentState::Active, Some(cap)) = (s.state, s.capacity) {
-                f.set_len(cap.max(bytes.len() as u64))
-                    .map_err(io_err("extend", &path))?;
+                // Allocated, not sparse (a full disk is an error now, not a
+                // SIGBUS in the writer later); a capacity no segment can have
+                // is not believed.
+                let len = cap.min(MAX_OBJECT).max(bytes.len() as u64);
+                crate::storage::allocate(&f, len).map_err(io_err("extend", &path))?;
             }
             f.sync_all().map_err(io_err("sync", &path))?;
             done += s.size;

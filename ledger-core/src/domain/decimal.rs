@@ -254,11 +254,14 @@ impl FromStr for Decimal {
         if frac.len() > Self::DIGITS as usize {
             return Err(err("more than 8 digits after the decimal point"));
         }
+        // Accumulated as a negative number, whose range is one larger, so
+        // that the smallest value (`i128::MIN` units) parses too and every
+        // value this type displays parses back.
         let mut units: i128 = 0;
         for b in int.bytes() {
             units = units
                 .checked_mul(10)
-                .and_then(|u| u.checked_add(i128::from(b - b'0')))
+                .and_then(|u| u.checked_sub(i128::from(b - b'0')))
                 .ok_or_else(|| err("out of range"))?;
         }
         units = units
@@ -268,8 +271,15 @@ impl FromStr for Decimal {
         for (i, b) in frac.bytes().enumerate() {
             frac_units += i128::from(b - b'0') * 10i128.pow(Self::DIGITS - 1 - i as u32);
         }
-        units += frac_units;
-        Ok(Decimal(if neg { -units } else { units }))
+        let units = units
+            .checked_sub(frac_units)
+            .ok_or_else(|| err("out of range"))?;
+        let value = if neg {
+            units
+        } else {
+            units.checked_neg().ok_or_else(|| err("out of range"))?
+        };
+        Ok(Decimal(value))
     }
 }
 
@@ -333,6 +343,24 @@ impl serde::de::Visitor<'_> for HumanVisitor {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_largest_values_parse_and_one_more_is_out_of_range() {
+        let max = Decimal(i128::MAX).to_string();
+        assert_eq!(max.parse::<Decimal>(), Ok(Decimal(i128::MAX)));
+        // Found by fuzzing: the integer part fits, adding the fraction did not.
+        assert!(max.ends_with(".84105727"), "{max}");
+        let over = max.replace(".84105727", ".84105728");
+        let e = over.parse::<Decimal>().unwrap_err();
+        assert!(e.to_string().contains("out of range"), "{e}");
+        // The smallest value displays and parses back.
+        let min = Decimal(i128::MIN).to_string();
+        assert_eq!(min.parse::<Decimal>(), Ok(Decimal(i128::MIN)));
+        assert!(min
+            .replace(".84105728", ".84105729")
+            .parse::<Decimal>()
+            .is_err());
+    }
 
     fn d(s: &str) -> Decimal {
         s.parse().unwrap()

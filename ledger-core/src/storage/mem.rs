@@ -39,7 +39,7 @@ use super::{LockGuard, SegmentMap, Storage};
 const PAGE: usize = 4096;
 /// The largest file the in-memory folder holds (a file system's size limit:
 /// larger lengths are refused with `EFBIG`, not attempted).
-const MAX_FILE: usize = 1 << 36;
+const MAX_FILE: usize = 1 << 30;
 
 fn too_large(name: &str, len: usize) -> io::Error {
     io::Error::new(
@@ -259,7 +259,9 @@ impl Faults {
                 *self.crash_image.lock() = Some(snap);
                 return Verdict::Dead;
             }
-            Some(Fault::Once(f)) => return Verdict::Fail(f),
+            // A full disk fails only what writes; a failed device anything.
+            Some(Fault::Once(f)) if op.writes() || f == IoFault::Io => return Verdict::Fail(f),
+            Some(Fault::Once(_)) => {}
             Some(Fault::From(f)) => *self.standing.lock() = Some(f),
             None => {}
         }
@@ -674,22 +676,22 @@ impl Storage for MemStorage {
     }
 
     fn write_file_atomic(&self, name: &str, bytes: &[u8]) -> io::Result<()> {
+        // Three steps, as on a real file system: the temporary file written
+        // and synced, renamed over `name`, the folder synced. A crash between
+        // them leaves the temporary file, or a rename a power loss undoes.
         let tmp = format!("{name}.tmp");
-        let verdict = self.shared.faults.step(&self.shared, IoOp::WriteFile, name);
+        let verdict = self.shared.faults.step(&self.shared, IoOp::WriteFile, &tmp);
         if verdict == Verdict::Fail(IoFault::ShortWrite) {
             // Half of the bytes reached the temporary file; no rename.
             let half = &bytes[..bytes.len() / 2];
             let map = Arc::new(self.new_map(half, vec![0; half.len()], &tmp)?);
             self.shared.dir.lock().files.insert(tmp.clone(), map);
         }
-        verdict_result(verdict, IoOp::WriteFile, name)?;
-        // Temporary file written and synced, renamed, folder synced.
+        verdict_result(verdict, IoOp::WriteFile, &tmp)?;
         let map = Arc::new(self.new_map(bytes, bytes.to_vec(), name)?);
-        let mut dir = self.shared.dir.lock();
-        dir.files.remove(&tmp);
-        dir.files.insert(name.to_owned(), map);
-        dir.durable_files = dir.files.clone();
-        Ok(())
+        self.shared.dir.lock().files.insert(tmp.clone(), map);
+        self.rename(&tmp, name)?;
+        self.sync_dir()
     }
 
     fn try_lock(&self) -> io::Result<Option<Box<dyn LockGuard>>> {

@@ -24,7 +24,10 @@
 //!    engine mid-append. Every file the writer maps is therefore created and
 //!    extended through [`reserve`], which allocates all of its blocks up
 //!    front (`posix_fallocate`), so a full disk is an error from the
-//!    creation, before any record is written into the file.
+//!    creation, before any record is written into the file. (On
+//!    copy-on-write file systems such as btrfs or ZFS, allocation does not
+//!    guarantee that later writes find space; there a full disk can still
+//!    raise `SIGBUS`.)
 //!
 //! Tests for invariant 2: `reader_survives_seal_of_the_segment_it_maps` and
 //! the crash tests; for invariant 3: `concurrent_reader_sees_only_whole_records`;
@@ -214,11 +217,15 @@ pub(crate) fn reserve(file: &File, len: u64) -> io::Result<()> {
             // SAFETY: `posix_fallocate` reads no memory of ours; it takes a
             // file descriptor that `file` keeps open for the whole call and two
             // integers. It returns an error number instead of setting errno.
-            let rc = unsafe { libc::posix_fallocate(file.as_raw_fd(), 0, want) };
-            match rc {
-                0 => return Ok(()),
-                libc::EOPNOTSUPP | libc::EINVAL => {}
-                e => return Err(io::Error::from_raw_os_error(e)),
+            loop {
+                let rc = unsafe { libc::posix_fallocate(file.as_raw_fd(), 0, want) };
+                match rc {
+                    0 => return Ok(()),
+                    // A signal arrived: the call is simply made again.
+                    libc::EINTR => continue,
+                    libc::EOPNOTSUPP | libc::EINVAL => break,
+                    e => return Err(io::Error::from_raw_os_error(e)),
+                }
             }
         }
     }

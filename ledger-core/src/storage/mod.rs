@@ -17,6 +17,15 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 pub use fs::FsStorage;
+
+/// Sets `file`'s length to `len` and allocates every block of it
+/// (`posix_fallocate`), so that a mapping of the file can be written without
+/// meeting a full disk (which would raise `SIGBUS`): a full disk is an error
+/// here instead. For tools that write segment files outside a [`Storage`]
+/// (restore, repair).
+pub fn allocate(file: &std::fs::File, len: u64) -> io::Result<()> {
+    mmap::reserve(file, len)
+}
 pub use mem::{CrashMode, Fault, IoFault, IoOp, MemStorage};
 
 /// A guard that holds the ledger's exclusive writer lock until dropped.
