@@ -534,7 +534,8 @@ impl Writer {
     /// Seals the active segment and starts the next one.
     fn rotate(&mut self) -> Result<()> {
         self.stop_populating();
-        let mut target = self.shared.target.lock();
+        let shared = Arc::clone(&self.shared);
+        let mut target = shared.target.lock();
         let last_seq = self.state.next_seq.prev();
         let sealed = active::seal(
             self.storage.as_ref(),
@@ -568,14 +569,20 @@ impl Writer {
             self.shared
                 .poison(format!("starting segment {} failed: {e}", header.ordinal))
         })?;
+        self.install_active(&mut target, next);
+        drop(target);
+        self.prepare_next();
+        Ok(())
+    }
+
+    /// Makes `next` the active segment: the flusher targets it, and the
+    /// committed end readers see starts at its first record.
+    fn install_active(&mut self, target: &mut FlushTarget, next: ActiveSegment) {
         *target = FlushTarget::new(Arc::clone(&next.map), next.pos);
         self.shared
             .committed_end
             .store(next.pos as u64, Ordering::Release);
         self.active = next;
-        drop(target);
-        self.prepare_next();
-        Ok(())
     }
 
     /// Replaces the active segment, which holds no record, with a new file
@@ -584,7 +591,8 @@ impl Writer {
     /// one, so the folder holds one or the other, both valid and empty.
     fn replace_empty_active(&mut self) -> Result<()> {
         self.stop_populating();
-        let mut target = self.shared.target.lock();
+        let shared = Arc::clone(&self.shared);
+        let mut target = shared.target.lock();
         let header = crate::segment::header::SegmentHeader {
             created_at: Timestamp::now(),
             capacity: self.opts.segment_size,
@@ -596,11 +604,7 @@ impl Writer {
                 header.ordinal
             ))
         })?;
-        *target = FlushTarget::new(Arc::clone(&next.map), next.pos);
-        self.shared
-            .committed_end
-            .store(next.pos as u64, Ordering::Release);
-        self.active = next;
+        self.install_active(&mut target, next);
         drop(target);
         Ok(())
     }
