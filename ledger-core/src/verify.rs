@@ -416,17 +416,36 @@ fn verify_inner(st: &dyn Storage, opts: &VerifyOptions) -> Result<VerifyReport> 
                 ledger_id.map_or("unknown".into(), |i| i.to_hex())
             ));
         }
-        match report.checkpoint_ok {
-            None => problems.push(format!(
+        let unreadable = report
+            .findings
+            .iter()
+            .find(|f| f.kind == FindingKind::Unreadable)
+            .map(|f| f.segment.clone());
+        match (report.checkpoint_ok, unreadable) {
+            (None, Some(segment)) => {
+                // Not evidence of a rollback: the record may be in the file
+                // that could not be read.
+                report.findings.push(Finding {
+                    kind: FindingKind::Unreadable,
+                    detail: format!(
+                        "the checkpointed record {} was not found in what could be read; {segment} could not be read",
+                        cp.seq
+                    ),
+                    segment,
+                    offset: None,
+                    seq: Some(cp.seq),
+                });
+            }
+            (None, None) => problems.push(format!(
                 "the ledger does not hold the checkpointed record {} (it ends at {}): truncated or rolled back",
                 cp.seq,
                 report.head.map_or(0, |h| h.seq.get())
             )),
-            Some(false) => problems.push(format!(
+            (Some(false), _) => problems.push(format!(
                 "record {} has another chain hash than the checkpoint's {}: the ledger was rewritten",
                 cp.seq, cp.chain_hash
             )),
-            Some(true) => {}
+            (Some(true), _) => {}
         }
         if !problems.is_empty() {
             report.checkpoint_ok = Some(false);

@@ -498,6 +498,40 @@ fn an_unreadable_segment_is_named_and_nothing_else_is_blamed() {
     };
     let e = read().unwrap_err().to_string();
     assert!(e.contains(bad.as_str()) && e.contains("EIO"), "{e}");
+    // A checkpoint of a record in the unreadable segment cannot be checked:
+    // an I/O error naming the segment, not a rollback.
+    st.clear_faults();
+    let key = ledger_core::checkpoint::generate_key().unwrap();
+    let in_bad = Reader::with_storage(Arc::new(st.clone()))
+        .unwrap()
+        .cursor()
+        .unwrap()
+        .map(Result::unwrap)
+        .find(|r| r.seq.get() == 100)
+        .unwrap();
+    let id = Reader::with_storage(Arc::new(st.clone()))
+        .unwrap()
+        .ledger_id();
+    let head = ledger_core::Head {
+        seq: in_bad.seq,
+        chain_hash: in_bad.chain_hash,
+        timestamp: in_bad.timestamp,
+    };
+    let opts = VerifyOptions {
+        checkpoint: Some(ledger_core::Checkpoint::sign(id, &head, &key)),
+        ..VerifyOptions::default()
+    };
+    assert!(verify(Arc::new(st.clone()), &opts).unwrap().is_intact());
+    st.fail_file(bad, IoFault::Io);
+    let v = verify(Arc::new(st.clone()), &opts).unwrap();
+    assert!(
+        v.findings
+            .iter()
+            .all(|f| f.kind.is_io_error() && f.segment == *bad),
+        "{:?}",
+        v.findings
+    );
+    assert_eq!(v.checkpoint_ok, None);
     st.clear_faults();
     let v = verify(Arc::new(st.clone()), &VerifyOptions::default()).unwrap();
     assert!(v.is_intact(), "{:?}", v.findings);

@@ -174,6 +174,11 @@ fn write_text(
                 cp.seq,
                 hex::encode(cp.public_key)
             )?,
+            None if report.findings.iter().any(|f| f.kind.is_io_error()) => writeln!(
+                out,
+                "checkpoint: NOT CHECKED: record {} was not in what could be read",
+                cp.seq
+            )?,
             _ => writeln!(
                 out,
                 "checkpoint: MISMATCH at sequence {} (see the checkpoint findings above)",
