@@ -143,7 +143,6 @@ pub fn migrate(old: &Path, new: &Path, opts: &MigrateOptions) -> Result<Migratio
         .ledger_id
         .ok_or_else(|| refuse(old, "no ledger id".into()))?;
     let reader = Reader::open(old)?;
-    let layout = crate::layout::read_layout(reader.storage().as_ref())?;
     let (head_seq, head_hash) = match report.head {
         Some(h) => (h.seq.get(), h.chain_hash),
         None => (0, crate::chain::genesis(&old_id)),
@@ -156,7 +155,7 @@ pub fn migrate(old: &Path, new: &Path, opts: &MigrateOptions) -> Result<Migratio
         old_ledger: old_id,
         old_head_seq: head_seq,
         old_head_hash: head_hash,
-        old_format: layout.meta.version as u16,
+        old_format: reader.meta().version as u16,
         records: head_seq,
         migrated_at: Timestamp::now(),
         upcast: opts.upcast,
@@ -256,8 +255,15 @@ pub fn verify_migration(new: &Path, old: &Path) -> Result<Vec<String>> {
         let same = o.kind == m.kind
             && o.timestamp == m.timestamp
             && if p.upcast && o.kind.get() < Kind::RESERVED_START {
-                codec::decode(o.kind, o.version, &o.payload).ok()
-                    == codec::decode(m.kind, m.version, &m.payload).ok()
+                // Migration decodes every old event, so both must decode,
+                // to the same event: two undecodable records are not equal.
+                match (
+                    codec::decode(o.kind, o.version, &o.payload),
+                    codec::decode(m.kind, m.version, &m.payload),
+                ) {
+                    (Ok(a), Ok(b)) => a == b,
+                    _ => false,
+                }
             } else {
                 o.version == m.version && o.payload == m.payload
             };

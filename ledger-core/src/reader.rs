@@ -75,6 +75,11 @@ impl Reader {
         })
     }
 
+    /// The ledger's identity file (id, format version, creation time).
+    pub fn meta(&self) -> &LedgerMeta {
+        &self.meta
+    }
+
     /// The ledger's id.
     pub fn ledger_id(&self) -> LedgerId {
         self.meta.id

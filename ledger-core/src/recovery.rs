@@ -22,10 +22,10 @@ use crate::chain;
 use crate::error::{Error, IoContext, Result};
 use crate::layout::{Layout, SealedFile};
 use crate::sealed::SealedSegment;
-use crate::segment::footer::SegmentFooter;
-use crate::segment::header::{FormatVersion, SegmentHeader, HEADER_LEN};
+use crate::segment::footer::{SegmentFooter, FOOTER_LEN};
+use crate::segment::header::{SegmentHeader, HEADER_LEN};
 use crate::segment::names::cut_file_name;
-use crate::segment::record::{self, Slot};
+use crate::segment::record;
 use crate::segment::{scan, ChainState, ScanStop};
 use crate::storage::{SegmentMap, Storage};
 use crate::types::{SegmentOrdinal, Seq, Timestamp};
@@ -76,7 +76,6 @@ pub(crate) struct Recovered {
     pub active: ActiveSegment,
     pub state: ChainState,
     pub report: RecoveryReport,
-    pub sealed_count: u64,
 }
 
 fn corrupt(segment: &str, offset: usize, seq: Option<Seq>, reason: impl ToString) -> Error {
@@ -115,7 +114,6 @@ pub(crate) fn recover(storage: &dyn Storage, layout: &Layout, capacity: u64) -> 
         report.removed.push(name.clone());
     }
     let mut state = state_after_sealed(storage, layout)?;
-    let mut sealed_count = layout.sealed.len() as u64;
     let mut ordinal = layout.next_ordinal();
 
     if let Some((active_ordinal, name)) = &layout.active {
@@ -131,43 +129,22 @@ pub(crate) fn recover(storage: &dyn Storage, layout: &Layout, capacity: u64) -> 
                     active: seg,
                     state,
                     report,
-                    sealed_count,
                 })
             }
             ActiveOutcome::Sealed(file) => {
                 report.completed_seal = Some(file.name);
-                sealed_count += 1;
                 ordinal = ordinal.next();
             }
         }
     }
-    let header = new_header(layout, ordinal, &state, capacity);
+    let header = SegmentHeader::continuing(layout.meta.id, ordinal, &state, capacity);
     let seg = active::create_active(storage, header, None)?;
     report.started_segment = true;
     Ok(Recovered {
         active: seg,
         state,
         report,
-        sealed_count,
     })
-}
-
-/// The header of a new active segment continuing the chain at `state`.
-pub(crate) fn new_header(
-    layout: &Layout,
-    ordinal: SegmentOrdinal,
-    state: &ChainState,
-    capacity: u64,
-) -> SegmentHeader {
-    SegmentHeader {
-        version: FormatVersion::CURRENT,
-        ledger_id: layout.meta.id,
-        ordinal,
-        first_seq: state.next_seq,
-        prev_hash: state.prev_hash,
-        created_at: Timestamp::now(),
-        capacity,
-    }
 }
 
 enum ActiveOutcome {
@@ -250,7 +227,6 @@ fn recover_active(
                     let map = ensure_room(storage, name, map, offset)?;
                     return Ok(ActiveOutcome::Ready(ActiveSegment {
                         name: name.to_owned(),
-                        ordinal: header.ordinal,
                         map,
                         header,
                         pos: offset,
@@ -262,17 +238,15 @@ fn recover_active(
             }
         }
         ScanStop::Footer { offset } => match SegmentFooter::decode(data, offset) {
-            // A segment is never sealed empty: a footer right after the
-            // header is not an interrupted seal.
+            // The same footer check as for any sealed segment (at least one
+            // record, count, sequences, times, last hash): a footer right
+            // after the header is not an interrupted seal.
             Ok(f)
-                if count > 0
-                    && f.count == count
-                    && f.last_seq.next() == state.next_seq
-                    && f.last_hash == state.prev_hash
-                    && f.last_ts == state.last_ts
-                    && Some(f.first_ts) == first_ts =>
+                if data.get(..offset + FOOTER_LEN).is_some_and(|d| {
+                    SealedSegment::check_footer_against_records(name, d, &f).is_ok()
+                }) =>
             {
-                let end = offset + crate::segment::footer::FOOTER_LEN;
+                let end = offset + FOOTER_LEN;
                 let file = active::finish_seal(storage, name, header.ordinal, map.as_ref(), end)?;
                 return Ok(ActiveOutcome::Sealed(file));
             }
@@ -301,7 +275,6 @@ fn recover_active(
     let map = ensure_room(storage, name, map, cut_at)?;
     Ok(ActiveOutcome::Ready(ActiveSegment {
         name: name.to_owned(),
-        ordinal: header.ordinal,
         map,
         header,
         pos: cut_at,
@@ -323,7 +296,7 @@ fn ensure_room(
     map: std::sync::Arc<dyn SegmentMap>,
     pos: usize,
 ) -> Result<std::sync::Arc<dyn SegmentMap>> {
-    let need = (pos + crate::segment::footer::FOOTER_LEN) as u64;
+    let need = (pos + FOOTER_LEN) as u64;
     if map.len() as u64 >= need {
         return Ok(map);
     }
@@ -351,17 +324,7 @@ fn cut_tail(
     let rest = data.get(offset..).unwrap_or_default();
     let end = offset + rest.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
     let cut = data.get(offset..end).unwrap_or_default();
-    let mut valid_looking = 0u64;
-    let mut q = offset;
-    while q + 4 <= end {
-        match record::parse_at(data, q) {
-            Ok(Slot::Record(r)) => {
-                valid_looking += 1;
-                q += r.padded_len();
-            }
-            _ => q += 8,
-        }
-    }
+    let valid_looking = record::salvage(data, offset, end, false).count() as u64;
     let saved_to = cut_file_name(ordinal, offset as u64);
     storage
         .write_file_atomic(&saved_to, cut)

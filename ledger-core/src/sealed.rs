@@ -198,9 +198,4 @@ impl SealedSegment {
             None => Ok(()),
         }
     }
-
-    /// All bytes of the segment.
-    pub fn data(&self) -> &[u8] {
-        self.map.bytes(0, self.map.len()).unwrap_or_default()
-    }
 }

@@ -293,10 +293,11 @@ fn verify_inner(st: &dyn Storage, opts: &VerifyOptions) -> Result<VerifyReport> 
     let mut expect_ordinal = 0u64;
     let mut prev_end: Option<(Seq, ChainHash)> = None;
     // The head is the last record up to which the whole chain holds: it
-    // stops advancing at the first damage.
-    let mut damaged = false;
+    // stops advancing at the first damage (a damaged identity file counts).
+    let mut damaged = report.findings.iter().any(|x| x.kind.is_damage());
     let mut prev_last_ts: Option<Timestamp> = None;
     for (f, r) in files.iter().zip(results) {
+        let checked = report.findings.len();
         if let (Some(prev), Some((first, last))) = (prev_last_ts, r.times) {
             if first < prev {
                 report.findings.push(Finding {
@@ -372,7 +373,10 @@ fn verify_inner(st: &dyn Storage, opts: &VerifyOptions) -> Result<VerifyReport> 
                 }
             }
         }
-        let link_broken = report.findings.iter().any(|x| x.kind.is_damage());
+        // Damage found by the cross-segment checks of this segment.
+        let link_broken = report.findings[checked..]
+            .iter()
+            .any(|x| x.kind.is_damage());
         if !damaged && !link_broken {
             if let Some((seq, hash, ts)) = r.last {
                 report.head = Some(Head {

@@ -108,13 +108,16 @@ impl LedgerIndex {
             active: Mutex::new(None),
             recent: Mutex::new(std::collections::VecDeque::new()),
         };
-        ix.refresh()?;
+        ix.refresh_with(&layout)?;
         Ok(ix)
     }
 
     /// Picks up segments sealed and records appended since the last call.
     pub fn refresh(&self) -> Result<(), IndexError> {
-        let layout = read_layout(self.storage.as_ref())?;
+        self.refresh_with(&read_layout(self.storage.as_ref())?)
+    }
+
+    fn refresh_with(&self, layout: &ledger_core::Layout) -> Result<(), IndexError> {
         let mut sealed = self.sealed.lock();
         for f in layout.sealed.iter().skip(sealed.len()) {
             sealed.push(Arc::new(self.open_sealed(f)?));
@@ -511,35 +514,7 @@ impl QueryIter<'_> {
             if let Some(cur) = &mut self.current {
                 if let Some(&off) = cur.offsets.get(cur.next) {
                     cur.next += 1;
-                    let rec = match read_published(cur.map.as_ref(), off as usize) {
-                        Ok(Published::Record(r)) => r,
-                        Ok(_) => {
-                            return Err(IndexError::Segment {
-                                segment: cur.name.clone(),
-                                offset: u64::from(off),
-                                reason: "the index points at no record".into(),
-                            })
-                        }
-                        Err(d) => {
-                            return Err(IndexError::Segment {
-                                segment: cur.name.clone(),
-                                offset: u64::from(off),
-                                reason: d.to_string(),
-                            })
-                        }
-                    };
-                    let event = decode(rec.kind, rec.version, rec.payload).map_err(|error| {
-                        IndexError::Decode {
-                            seq: rec.seq,
-                            error,
-                        }
-                    })?;
-                    return Ok(Some(Hit {
-                        seq: rec.seq,
-                        time: rec.timestamp,
-                        chain_hash: rec.chain_hash,
-                        event,
-                    }));
+                    return read_hit(&cur.name, cur.map.as_ref(), off).map(Some);
                 }
                 self.current = None;
             }

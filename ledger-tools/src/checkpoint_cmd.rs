@@ -12,6 +12,7 @@ use ledger_core::Checkpoint;
 use crate::cli::CheckpointArgs;
 use crate::error::{io_err, ToolError};
 use crate::exit::Exit;
+use crate::outfile::OutFile;
 
 /// Reads and parses a checkpoint file.
 pub fn read_checkpoint(path: &Path) -> Result<Checkpoint, ToolError> {
@@ -22,27 +23,6 @@ pub fn read_checkpoint(path: &Path) -> Result<Checkpoint, ToolError> {
             reason,
         })
     })
-}
-
-/// Writes `text` to `path` through a temporary file and a rename, so the
-/// file holds either the old or the new checkpoint, never half of one.
-fn write_atomic(path: &Path, text: &str) -> Result<(), ToolError> {
-    let mut tmp_name = path.as_os_str().to_owned();
-    tmp_name.push(".tmp");
-    let tmp = Path::new(&tmp_name);
-    let written = fs::File::create(tmp)
-        .map_err(io_err("create", tmp))
-        .and_then(|mut file| {
-            file.write_all(text.as_bytes())
-                .and_then(|()| file.sync_all())
-                .map_err(io_err("write", tmp))
-        })
-        .and_then(|()| fs::rename(tmp, path).map_err(io_err("rename into place", path)));
-    if written.is_err() {
-        // A full disk leaves the old checkpoint (if any) and no half file.
-        let _ = fs::remove_file(tmp);
-    }
-    written
 }
 
 /// Runs `ledger checkpoint` on `dir`: the checkpoint goes to `--out`, or to
@@ -76,7 +56,12 @@ pub fn run(dir: &Path, args: &CheckpointArgs, out: &mut dyn Write) -> Result<Exi
     let text = cp.to_text();
     match &args.out {
         Some(path) => {
-            write_atomic(path, &text)?;
+            // Written whole or not at all: the old checkpoint (if any) or
+            // the new one, never half of one, and no temporary file left.
+            let mut file = OutFile::create(path)?;
+            file.write_all(text.as_bytes())
+                .map_err(io_err("write", path))?;
+            file.commit()?;
             writeln!(
                 out,
                 "checkpoint of ledger {id} at sequence {} (chain hash {}) written to {}",

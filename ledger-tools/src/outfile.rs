@@ -38,18 +38,27 @@ impl OutFile {
         })
     }
 
-    /// Flushes, syncs and renames the file into place.
+    /// Flushes, syncs and renames the file into place. When any of that
+    /// fails (a full disk), the temporary file is removed.
     pub fn commit(mut self) -> Result<(), ToolError> {
         let Some(w) = self.file.take() else {
             return Ok(());
         };
-        let file = w.into_inner().map_err(|e| ToolError::Io {
-            op: "write",
-            path: self.tmp.clone(),
-            source: e.into_error(),
-        })?;
-        file.sync_all().map_err(io_err("sync", &self.tmp))?;
-        fs::rename(&self.tmp, &self.path).map_err(io_err("rename into place", &self.path))
+        let done = w
+            .into_inner()
+            .map_err(|e| ToolError::Io {
+                op: "write",
+                path: self.tmp.clone(),
+                source: e.into_error(),
+            })
+            .and_then(|file| file.sync_all().map_err(io_err("sync", &self.tmp)))
+            .and_then(|()| {
+                fs::rename(&self.tmp, &self.path).map_err(io_err("rename into place", &self.path))
+            });
+        if done.is_err() {
+            let _ = fs::remove_file(&self.tmp);
+        }
+        done
     }
 }
 

@@ -110,13 +110,6 @@ impl Progress {
         }
     }
 
-    /// Advances the position by `n`.
-    pub fn inc(&self, n: u64) {
-        if let Some(pb) = &self.0 {
-            pb.inc(n);
-        }
-    }
-
     /// Replaces the message.
     pub fn message(&self, what: String) {
         if let Some(pb) = &self.0 {

@@ -109,11 +109,6 @@ impl SegmentCheck {
     pub fn is_damaged(&self) -> bool {
         self.problems.iter().any(|p| p.severity == Severity::Damage)
     }
-
-    /// Whether the file holds a footer that decodes (a sealed segment).
-    pub fn has_footer(&self) -> bool {
-        matches!(self.footer, Some((_, Ok(_))))
-    }
 }
 
 fn damage(
@@ -443,19 +438,8 @@ pub fn check_segment(
 /// highest sequence number among them. What a cut at `offset` would
 /// remove, as far as it can be read.
 pub fn readable_after(data: &[u8], offset: u64) -> (u64, Option<Seq>) {
-    let mut count = 0;
-    let mut max: Option<Seq> = None;
-    let mut at = usize::try_from(offset).unwrap_or(usize::MAX);
-    while at.saturating_add(4) <= data.len() {
-        match record::parse_at(data, at) {
-            Ok(Slot::Record(r)) => {
-                count += 1;
-                max = Some(max.map_or(r.seq, |m| m.max(r.seq)));
-                at += r.padded_len();
-            }
-            Ok(Slot::Footer) => break,
-            _ => at += 8,
-        }
-    }
-    (count, max)
+    let from = usize::try_from(offset).unwrap_or(usize::MAX);
+    record::salvage(data, from, data.len(), true).fold((0, None), |(count, max), r| {
+        (count + 1, Some(max.map_or(r.seq, |m: Seq| m.max(r.seq))))
+    })
 }

@@ -59,7 +59,7 @@ pub fn decode_object(compressed: impl Read, address: &str, size: u64) -> Result<
             if out.len() as u64 > size { "+" } else { "" }
         ));
     }
-    let actual = blake3::hash(&out).to_hex().to_string();
+    let actual = crate::types::ContentHash::of(&out).to_hex();
     if actual != address {
         return Err(format!("its bytes hash to {actual}"));
     }

@@ -600,13 +600,16 @@ impl BackupStore {
                     Ok(bytes) => {
                         report.objects += 1;
                         report.bytes += bytes.len() as u64;
-                        if s.state == SegmentState::Sealed
-                            && SegmentName::parse(&s.name)
-                                != Some(SegmentName::Sealed(
-                                    crate::types::SegmentOrdinal::new(s.ordinal),
-                                    ContentHash::of(&bytes),
-                                ))
-                        {
+                        // The bytes hash to `s.object` (checked by reading
+                        // the object): a sealed segment's name must carry
+                        // that address and the ordinal.
+                        let named = match SegmentName::parse(&s.name) {
+                            Some(SegmentName::Sealed(o, address)) => {
+                                o.get() == s.ordinal && address.to_hex() == s.object
+                            }
+                            _ => false,
+                        };
+                        if s.state == SegmentState::Sealed && !named {
                             report.findings.push(format!(
                                 "manifest {}: segment {} does not match its object",
                                 m.id, s.name

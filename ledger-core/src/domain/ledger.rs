@@ -69,14 +69,14 @@ impl TradingLedger {
             ..OpenReport::default()
         };
         let mut projections = loaded.projections.unwrap_or_default();
-        let from = match projections.last {
-            Some((seq, _, _)) => {
-                opened.snapshot = Some(seq);
-                seq.next()
-            }
-            None => Seq::FIRST,
+        opened.snapshot = projections.last.map(|(seq, _, _)| seq);
+        // The snapshot's check left a cursor right after it; without one the
+        // fold starts at the first record.
+        let cursor = match loaded.cursor {
+            Some(c) => c,
+            None => reader.cursor()?,
         };
-        opened.folded = replay::fold(&reader, &mut projections, from, &ReplayOptions::default())?;
+        opened.folded = replay::fold_cursor(cursor, &mut projections, &ReplayOptions::default())?;
         Ok(TradingLedger {
             writer,
             projections,
@@ -323,9 +323,9 @@ impl SessionLogger {
             // which names the reason.
             if let Some(t) = l.projections().trades.get(&event.trade_id) {
                 event.symbol = t.symbol.clone();
-            }
-            if let Ok((pnl, _)) = l.projections().closing_pnl(&event.trade_id, price, fees) {
-                event.realized_pnl = pnl;
+                if let Ok(pnl) = t.pnl_if_closed(price, fees) {
+                    event.realized_pnl = pnl;
+                }
             }
             let pnl = event.realized_pnl;
             l.append(&Event::TradeClosed(event)).map(|r| (r, pnl))

@@ -190,21 +190,6 @@ impl Projections {
         }
     }
 
-    /// The net P&L a close of `trade` at `price` with `fees` would realize,
-    /// and the trade's symbol.
-    pub fn closing_pnl(
-        &self,
-        trade: &TradeId,
-        price: Decimal,
-        fees: Decimal,
-    ) -> Result<(Decimal, Symbol), String> {
-        let t = self
-            .trades
-            .get(trade)
-            .ok_or_else(|| format!("no trade {trade} was opened"))?;
-        Ok((t.pnl_if_closed(price, fees)?, t.symbol.clone()))
-    }
-
     /// How many events of `kind` were folded.
     pub fn count(&self, kind: EventKind) -> u64 {
         self.counts.get(kind.code() as usize).copied().unwrap_or(0)
@@ -351,13 +336,6 @@ impl Projections {
                 event: e,
             }),
         }
-    }
-
-    /// Trades in the order they were opened.
-    pub fn trades_in_order(&self) -> Vec<&Trade> {
-        let mut v: Vec<&Trade> = self.trades.values().collect();
-        v.sort_by_key(|t| t.opened.0);
-        v
     }
 
     /// Open trades, in the order they were opened.

@@ -8,7 +8,7 @@ use super::codec;
 use super::error::DomainError;
 use super::ids::SessionId;
 use super::projections::Projections;
-use crate::reader::Reader;
+use crate::reader::{Cursor, Reader};
 use crate::types::{Kind, Seq, Timestamp};
 
 /// Where a replay stops, and what it folds.
@@ -31,7 +31,15 @@ pub fn fold(
     from: Seq,
     opts: &ReplayOptions,
 ) -> Result<u64, DomainError> {
-    let mut cursor = reader.cursor_from(from)?;
+    fold_cursor(reader.cursor_from(from)?, p, opts)
+}
+
+/// Folds the records `cursor` reads into `p`, as [`fold`] does.
+pub fn fold_cursor(
+    mut cursor: Cursor,
+    p: &mut Projections,
+    opts: &ReplayOptions,
+) -> Result<u64, DomainError> {
     let mut folded = 0;
     while let Some(r) = cursor.next_ref()? {
         if opts.until_seq.is_some_and(|s| r.seq > s)

@@ -25,7 +25,7 @@
 
 use super::projections::Projections;
 use crate::le;
-use crate::reader::Reader;
+use crate::reader::{Cursor, Reader};
 use crate::storage::Storage;
 use crate::types::{ChainHash, LedgerId, Seq};
 
@@ -111,6 +111,9 @@ pub fn decode(ledger: &LedgerId, b: &[u8]) -> Result<(Seq, ChainHash, Projection
 pub struct Loaded {
     /// The newest valid snapshot's views.
     pub projections: Option<Projections>,
+    /// With them, a cursor on the record after the snapshot's (where the
+    /// fold continues: the check of the snapshot already walked there).
+    pub cursor: Option<Cursor>,
     /// Snapshots passed over, with why.
     pub rejected: Vec<(String, String)>,
 }
@@ -132,8 +135,9 @@ pub fn load_latest(reader: &Reader) -> crate::Result<Loaded> {
     let mut out = Loaded::default();
     for (_, name) in names.into_iter().rev() {
         match load_one(storage.as_ref(), reader, &name) {
-            Ok(p) => {
+            Ok((p, cursor)) => {
                 out.projections = Some(p);
+                out.cursor = Some(cursor);
                 break;
             }
             Err(why) => out.rejected.push((name, why)),
@@ -142,12 +146,16 @@ pub fn load_latest(reader: &Reader) -> crate::Result<Loaded> {
     Ok(out)
 }
 
-fn load_one(storage: &dyn Storage, reader: &Reader, name: &str) -> Result<Projections, String> {
+fn load_one(
+    storage: &dyn Storage,
+    reader: &Reader,
+    name: &str,
+) -> Result<(Projections, Cursor), String> {
     let bytes = storage.read_file(name).map_err(|e| e.to_string())?;
     let (seq, hash, p) = decode(&reader.ledger_id(), &bytes)?;
     let mut cursor = reader.cursor_from(seq).map_err(|e| e.to_string())?;
     match cursor.next_ref().map_err(|e| e.to_string())? {
-        Some(r) if r.seq == seq && r.chain_hash == hash => Ok(p),
+        Some(r) if r.seq == seq && r.chain_hash == hash => Ok((p, cursor)),
         Some(r) if r.seq == seq => Err(format!(
             "bound to chain hash {hash} at record {seq}, but the ledger has {}",
             r.chain_hash

@@ -134,6 +134,25 @@ pub enum HeaderDefect {
 }
 
 impl SegmentHeader {
+    /// The header of a new segment `ordinal` of ledger `ledger_id` that
+    /// continues the chain at `state`, created now with `capacity` bytes.
+    pub fn continuing(
+        ledger_id: LedgerId,
+        ordinal: SegmentOrdinal,
+        state: &super::ChainState,
+        capacity: u64,
+    ) -> SegmentHeader {
+        SegmentHeader {
+            version: FormatVersion::CURRENT,
+            ledger_id,
+            ordinal,
+            first_seq: state.next_seq,
+            prev_hash: state.prev_hash,
+            created_at: Timestamp::now(),
+            capacity,
+        }
+    }
+
     /// Encodes the header page, with the watermark at "nothing durable yet".
     pub fn encode(&self) -> Vec<u8> {
         let mut b = vec![0u8; HEADER_LEN];
@@ -231,6 +250,12 @@ pub fn decode_watermark(data: &[u8]) -> Result<u64, HeaderDefect> {
     let value = le::u64_at(data, WATERMARK_AT).ok_or(HeaderDefect::Short { len: data.len() })?;
     let complement =
         le::u64_at(data, WATERMARK_NOT_AT).ok_or(HeaderDefect::Short { len: data.len() })?;
+    check_watermark(value, complement)
+}
+
+/// The watermark stored as `value` and `complement`, if they agree and it
+/// points past the header page.
+pub fn check_watermark(value: u64, complement: u64) -> Result<u64, HeaderDefect> {
     if value != !complement || value < HEADER_LEN as u64 {
         return Err(HeaderDefect::Watermark { value, complement });
     }

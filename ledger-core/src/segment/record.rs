@@ -131,6 +131,33 @@ pub fn parse_at(data: &[u8], offset: usize) -> Result<Slot<'_>, RecordDefect> {
     }
 }
 
+/// The records whose CRC holds that start in `data[from..to]`, stepping
+/// over anything else (damage, zeros) 8 bytes at a time: what can still be
+/// read of a damaged or cut region. Stops at a footer marker when
+/// `stop_at_footer`, else steps over it too.
+pub fn salvage(
+    data: &[u8],
+    from: usize,
+    to: usize,
+    stop_at_footer: bool,
+) -> impl Iterator<Item = RecordRef<'_>> {
+    let mut at = from;
+    let to = to.min(data.len());
+    std::iter::from_fn(move || {
+        while at.saturating_add(4) <= to {
+            match parse_at(data, at) {
+                Ok(Slot::Record(r)) => {
+                    at += r.padded_len();
+                    return Some(r);
+                }
+                Ok(Slot::Footer) if stop_at_footer => return None,
+                _ => at += 8,
+            }
+        }
+        None
+    })
+}
+
 /// Decodes the record at `offset` whose length word is `len` (as a reader
 /// loaded it); the record's own length word must say the same.
 pub fn decode(data: &[u8], offset: usize, len: u32) -> Result<RecordRef<'_>, RecordDefect> {

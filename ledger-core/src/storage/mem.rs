@@ -223,7 +223,6 @@ struct Faults {
     /// Flushes left before every flush fails (the older, flush-only knob).
     flushes_before_failure: AtomicU64,
     flush_countdown_armed: AtomicBool,
-    flush_count: AtomicU64,
 }
 
 impl Faults {
@@ -235,15 +234,12 @@ impl Faults {
         }
         let n = self.steps.fetch_add(1, Ordering::AcqRel);
         self.log.lock().push((op, name.to_owned()));
-        if op == IoOp::Flush {
-            self.flush_count.fetch_add(1, Ordering::Relaxed);
-            if self.flush_countdown_armed.load(Ordering::Acquire) {
-                let left = self.flushes_before_failure.load(Ordering::Acquire);
-                if left == 0 {
-                    return Verdict::Fail(IoFault::Io);
-                }
-                self.flushes_before_failure.fetch_sub(1, Ordering::AcqRel);
+        if op == IoOp::Flush && self.flush_countdown_armed.load(Ordering::Acquire) {
+            let left = self.flushes_before_failure.load(Ordering::Acquire);
+            if left == 0 {
+                return Verdict::Fail(IoFault::Io);
             }
+            self.flushes_before_failure.fetch_sub(1, Ordering::AcqRel);
         }
         let planned = {
             let plan = self.plan.lock();
@@ -499,11 +495,6 @@ impl MemStorage {
     pub fn crash_image(&self, mode: CrashMode) -> Option<io::Result<MemStorage>> {
         let snap = self.shared.faults.crash_image.lock().clone()?;
         Some(Self::from_snapshot(&snap, mode))
-    }
-
-    /// How many flushes were requested so far.
-    pub fn flush_count(&self) -> u64 {
-        self.shared.faults.flush_count.load(Ordering::Relaxed)
     }
 
     /// The live bytes of a file (what a process would read).

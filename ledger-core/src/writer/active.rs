@@ -7,7 +7,9 @@ use std::sync::Arc;
 use crate::error::{Error, IoContext, Result};
 use crate::layout::SealedFile;
 use crate::segment::footer::{SegmentFooter, FOOTER_LEN};
-use crate::segment::header::{SegmentHeader, HEADER_LEN, WATERMARK_AT, WATERMARK_NOT_AT};
+use crate::segment::header::{
+    check_watermark, SegmentHeader, HEADER_LEN, WATERMARK_AT, WATERMARK_NOT_AT,
+};
 use crate::segment::names::SegmentName;
 use crate::segment::record::FOOTER_MARKER;
 use crate::storage::{SegmentMap, Storage};
@@ -16,7 +18,6 @@ use crate::types::{ContentHash, SegmentOrdinal, Seq, Timestamp};
 /// The segment the writer appends to.
 pub(crate) struct ActiveSegment {
     pub name: String,
-    pub ordinal: SegmentOrdinal,
     pub map: Arc<dyn SegmentMap>,
     pub header: SegmentHeader,
     /// Offset where the next record goes.
@@ -37,7 +38,7 @@ pub(crate) fn store_watermark(map: &dyn SegmentMap, value: u64) {
 pub(crate) fn load_watermark(map: &dyn SegmentMap) -> Option<u64> {
     let v = map.load_u64_acquire(WATERMARK_AT)?;
     let c = map.load_u64_acquire(WATERMARK_NOT_AT)?;
-    (v == !c && v >= HEADER_LEN as u64).then_some(v)
+    check_watermark(v, c).ok()
 }
 
 /// Creates the active segment `header.ordinal`, using `prepared` (the
@@ -70,7 +71,6 @@ pub(crate) fn create_active(
     storage.sync_dir().ctx("sync", storage.path_of(""))?;
     Ok(ActiveSegment {
         name,
-        ordinal,
         map,
         header,
         pos: HEADER_LEN,
@@ -116,7 +116,7 @@ pub(crate) fn seal(
     finish_seal(
         storage,
         &seg.name,
-        seg.ordinal,
+        seg.header.ordinal,
         seg.map.as_ref(),
         seg.pos + FOOTER_LEN,
     )

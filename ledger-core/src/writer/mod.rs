@@ -157,7 +157,6 @@ pub struct Writer {
     prepared: Option<JoinHandle<std::io::Result<Arc<dyn SegmentMap>>>>,
     /// Pre-faults the rest of the active segment opened by recovery.
     populating: Option<(Arc<std::sync::atomic::AtomicBool>, JoinHandle<()>)>,
-    sealed_count: u64,
     recovery: RecoveryReport,
     closed: bool,
     _lock: Box<dyn LockGuard>,
@@ -308,7 +307,6 @@ impl Writer {
             flusher,
             prepared: None,
             populating: None,
-            sealed_count: rec.sealed_count,
             recovery: rec.report,
             closed: false,
             _lock: lock,
@@ -358,7 +356,7 @@ impl Writer {
             return;
         }
         let storage = Arc::clone(&self.storage);
-        let ordinal = self.active.ordinal.next();
+        let ordinal = self.active.header.ordinal.next();
         let size = self.opts.segment_size;
         self.prepared = std::thread::Builder::new()
             .name("ledger-prealloc".into())
@@ -397,12 +395,13 @@ impl Writer {
 
     /// The ordinal of the active segment.
     pub fn active_ordinal(&self) -> SegmentOrdinal {
-        self.active.ordinal
+        self.active.header.ordinal
     }
 
-    /// How many segments are sealed.
+    /// How many segments are sealed (they are numbered from 0, and the
+    /// active segment comes right after them).
     pub fn sealed_segments(&self) -> u64 {
-        self.sealed_count
+        self.active.header.ordinal.get()
     }
 
     /// The largest payload one record can carry with this segment size.
@@ -426,6 +425,7 @@ impl Writer {
     /// Appends one record.
     #[inline]
     pub fn append(&mut self, entry: &Entry<'_>) -> Result<Receipt> {
+        self.check_entry(entry, self.state.next_seq, self.state.last_ts)?;
         let receipt = self.append_inner(entry)?;
         if self.opts.durability == Durability::SyncEveryAppend {
             self.shared.flush_all()?;
@@ -473,13 +473,13 @@ impl Writer {
         }
     }
 
+    /// Writes one record that [`Self::check_entry`] accepted.
     #[inline]
     fn append_inner(&mut self, e: &Entry<'_>) -> Result<Receipt> {
         self.shared.check_poison()?;
         if self.closed {
             return Err(Error::Closed);
         }
-        self.check_entry(e, self.state.next_seq, self.state.last_ts)?;
         let ts = e
             .timestamp
             .unwrap_or_else(|| Timestamp::now().max(self.state.last_ts));
@@ -549,22 +549,18 @@ impl Writer {
                 .poison(format!("sealing {} failed: {e}", self.active.name))
         })?;
         drop(sealed);
-        self.sealed_count += 1;
         self.shared.mark_durable(last_seq.get());
         let prepared = self
             .prepared
             .take()
             .and_then(|h| h.join().ok())
             .and_then(|r| r.ok());
-        let header = crate::segment::header::SegmentHeader {
-            version: FormatVersion::CURRENT,
-            ledger_id: self.meta.id,
-            ordinal: self.active.ordinal.next(),
-            first_seq: self.state.next_seq,
-            prev_hash: self.state.prev_hash,
-            created_at: Timestamp::now(),
-            capacity: self.opts.segment_size,
-        };
+        let header = crate::segment::header::SegmentHeader::continuing(
+            self.meta.id,
+            self.active.header.ordinal.next(),
+            &self.state,
+            self.opts.segment_size,
+        );
         let next = active::create_active(self.storage.as_ref(), header, prepared).map_err(|e| {
             self.shared
                 .poison(format!("starting segment {} failed: {e}", header.ordinal))
@@ -639,7 +635,8 @@ impl Writer {
             // The preallocated next segment holds nothing: leave a tidy folder.
             if let Ok(Ok(map)) = h.join() {
                 drop(map);
-                let name = crate::segment::names::SegmentName::Prealloc(self.active.ordinal.next());
+                let name =
+                    crate::segment::names::SegmentName::Prealloc(self.active.header.ordinal.next());
                 let _ = self.storage.remove(&name.to_string());
             }
         }
