@@ -15,7 +15,7 @@ mod common;
 
 use std::sync::Arc;
 
-use common::{kind, payload, small};
+use common::{kind, mem_sealed, payload, small};
 use ledger_core::storage::{CrashMode, Fault, IoFault, IoOp, MemStorage, Storage};
 use ledger_core::verify::{verify, FindingKind, VerifyOptions};
 use ledger_core::{Durability, Entry, OpenMode, Reader, Receipt, SchemaVersion, Writer};
@@ -469,12 +469,7 @@ fn an_unreadable_segment_is_named_and_nothing_else_is_blamed() {
     let st = MemStorage::new();
     let acks = workload(&st, Durability::NoSync);
     assert!(acks.error.is_none());
-    let sealed: Vec<String> = st
-        .list()
-        .unwrap()
-        .into_iter()
-        .filter(|n| n.ends_with(".seg"))
-        .collect();
+    let sealed = mem_sealed(&st);
     assert!(sealed.len() >= 4);
     let bad = &sealed[1];
     st.fail_file(bad, IoFault::Io);

@@ -4,8 +4,11 @@
 //! this passing for the old fixture (docs/FORMAT.md, "Versions").
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
+use common::chain_records;
 use ledger_core::segment::record::{encode_into, NewRecord};
 use ledger_core::verify::{verify_dir, VerifyOptions};
 use ledger_core::{
@@ -34,13 +37,7 @@ fn the_v1_fixture_reads_and_verifies() {
     assert!(report.is_intact(), "{:?}", report.findings);
     assert_eq!(report.records, 120);
     assert_eq!(report.head.unwrap().chain_hash.to_hex(), V1_HEAD);
-    let records: Vec<_> = Reader::open(fixture())
-        .unwrap()
-        .cursor()
-        .unwrap()
-        .verify_chain(true)
-        .collect::<Result<_, _>>()
-        .unwrap();
+    let records = chain_records(Reader::open(fixture()).unwrap());
     assert_eq!(records.len(), 120);
     for (i, r) in records.iter().enumerate() {
         assert_eq!(r.payload, sample_payload(i as u64));

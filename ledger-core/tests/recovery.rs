@@ -47,13 +47,7 @@ fn record_len(bytes: &[u8], at: usize) -> usize {
 /// Asserts the ledger holds exactly the records of `receipts` (as a prefix
 /// of length `n`) and verifies.
 fn assert_holds(st: &MemStorage, receipts: &[Receipt], n: usize) {
-    let records: Vec<_> = Reader::with_storage(Arc::new(st.clone()))
-        .unwrap()
-        .cursor()
-        .unwrap()
-        .verify_chain(true)
-        .collect::<Result<_, _>>()
-        .unwrap();
+    let records = chain_records(Reader::with_storage(Arc::new(st.clone())).unwrap());
     assert_eq!(records.len(), n, "record count");
     for (r, rc) in records.iter().zip(receipts) {
         assert_eq!((r.seq, r.chain_hash), (rc.seq, rc.chain_hash));
@@ -325,12 +319,7 @@ fn a_missing_segment_or_a_wrong_content_address_refuses_to_open() {
     let mut w = create(&st, Durability::NoSync);
     let _ = append_range(&mut w, 0, 300);
     drop(w);
-    let sealed: Vec<String> = st
-        .list()
-        .unwrap()
-        .into_iter()
-        .filter(|n| n.ends_with(".seg"))
-        .collect();
+    let sealed = mem_sealed(&st);
     assert!(sealed.len() >= 3);
 
     let gap = st.crash(CrashMode::ProcessCrash).unwrap();

@@ -35,13 +35,7 @@ fn round_trip_over_many_segments_reopen_and_continue() {
     receipts.extend(append_range(&mut w, 600, 900));
     w.close().unwrap();
 
-    let records: Vec<_> = Reader::open(dir.path())
-        .unwrap()
-        .cursor()
-        .unwrap()
-        .verify_chain(true)
-        .collect::<Result<_, _>>()
-        .unwrap();
+    let records = chain_records(Reader::open(dir.path()).unwrap());
     assert_eq!(records.len(), 900);
     for (i, (r, rc)) in records.iter().zip(&receipts).enumerate() {
         assert_eq!(r.seq, rc.seq);

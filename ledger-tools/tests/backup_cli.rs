@@ -1,65 +1,37 @@
 //! `ledger backup ...` and `ledger migrate` end to end.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::Path;
-use std::process::Command;
+mod common;
 
-fn ledger(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_ledger"))
-        .args(args)
-        .env_remove("LEDGER_DIR")
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap(),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
+use common::{assert_contains, bare, on, path_str as s};
 
 #[test]
 fn backup_create_list_verify_restore_prune() {
     let tmp = tempfile::tempdir().unwrap();
     let live = tmp.path().join("live");
     let store = tmp.path().join("store");
-    let (code, _, err) = ledger(&[
-        "-d",
-        s(&live),
-        "demo",
-        "--events",
-        "3000",
-        "--segment-size",
-        "64KiB",
-    ]);
-    assert_eq!(code, 0, "{err}");
-    let (code, out, err) = ledger(&["-d", s(&live), "backup", "create", "--to", s(&store)]);
-    assert_eq!(code, 0, "{err}");
-    assert!(out.contains("already in the store"), "{out}");
-    let (code, out, _) = ledger(&[
-        "-d",
-        s(&live),
-        "backup",
-        "create",
-        "--to",
-        s(&store),
-        "--json",
-    ]);
-    assert_eq!(code, 0);
+    let run = on(
+        &live,
+        &["demo", "--events", "3000", "--segment-size", "64KiB"],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let run = on(&live, &["backup", "create", "--to", s(&store)]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_contains(&run.stdout, "already in the store");
+    let run = on(&live, &["backup", "create", "--to", s(&store), "--json"]);
+    assert_eq!(run.code, 0);
+    let out = run.stdout;
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["copied"], 0, "an unchanged ledger copies nothing: {out}");
     assert_eq!(v["added_bytes"], 0);
-    let (code, out, _) = ledger(&["backup", "list", "--in", s(&store)]);
-    assert_eq!(code, 0);
-    assert!(out.contains("2 backup(s)"), "{out}");
-    let (code, out, _) = ledger(&["backup", "verify", "--in", s(&store)]);
-    assert_eq!(code, 0, "{out}");
-    assert!(out.contains("intact"), "{out}");
+    let run = bare(&["backup", "list", "--in", s(&store)]);
+    assert_eq!(run.code, 0);
+    assert_contains(&run.stdout, "2 backup(s)");
+    let run = bare(&["backup", "verify", "--in", s(&store)]);
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert_contains(&run.stdout, "intact");
     let restored = tmp.path().join("restored");
-    let (code, out, err) = ledger(&[
+    let run = bare(&[
         "backup",
         "restore",
         "--from",
@@ -67,17 +39,16 @@ fn backup_create_list_verify_restore_prune() {
         "--to",
         s(&restored),
     ]);
-    assert_eq!(code, 0, "{out}{err}");
-    assert!(out.contains("records verified"), "{out}");
-    let (code, _, _) = ledger(&["-d", s(&restored), "verify"]);
-    assert_eq!(code, 0);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_contains(&run.stdout, "records verified");
+    assert_eq!(on(&restored, &["verify"]).code, 0);
     // Restoring over a ledger is refused.
-    let (code, _, err) = ledger(&["backup", "restore", "--from", s(&store), "--to", s(&live)]);
-    assert_eq!(code, 2, "{err}");
-    assert!(err.contains("holds a ledger"), "{err}");
-    let (code, out, _) = ledger(&["backup", "prune", "--in", s(&store), "--keep-last", "1"]);
-    assert_eq!(code, 0);
-    assert!(out.contains("removed 1 backup(s)"), "{out}");
+    let run = bare(&["backup", "restore", "--from", s(&store), "--to", s(&live)]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert_contains(&run.stderr, "holds a ledger");
+    let run = bare(&["backup", "prune", "--in", s(&store), "--keep-last", "1"]);
+    assert_eq!(run.code, 0);
+    assert_contains(&run.stdout, "removed 1 backup(s)");
 
     // A damaged object is found.
     let objects = store.join("objects");
@@ -97,11 +68,14 @@ fn backup_create_list_verify_restore_prune() {
     let n = b.len();
     b.truncate(n / 2);
     std::fs::write(&obj, b).unwrap();
-    let (code, out, _) = ledger(&["backup", "verify", "--in", s(&store)]);
-    assert_eq!(code, 1, "{out}");
-    assert!(out.contains("DAMAGED"), "{out}");
-    let (code, _, _) = ledger(&["backup", "list", "--in", s(&live)]);
-    assert_eq!(code, 2, "a ledger is not a backup store");
+    let run = bare(&["backup", "verify", "--in", s(&store)]);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert_contains(&run.stdout, "DAMAGED");
+    assert_eq!(
+        bare(&["backup", "list", "--in", s(&live)]).code,
+        2,
+        "a ledger is not a backup store"
+    );
 }
 
 #[test]
@@ -109,20 +83,17 @@ fn migrate_writes_a_new_ledger_linked_to_the_old_one() {
     let tmp = tempfile::tempdir().unwrap();
     let old = tmp.path().join("old");
     let new = tmp.path().join("new");
-    assert_eq!(ledger(&["-d", s(&old), "demo"]).0, 0);
-    let (code, out, err) = ledger(&["-d", s(&old), "migrate", "--to", s(&new), "--upcast"]);
-    assert_eq!(code, 0, "{out}{err}");
-    assert!(out.contains("provenance link: holds"), "{out}");
-    let (code, out, _) = ledger(&["-d", s(&new), "verify", "--previous", s(&old)]);
-    assert_eq!(code, 0, "{out}");
-    assert!(out.contains("the link to"), "{out}");
+    assert_eq!(on(&old, &["demo"]).code, 0);
+    let run = on(&old, &["migrate", "--to", s(&new), "--upcast"]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_contains(&run.stdout, "provenance link: holds");
+    let run = on(&new, &["verify", "--previous", s(&old)]);
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert_contains(&run.stdout, "the link to");
     // Appending to the old ledger keeps the link (its head is still there).
-    assert_eq!(ledger(&["-d", s(&old), "demo"]).0, 0);
-    assert_eq!(
-        ledger(&["-d", s(&new), "verify", "--previous", s(&old)]).0,
-        0
-    );
+    assert_eq!(on(&old, &["demo"]).code, 0);
+    assert_eq!(on(&new, &["verify", "--previous", s(&old)]).code, 0);
     // A migration into an existing ledger is refused.
-    let (code, _, err) = ledger(&["-d", s(&old), "migrate", "--to", s(&new)]);
-    assert_eq!(code, 2, "{err}");
+    let run = on(&old, &["migrate", "--to", s(&new)]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
 }

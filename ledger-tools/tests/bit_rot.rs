@@ -9,8 +9,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::files_under;
-use std::process::Command;
+use common::{assert_contains, file_name, files_under, json, on, path_str};
 
 use ledger_core::backup::BackupStore;
 use ledger_core::storage::FsStorage;
@@ -20,7 +19,7 @@ use ledger_index::{check_index_files, LedgerIndex};
 fn files(dir: &Path, ext: &str) -> Vec<PathBuf> {
     files_under(dir)
         .into_iter()
-        .filter(|p| p.to_str().unwrap().ends_with(ext))
+        .filter(|p| path_str(p).ends_with(ext))
         .collect()
 }
 
@@ -40,26 +39,16 @@ fn flip(path: &Path, at: usize, bit: u8) -> Vec<u8> {
     original
 }
 
-fn name(p: &Path) -> String {
-    p.file_name().unwrap().to_str().unwrap().to_owned()
-}
-
 #[test]
 fn random_bit_flips_anywhere_are_detected_and_located() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("ledger");
     let store_dir = tmp.path().join("store");
-    let out = Command::new(env!("CARGO_BIN_EXE_ledger"))
-        .args(["-d", dir.to_str().unwrap(), "demo", "--events", "2000"])
-        .args(["--segment-size", "64KiB"])
-        .env_remove("LEDGER_DIR")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let run = on(
+        &dir,
+        &["demo", "--events", "2000", "--segment-size", "64KiB"],
     );
+    assert!(run.code == 0, "{}", run.stderr);
     let built = LedgerIndex::open(&dir).unwrap().build_all().unwrap();
     assert!(built.len() >= 4);
     let store = BackupStore::open_or_create(&store_dir).unwrap();
@@ -90,7 +79,7 @@ fn random_bit_flips_anywhere_are_detected_and_located() {
         let bit = (xorshift(&mut rng) % 8) as u8;
         let original = flip(path, at, bit);
         let what = format!("bit {bit} of byte {at} of {}", path.display());
-        let file = name(path);
+        let file = file_name(path);
         match category {
             0 => {
                 let v = verify_dir(&dir, &VerifyOptions::default()).unwrap();
@@ -151,32 +140,23 @@ fn random_bit_flips_anywhere_are_detected_and_located() {
 fn verify_names_a_damaged_index_file_and_keeps_the_ledger_intact() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("ledger");
-    let run = |args: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_ledger"))
-            .args(["-d", dir.to_str().unwrap()])
-            .args(args)
-            .env_remove("LEDGER_DIR")
-            .output()
-            .unwrap()
-    };
-    let out = run(&["demo", "--events", "1000", "--segment-size", "64KiB"]);
-    assert!(out.status.success());
+    let run = on(
+        &dir,
+        &["demo", "--events", "1000", "--segment-size", "64KiB"],
+    );
+    assert!(run.code == 0);
     LedgerIndex::open(&dir).unwrap().build_all().unwrap();
     let idx = files(&dir, ".idx")[0].clone();
     let len = std::fs::metadata(&idx).unwrap().len() as usize;
     flip(&idx, len / 2, 3);
-    let out = run(&["verify"]);
-    let text = String::from_utf8(out.stdout).unwrap();
-    assert_eq!(out.status.code(), Some(0), "{text}");
-    assert!(
-        text.contains(&format!("index file {}", name(&idx))),
-        "{text}"
-    );
-    assert!(text.contains("checksum mismatch"), "{text}");
-    assert!(text.contains("result: intact"), "{text}");
-    let out = run(&["verify", "--json"]);
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(v["index_files"]["findings"][0]["file"], name(&idx));
+    let run = on(&dir, &["verify"]);
+    let text = run.stdout;
+    assert_eq!(run.code, 0, "{text}");
+    assert_contains(&text, &format!("index file {}", file_name(&idx)));
+    assert_contains(&text, "checksum mismatch");
+    assert_contains(&text, "result: intact");
+    let v = json(&on(&dir, &["verify", "--json"]));
+    assert_eq!(v["index_files"]["findings"][0]["file"], file_name(&idx));
     // The next query rebuilds it.
     LedgerIndex::open(&dir).unwrap().build_all().unwrap();
     assert!(check_index_files(&FsStorage::new(&dir))

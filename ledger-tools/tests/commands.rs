@@ -2,56 +2,22 @@
 //! End-to-end tests of init, append, export, report, replay, stats,
 //! inspect, tail and repair: the built `ledger` binary in temporary folders.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::ffi::OsStr;
 use std::fs;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::sync::mpsc;
 use std::time::Duration;
 
+use common::{
+    assert_contains, bare, command, demo, file_name, finish, flip_middle_byte, json, ok, on,
+    path_str, sealed_segments, Run,
+};
 use serde_json::Value;
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn all(&self) -> String {
-        format!("{}{}", self.stdout, self.stderr)
-    }
-}
-
-fn command(dir: Option<&Path>, args: &[&str]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ledger"));
-    cmd.env_remove("LEDGER_DIR");
-    if let Some(d) = dir {
-        cmd.arg("-d").arg(d);
-    }
-    cmd.args(args);
-    cmd
-}
-
-fn finish(out: std::process::Output) -> Run {
-    Run {
-        code: out.status.code().expect("exit code"),
-        stdout: String::from_utf8(out.stdout).expect("UTF-8 stdout"),
-        stderr: String::from_utf8(out.stderr).expect("UTF-8 stderr"),
-    }
-}
-
-/// `ledger -d DIR <args>`.
-fn on(dir: &Path, args: &[&str]) -> Run {
-    finish(command(Some(dir), args).output().expect("run ledger"))
-}
-
-/// `ledger <args>` without a folder.
-fn bare(args: &[&str]) -> Run {
-    finish(command(None, args).output().expect("run ledger"))
-}
 
 /// `ledger -d DIR <args>` with `input` on standard input.
 fn on_with_input(dir: &Path, args: &[&str], input: &[u8]) -> Run {
@@ -65,31 +31,8 @@ fn on_with_input(dir: &Path, args: &[&str], input: &[u8]) -> Run {
     finish(child.wait_with_output().unwrap())
 }
 
-fn ok(run: Run) -> Run {
-    assert_eq!(run.code, 0, "{}", run.all());
-    run
-}
-
-fn json(run: &Run) -> Value {
-    serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {}", run.all()))
-}
-
-fn path_str(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
 /// The scripted demo session only: 40 events, 3 trades.
 const SCRIPTED: u64 = 40;
-
-/// A demo ledger: the scripted session plus `events` generated ones, in
-/// 64 KiB segments.
-fn demo(dir: &Path, events: u64) {
-    let events = events.to_string();
-    ok(on(
-        dir,
-        &["demo", "--events", &events, "--segment-size", "64KiB"],
-    ));
-}
 
 /// Every event of a ledger, as exported JSON lines.
 fn export_all(dir: &Path) -> Vec<Value> {
@@ -100,16 +43,6 @@ fn export_all(dir: &Path) -> Vec<Value> {
         .collect()
 }
 
-fn sealed_segments(dir: &Path) -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension() == Some(OsStr::new("seg")))
-        .collect();
-    files.sort();
-    files
-}
-
 fn active_segment(dir: &Path) -> PathBuf {
     fs::read_dir(dir)
         .unwrap()
@@ -118,27 +51,13 @@ fn active_segment(dir: &Path) -> PathBuf {
         .expect("an active segment")
 }
 
-fn flip_middle_byte(file: &Path) {
-    let mut bytes = fs::read(file).unwrap();
-    let at = (bytes.len() / 2..bytes.len())
-        .find(|&i| bytes[i].is_ascii_lowercase())
-        .expect("a payload byte after the middle");
-    bytes[at] ^= 0x01;
-    fs::write(file, bytes).unwrap();
-}
-
 /// Every file of a folder (not recursing) with its bytes.
 fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
     fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.is_file())
-        .map(|p| {
-            (
-                p.file_name().unwrap().to_str().unwrap().to_owned(),
-                fs::read(&p).unwrap(),
-            )
-        })
+        .map(|p| (file_name(&p), fs::read(&p).unwrap()))
         .collect()
 }
 
@@ -147,11 +66,7 @@ fn init_creates_an_empty_ledger_and_refuses_an_existing_one() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("live");
     let run = ok(on(&dir, &["init"]));
-    assert!(
-        run.stdout.contains("created an empty ledger"),
-        "{}",
-        run.stdout
-    );
+    assert_contains(&run.stdout, "created an empty ledger");
     assert!(dir.join("LEDGER").is_file());
     let v = json(&ok(on(&dir, &["stats", "--json"])));
     assert_eq!(v["records"], 0);
@@ -162,11 +77,7 @@ fn init_creates_an_empty_ledger_and_refuses_an_existing_one() {
     let before = snapshot(&dir);
     let run = on(&dir, &["init"]);
     assert_eq!(run.code, 2, "{}", run.all());
-    assert!(
-        run.stderr.contains("already holds a ledger"),
-        "{}",
-        run.stderr
-    );
+    assert_contains(&run.stderr, "already holds a ledger");
     assert_eq!(snapshot(&dir), before);
 
     // A folder with other files: refused, untouched.
@@ -175,7 +86,7 @@ fn init_creates_an_empty_ledger_and_refuses_an_existing_one() {
     fs::write(other.join("notes.txt"), b"keep").unwrap();
     let run = on(&other, &["init", "--json"]);
     assert_eq!(run.code, 2, "{}", run.all());
-    assert!(run.stderr.contains("not empty"), "{}", run.stderr);
+    assert_contains(&run.stderr, "not empty");
     assert_eq!(fs::read_dir(&other).unwrap().count(), 1);
 }
 
@@ -239,22 +150,10 @@ fn append_creates_the_ledger_and_a_bad_line_keeps_the_lines_before_it() {
         &["append", path_str(&file), "--segment-size", "64KiB"],
     );
     assert_eq!(run.code, 2, "{}", run.all());
-    assert!(
-        run.stderr.contains("events.jsonl: line 11: "),
-        "{}",
-        run.stderr
-    );
-    assert!(
-        run.stderr.contains("price: must be positive, got -5"),
-        "{}",
-        run.stderr
-    );
-    assert!(
-        run.stderr.contains("10 event(s) before it"),
-        "{}",
-        run.stderr
-    );
-    assert!(run.stdout.contains("created ledger"), "{}", run.stdout);
+    assert_contains(&run.stderr, "events.jsonl: line 11: ");
+    assert_contains(&run.stderr, "price: must be positive, got -5");
+    assert_contains(&run.stderr, "10 event(s) before it");
+    assert_contains(&run.stdout, "created ledger");
     assert!(
         run.stdout.contains("appended 10 event(s)") && run.stdout.contains("sequences 1..=10"),
         "{}",
@@ -294,13 +193,8 @@ fn append_creates_the_ledger_and_a_bad_line_keeps_the_lines_before_it() {
     ] {
         let run = on_with_input(&dst, &["append", "--json"], input.as_bytes());
         assert_eq!(run.code, 2, "{}", run.all());
-        assert!(
-            run.stderr
-                .contains(&format!("standard input: line {line}: ")),
-            "{}",
-            run.stderr
-        );
-        assert!(run.stderr.contains(why), "{}", run.stderr);
+        assert_contains(&run.stderr, &format!("standard input: line {line}: "));
+        assert_contains(&run.stderr, why);
         let v = json(&run);
         assert_eq!(v["refused"]["line"], line);
         assert_eq!(v["appended"], 1);
@@ -314,17 +208,13 @@ fn append_creates_the_ledger_and_a_bad_line_keeps_the_lines_before_it() {
     let old = r#"{"time":"2000-01-01","kind":"audit","data":{"session":"s","who":"w","action":"a","target":"t","reason":"r"}}"#;
     let run = on_with_input(&dst, &["append"], format!("{old}\n").as_bytes());
     assert_eq!(run.code, 2, "{}", run.all());
-    assert!(
-        run.stderr.contains("line 1: time: 2000-01-01T00:00:00"),
-        "{}",
-        run.stderr
-    );
-    assert!(run.stdout.contains("appended no event"), "{}", run.stdout);
+    assert_contains(&run.stderr, "line 1: time: 2000-01-01T00:00:00");
+    assert_contains(&run.stdout, "appended no event");
 
     // The rest appends cleanly.
     let rest = lines[11..].join("\n");
     let run = ok(on_with_input(&dst, &["append", "-"], rest.as_bytes()));
-    assert!(run.stdout.contains("sequences 13..=41"), "{}", run.stdout);
+    assert_contains(&run.stdout, "sequences 13..=41");
     let v = json(&ok(on(&dst, &["verify", "--json"])));
     assert_eq!(v["records"], SCRIPTED + 1);
 }
@@ -347,11 +237,7 @@ fn export_then_append_into_a_new_ledger_gives_the_same_events() {
     assert!(sealed_segments(&src).len() >= 3);
     let file = tmp.path().join("all.jsonl");
     let run = ok(on(&src, &["export", "--out", path_str(&file)]));
-    assert!(
-        run.stdout.contains("exported 3040 event(s)"),
-        "{}",
-        run.stdout
-    );
+    assert_contains(&run.stdout, "exported 3040 event(s)");
     let leftovers: Vec<_> = fs::read_dir(tmp.path())
         .unwrap()
         .map(|e| e.unwrap().file_name())
@@ -364,11 +250,7 @@ fn export_then_append_into_a_new_ledger_gives_the_same_events() {
         &dst,
         &["append", path_str(&file), "--segment-size", "64KiB"],
     ));
-    assert!(
-        run.stdout.contains("appended 3040 event(s)"),
-        "{}",
-        run.stdout
-    );
+    assert_contains(&run.stdout, "appended 3040 event(s)");
     let a = export_all(&src);
     let b = export_all(&dst);
     assert_eq!(a.len(), 3040);
@@ -412,20 +294,20 @@ fn report_figures_on_the_demo() {
     let dir = tmp.path().join("ledger");
     demo(&dir, 0);
     let run = ok(on(&dir, &["report"]));
-    assert!(run.stdout.contains("3 closed trade(s)"), "{}", run.stdout);
+    assert_contains(&run.stdout, "3 closed trade(s)");
     let win_rate = run
         .stdout
         .lines()
         .find(|l| l.starts_with("win rate"))
         .unwrap();
-    assert!(win_rate.contains("66.7 %"), "{win_rate}");
+    assert_contains(win_rate, "66.7 %");
     let net = run
         .stdout
         .lines()
         .find(|l| l.starts_with("net P&L"))
         .unwrap();
-    assert!(net.contains("+225.00"), "{net}");
-    assert!(run.stdout.contains("max drawdown"), "{}", run.stdout);
+    assert_contains(net, "+225.00");
+    assert_contains(&run.stdout, "max drawdown");
 
     let v = json(&ok(on(&dir, &["report", "--json"])));
     let total = &v["total"];
@@ -475,17 +357,13 @@ fn report_figures_on_the_demo() {
     // A bad time names the argument.
     let run = on(&dir, &["report", "--from", "last tuesday"]);
     assert_eq!(run.code, 2, "{}", run.all());
-    assert!(run.stderr.contains("--from"), "{}", run.stderr);
-    assert!(run.stderr.contains("last tuesday"), "{}", run.stderr);
+    assert_contains(&run.stderr, "--from");
+    assert_contains(&run.stderr, "last tuesday");
 
     // The HTML page: self-contained, with both curves.
     let page = tmp.path().join("report.html");
     let run = ok(on(&dir, &["report", "--html", path_str(&page)]));
-    assert!(
-        run.stdout.contains("HTML report written to"),
-        "{}",
-        run.stdout
-    );
+    assert_contains(&run.stdout, "HTML report written to");
     let html = fs::read_to_string(&page).unwrap();
     assert!(html.starts_with("<!DOCTYPE html>"), "{html}");
     assert!(html.contains("<style>"));
@@ -618,7 +496,7 @@ fn export_in_each_format_with_each_filter() {
             path_str(&out),
         ],
     ));
-    assert!(run.stdout.contains("exported 3 event(s)"), "{}", run.stdout);
+    assert_contains(&run.stdout, "exported 3 event(s)");
     assert_eq!(fs::read_to_string(&out).unwrap().lines().count(), 4);
     for (args, named) in [
         (&["export", "--kind", "trade"][..], "--kind"),
@@ -627,7 +505,7 @@ fn export_in_each_format_with_each_filter() {
     ] {
         let run = on(&dir, args);
         assert_eq!(run.code, 2, "{}", run.all());
-        assert!(run.stderr.contains(named), "{}", run.stderr);
+        assert_contains(&run.stderr, named);
     }
 }
 
@@ -642,13 +520,9 @@ fn replay_until_a_record_and_a_trades_story() {
         "{}",
         run.stdout
     );
-    assert!(run.stdout.contains("20 event(s) folded"), "{}", run.stdout);
-    assert!(
-        run.stdout.contains("trades: 3 open, 0 closed"),
-        "{}",
-        run.stdout
-    );
-    assert!(run.stdout.contains("T3 long SOL-USD"), "{}", run.stdout);
+    assert_contains(&run.stdout, "20 event(s) folded");
+    assert_contains(&run.stdout, "trades: 3 open, 0 closed");
+    assert_contains(&run.stdout, "T3 long SOL-USD");
 
     let v = json(&ok(on(&dir, &["replay", "--until-seq", "20", "--json"])));
     assert_eq!(v["events"], 20);
@@ -690,15 +564,15 @@ fn replay_until_a_record_and_a_trades_story() {
         assert!(run.stdout.contains(want), "{want}: {}", run.stdout);
     }
     let run = ok(on(&dir, &["replay", "--trade", "T3", "--until-seq", "20"]));
-    assert!(run.stdout.contains("open: 100"), "{}", run.stdout);
-    assert!(run.stdout.contains("breakout above 99.5"), "{}", run.stdout);
+    assert_contains(&run.stdout, "open: 100");
+    assert_contains(&run.stdout, "breakout above 99.5");
     let v = json(&ok(on(&dir, &["replay", "--trade", "T3", "--json"])));
     assert_eq!(v["decision"]["event"]["decision_id"], "D3");
     assert_eq!(v["executions"].as_array().unwrap().len(), 2);
 
     let run = on(&dir, &["replay", "--trade", "T3", "--until-seq", "18"]);
     assert_eq!(run.code, 2, "{}", run.all());
-    assert!(run.stderr.contains("no trade T3"), "{}", run.stderr);
+    assert_contains(&run.stderr, "no trade T3");
     let run = on(
         &dir,
         &["replay", "--until-seq", "5", "--until", "2026-01-01"],
@@ -758,17 +632,9 @@ fn stats_counts_segments_records_and_kinds() {
         assert_eq!(v["counts"][k], n, "{k}");
     }
     let run = ok(on(&small, &["stats"]));
-    assert!(
-        run.stdout.contains("records: 40 (sequences 1..=40)"),
-        "{}",
-        run.stdout
-    );
-    assert!(run.stdout.contains("trade_closed"), "{}", run.stdout);
-    assert!(
-        run.stdout.contains("head: sequence 40, chain hash "),
-        "{}",
-        run.stdout
-    );
+    assert_contains(&run.stdout, "records: 40 (sequences 1..=40)");
+    assert_contains(&run.stdout, "trade_closed");
+    assert_contains(&run.stdout, "head: sequence 40, chain hash ");
 }
 
 #[test]
@@ -781,16 +647,11 @@ fn inspect_a_sealed_segment_and_a_damaged_one() {
 
     // No ledger folder needed.
     let run = ok(bare(&["inspect", path_str(&seg), "--records", "3"]));
-    assert!(
-        run.stdout
-            .contains("content address: the bytes hash to the name"),
-        "{}",
-        run.stdout
-    );
-    assert!(run.stdout.contains("header: format v1"), "{}", run.stdout);
-    assert!(run.stdout.contains("footer at offset"), "{}", run.stdout);
-    assert!(run.stdout.contains("first 3 record(s)"), "{}", run.stdout);
-    assert!(run.stdout.contains("result: OK"), "{}", run.stdout);
+    assert_contains(&run.stdout, "content address: the bytes hash to the name");
+    assert_contains(&run.stdout, "header: format v1");
+    assert_contains(&run.stdout, "footer at offset");
+    assert_contains(&run.stdout, "first 3 record(s)");
+    assert_contains(&run.stdout, "result: OK");
 
     let v = json(&ok(bare(&[
         "inspect",
@@ -825,16 +686,8 @@ fn inspect_a_sealed_segment_and_a_damaged_one() {
     let damaged = fs::read(&seg).unwrap();
     let run = bare(&["inspect", path_str(&seg)]);
     assert_eq!(run.code, 1, "{}", run.all());
-    assert!(
-        run.stdout.contains("content address: MISMATCH"),
-        "{}",
-        run.stdout
-    );
-    assert!(
-        run.stdout.contains("damage: content_address"),
-        "{}",
-        run.stdout
-    );
+    assert_contains(&run.stdout, "content address: MISMATCH");
+    assert_contains(&run.stdout, "damage: content_address");
     assert!(
         run.stdout
             .lines()
@@ -842,7 +695,7 @@ fn inspect_a_sealed_segment_and_a_damaged_one() {
         "{}",
         run.stdout
     );
-    assert!(run.stdout.contains("result: DAMAGED"), "{}", run.stdout);
+    assert_contains(&run.stdout, "result: DAMAGED");
     let v = json(&bare(&["inspect", path_str(&seg), "--json"]));
     assert_eq!(v["damaged"], true);
     assert!(v["problems"]
@@ -858,14 +711,10 @@ fn inspect_a_sealed_segment_and_a_damaged_one() {
     fs::write(&junk, b"hello").unwrap();
     let run = bare(&["inspect", path_str(&junk)]);
     assert_eq!(run.code, 1, "{}", run.all());
-    assert!(run.stdout.contains("header: DAMAGED"), "{}", run.stdout);
+    assert_contains(&run.stdout, "header: DAMAGED");
     let run = bare(&["inspect", "/no/such/segment.seg"]);
     assert_eq!(run.code, 2, "{}", run.all());
-    assert!(
-        run.stderr.contains("/no/such/segment.seg"),
-        "{}",
-        run.stderr
-    );
+    assert_contains(&run.stderr, "/no/such/segment.seg");
 }
 
 #[test]
@@ -877,9 +726,9 @@ fn tail_prints_the_newest_events_and_follows_new_ones() {
     let lines: Vec<&str> = run.stdout.lines().collect();
     assert_eq!(lines.len(), 5, "{}", run.stdout);
     assert!(lines[0].trim_start().starts_with("36 "), "{}", lines[0]);
-    assert!(lines[4].contains("session_ended"), "{}", lines[4]);
-    assert!(lines[4].contains("demo-1"), "{}", lines[4]);
-    assert!(lines[4].contains("end of demo session"), "{}", lines[4]);
+    assert_contains(lines[4], "session_ended");
+    assert_contains(lines[4], "demo-1");
+    assert_contains(lines[4], "end of demo session");
     assert_eq!(ok(on(&dir, &["tail"])).stdout.lines().count(), 10);
     assert_eq!(
         ok(on(&dir, &["tail", "-n", "1000"])).stdout.lines().count(),
@@ -941,10 +790,10 @@ fn repair_shows_the_damage_and_cuts_only_when_asked() {
 
     // An intact ledger: nothing to repair, and no cut.
     let run = ok(on(&dir, &["repair"]));
-    assert!(run.stdout.contains("nothing to repair"), "{}", run.stdout);
+    assert_contains(&run.stdout, "nothing to repair");
     let run = on(&dir, &["repair", "--truncate-after", "10"]);
     assert_eq!(run.code, 2, "{}", run.all());
-    assert!(run.stderr.contains("is intact"), "{}", run.stderr);
+    assert_contains(&run.stderr, "is intact");
 
     // An auditor's checkpoint of the intact head, kept outside.
     let key = tmp.path().join("auditor.key");
@@ -964,11 +813,11 @@ fn repair_shows_the_damage_and_cuts_only_when_asked() {
     // Damage the last sealed segment: the writer refuses to open.
     let sealed = sealed_segments(&dir);
     let victim = sealed.last().unwrap().clone();
-    let victim_name = victim.file_name().unwrap().to_str().unwrap().to_owned();
+    let victim_name = file_name(&victim);
     flip_middle_byte(&victim);
     let run = on_with_input(&dir, &["append"], b"");
     assert_eq!(run.code, 1, "{}", run.all());
-    assert!(run.stderr.contains(&victim_name), "{}", run.stderr);
+    assert_contains(&run.stderr, &victim_name);
 
     let head = json(&on(&dir, &["verify", "--json"]))["head"]["seq"]
         .as_u64()
@@ -979,66 +828,46 @@ fn repair_shows_the_damage_and_cuts_only_when_asked() {
     let before = snapshot(&dir);
     let run = on(&dir, &["repair"]);
     assert_eq!(run.code, 1, "{}", run.all());
-    assert!(run.stdout.contains("DAMAGED"), "{}", run.stdout);
-    assert!(run.stdout.contains(&victim_name), "{}", run.stdout);
-    assert!(
-        run.stdout.contains(&format!(
-            "the last good record (before the first damage): sequence {head}"
-        )),
-        "{}",
-        run.stdout
+    assert_contains(&run.stdout, "DAMAGED");
+    assert_contains(&run.stdout, &victim_name);
+    assert_contains(
+        &run.stdout,
+        &format!("the last good record (before the first damage): sequence {head}"),
     );
-    assert!(
-        run.stdout.contains(&format!(
-            "a cut after sequence {head} keeps records 1..={head}"
-        )),
-        "{}",
-        run.stdout
+    assert_contains(
+        &run.stdout,
+        &format!("a cut after sequence {head} keeps records 1..={head}"),
     );
-    assert!(
-        run.stdout.contains(&format!(
+    assert_contains(
+        &run.stdout,
+        &format!(
             "in all: {} record(s), sequences {}..={total}",
             total - head,
             head + 1
-        )),
-        "{}",
-        run.stdout
+        ),
     );
-    assert!(
-        run.stdout
-            .contains(&format!("repair --truncate-after {head}")),
-        "{}",
-        run.stdout
-    );
+    assert_contains(&run.stdout, &format!("repair --truncate-after {head}"));
     assert_eq!(snapshot(&dir), before, "the report changes nothing");
 
     // A cut after a record that follows the damage is refused.
     let after_damage = (head + 1).to_string();
     let run = on(&dir, &["repair", "--truncate-after", &after_damage]);
     assert_eq!(run.code, 2, "{}", run.all());
-    assert!(
-        run.stderr.contains("the last good record is"),
-        "{}",
-        run.stderr
-    );
+    assert_contains(&run.stderr, "the last good record is");
     assert_eq!(snapshot(&dir), before);
 
     // The cut: every removed byte saved first.
     let head_s = head.to_string();
     let run = ok(on(&dir, &["repair", "--truncate-after", &head_s]));
-    assert!(
-        run.stdout.contains("every removed byte was moved to"),
-        "{}",
-        run.stdout
-    );
-    assert!(run.stdout.contains(": intact"), "{}", run.stdout);
+    assert_contains(&run.stdout, "every removed byte was moved to");
+    assert_contains(&run.stdout, ": intact");
     let saved: Vec<PathBuf> = fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.is_dir())
         .collect();
     assert_eq!(saved.len(), 1);
-    let saved_name = saved[0].file_name().unwrap().to_str().unwrap().to_owned();
+    let saved_name = file_name(&saved[0]);
     assert!(saved_name.starts_with("repair-"), "{saved_name}");
     let kept = snapshot(&saved[0]);
     // The cut segment as it was, and the active segment after it, unchanged.
@@ -1069,21 +898,15 @@ fn repair_shows_the_damage_and_cuts_only_when_asked() {
     // The checkpoint of the old head proves records were cut.
     let run = on(&dir, &["verify", "--checkpoint", path_str(&cp)]);
     assert_eq!(run.code, 1, "{}", run.all());
-    assert!(
-        run.stdout.contains("does not hold the checkpointed record"),
-        "{}",
-        run.stdout
-    );
+    assert_contains(&run.stdout, "does not hold the checkpointed record");
     // The ledger opens and takes appends again.
     let note = r#"{"kind":"audit","data":{"session":"ops","who":"carol","action":"repaired","target":"ledger","reason":"flipped byte"}}"#;
     let run = ok(on_with_input(&dir, &["append"], note.as_bytes()));
-    assert!(
-        run.stdout
-            .contains(&format!("sequences {}..={}", head + 1, head + 1)),
-        "{}",
-        run.stdout
+    assert_contains(
+        &run.stdout,
+        &format!("sequences {}..={}", head + 1, head + 1),
     );
     ok(on(&dir, &["verify"]));
     let run = ok(on(&dir, &["repair"]));
-    assert!(run.stdout.contains("nothing to repair"), "{}", run.stdout);
+    assert_contains(&run.stdout, "nothing to repair");
 }

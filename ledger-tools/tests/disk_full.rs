@@ -16,13 +16,7 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use common::files_under;
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
+use common::{assert_contains, file_name, files_under, path_str as s, Run};
 
 /// Runs `ledger args`, with files limited to `limit_blocks` blocks of the
 /// shell's `ulimit -f` unit (512 or 1024 bytes) when given.
@@ -48,10 +42,6 @@ fn ledger(limit_blocks: Option<u64>, args: &[&str]) -> Run {
     };
     assert_ne!(run.code, 97, "the shell cannot set a file size limit");
     run
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
 }
 
 fn records(dir: &Path) -> u64 {
@@ -92,7 +82,7 @@ fn demo(dir: &Path, events: &str) {
 
 fn no_temp_files(dir: &Path) {
     for (path, _) in tree(dir) {
-        let name = Path::new(&path).file_name().unwrap().to_str().unwrap();
+        let name = file_name(Path::new(&path));
         assert!(
             !name.contains(".tmp"),
             "a half-written file was left: {path}"
@@ -165,7 +155,7 @@ fn a_full_disk_during_a_backup_leaves_the_store_and_the_ledger_as_they_were() {
     );
     ok(&["backup", "verify", "--in", s(&store)]);
     let run = ledger(None, &["backup", "list", "--in", s(&store)]);
-    assert!(run.stdout.contains("1 backup(s)"), "{}", run.stdout);
+    assert_contains(&run.stdout, "1 backup(s)");
 
     // Room again: the backup completes and restores to the same ledger.
     ok(&backup);

@@ -3,7 +3,10 @@
 
 use std::path::Path;
 
-use ledger_core::{Durability, Entry, Kind, Receipt, SchemaVersion, Writer, WriterOptions};
+use ledger_core::storage::{MemStorage, Storage};
+use ledger_core::{
+    Durability, Entry, Kind, Reader, Receipt, Record, SchemaVersion, Writer, WriterOptions,
+};
 
 /// A deterministic payload of varying length for record `i`.
 pub fn payload(i: u64) -> Vec<u8> {
@@ -52,4 +55,22 @@ pub fn active_file(dir: &Path) -> String {
         .map(|e| e.unwrap().file_name().into_string().unwrap())
         .find(|n| n.ends_with(".active"))
         .expect("an active segment")
+}
+
+/// Every record `r` holds, read with the chain checked.
+pub fn chain_records(r: Reader) -> Vec<Record> {
+    r.cursor()
+        .unwrap()
+        .verify_chain(true)
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+/// The names of the sealed segment files in `st`, in list order.
+pub fn mem_sealed(st: &MemStorage) -> Vec<String> {
+    st.list()
+        .unwrap()
+        .into_iter()
+        .filter(|n| n.ends_with(".seg"))
+        .collect()
 }
