@@ -5,6 +5,7 @@ use std::sync::{Arc, OnceLock};
 
 use ledger_core::domain::{decode, Event, TradeId};
 use ledger_core::segment::header::{SegmentHeader, WATERMARK_AT};
+use ledger_core::segment::record::RecordRef;
 use ledger_core::storage::{FsStorage, SegmentMap, Storage};
 use ledger_core::{
     read_layout, read_published, ChainHash, Kind, LedgerId, Published, SealedFile, SealedSegment,
@@ -28,6 +29,28 @@ pub struct Hit {
     pub chain_hash: ChainHash,
     /// The event.
     pub event: Event,
+}
+
+impl Hit {
+    /// The event a record carries, or `None` for the engine's own records
+    /// (reserved kinds, which carry no trading event).
+    pub fn from_record(r: &RecordRef<'_>) -> Result<Option<Hit>, IndexError> {
+        if r.kind.get() >= Kind::RESERVED_START {
+            return Ok(None);
+        }
+        Self::decode(r).map(Some)
+    }
+
+    fn decode(r: &RecordRef<'_>) -> Result<Hit, IndexError> {
+        let event = decode(r.kind, r.version, r.payload)
+            .map_err(|error| IndexError::Decode { seq: r.seq, error })?;
+        Ok(Hit {
+            seq: r.seq,
+            time: r.timestamp,
+            chain_hash: r.chain_hash,
+            event,
+        })
+    }
 }
 
 /// How an index was obtained for a segment.
@@ -424,18 +447,10 @@ impl LedgerIndex {
             if q.to_seq.is_some_and(|t| r.seq > t) {
                 break;
             }
-            if r.kind.get() >= Kind::RESERVED_START {
-                continue;
-            }
-            let event = decode(r.kind, r.version, r.payload)
-                .map_err(|error| IndexError::Decode { seq: r.seq, error })?;
-            if q.matches(r.seq, r.timestamp, &event) {
-                out.push(Hit {
-                    seq: r.seq,
-                    time: r.timestamp,
-                    chain_hash: r.chain_hash,
-                    event,
-                });
+            if let Some(hit) = Hit::from_record(&r)? {
+                if q.matches(hit.seq, hit.time, &hit.event) {
+                    out.push(hit);
+                }
             }
         }
         Ok(out)
@@ -539,19 +554,9 @@ fn read_hit(name: &str, map: &dyn SegmentMap, offset: u32) -> Result<Hit, IndexE
         offset: u64::from(offset),
         reason,
     };
-    let rec = match read_published(map, offset as usize) {
-        Ok(Published::Record(r)) => r,
-        Ok(_) => return Err(bad("the index points at no record".into())),
-        Err(d) => return Err(bad(d.to_string())),
-    };
-    let event = decode(rec.kind, rec.version, rec.payload).map_err(|error| IndexError::Decode {
-        seq: rec.seq,
-        error,
-    })?;
-    Ok(Hit {
-        seq: rec.seq,
-        time: rec.timestamp,
-        chain_hash: rec.chain_hash,
-        event,
-    })
+    match read_published(map, offset as usize) {
+        Ok(Published::Record(r)) => Hit::decode(&r),
+        Ok(_) => Err(bad("the index points at no record".into())),
+        Err(d) => Err(bad(d.to_string())),
+    }
 }

@@ -13,8 +13,8 @@
 use std::io::{self, Write};
 use std::path::Path;
 
-use ledger_core::domain::{decode, DomainError, SessionId, Symbol, TradeId};
-use ledger_core::{Cursor, Kind, Reader, Seq, Timestamp};
+use ledger_core::domain::{SessionId, Symbol, TradeId};
+use ledger_core::{Cursor, Reader, Seq, Timestamp};
 use ledger_index::{Hit, LedgerIndex, Query};
 
 use crate::cli::{ExportArgs, ExportFormat};
@@ -145,17 +145,9 @@ impl CursorHits {
                 self.done = true;
                 return Ok(None);
             }
-            if r.kind.get() >= Kind::RESERVED_START {
-                continue;
+            if let Some(hit) = Hit::from_record(&r)? {
+                return Ok(Some(hit));
             }
-            let event = decode(r.kind, r.version, r.payload)
-                .map_err(|error| DomainError::Decode { seq: r.seq, error })?;
-            return Ok(Some(Hit {
-                seq: r.seq,
-                time: r.timestamp,
-                chain_hash: r.chain_hash,
-                event,
-            }));
         }
         self.done = true;
         Ok(None)
