@@ -9,11 +9,13 @@ use std::hint::black_box;
 use std::sync::Barrier;
 use std::time::{Duration, Instant};
 
-use criterion::{criterion_main, BenchmarkId, Criterion, SamplingMode, Throughput};
+use criterion::measurement::WallTime;
+use criterion::{criterion_main, BenchmarkGroup, BenchmarkId, Criterion, Throughput};
+use ledger_benches::baselines::chain_record;
 use ledger_benches::{
-    durability_name, entry, first_ledger, group_commit, payload, record_size, timed, timed_in_room,
-    BoxError, MmapCopy, WarmLedger, BENCH_SEGMENT_SIZE, PAYLOAD_SIZES, ROTATION_SEGMENT_SIZE,
-    TYPICAL_PAYLOAD,
+    durability_name, entry, first_ledger, group_commit, pace, payload, record_size, timed,
+    timed_in_room, BoxError, MmapCopy, WarmLedger, BENCH_SEGMENT_SIZE, PAYLOAD_SIZES,
+    ROTATION_SEGMENT_SIZE, TYPICAL_PAYLOAD,
 };
 use ledger_core::segment::record::{self, NewRecord};
 use ledger_core::{
@@ -26,6 +28,15 @@ fn options(d: Durability, segment_size: u64) -> WriterOptions {
         .segment_size(segment_size)
 }
 
+/// The pace of the writer benchmarks: few samples when every append syncs.
+fn pace_writer(g: &mut BenchmarkGroup<'_, WallTime>, d: Durability) {
+    if d == Durability::SyncEveryAppend {
+        pace(g, 10, Duration::from_millis(500), Duration::from_secs(3));
+    } else {
+        pace(g, 30, Duration::from_secs(1), Duration::from_secs(3));
+    }
+}
+
 /// One `Writer::append` per iteration, in a pre-faulted segment.
 fn single_appends(c: &mut Criterion) {
     for (d, sizes) in [
@@ -35,16 +46,7 @@ fn single_appends(c: &mut Criterion) {
     ] {
         let mut g = c.benchmark_group(format!("append/{}", durability_name(d)));
         g.throughput(Throughput::Elements(1));
-        g.sampling_mode(SamplingMode::Flat);
-        if d == Durability::SyncEveryAppend {
-            g.sample_size(10)
-                .warm_up_time(Duration::from_millis(500))
-                .measurement_time(Duration::from_secs(3));
-        } else {
-            g.sample_size(30)
-                .warm_up_time(Duration::from_secs(1))
-                .measurement_time(Duration::from_secs(3));
-        }
+        pace_writer(&mut g, d);
         for &size in sizes {
             let p = payload(size);
             let e = entry(&p);
@@ -73,10 +75,7 @@ fn single_appends(c: &mut Criterion) {
 fn fresh_segment(c: &mut Criterion) {
     let mut g = c.benchmark_group("append/no_sync_fresh_segment");
     g.throughput(Throughput::Elements(1));
-    g.sampling_mode(SamplingMode::Flat);
-    g.sample_size(30)
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(3));
+    pace_writer(&mut g, Durability::NoSync);
     let p = payload(TYPICAL_PAYLOAD);
     let e = entry(&p);
     let make = || {
@@ -108,17 +107,8 @@ fn batches(c: &mut Criterion) {
     let entries: Vec<Entry<'_>> = (0..BATCH).map(|_| entry(&p)).collect();
     let mut g = c.benchmark_group("append_batch");
     g.throughput(Throughput::Elements(BATCH as u64));
-    g.sampling_mode(SamplingMode::Flat);
     for d in [Durability::NoSync, Durability::SyncEveryAppend] {
-        if d == Durability::SyncEveryAppend {
-            g.sample_size(10)
-                .warm_up_time(Duration::from_millis(500))
-                .measurement_time(Duration::from_secs(3));
-        } else {
-            g.sample_size(30)
-                .warm_up_time(Duration::from_secs(1))
-                .measurement_time(Duration::from_secs(3));
-        }
+        pace_writer(&mut g, d);
         let make = || WarmLedger::new(options(d, BENCH_SEGMENT_SIZE), TYPICAL_PAYLOAD);
         let id = BenchmarkId::new(durability_name(d), format!("{BATCH}x{TYPICAL_PAYLOAD}B"));
         // Created before criterion's warm-up, whose clock would count it.
@@ -146,10 +136,7 @@ fn shared_writer(c: &mut Criterion) {
     let p = payload(TYPICAL_PAYLOAD);
     let mut g = c.benchmark_group("shared_writer/no_sync_200B");
     g.throughput(Throughput::Elements(1));
-    g.sampling_mode(SamplingMode::Flat);
-    g.sample_size(20)
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(3));
+    pace(&mut g, 20, Duration::from_secs(1), Duration::from_secs(3));
     for threads in [1u64, 2, 4] {
         let make = || {
             WarmLedger::new(
@@ -194,10 +181,7 @@ fn rotation(c: &mut Criterion) {
     let e = entry(&p);
     let mut g = c.benchmark_group("append_rotation/no_sync_4MiB");
     g.throughput(Throughput::Elements(1));
-    g.sampling_mode(SamplingMode::Flat);
-    g.sample_size(20)
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(4));
+    pace(&mut g, 20, Duration::from_secs(1), Duration::from_secs(4));
     // One ledger of up to 64 segments (256 MiB), then a new one.
     let segments_per_ledger = 64;
     let make = || -> Result<WarmLedger, BoxError> {
@@ -224,26 +208,6 @@ fn rotation(c: &mut Criterion) {
     g.finish();
 }
 
-/// The records the baselines work on: the engine's own encoding of the
-/// same entries.
-fn encoded(size: usize) -> (Vec<u8>, usize) {
-    let p = payload(size);
-    let mut out = Vec::new();
-    let _ = record::encode_into(
-        &mut out,
-        &NewRecord {
-            seq: Seq::new(1),
-            timestamp: Timestamp::now(),
-            kind: Kind::new(1),
-            version: SchemaVersion::new(1),
-            payload: &p,
-        },
-        &ChainHash::from_bytes([7; 32]),
-    );
-    // The chain hash covers the record from its first byte to the hash field.
-    (out, record::HEADER_LEN + size)
-}
-
 /// What an append cannot avoid: the chain hash over the record's bytes, and
 /// storing the bytes.
 fn baselines(c: &mut Criterion) {
@@ -253,7 +217,7 @@ fn baselines(c: &mut Criterion) {
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(2));
     for size in PAYLOAD_SIZES {
-        let (rec, hashed) = encoded(size);
+        let (rec, hashed) = chain_record(&payload(size));
         g.bench_function(BenchmarkId::new("chain_link", format!("{size}B")), |b| {
             let mut prev = ChainHash::from_bytes([1; 32]);
             b.iter(|| {

@@ -9,13 +9,13 @@
 use std::hint::black_box;
 use std::time::Duration;
 
-use criterion::{criterion_main, BenchmarkGroup, Criterion, SamplingMode, Throughput};
+use criterion::{criterion_main, BenchmarkGroup, Criterion, Throughput};
 use ledger_benches::baselines::{
     chain_record, link, BatpakStore, Flush, JsonlJournal, SqliteChain, Synchronous, BATCH,
 };
 use ledger_benches::{
-    entry, first_ledger, group_commit, payload, timed, timed_in_room, BoxError, MmapCopy, Room,
-    WarmLedger, BENCH_SEGMENT_SIZE, TYPICAL_PAYLOAD,
+    entry, first_ledger, group_commit, pace, payload, timed, timed_in_room, BoxError, MmapCopy,
+    Room, WarmLedger, BENCH_SEGMENT_SIZE, TYPICAL_PAYLOAD,
 };
 use ledger_core::{ChainHash, Durability, Entry, WriterOptions};
 
@@ -29,15 +29,15 @@ type Group<'a> = BenchmarkGroup<'a, criterion::measurement::WallTime>;
 
 fn group<'a>(c: &'a mut Criterion, name: &str, slow: bool) -> Group<'a> {
     let mut g = c.benchmark_group(name);
-    g.sampling_mode(SamplingMode::Flat);
     if slow {
-        g.sample_size(10)
-            .warm_up_time(Duration::from_millis(500))
-            .measurement_time(Duration::from_secs(3));
+        pace(
+            &mut g,
+            10,
+            Duration::from_millis(500),
+            Duration::from_secs(3),
+        );
     } else {
-        g.sample_size(20)
-            .warm_up_time(Duration::from_secs(1))
-            .measurement_time(Duration::from_secs(3));
+        pace(&mut g, 20, Duration::from_secs(1), Duration::from_secs(3));
     }
     g
 }

@@ -12,8 +12,8 @@ use std::io::{self, BufWriter, Write};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use criterion::{criterion_main, BenchmarkId, Criterion, SamplingMode, Throughput};
-use ledger_benches::{temp_dir, wait_for_preallocation};
+use criterion::{criterion_main, BenchmarkId, Criterion, Throughput};
+use ledger_benches::{pace, temp_dir, wait_for_preallocation};
 use ledger_core::domain::sim::{Generator, DEMO_START};
 use ledger_core::domain::{decode, replay, Event, ReplayOptions, Symbol, TradeId, TradingLedger};
 use ledger_core::{Durability, Kind, Reader, Seq, WriterOptions};
@@ -108,10 +108,7 @@ fn rebuild(c: &mut Criterion, f: &Fixture) {
     assert!(!p.trades.is_empty());
     let mut g = c.benchmark_group("projection");
     g.throughput(Throughput::Elements(f.events));
-    g.sampling_mode(SamplingMode::Flat);
-    g.sample_size(10)
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(4));
+    pace(&mut g, 10, Duration::from_secs(1), Duration::from_secs(4));
     g.bench_function("rebuild", |b| {
         b.iter(|| replay(&reader, &ReplayOptions::default()).expect("replay"))
     });
@@ -122,10 +119,7 @@ fn rebuild(c: &mut Criterion, f: &Fixture) {
 /// from nothing (folding every event).
 fn startup(c: &mut Criterion, f: &Fixture) {
     let mut g = c.benchmark_group("projection/open");
-    g.sampling_mode(SamplingMode::Flat);
-    g.sample_size(10)
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(4));
+    pace(&mut g, 10, Duration::from_secs(1), Duration::from_secs(4));
     for (id, dir, snapshot, folded) in [
         (
             format!("snapshot_tail_{}", f.tail),
@@ -230,10 +224,7 @@ fn index(c: &mut Criterion, f: &Fixture) {
         ..Query::default()
     };
     let mut g = c.benchmark_group("index");
-    g.sampling_mode(SamplingMode::Flat);
-    g.sample_size(10)
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(3));
+    pace(&mut g, 10, Duration::from_secs(1), Duration::from_secs(3));
     for (name, q) in [("trades_1pct", &by_trades), ("one_symbol", &by_symbol)] {
         let hits = ix.query(q).expect("query").count() as u64;
         assert_eq!(hits, ix.scan(q).expect("scan").len() as u64);
@@ -301,10 +292,7 @@ fn export(c: &mut Criterion, f: &Fixture) {
     let reader = Reader::open(dir).expect("reader");
     let mut g = c.benchmark_group("export/json_lines");
     g.throughput(Throughput::Elements(f.events));
-    g.sampling_mode(SamplingMode::Flat);
-    g.sample_size(10)
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(4));
+    pace(&mut g, 10, Duration::from_secs(1), Duration::from_secs(4));
     g.bench_function("query_all", |b| {
         b.iter(|| {
             let mut out = BufWriter::new(io::sink());

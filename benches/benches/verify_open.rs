@@ -10,9 +10,9 @@ use std::hint::black_box;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use criterion::{criterion_main, BenchmarkId, Criterion, SamplingMode, Throughput};
+use criterion::{criterion_main, BenchmarkId, Criterion, Throughput};
 use ledger_benches::{
-    build_ledger, records_per_segment, temp_dir, wait_for_preallocation, TYPICAL_PAYLOAD,
+    build_ledger, pace, records_per_segment, temp_dir, wait_for_preallocation, TYPICAL_PAYLOAD,
 };
 use ledger_core::verify::{verify_dir, VerifyOptions};
 use ledger_core::{Reader, Writer, WriterOptions};
@@ -67,10 +67,7 @@ fn verification(c: &mut Criterion) {
 
     let mut g = c.benchmark_group("verify");
     g.throughput(Throughput::Bytes(report.bytes));
-    g.sampling_mode(SamplingMode::Flat);
-    g.sample_size(10)
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(4));
+    pace(&mut g, 10, Duration::from_secs(1), Duration::from_secs(4));
     for (name, threads) in [("1_thread", Some(1)), ("all_cores", None)] {
         let opts = VerifyOptions {
             threads,
@@ -99,10 +96,7 @@ fn verification(c: &mut Criterion) {
 
     let mut g = c.benchmark_group("read");
     g.throughput(Throughput::Elements(records));
-    g.sampling_mode(SamplingMode::Flat);
-    g.sample_size(10)
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(3));
+    pace(&mut g, 10, Duration::from_secs(1), Duration::from_secs(3));
     g.bench_function("cursor_next_ref", |b| {
         b.iter(|| {
             let reader = Reader::open(dir.path()).expect("reader");
@@ -132,10 +126,7 @@ fn open_ledger(sealed: u64) -> TempDir {
 
 fn open(c: &mut Criterion) {
     let mut g = c.benchmark_group("open");
-    g.sampling_mode(SamplingMode::Flat);
-    g.sample_size(20)
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(3));
+    pace(&mut g, 20, Duration::from_secs(1), Duration::from_secs(3));
     for sealed in [0u64, 1, 64] {
         let dir = open_ledger(sealed);
         let opts = WriterOptions::default().segment_size(OPEN_SEGMENT_SIZE);

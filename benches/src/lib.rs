@@ -151,6 +151,8 @@ use std::io;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use criterion::measurement::Measurement;
+use criterion::{BenchmarkGroup, SamplingMode};
 use ledger_core::segment::footer::FOOTER_LEN;
 use ledger_core::segment::header::HEADER_LEN;
 use ledger_core::segment::record;
@@ -191,6 +193,50 @@ pub fn durability_name(d: Durability) -> &'static str {
         Durability::GroupCommit { .. } => "group_commit",
         Durability::SyncEveryAppend => "sync_every_append",
     }
+}
+
+/// Sets a criterion group to flat sampling with `samples` samples, `warm_up`
+/// of warm-up and `measure` of measurement.
+pub fn pace<M: Measurement>(
+    g: &mut BenchmarkGroup<'_, M>,
+    samples: usize,
+    warm_up: Duration,
+    measure: Duration,
+) {
+    g.sampling_mode(SamplingMode::Flat)
+        .sample_size(samples)
+        .warm_up_time(warm_up)
+        .measurement_time(measure);
+}
+
+/// Parses the command line of a tool whose only option is `flag N` (a
+/// count of at least 1, `_` allowed as a separator; `default` without it);
+/// `-h`/`--help` prints `usage: program [flag N]` and exits.
+pub fn count_arg(program: &str, flag: &str, default: u64) -> Result<u64, BoxError> {
+    let mut count = default;
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            f if f == flag => {
+                let v = args
+                    .next()
+                    .ok_or_else(|| format!("{flag} needs a number"))?;
+                count = v
+                    .replace('_', "")
+                    .parse()
+                    .map_err(|e| format!("{flag} {v:?}: {e}"))?;
+                if count == 0 {
+                    return Err(format!("{flag} must be at least 1").into());
+                }
+            }
+            "-h" | "--help" => {
+                println!("usage: {program} [{flag} N]   (default {default})");
+                std::process::exit(0);
+            }
+            other => return Err(format!("unknown argument {other:?} (try --help)").into()),
+        }
+    }
+    Ok(count)
 }
 
 /// A deterministic payload of `len` bytes that looks like a serialised
@@ -299,28 +345,27 @@ impl WarmLedger {
             let _ = writer.append(&entry(&filler))?;
         }
         writer.sync()?;
-        wait_for_preallocation(Duration::from_secs(10));
-        settle();
-        Ok(WarmLedger {
-            room: records_per_segment(opts.segment_size, payload_len).saturating_sub(1),
-            writer,
-            payload_len,
-            dir,
-        })
+        Ok(Self::settled(dir, writer, &opts, payload_len))
     }
 
     /// A plain newly created ledger (first segment not pre-faulted).
     pub fn fresh(opts: WriterOptions, payload_len: usize) -> Result<Self, BoxError> {
         let dir = temp_dir()?;
         let writer = Writer::create(dir.path(), opts.clone())?;
+        Ok(Self::settled(dir, writer, &opts, payload_len))
+    }
+
+    /// Waits for the background work of creating the ledger, then wraps it
+    /// with the room of an empty active segment of `opts.segment_size`.
+    fn settled(dir: TempDir, writer: Writer, opts: &WriterOptions, payload_len: usize) -> Self {
         wait_for_preallocation(Duration::from_secs(10));
         settle();
-        Ok(WarmLedger {
+        WarmLedger {
             room: records_per_segment(opts.segment_size, payload_len).saturating_sub(1),
             writer,
             payload_len,
             dir,
-        })
+        }
     }
 
     /// The ledger's folder.

@@ -31,7 +31,8 @@ use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
 use ledger_benches::{
-    durability_name, entry, group_commit, machine_description, payload, WarmLedger, TYPICAL_PAYLOAD,
+    count_arg, durability_name, entry, group_commit, machine_description, payload, WarmLedger,
+    TYPICAL_PAYLOAD,
 };
 use ledger_core::{Durability, Entry, Receipt, Seq, Writer, WriterOptions};
 
@@ -74,6 +75,30 @@ struct Row {
     stalls: u64,
     /// Group commit: time from the last append until it was durable.
     durable_after: Option<Duration>,
+}
+
+impl Row {
+    /// The row of `appends` appends in `elapsed` with `workload`, from their
+    /// [`histogram`].
+    fn new(
+        mode: String,
+        workload: Workload,
+        appends: u64,
+        elapsed: Duration,
+        (hist, max, stalls): (Histogram<u64>, u64, u64),
+        durable_after: Option<Duration>,
+    ) -> Self {
+        Row {
+            mode,
+            workload: workload.describe(),
+            appends,
+            per_sec: appends as f64 / elapsed.as_secs_f64(),
+            hist,
+            max,
+            stalls,
+            durable_after,
+        }
+    }
 }
 
 fn histogram(samples: &[u64]) -> Result<(Histogram<u64>, u64, u64)> {
@@ -170,22 +195,13 @@ fn run(d: Durability, workload: Workload, n: u64, fresh: bool, lat: &mut Vec<u64
         (Durability::GroupCommit { .. }, Some(r)) => passively_durable(&ledger.writer, r.seq, end),
         _ => None,
     };
-    let (hist, max, stalls) = histogram(lat)?;
+    let hist = histogram(lat)?;
     let mut mode = durability_name(d).to_owned();
     if fresh {
         mode.push_str(" (new ledger)");
     }
     drop(ledger);
-    Ok(Row {
-        mode,
-        workload: workload.describe(),
-        appends: n,
-        per_sec: n as f64 / elapsed.as_secs_f64(),
-        hist,
-        max,
-        stalls,
-        durable_after,
-    })
+    Ok(Row::new(mode, workload, n, elapsed, hist, durable_after))
 }
 
 /// What the durable-throughput run measured besides the writer's row.
@@ -236,20 +252,18 @@ fn durable_run(workload: Workload, n: u64, lat: &mut Vec<u64>) -> Result<Durable
     });
     let (elapsed, _) = writer_result?;
     let (waits, all_durable) = waiter_result?;
-    let (hist, max, stalls) = histogram(lat)?;
+    let hist = histogram(lat)?;
     let (wait_hist, _, _) = histogram(&waits)?;
     drop(ledger);
     Ok(Durable {
-        row: Row {
-            mode: "group_commit + waiter".into(),
-            workload: workload.describe(),
-            appends: n,
-            per_sec: n as f64 / elapsed.as_secs_f64(),
+        row: Row::new(
+            "group_commit + waiter".into(),
+            workload,
+            n,
+            elapsed,
             hist,
-            max,
-            stalls,
-            durable_after: Some(all_durable.saturating_sub(elapsed)),
-        },
+            Some(all_durable.saturating_sub(elapsed)),
+        ),
         durable_per_sec: n as f64 / all_durable.as_secs_f64(),
         waits: waits.len() as u64,
         wait_hist,
@@ -265,31 +279,6 @@ fn timer_overhead(lat: &mut Vec<u64>) -> Result<Histogram<u64>> {
         lat.push(t.elapsed().as_nanos() as u64);
     }
     Ok(histogram(lat)?.0)
-}
-
-fn parse_args() -> Result<u64> {
-    let mut appends = DEFAULT_APPENDS;
-    let mut args = std::env::args().skip(1);
-    while let Some(a) = args.next() {
-        match a.as_str() {
-            "--appends" => {
-                let v = args.next().ok_or("--appends needs a number")?;
-                appends = v
-                    .replace('_', "")
-                    .parse()
-                    .map_err(|e| format!("--appends {v:?}: {e}"))?;
-                if appends == 0 {
-                    return Err("--appends must be at least 1".into());
-                }
-            }
-            "-h" | "--help" => {
-                println!("usage: latency [--appends N]   (default {DEFAULT_APPENDS})");
-                std::process::exit(0);
-            }
-            other => return Err(format!("unknown argument {other:?} (try --help)").into()),
-        }
-    }
-    Ok(appends)
 }
 
 fn print_table(rows: &[Row]) {
@@ -320,7 +309,7 @@ fn print_table(rows: &[Row]) {
 }
 
 fn main() -> Result<()> {
-    let n = parse_args()?;
+    let n = count_arg("latency", "--appends", DEFAULT_APPENDS)?;
     let mut lat = Vec::with_capacity(n as usize);
     println!("# ledger append latency\n");
     println!("- machine: {}", machine_description());

@@ -36,7 +36,7 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use ledger_benches::baselines::BATCH;
-use ledger_benches::{machine_description, TYPICAL_PAYLOAD};
+use ledger_benches::{count_arg, machine_description, TYPICAL_PAYLOAD};
 use ledger_core::DEFAULT_SEGMENT_SIZE;
 
 use crate::report::{print_rows, print_targets, targets};
@@ -73,31 +73,6 @@ impl Plan {
     }
 }
 
-fn parse_args() -> Result<u64> {
-    let mut events = DEFAULT_EVENTS;
-    let mut args = std::env::args().skip(1);
-    while let Some(a) = args.next() {
-        match a.as_str() {
-            "--events" => {
-                let v = args.next().ok_or("--events needs a number")?;
-                events = v
-                    .replace('_', "")
-                    .parse()
-                    .map_err(|e| format!("--events {v:?}: {e}"))?;
-                if events == 0 {
-                    return Err("--events must be at least 1".into());
-                }
-            }
-            "-h" | "--help" => {
-                println!("usage: compare [--events N]   (default {DEFAULT_EVENTS})");
-                std::process::exit(0);
-            }
-            other => return Err(format!("unknown argument {other:?} (try --help)").into()),
-        }
-    }
-    Ok(events)
-}
-
 fn timer_overhead(lat: &mut Vec<u64>) -> Result<Latency> {
     lat.clear();
     for _ in 0..1_000_000 {
@@ -109,7 +84,7 @@ fn timer_overhead(lat: &mut Vec<u64>) -> Result<Latency> {
 }
 
 fn main() -> Result<()> {
-    let n = parse_args()?;
+    let n = count_arg("compare", "--events", DEFAULT_EVENTS)?;
     let plan = Plan::new(n);
     let started = Instant::now();
     let mut lat = Vec::with_capacity(plan.fast as usize);

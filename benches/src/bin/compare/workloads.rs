@@ -66,6 +66,52 @@ fn ledger_finish(l: WarmLedger, wait_durable: bool) -> std::result::Result<Finis
     })
 }
 
+/// One mode of a baseline store: its [`Mode`] but for the store's name and
+/// finish, which [`run_store`] adds.
+struct Variant<'a, S> {
+    mode: String,
+    survives: &'static str,
+    events: u64,
+    per_step: u64,
+    make: &'a dyn Fn() -> std::result::Result<S, BoxError>,
+    step: &'a dyn Fn(&mut S) -> std::result::Result<(), BoxError>,
+    durable_steps: bool,
+}
+
+/// Runs the `variants` of one baseline store in order, each finished by
+/// `close` (which returns the bytes on disk), and appends their rows.
+fn run_store<S, const N: usize>(
+    store: &'static str,
+    close: fn(S) -> std::result::Result<u64, BoxError>,
+    variants: [Variant<'_, S>; N],
+    rows: &mut Vec<Row>,
+    lat: &mut Vec<u64>,
+) -> Result<()> {
+    let finish = |s: S| -> std::result::Result<Finish, BoxError> {
+        Ok(Finish {
+            bytes: Some(close(s)?),
+            durable_after: None,
+        })
+    };
+    for v in variants {
+        rows.push(run(
+            Mode {
+                store,
+                mode: v.mode,
+                survives: v.survives,
+                events: v.events,
+                per_step: v.per_step,
+                make: v.make,
+                step: v.step,
+                finish: &finish,
+                durable_steps: v.durable_steps,
+            },
+            lat,
+        )?);
+    }
+    Ok(())
+}
+
 pub(crate) fn run_all(plan: Plan, lat: &mut Vec<u64>) -> Result<Vec<Row>> {
     let p = payload(TYPICAL_PAYLOAD);
     let e = entry(&p);
@@ -225,129 +271,96 @@ pub(crate) fn run_all(plan: Plan, lat: &mut Vec<u64>) -> Result<Vec<Row>> {
     rows.push(row);
 
     // JSON lines with SHA-256.
-    rows.push(run(
-        Mode {
-            store: "JSON lines + SHA-256",
-            mode: format!("BufWriter, flush per batch of {BATCH}"),
-            survives: "process crash, once flushed",
-            events: plan.fast,
-            per_step: BATCH as u64,
-            make: &|| JsonlJournal::new(Flush::PerBatch, u64::MAX),
-            step: &|j| j.append_batch(&p, BATCH),
-            finish: &|j| {
-                Ok(Finish {
-                    bytes: Some(j.close()?),
-                    durable_after: None,
-                })
+    run_store(
+        "JSON lines + SHA-256",
+        JsonlJournal::close,
+        [
+            Variant {
+                mode: format!("BufWriter, flush per batch of {BATCH}"),
+                survives: "process crash, once flushed",
+                events: plan.fast,
+                per_step: BATCH as u64,
+                make: &|| JsonlJournal::new(Flush::PerBatch, u64::MAX),
+                step: &|j| j.append_batch(&p, BATCH),
+                durable_steps: false,
             },
-            durable_steps: false,
-        },
-        lat,
-    )?);
-    rows.push(run(
-        Mode {
-            store: "JSON lines + SHA-256",
-            mode: "BufWriter, flush per event".into(),
-            survives: "process crash",
-            events: plan.fast,
-            per_step: 1,
-            make: &|| JsonlJournal::new(Flush::PerEvent, u64::MAX),
-            step: &|j| j.append(&p),
-            finish: &|j| {
-                Ok(Finish {
-                    bytes: Some(j.close()?),
-                    durable_after: None,
-                })
+            Variant {
+                mode: "BufWriter, flush per event".into(),
+                survives: "process crash",
+                events: plan.fast,
+                per_step: 1,
+                make: &|| JsonlJournal::new(Flush::PerEvent, u64::MAX),
+                step: &|j| j.append(&p),
+                durable_steps: false,
             },
-            durable_steps: false,
-        },
+        ],
+        &mut rows,
         lat,
-    )?);
+    )?;
 
     // SQLite.
-    let sqlite_finish = |db: SqliteChain| -> std::result::Result<Finish, BoxError> {
-        Ok(Finish {
-            bytes: Some(db.close()?),
-            durable_after: None,
-        })
-    };
-    rows.push(run(
-        Mode {
-            store: "SQLite (WAL)",
-            mode: format!("synchronous=NORMAL, {BATCH} per transaction"),
-            survives: "process crash, once committed",
-            events: plan.fast,
-            per_step: BATCH as u64,
-            make: &|| SqliteChain::new(Synchronous::Normal, u64::MAX),
-            step: &|db| db.append_batch(&p, BATCH),
-            finish: &sqlite_finish,
-            durable_steps: false,
-        },
+    run_store(
+        "SQLite (WAL)",
+        SqliteChain::close,
+        [
+            Variant {
+                mode: format!("synchronous=NORMAL, {BATCH} per transaction"),
+                survives: "process crash, once committed",
+                events: plan.fast,
+                per_step: BATCH as u64,
+                make: &|| SqliteChain::new(Synchronous::Normal, u64::MAX),
+                step: &|db| db.append_batch(&p, BATCH),
+                durable_steps: false,
+            },
+            Variant {
+                mode: "synchronous=NORMAL, commit per event".into(),
+                survives: "process crash",
+                events: plan.medium,
+                per_step: 1,
+                make: &|| SqliteChain::new(Synchronous::Normal, u64::MAX),
+                step: &|db| db.append(&p),
+                durable_steps: false,
+            },
+            Variant {
+                mode: "synchronous=FULL, commit per event".into(),
+                survives: "power loss",
+                events: plan.synced,
+                per_step: 1,
+                make: &|| SqliteChain::new(Synchronous::Full, u64::MAX),
+                step: &|db| db.append(&p),
+                durable_steps: true,
+            },
+        ],
+        &mut rows,
         lat,
-    )?);
-    rows.push(run(
-        Mode {
-            store: "SQLite (WAL)",
-            mode: "synchronous=NORMAL, commit per event".into(),
-            survives: "process crash",
-            events: plan.medium,
-            per_step: 1,
-            make: &|| SqliteChain::new(Synchronous::Normal, u64::MAX),
-            step: &|db| db.append(&p),
-            finish: &sqlite_finish,
-            durable_steps: false,
-        },
-        lat,
-    )?);
-    rows.push(run(
-        Mode {
-            store: "SQLite (WAL)",
-            mode: "synchronous=FULL, commit per event".into(),
-            survives: "power loss",
-            events: plan.synced,
-            per_step: 1,
-            make: &|| SqliteChain::new(Synchronous::Full, u64::MAX),
-            step: &|db| db.append(&p),
-            finish: &sqlite_finish,
-            durable_steps: true,
-        },
-        lat,
-    )?);
+    )?;
 
     // batpak.
-    let batpak_finish = |s: BatpakStore| -> std::result::Result<Finish, BoxError> {
-        Ok(Finish {
-            bytes: Some(s.close()?),
-            durable_after: None,
-        })
-    };
-    rows.push(run(
-        Mode {
-            store: "batpak 0.10",
-            mode: format!("append_batch of {BATCH}"),
-            survives: "batpak default (sync_all every 1,000 events)",
-            events: plan.medium,
-            per_step: BATCH as u64,
-            make: &|| BatpakStore::new(u64::MAX),
-            step: &|s| s.append_batch(&p, BATCH),
-            finish: &batpak_finish,
-            durable_steps: false,
-        },
+    run_store(
+        "batpak 0.10",
+        BatpakStore::close,
+        [
+            Variant {
+                mode: format!("append_batch of {BATCH}"),
+                survives: "batpak default (sync_all every 1,000 events)",
+                events: plan.medium,
+                per_step: BATCH as u64,
+                make: &|| BatpakStore::new(u64::MAX),
+                step: &|s| s.append_batch(&p, BATCH),
+                durable_steps: false,
+            },
+            Variant {
+                mode: "append per event".into(),
+                survives: "batpak default (sync_all every 1,000 events)",
+                events: plan.slow,
+                per_step: 1,
+                make: &|| BatpakStore::new(u64::MAX),
+                step: &|s| s.append(&p),
+                durable_steps: false,
+            },
+        ],
+        &mut rows,
         lat,
-    )?);
-    rows.push(run(
-        Mode {
-            store: "batpak 0.10",
-            mode: "append per event".into(),
-            survives: "batpak default (sync_all every 1,000 events)",
-            events: plan.slow,
-            per_step: 1,
-            make: &|| BatpakStore::new(u64::MAX),
-            step: &|s| s.append(&p),
-            finish: &batpak_finish,
-            durable_steps: false,
-        },
-        lat,
-    )?);
+    )?;
     Ok(rows)
 }
