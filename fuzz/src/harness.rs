@@ -26,12 +26,13 @@ use ledger_core::segment::names::SegmentName;
 use ledger_core::segment::record::{
     self, encode_into, parse_at, NewRecord, RecordRef, Slot, FOOTER_MARKER, OVERHEAD, TRAILER_LEN,
 };
-use ledger_core::segment::{check_and_advance, scan, ChainState, ScanStop};
+use ledger_core::segment::walk::{walk_segment, Expect, Mode, Role, Step, Stop, Walker};
+use ledger_core::segment::ChainState;
 use ledger_core::storage::{CrashMode, MemStorage, Storage};
 use ledger_core::verify::{verify, FindingKind, VerifyOptions, VerifyReport};
 use ledger_core::{
     ChainHash, Checkpoint, ContentHash, Durability, Entry, Kind, LedgerId, OpenMode, Reader,
-    Record, SchemaVersion, SealedSegment, Seq, Timestamp, Writer, WriterOptions, MIN_SEGMENT_SIZE,
+    Record, SchemaVersion, Seq, Timestamp, Writer, WriterOptions, MIN_SEGMENT_SIZE,
 };
 
 /// Reads structured values from fuzzer bytes; past the end, every read
@@ -572,98 +573,19 @@ fn check_segment_bytes(buf: &[u8], check_chain: bool) {
     }
     let _ = decode_watermark(buf).map_err(|e| e.to_string());
 
-    let start = match &fixed {
-        Ok(h) => ChainState {
-            next_seq: h.first_seq,
-            prev_hash: h.prev_hash,
-            last_ts: Timestamp::from_nanos(i64::MIN),
-        },
-        Err(_) => ChainState {
-            next_seq: Seq::FIRST,
-            prev_hash: ChainHash::from_bytes([0; 32]),
-            last_ts: Timestamp::from_nanos(i64::MIN),
-        },
-    };
-    let mut state = start;
-    let mut prev = start.prev_hash;
-    let mut expected = start.next_seq.get();
-    let mut count = 0u64;
-    let stop = scan(buf, HEADER_LEN, &mut state, check_chain, |rec| {
-        assert!(
-            rec.offset >= HEADER_LEN && rec.offset % 8 == 0,
-            "record offset {}",
-            rec.offset
-        );
-        check_record_bytes(buf, rec);
-        assert_eq!(
-            rec.seq.get(),
-            expected,
-            "scan passed a record out of sequence"
-        );
-        if check_chain {
-            assert!(
-                rec.links_to(&prev),
-                "scan passed a record whose chain link fails"
-            );
-        }
-        prev = rec.chain_hash;
-        expected = expected.saturating_add(1);
-        count += 1;
-    });
-    assert_eq!(
-        state.next_seq.get(),
-        expected,
-        "scan state after {count} records"
-    );
-    let at = match &stop {
-        ScanStop::End { offset }
-        | ScanStop::Footer { offset }
-        | ScanStop::OutOfData { offset }
-        | ScanStop::Invalid { offset, .. } => *offset,
-    };
-    assert!(at >= HEADER_LEN && at % 8 == 0, "scan stopped at {at}");
-    match &stop {
-        ScanStop::End { offset } => {
-            assert!(
-                matches!(parse_at(buf, *offset), Ok(Slot::Empty)),
-                "End at a non-empty slot"
-            );
-        }
-        ScanStop::Footer { offset } => {
-            if let Ok(f) = SegmentFooter::decode(buf, *offset) {
-                assert_eq!(f.offset, *offset as u64, "footer offset field");
-                assert_eq!(
-                    &f.encode()[..],
-                    &buf[*offset..*offset + FOOTER_LEN],
-                    "footer re-encodes"
-                );
-            }
-        }
-        ScanStop::OutOfData { offset } => {
-            assert!(
-                offset + 4 > buf.len(),
-                "OutOfData at {offset} of {}",
-                buf.len()
-            );
-        }
-        ScanStop::Invalid { problem, .. } => {
-            let _ = problem.to_string();
-        }
+    // The one segment walker, over the bytes as an active and as a sealed
+    // segment.
+    for role in [Role::Active, Role::Sealed(ContentHash::of(buf))] {
+        check_walk(buf, role, check_chain);
     }
     // The footer a sealed file of these bytes would have.
     if let Some(at) = buf.len().checked_sub(FOOTER_LEN) {
-        let _ = SegmentFooter::decode(buf, at).map_err(|e| e.to_string());
+        if let Ok(f) = SegmentFooter::decode(buf, at) {
+            assert_eq!(f.offset, at as u64, "footer offset field");
+            assert_eq!(&f.encode()[..], &buf[at..], "footer re-encodes");
+        }
     }
     let _ = SegmentFooter::decode(buf, usize::MAX);
-    match SealedSegment::check_structure("fuzz.seg", buf) {
-        Ok((h, f)) => {
-            assert_eq!(header.as_ref(), Ok(&h), "check_structure's header");
-            assert_eq!(f.first_seq, h.first_seq);
-        }
-        Err(e) => {
-            let _ = e.to_string();
-        }
-    }
     for meta in [buf, buf.get(..44).unwrap_or_default()] {
         if let Ok(m) = LedgerMeta::decode(meta) {
             assert_eq!(
@@ -672,6 +594,86 @@ fn check_segment_bytes(buf: &[u8], check_chain: bool) {
                 "an identity file that decodes re-encodes to other bytes"
             );
         }
+    }
+}
+
+/// The walk of `buf` in `role`: records in order inside the data area,
+/// counts, findings located inside the file and in order, the head limit
+/// below every damage, and the stop consistent with the role.
+fn check_walk(buf: &[u8], role: Role, check_chain: bool) {
+    let expect = Expect {
+        role,
+        ordinal: None,
+        ledger: None,
+        check_chain,
+    };
+    let mut offsets = Vec::new();
+    let walk = walk_segment("fuzz", buf, &expect, |rec, prev| {
+        check_record_bytes(buf, rec);
+        if check_chain {
+            if let Some(p) = prev {
+                let _ = rec.links_to(&p);
+            }
+        }
+        offsets.push((rec.offset, rec.padded_len()));
+    });
+    assert_eq!(walk.count, offsets.len() as u64, "walk count");
+    let data_end = match role {
+        Role::Sealed(_) => buf.len().saturating_sub(FOOTER_LEN),
+        Role::Active => buf.len(),
+    };
+    let mut end = HEADER_LEN;
+    for &(at, len) in &offsets {
+        assert!(
+            at >= end && at % 8 == 0,
+            "record at {at} overlaps or is unaligned"
+        );
+        end = at + len;
+        assert!(end <= data_end, "record at {at} runs past the data area");
+    }
+    for pair in walk.findings.windows(2) {
+        assert!(pair[0].offset <= pair[1].offset, "findings out of order");
+    }
+    for f in &walk.findings {
+        let _ = f.to_string();
+        assert!(
+            f.offset.is_none_or(|o| o <= buf.len() as u64),
+            "finding outside the file: {f}"
+        );
+    }
+    match walk.head_limit() {
+        None => assert!(!walk.is_damaged(), "damage without a head limit"),
+        Some(limit) => assert!(walk.is_damaged() && limit <= buf.len() as u64),
+    }
+    if walk.header.is_err() {
+        assert_eq!(walk.stop, Stop::NotWalked, "a walk without a header");
+        assert_eq!(walk.count, 0);
+    }
+    match (&walk.stop, role) {
+        (Stop::DataEnd { offset }, Role::Sealed(_)) => {
+            assert_eq!(*offset as usize, data_end, "sealed walk ends at the footer");
+        }
+        (Stop::End { offset } | Stop::TornTail { offset, .. }, Role::Active) => {
+            assert!(
+                *offset as usize >= end && (offset % 8 == 0 || *offset as usize == data_end),
+                "stop at {offset}"
+            );
+        }
+        (Stop::InterruptedSeal { offset, footer }, Role::Active) => {
+            assert_eq!(footer.count, walk.count, "an interrupted seal's footer");
+            assert_eq!(*offset as usize, end, "the footer follows the records");
+            assert!(!walk.is_damaged());
+        }
+        (Stop::NotWalked, _) => assert_eq!(walk.count, 0),
+        (other, _) => panic!("a walk in role {role:?} stopped at {other:?}"),
+    }
+    if let (Role::Sealed(_), false) = (role, walk.is_damaged()) {
+        let footer = walk.footer.as_ref().and_then(|(_, f)| f.as_ref().ok());
+        assert_eq!(
+            footer.map(|f| f.count),
+            Some(walk.count),
+            "an undamaged sealed segment's footer counts its records"
+        );
     }
 }
 
@@ -754,22 +756,36 @@ pub fn record_decode(data: &[u8]) {
                 buf[offset + r.len..pad_end].iter().all(|&b| b == 0),
                 "non-zero padding accepted"
             );
-            let mut state = ChainState {
+            let state = ChainState {
                 next_seq: Seq::new(if mode & 16 != 0 { r.seq.get() } else { seq }),
                 prev_hash: ChainHash::from_bytes([0; 32]),
                 last_ts: Timestamp::from_nanos(seq as i64),
             };
-            let before = state;
-            match check_and_advance(&r, &mut state, mode & 32 != 0) {
-                Ok(()) => {
-                    assert_eq!(state.prev_hash, r.chain_hash);
-                    assert_eq!(state.last_ts, r.timestamp);
-                    assert_eq!(state.next_seq.get(), r.seq.get().saturating_add(1));
+            let mut walker = Walker::new("fuzz", Mode::Live, state, buf.len())
+                .starting_at(offset)
+                .check_chain(mode & 32 != 0);
+            match walker.step(&buf.as_slice()) {
+                Step::Record { rec, problem, .. } => {
+                    assert_eq!(rec, r, "the walker and parse_at disagree");
+                    let ok = r.seq == state.next_seq
+                        && r.timestamp >= state.last_ts
+                        && (mode & 32 == 0 || r.links_to(&state.prev_hash));
+                    assert_eq!(problem.is_none(), ok, "the walker's judgement");
+                    assert_eq!(walker.state().prev_hash, r.chain_hash);
+                    assert_eq!(walker.state().next_seq.get(), r.seq.get().saturating_add(1));
                 }
-                Err(p) => {
-                    assert_eq!(state, before, "a refused record advanced the chain state");
-                    let _ = p.to_string();
+                Step::Stop(Stop::Invalid(f)) => {
+                    let ok = r.seq == state.next_seq
+                        && r.timestamp >= state.last_ts
+                        && (mode & 32 == 0 || r.links_to(&state.prev_hash));
+                    assert!(!ok, "the walker refused a valid record: {f}");
+                    assert_eq!(
+                        walker.state(),
+                        state,
+                        "a refused record advanced the chain state"
+                    );
                 }
+                other => panic!("one step over a record gave {other:?}"),
             }
         }
         Ok(Slot::Empty) => assert_eq!(u32_at(&buf, offset), Some(0)),
@@ -983,9 +999,10 @@ fn pick_name(st: &MemStorage, inp: &mut Input<'_>) -> String {
 }
 
 /// The position and chain state where the valid records of a segment file
-/// end (its header decoded without checks), and how many there are.
+/// end (its header decoded without checks), and how many there are: a walk
+/// in live mode stops at the first slot that is not a valid, linked record.
 fn records_end(bytes: &[u8]) -> (usize, ChainState, u64, Option<Timestamp>) {
-    let mut state = ChainState {
+    let start = ChainState {
         next_seq: Seq::new(u64_at(bytes, 40).unwrap_or(1)),
         prev_hash: ChainHash::from_bytes(
             bytes
@@ -995,19 +1012,21 @@ fn records_end(bytes: &[u8]) -> (usize, ChainState, u64, Option<Timestamp>) {
         ),
         last_ts: Timestamp::from_nanos(i64::MIN),
     };
-    let mut count = 0;
-    let mut first_ts = None;
-    let stop = scan(bytes, HEADER_LEN, &mut state, true, |r| {
-        count += 1;
-        first_ts.get_or_insert(r.timestamp);
-    });
-    let at = match stop {
-        ScanStop::End { offset }
-        | ScanStop::Footer { offset }
-        | ScanStop::OutOfData { offset }
-        | ScanStop::Invalid { offset, .. } => offset,
+    let mut walker = Walker::new("fuzz", Mode::Live, start, bytes.len()).check_chain(true);
+    let at = loop {
+        match walker.step(&bytes) {
+            Step::Record { problem: None, .. } => {}
+            Step::Record { rec, .. } => break rec.offset,
+            Step::Damage(f) => break f.offset.unwrap_or(0) as usize,
+            Step::Stop(stop) => break stop.offset().map_or(walker.position(), |o| o as usize),
+        }
     };
-    (at, state, count, first_ts)
+    (
+        at,
+        walker.state(),
+        walker.count(),
+        walker.first().map(|m| m.timestamp),
+    )
 }
 
 /// Applies one input-chosen operation to the folder; returns whether it

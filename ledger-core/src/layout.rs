@@ -58,8 +58,9 @@ fn describe_foreign(names: &[String]) -> String {
     }
 }
 
-/// Lists and checks the folder.
-pub fn read_layout(storage: &dyn Storage) -> Result<Layout> {
+/// Checks that the folder exists and holds a `LEDGER` file (whatever its
+/// content); returns the folder's file names.
+pub(crate) fn check_is_ledger(storage: &dyn Storage) -> Result<Vec<String>> {
     if !storage.root_exists() {
         return Err(Error::NoSuchFolder {
             path: storage.path_of(""),
@@ -72,6 +73,12 @@ pub fn read_layout(storage: &dyn Storage) -> Result<Layout> {
             detail: describe_foreign(&names),
         });
     }
+    Ok(names)
+}
+
+/// Lists and checks the folder.
+pub fn read_layout(storage: &dyn Storage) -> Result<Layout> {
+    let names = check_is_ledger(storage)?;
     let raw = storage
         .read_file(META_FILE)
         .ctx("read", storage.path_of(META_FILE))?;

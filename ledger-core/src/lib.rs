@@ -49,6 +49,7 @@ pub mod chain;
 pub mod checkpoint;
 pub mod domain;
 mod error;
+pub mod finding;
 mod layout;
 mod le;
 pub mod meta;
@@ -65,7 +66,7 @@ mod writer;
 pub use checkpoint::Checkpoint;
 pub use error::{Error, Result};
 pub use layout::{read_layout, Layout, SealedFile};
-pub use reader::{is_ledger, read_published, Cursor, Published, Reader, Record};
+pub use reader::{is_ledger, read_published, Cursor, LiveSlots, Published, Reader, Record};
 pub use recovery::{RecoveryReport, TailCut};
 pub use sealed::SealedSegment;
 pub use types::{

@@ -15,10 +15,12 @@ use crate::error::{Error, IoContext, Result};
 use crate::layout::SealedFile;
 use crate::meta::{LedgerMeta, META_FILE};
 use crate::sealed::SealedSegment;
+use crate::segment::footer::FOOTER_LEN;
 use crate::segment::header::{SegmentHeader, HEADER_LEN, WATERMARK_AT};
 use crate::segment::names::SegmentName;
-use crate::segment::record::{self, RecordRef, FOOTER_MARKER};
-use crate::segment::{check_and_advance, ChainState};
+use crate::segment::record::{self, RecordDefect, RecordRef, Slot, FOOTER_MARKER};
+use crate::segment::walk::{Mode, SlotSource, Step, Stop, Walker};
+use crate::segment::ChainState;
 use crate::storage::{FsStorage, SegmentMap, Storage};
 use crate::types::{ChainHash, Kind, LedgerId, SchemaVersion, SegmentOrdinal, Seq, Timestamp};
 
@@ -121,7 +123,11 @@ struct CurSeg {
     ordinal: SegmentOrdinal,
     name: String,
     map: Arc<dyn SegmentMap>,
-    pos: usize,
+    /// The walk over its records: [`Mode::Sealed`] up to the footer of a
+    /// sealed segment (checked whole when opened), [`Mode::Live`] over the
+    /// active one.
+    walker: Walker,
+    sealed: bool,
 }
 
 /// Iterates records in sequence order. See the module docs.
@@ -296,11 +302,19 @@ impl Cursor {
         }
         self.state.next_seq = header.first_seq;
         self.state.prev_hash = header.prev_hash;
+        let sealed = name.ends_with(".seg");
+        let (mode, limit) = if sealed {
+            (Mode::Sealed, map.len().saturating_sub(FOOTER_LEN))
+        } else {
+            (Mode::Live, map.len())
+        };
+        let walker = Walker::new(&name, mode, self.state, limit).check_chain(self.verify_chain);
         self.seg = Some(CurSeg {
             ordinal,
             name,
             map,
-            pos: HEADER_LEN,
+            walker,
+            sealed,
         });
         Ok(true)
     }
@@ -308,26 +322,51 @@ impl Cursor {
     /// The next record, borrowed from the segment's bytes; `Ok(None)` at the
     /// current end of the ledger.
     pub fn next_ref(&mut self) -> Result<Option<RecordRef<'_>>> {
+        let Some((offset, len)) = self.advance()? else {
+            return Ok(None);
+        };
+        // The walker has judged the record at `offset`; borrow it again
+        // (a published record's bytes never change).
+        let seg = self.seg.as_ref().ok_or(Error::Closed)?;
+        let bytes = seg.map.bytes(offset, len).unwrap_or_default();
+        record::view(bytes, 0)
+            .map(|r| RecordRef { offset, ..r })
+            .ok_or_else(|| corrupt(&seg.name, offset, self.state.next_seq, "record vanished"))
+            .map(Some)
+    }
+
+    /// Walks to the next valid record: its offset and padded length.
+    fn advance(&mut self) -> Result<Option<(usize, usize)>> {
         loop {
-            let Some(seg) = &self.seg else {
+            let Some(seg) = &mut self.seg else {
                 if !self.enter(SegmentOrdinal::new(0))? {
                     return Ok(None);
                 }
                 continue;
             };
-            let len = seg.map.load_u32_acquire(seg.pos);
-            match len {
-                None | Some(0) if seg.name.ends_with(".seg") => return Err(corrupt(
-                    &seg.name,
-                    seg.pos,
-                    self.state.next_seq,
-                    "an empty slot inside a sealed segment (records before its footer are missing)",
-                )),
-                None | Some(0) => {
+            let step = if seg.sealed {
+                let bytes = seg.map.bytes(0, seg.map.len()).unwrap_or_default();
+                seg.walker.step(&bytes)
+            } else {
+                seg.walker.step(&LiveSlots(seg.map.as_ref()))
+            };
+            match step {
+                Step::Record {
+                    rec, problem: None, ..
+                } => {
+                    self.state = seg.walker.state();
+                    return Ok(Some((rec.offset, rec.padded_len())));
+                }
+                Step::Record {
+                    problem: Some(f), ..
+                }
+                | Step::Damage(f)
+                | Step::Stop(Stop::Invalid(f)) => return Err(crate::sealed::corrupt_from(&f)),
+                Step::Stop(Stop::End { offset }) => {
                     // An active segment that holds no record may have been
                     // replaced by a larger file (the writer does that when
                     // a record does not fit it): map the new one.
-                    let replaced = seg.pos == HEADER_LEN
+                    let replaced = offset == HEADER_LEN as u64
                         && self
                             .storage
                             .file_len(&seg.name)
@@ -338,7 +377,7 @@ impl Cursor {
                     }
                     return Ok(None);
                 }
-                Some(FOOTER_MARKER) => {
+                Step::Stop(Stop::Sealed { .. } | Stop::DataEnd { .. }) => {
                     let next = seg.ordinal.next();
                     if !self.enter(next)? {
                         // Sealed, but the next segment is not created yet.
@@ -346,19 +385,14 @@ impl Cursor {
                     }
                     continue;
                 }
-                Some(len) => {
-                    let seg = self.seg.as_mut().ok_or(Error::Closed)?;
-                    let padded = crate::le::align8(len as usize).min(seg.map.len() - seg.pos);
-                    let bytes = seg.map.bytes(seg.pos, padded).unwrap_or_default();
-                    let rec = record::decode(bytes, 0, len)
-                        .map_err(|d| corrupt(&seg.name, seg.pos, self.state.next_seq, d))?;
-                    let mut state = self.state;
-                    check_and_advance(&rec, &mut state, self.verify_chain)
-                        .map_err(|p| corrupt(&seg.name, seg.pos, self.state.next_seq, p))?;
-                    self.state = state;
-                    let offset = seg.pos;
-                    seg.pos += rec.padded_len();
-                    return Ok(Some(RecordRef { offset, ..rec }));
+                Step::Stop(other) => {
+                    let name = seg.name.clone();
+                    return Err(corrupt(
+                        &name,
+                        other.offset().unwrap_or(0) as usize,
+                        self.state.next_seq,
+                        "a segment's walk stopped where a reader cannot go on",
+                    ));
                 }
             }
         }
@@ -382,6 +416,36 @@ pub fn is_ledger(storage: &dyn Storage) -> bool {
     storage.root_exists() && storage.read_file(META_FILE).is_ok()
 }
 
+/// A live segment map read by the commit protocol: a slot's length word is
+/// loaded with acquire ordering before any other byte of it is read, so a
+/// walk over it never sees a partial record. It exposes no plain bytes.
+pub struct LiveSlots<'a>(pub &'a dyn SegmentMap);
+
+impl<'a> SlotSource<'a> for LiveSlots<'a> {
+    fn slot(&self, offset: usize, limit: usize) -> std::result::Result<Slot<'a>, RecordDefect> {
+        let map = self.0;
+        match map.load_u32_acquire(offset) {
+            None => Err(RecordDefect::Truncated {
+                len: 0,
+                available: limit.saturating_sub(offset),
+            }),
+            Some(0) => Ok(Slot::Empty),
+            Some(FOOTER_MARKER) => Ok(Slot::Footer),
+            Some(len) => {
+                let end = limit.min(map.len());
+                let padded = crate::le::align8(len as usize).min(end.saturating_sub(offset));
+                let bytes = map.bytes(offset, padded).unwrap_or_default();
+                record::decode(bytes, 0, len).map(|r| Slot::Record(RecordRef { offset, ..r }))
+            }
+        }
+    }
+
+    fn plain(&self) -> Option<&'a [u8]> {
+        None
+    }
+}
+
+/// What [`read_published`] found at an offset.
 /// What [`read_published`] found at an offset.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Published<'a> {
@@ -401,13 +465,11 @@ pub fn read_published(
     map: &dyn SegmentMap,
     offset: usize,
 ) -> std::result::Result<Published<'_>, record::RecordDefect> {
-    match map.load_u32_acquire(offset) {
-        None | Some(0) => Ok(Published::Nothing),
-        Some(FOOTER_MARKER) => Ok(Published::Footer),
-        Some(len) => {
-            let padded = crate::le::align8(len as usize).min(map.len().saturating_sub(offset));
-            let bytes = map.bytes(offset, padded).unwrap_or_default();
-            record::decode(bytes, 0, len).map(|r| Published::Record(RecordRef { offset, ..r }))
-        }
+    match LiveSlots(map).slot(offset, map.len()) {
+        Ok(Slot::Empty) => Ok(Published::Nothing),
+        Ok(Slot::Footer) => Ok(Published::Footer),
+        Ok(Slot::Record(r)) => Ok(Published::Record(r)),
+        Err(RecordDefect::Truncated { len: 0, .. }) => Ok(Published::Nothing),
+        Err(d) => Err(d),
     }
 }

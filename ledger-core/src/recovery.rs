@@ -20,13 +20,14 @@
 
 use crate::chain;
 use crate::error::{Error, IoContext, Result};
+use crate::finding::FindingKind;
 use crate::layout::{Layout, SealedFile};
 use crate::sealed::SealedSegment;
-use crate::segment::footer::{SegmentFooter, FOOTER_LEN};
-use crate::segment::header::{SegmentHeader, HEADER_LEN};
+use crate::segment::footer::FOOTER_LEN;
+use crate::segment::header::SegmentHeader;
 use crate::segment::names::cut_file_name;
-use crate::segment::record;
-use crate::segment::{scan, ChainState, ScanStop};
+use crate::segment::walk::{self, walk_segment, Expect, Role, Stop};
+use crate::segment::ChainState;
 use crate::storage::{SegmentMap, Storage};
 use crate::types::{SegmentOrdinal, Seq, Timestamp};
 use crate::writer::active::{self, ActiveSegment};
@@ -163,27 +164,27 @@ fn recover_active(
         .map_segment(name, true)
         .ctx("map", storage.path_of(name))?;
     let data = map.bytes(0, map.len()).unwrap_or_default();
-    let header = SegmentHeader::decode(data).map_err(|d| corrupt(name, 0, None, d))?;
-    if header.ordinal != ordinal {
-        // Trusting the header would name the next sealed segments after
-        // ordinals that already exist.
-        return Err(corrupt(
-            name,
-            32,
-            None,
-            format!(
-                "the header says segment {}, the file name says {ordinal}",
-                header.ordinal
-            ),
-        ));
-    }
-    if header.ledger_id != layout.meta.id {
-        return Err(Error::ForeignSegment {
-            segment: name.to_owned(),
-            expected: layout.meta.id,
-            found: header.ledger_id,
+    // The walker judges the header (its ordinal must be the file name's:
+    // trusting another would name the next sealed segments after ordinals
+    // that already exist), the watermark and every record.
+    let expect = Expect {
+        role: Role::Active,
+        ordinal: Some(ordinal),
+        ledger: Some(layout.meta.id),
+        check_chain: true,
+    };
+    let walk = walk_segment(name, data, &expect, |_, _| {});
+    if let Some(f) = walk.findings.iter().find(|f| f.kind.is_damage()) {
+        return Err(match (&walk.header, f.kind) {
+            (Ok(h), FindingKind::ForeignSegment) => Error::ForeignSegment {
+                segment: name.to_owned(),
+                expected: layout.meta.id,
+                found: h.ledger_id,
+            },
+            _ => crate::sealed::corrupt_from(f),
         });
     }
+    let header = walk.header.clone().map_err(|d| corrupt(name, 0, None, d))?;
     if header.first_seq != state.next_seq || header.prev_hash != state.prev_hash {
         return Err(corrupt(
             name,
@@ -199,69 +200,62 @@ fn recover_active(
             ),
         ));
     }
-    let watermark = active::load_watermark(map.as_ref())
-        .ok_or_else(|| corrupt(name, 128, None, "durable watermark is damaged"))?
-        as usize;
-
-    let mut count = 0u64;
-    let mut first_ts = None;
-    let stop = scan(data, HEADER_LEN, state, true, |r| {
-        count += 1;
-        first_ts.get_or_insert(r.timestamp);
-    });
-    let (cut_at, reason) = match stop {
-        ScanStop::End { offset } => {
-            if offset < watermark {
-                return Err(corrupt(
-                    name,
-                    offset,
-                    Some(state.next_seq),
-                    format!("records up to offset {watermark} were durable, but none is here"),
-                ));
-            }
-            match data
-                .get(offset..)
-                .and_then(|rest| rest.iter().rposition(|&b| b != 0))
-            {
-                None => {
-                    let map = ensure_room(storage, name, map, offset)?;
-                    return Ok(ActiveOutcome::Ready(ActiveSegment {
-                        name: name.to_owned(),
-                        map,
-                        header,
-                        pos: offset,
-                        count,
-                        first_ts,
-                    }));
-                }
-                Some(_) => (offset, "an empty slot followed by stray bytes".to_owned()),
-            }
-        }
-        ScanStop::Footer { offset } => match SegmentFooter::decode(data, offset) {
-            // The same footer check as for any sealed segment (at least one
-            // record, count, sequences, times, last hash): a footer right
-            // after the header is not an interrupted seal.
-            Ok(f)
-                if data.get(..offset + FOOTER_LEN).is_some_and(|d| {
-                    SealedSegment::check_footer_against_records(name, d, &f).is_ok()
-                }) =>
-            {
-                let end = offset + FOOTER_LEN;
-                let file = active::finish_seal(storage, name, header.ordinal, map.as_ref(), end)?;
-                return Ok(ActiveOutcome::Sealed(file));
-            }
-            Ok(_) => (
-                offset,
-                "footer does not match the records before it".to_owned(),
+    if let Some(first) = walk.first.filter(|f| f.timestamp < state.last_ts) {
+        return Err(corrupt(
+            name,
+            first.offset as usize,
+            Some(first.seq),
+            format!(
+                "timestamp {} is before the previous segment's last record's {}",
+                first.timestamp, state.last_ts
             ),
-            Err(d) => (offset, d.to_string()),
-        },
-        ScanStop::OutOfData { offset } => (offset, "the file ends inside a record".to_owned()),
-        ScanStop::Invalid { offset, problem } => (offset, problem.to_string()),
-    };
-    if cut_at < watermark {
-        return Err(corrupt(name, cut_at, Some(state.next_seq), reason));
+        ));
     }
+    if let Some(last) = walk.last {
+        *state = ChainState {
+            next_seq: last.seq.next(),
+            prev_hash: last.chain_hash,
+            last_ts: last.timestamp,
+        };
+    }
+    let count = walk.count;
+    let first_ts = walk.first.map(|f| f.timestamp);
+    let torn = walk
+        .findings
+        .iter()
+        .find(|f| f.kind == FindingKind::TornTail);
+    let (cut_at, reason) = match (&walk.stop, torn) {
+        (Stop::InterruptedSeal { offset, .. }, _) => {
+            let end = *offset as usize + FOOTER_LEN;
+            let file = active::finish_seal(storage, name, header.ordinal, map.as_ref(), end)?;
+            return Ok(ActiveOutcome::Sealed(file));
+        }
+        (Stop::TornTail { offset, reason }, _) => (*offset as usize, reason.clone()),
+        (Stop::End { offset }, Some(_)) => (
+            *offset as usize,
+            "an empty slot followed by stray bytes".to_owned(),
+        ),
+        (Stop::End { offset }, None) => {
+            let offset = *offset as usize;
+            let map = ensure_room(storage, name, map, offset)?;
+            return Ok(ActiveOutcome::Ready(ActiveSegment {
+                name: name.to_owned(),
+                map,
+                header,
+                pos: offset,
+                count,
+                first_ts,
+            }));
+        }
+        (other, _) => {
+            return Err(corrupt(
+                name,
+                other.offset().unwrap_or(0) as usize,
+                Some(state.next_seq),
+                "the walk of the active segment stopped where no active segment can",
+            ))
+        }
+    };
     let cut = cut_tail(
         storage,
         name,
@@ -324,7 +318,7 @@ fn cut_tail(
     let rest = data.get(offset..).unwrap_or_default();
     let end = offset + rest.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
     let cut = data.get(offset..end).unwrap_or_default();
-    let valid_looking = record::salvage(data, offset, end, false).count() as u64;
+    let valid_looking = walk::readable_records(data, offset, end).len() as u64;
     let saved_to = cut_file_name(ordinal, offset as u64);
     storage
         .write_file_atomic(&saved_to, cut)

@@ -1,18 +1,19 @@
-//! Opening a sealed segment: its name is checked against the blake3 of its
-//! bytes every time, then its header and footer, and the footer against the
-//! records (a walk over their length words and CRCs: a footer that claims
-//! other records than the segment holds is refused, even in a segment renamed
-//! to its new content address after being edited).
+//! Opening a sealed segment: the segment walker judges its bytes every time
+//! (its name against the blake3 of its bytes, its header, every record's
+//! envelope, sequence and time, and its footer against the records: a footer
+//! that claims other records than the segment holds is refused, even in a
+//! segment renamed to its new content address after being edited).
 
 use std::sync::Arc;
 
 use crate::error::{Error, IoContext, Result};
+use crate::finding::{Finding, FindingKind};
 use crate::layout::SealedFile;
-use crate::segment::footer::{SegmentFooter, FOOTER_LEN};
-use crate::segment::header::{SegmentHeader, HEADER_LEN};
-use crate::segment::record::{self, RecordRef, Slot};
+use crate::segment::footer::SegmentFooter;
+use crate::segment::header::SegmentHeader;
+use crate::segment::walk::{walk_segment, Expect, Role};
 use crate::storage::{SegmentMap, Storage};
-use crate::types::{ContentHash, LedgerId, Seq};
+use crate::types::LedgerId;
 
 /// A sealed segment whose content address, header and footer were checked.
 pub struct SealedSegment {
@@ -36,50 +37,28 @@ impl std::fmt::Debug for SealedSegment {
     }
 }
 
-fn corrupt(name: &str, offset: usize, seq: Option<Seq>, reason: impl ToString) -> Error {
+/// The error for the first damage a walk found.
+pub(crate) fn corrupt_from(f: &Finding) -> Error {
     Error::Corrupt {
-        segment: name.to_owned(),
-        offset: offset as u64,
-        seq,
-        reason: reason.to_string(),
+        segment: f.segment.clone(),
+        offset: f.offset.unwrap_or(0),
+        seq: f.seq,
+        reason: format!("{}: {}", f.kind, f.detail),
     }
 }
 
 impl SealedSegment {
-    /// Maps and checks a sealed segment of the ledger `ledger`.
+    /// Maps and checks a sealed segment of the ledger `ledger`: the segment
+    /// walker's judgement of its bytes (content address, header, every
+    /// record's envelope, sequence and time, the footer against the
+    /// records) must find nothing wrong. Chain hashes are not recomputed
+    /// (verification does that).
     pub fn open(storage: &dyn Storage, file: &SealedFile, ledger: &LedgerId) -> Result<Self> {
         let map = storage
             .map_segment(&file.name, false)
             .ctx("map", storage.path_of(&file.name))?;
         let data = map.bytes(0, map.len()).unwrap_or_default();
-        let actual = ContentHash::of(data);
-        if actual != file.address {
-            return Err(Error::ContentAddress {
-                segment: file.name.clone(),
-                expected: file.address,
-                actual,
-            });
-        }
-        let (header, footer) = Self::check_structure(&file.name, data)?;
-        if header.ledger_id != *ledger {
-            return Err(Error::ForeignSegment {
-                segment: file.name.clone(),
-                expected: *ledger,
-                found: header.ledger_id,
-            });
-        }
-        if header.ordinal != file.ordinal {
-            return Err(corrupt(
-                &file.name,
-                32,
-                None,
-                format!(
-                    "header says ordinal {}, the name {}",
-                    header.ordinal, file.ordinal
-                ),
-            ));
-        }
-        Self::check_footer_against_records(&file.name, data, &footer)?;
+        let (header, footer) = Self::check(&file.name, data, file, ledger)?;
         Ok(SealedSegment {
             file: file.clone(),
             map,
@@ -88,26 +67,27 @@ impl SealedSegment {
         })
     }
 
-    /// Checks the header and the footer of a sealed segment's bytes.
-    pub fn check_structure(name: &str, data: &[u8]) -> Result<(SegmentHeader, SegmentFooter)> {
-        let header = SegmentHeader::decode(data).map_err(|d| corrupt(name, 0, None, d))?;
-        let footer_at = data.len().checked_sub(FOOTER_LEN).ok_or_else(|| {
-            corrupt(
-                name,
-                0,
-                None,
-                format!("file of {} bytes has no room for a footer", data.len()),
-            )
-        })?;
-        let footer = SegmentFooter::decode(data, footer_at)
-            .map_err(|d| corrupt(name, footer_at, None, d))?;
+    /// Decodes a sealed segment's header and the footer at its end, without
+    /// walking its records (for callers that check the content address, and
+    /// so everything, later): the first sequences must agree.
+    pub fn header_and_footer(name: &str, data: &[u8]) -> Result<(SegmentHeader, SegmentFooter)> {
+        let bad = |offset: usize, reason: String| Error::Corrupt {
+            segment: name.to_owned(),
+            offset: offset as u64,
+            seq: None,
+            reason,
+        };
+        let header = SegmentHeader::decode(data).map_err(|d| bad(0, d.to_string()))?;
+        let at = data
+            .len()
+            .checked_sub(crate::segment::footer::FOOTER_LEN)
+            .ok_or_else(|| bad(0, format!("a file of {} bytes has no footer", data.len())))?;
+        let footer = SegmentFooter::decode(data, at).map_err(|d| bad(at, d.to_string()))?;
         if footer.first_seq != header.first_seq {
-            return Err(corrupt(
-                name,
-                footer_at,
-                None,
+            return Err(bad(
+                at,
                 format!(
-                    "footer says the first sequence is {}, the header {}",
+                    "the footer's first sequence is {}, the header's {}",
                     footer.first_seq, header.first_seq
                 ),
             ));
@@ -115,87 +95,46 @@ impl SealedSegment {
         Ok((header, footer))
     }
 
-    /// Walks the records from the header to the footer (length words and
-    /// CRCs, not the chain) and checks the footer against them: the records
-    /// end exactly at the footer, there are `count` of them (at least one),
-    /// numbered from the first sequence without a gap, and the first and
-    /// last records' times and the last one's chain hash are the footer's.
-    pub fn check_footer_against_records(
+    /// Judges a sealed segment's bytes with the segment walker.
+    fn check(
         name: &str,
         data: &[u8],
-        footer: &SegmentFooter,
-    ) -> Result<()> {
-        let footer_at = data.len().saturating_sub(FOOTER_LEN);
-        let records = data.get(..footer_at).unwrap_or_default();
-        let mut pos = HEADER_LEN;
-        let mut count = 0u64;
-        let mut first: Option<RecordRef<'_>> = None;
-        let mut last: Option<RecordRef<'_>> = None;
-        while pos < footer_at {
-            match record::parse_at(records, pos) {
-                Ok(Slot::Record(r)) => {
-                    let expected = footer.first_seq.get().checked_add(count);
-                    if Some(r.seq.get()) != expected {
-                        return Err(corrupt(
-                            name,
-                            pos,
-                            Some(r.seq),
-                            format!(
-                                "record {} of the segment has sequence {}, not {}",
-                                count + 1,
-                                r.seq,
-                                footer.first_seq.get().saturating_add(count)
-                            ),
-                        ));
-                    }
-                    pos += r.padded_len();
-                    count += 1;
-                    first.get_or_insert(r);
-                    last = Some(r);
-                }
-                Ok(_) => {
-                    return Err(corrupt(
-                        name,
-                        pos,
-                        None,
-                        format!("the records end at {pos}, before the footer at {footer_at}"),
-                    ))
-                }
-                Err(d) => return Err(corrupt(name, pos, None, d)),
-            }
+        file: &SealedFile,
+        ledger: &LedgerId,
+    ) -> Result<(SegmentHeader, SegmentFooter)> {
+        let expect = Expect {
+            role: Role::Sealed(file.address),
+            ordinal: Some(file.ordinal),
+            ledger: Some(*ledger),
+            check_chain: false,
+        };
+        let walk = walk_segment(name, data, &expect, |_, _| {});
+        if let Some(f) = walk.findings.iter().find(|f| f.kind.is_damage()) {
+            return Err(match f.kind {
+                FindingKind::ContentAddress => Error::ContentAddress {
+                    segment: name.to_owned(),
+                    expected: file.address,
+                    actual: walk.actual_address.unwrap_or(file.address),
+                },
+                FindingKind::ForeignSegment => match &walk.header {
+                    Ok(h) => Error::ForeignSegment {
+                        segment: name.to_owned(),
+                        expected: *ledger,
+                        found: h.ledger_id,
+                    },
+                    Err(_) => corrupt_from(f),
+                },
+                _ => corrupt_from(f),
+            });
         }
-        let (Some(first), Some(last)) = (first, last) else {
-            return Err(corrupt(
-                name,
-                HEADER_LEN,
-                None,
-                "a sealed segment without records",
-            ));
-        };
-        let mismatch = if pos != footer_at {
-            Some(format!(
-                "the last record runs past the footer at {footer_at}"
-            ))
-        } else if count != footer.count {
-            Some(format!(
-                "the footer counts {} records, the segment holds {count}",
-                footer.count
-            ))
-        } else if last.seq != footer.last_seq {
-            Some(format!(
-                "the footer's last sequence is {}, the last record's {}",
-                footer.last_seq, last.seq
-            ))
-        } else if last.chain_hash != footer.last_hash {
-            Some("the footer's last chain hash is not the last record's".to_owned())
-        } else if last.timestamp != footer.last_ts || first.timestamp != footer.first_ts {
-            Some("the footer's times are not its records'".to_owned())
-        } else {
-            None
-        };
-        match mismatch {
-            Some(reason) => Err(corrupt(name, footer_at, Some(footer.last_seq), reason)),
-            None => Ok(()),
+        match (walk.header, walk.footer) {
+            (Ok(h), Some((_, Ok(footer)))) => Ok((h, footer)),
+            _ => Err(Error::Corrupt {
+                segment: name.to_owned(),
+                offset: 0,
+                seq: None,
+                reason: "the segment's header or footer could not be read".to_owned(),
+            }),
         }
     }
 }

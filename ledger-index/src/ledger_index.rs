@@ -203,7 +203,7 @@ impl LedgerIndex {
                 error: e,
             })?;
         let (header, footer) =
-            SealedSegment::check_structure(&f.name, map.bytes(0, map.len()).unwrap_or_default())?;
+            SealedSegment::header_and_footer(&f.name, map.bytes(0, map.len()).unwrap_or_default())?;
         if header.ledger_id != self.ledger {
             return Err(ledger_core::Error::ForeignSegment {
                 segment: f.name.clone(),

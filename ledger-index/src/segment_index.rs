@@ -9,8 +9,10 @@ use std::collections::BTreeMap;
 
 use ledger_core::domain::{decode, Event};
 use ledger_core::segment::header::HEADER_LEN;
+use ledger_core::segment::walk::{Mode, Step, Stop, Walker};
+use ledger_core::segment::ChainState;
 use ledger_core::storage::SegmentMap;
-use ledger_core::{read_published, Kind, Published, Seq, Timestamp};
+use ledger_core::{ChainHash, Kind, LiveSlots, Seq, Timestamp};
 use serde::{Deserialize, Serialize};
 
 use crate::error::IndexError;
@@ -77,28 +79,43 @@ impl SegmentIndex {
     /// sealed segment; the new ones of an active segment). `name` is for
     /// errors.
     pub fn extend(&mut self, map: &dyn SegmentMap, name: &str) -> Result<(), IndexError> {
-        let mut at = self.end as usize;
+        // The engine's segment walker, reading by the commit protocol from
+        // where the index ends: it judges each record's envelope and
+        // sequence (times and links are the engine's to verify).
+        let start = ChainState {
+            next_seq: Seq::new(self.first_seq.saturating_add(u64::from(self.count()))),
+            prev_hash: ChainHash::from_bytes([0; 32]),
+            last_ts: Timestamp::from_nanos(i64::MIN),
+        };
+        let mut walker =
+            Walker::new(name, Mode::Live, start, map.len()).starting_at(self.end as usize);
         loop {
-            let rec = match read_published(map, at) {
-                Ok(Published::Record(r)) => r,
-                Ok(Published::Nothing | Published::Footer) => break,
-                Err(d) => {
+            let rec = match walker.step(&LiveSlots(map)) {
+                Step::Record {
+                    rec, problem: None, ..
+                } => rec,
+                Step::Stop(Stop::End { .. } | Stop::Sealed { .. }) => break,
+                Step::Record {
+                    problem: Some(f), ..
+                }
+                | Step::Damage(f)
+                | Step::Stop(Stop::Invalid(f)) => {
                     return Err(IndexError::Segment {
                         segment: name.to_owned(),
-                        offset: at as u64,
-                        reason: d.to_string(),
+                        offset: f.offset.unwrap_or(0),
+                        reason: format!("{}: {}", f.kind, f.detail),
+                    })
+                }
+                Step::Stop(other) => {
+                    return Err(IndexError::Segment {
+                        segment: name.to_owned(),
+                        offset: other.offset().unwrap_or(0),
+                        reason: format!("the walk stopped at {other:?}"),
                     })
                 }
             };
+            let at = rec.offset;
             let i = self.count();
-            let expected = self.first_seq + u64::from(i);
-            if rec.seq.get() != expected {
-                return Err(IndexError::Segment {
-                    segment: name.to_owned(),
-                    offset: at as u64,
-                    reason: format!("sequence {} where {expected} was expected", rec.seq),
-                });
-            }
             self.offsets.push(at as u32);
             if i.is_multiple_of(TIME_STRIDE) {
                 self.times.push(rec.timestamp.as_nanos());
@@ -114,9 +131,8 @@ impl SegmentIndex {
                 })?;
                 self.add_keys(&event, i);
             }
-            at += rec.padded_len();
         }
-        self.end = at as u32;
+        self.end = walker.position() as u32;
         Ok(())
     }
 

@@ -1,7 +1,8 @@
 //! `ledger inspect SEGMENT`: one segment file on its own: header, durable
-//! watermark, footer, the first records, and what is wrong with it. Reads
-//! the file with `std::fs::read` and never changes it; needs no ledger
-//! folder around it.
+//! watermark, footer, the first records, and what is wrong with it, as the
+//! engine's segment walker judges it (the same findings `ledger verify`
+//! reports). Reads the file with `std::fs::read` and never changes it; needs
+//! no ledger folder around it.
 
 use std::io::Write;
 use std::path::Path;
@@ -12,10 +13,96 @@ use crate::cli::InspectArgs;
 use crate::error::{finish, io_err, ToolError};
 use crate::exit::Exit;
 use crate::human::{bytes as human_bytes, time};
-use crate::segment_check::{check_segment, SegmentCheck, Severity, Stop};
 use crate::summary::kind_name;
 use crate::times::rfc3339;
 use ledger_core::segment::names::SegmentName;
+use ledger_core::segment::walk::{walk_segment, Expect, Role, SegmentWalk, Stop};
+use ledger_core::verify::Finding;
+use ledger_core::{ChainHash, Kind, SchemaVersion, Seq, Timestamp};
+
+/// A record as listed by `ledger inspect`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordInfo {
+    /// Sequence number.
+    pub seq: Seq,
+    /// Offset in the file.
+    pub offset: u64,
+    /// Kind.
+    pub kind: Kind,
+    /// Schema version.
+    pub version: SchemaVersion,
+    /// Time.
+    pub time: Timestamp,
+    /// Payload bytes.
+    pub payload_len: u64,
+    /// Stored chain hash.
+    pub chain_hash: ChainHash,
+}
+
+/// One segment file judged by the engine's segment walker, with the first
+/// records listed.
+#[derive(Debug, Clone)]
+pub struct Inspection {
+    /// What the file's name says it is, if it is a segment name.
+    pub name: Option<SegmentName>,
+    /// The walker's judgement.
+    pub walk: SegmentWalk,
+    /// The first records, as many as asked.
+    pub records: Vec<RecordInfo>,
+    /// Everything wrong, in file order (for a preallocated file, every
+    /// finding is a notice: it never holds committed data).
+    pub findings: Vec<Finding>,
+}
+
+impl Inspection {
+    /// Judges the bytes `data` of a file called `file_name` (its name gives
+    /// its role: see [`Role::of_name`]), listing its first `keep` records.
+    /// Chain hashes are recomputed from the header's previous hash.
+    pub fn of(file_name: &str, data: &[u8], keep: usize) -> Inspection {
+        let name = SegmentName::parse(file_name);
+        let expect = Expect {
+            role: Role::of_name(file_name),
+            ordinal: name.as_ref().map(SegmentName::ordinal),
+            ledger: None,
+            check_chain: true,
+        };
+        let mut records = Vec::new();
+        let walk = walk_segment(file_name, data, &expect, |r, _| {
+            if records.len() < keep {
+                records.push(RecordInfo {
+                    seq: r.seq,
+                    offset: r.offset as u64,
+                    kind: r.kind,
+                    version: r.version,
+                    time: r.timestamp,
+                    payload_len: r.payload.len() as u64,
+                    chain_hash: r.chain_hash,
+                });
+            }
+        });
+        let findings = walk.findings.clone();
+        Inspection {
+            name,
+            walk,
+            records,
+            findings,
+        }
+    }
+
+    fn prealloc(&self) -> bool {
+        matches!(self.name, Some(SegmentName::Prealloc(_)))
+    }
+
+    /// Whether a finding counts as damage here.
+    pub fn is_damage(&self, f: &Finding) -> bool {
+        f.kind.is_damage() && !self.prealloc()
+    }
+
+    /// Whether any finding is damage.
+    pub fn is_damaged(&self) -> bool {
+        self.findings.iter().any(|f| self.is_damage(f))
+    }
+}
 
 /// Runs `ledger inspect` on the file `args.segment`.
 pub fn run(args: &InspectArgs, out: &mut dyn Write) -> Result<Exit, ToolError> {
@@ -25,7 +112,7 @@ pub fn run(args: &InspectArgs, out: &mut dyn Write) -> Result<Exit, ToolError> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let check = check_segment(&name, &data, args.records, None);
+    let check = Inspection::of(&name, &data, args.records);
     let exit = if check.is_damaged() {
         Exit::Damage
     } else {
@@ -46,34 +133,49 @@ fn describe_name(n: Option<&SegmentName>) -> String {
         Some(SegmentName::Prealloc(o)) => {
             format!("preallocated segment {o} (holds no data)")
         }
-        None => "not a segment file name (checked by content)".into(),
+        None => "not a segment file name (judged as an active segment)".into(),
     }
 }
 
 fn stop_text(s: &Stop) -> String {
     match s {
-        Stop::End(o) => format!("an empty slot at offset {o} (the end of the data)"),
-        Stop::Footer(o) => format!("the footer at offset {o}"),
-        Stop::OutOfData(o) => format!("the end of the file at offset {o}"),
-        Stop::Invalid(o, why) => format!("an invalid record at offset {o}: {why}"),
+        Stop::End { offset } => format!("an empty slot at offset {offset} (the end of the data)"),
+        Stop::DataEnd { offset } => format!("the footer's place at offset {offset}"),
+        Stop::TornTail { offset, reason } => {
+            format!("a torn tail at offset {offset}: {reason}")
+        }
+        Stop::InterruptedSeal { offset, .. } => {
+            format!("the footer of an interrupted seal at offset {offset}")
+        }
+        Stop::NotWalked => "the header: the records were not walked".into(),
+        other => format!("{other:?}"),
     }
 }
 
-/// The check as one JSON object.
-pub fn to_json(path: &Path, c: &SegmentCheck) -> serde_json::Value {
+fn severity(c: &Inspection, f: &Finding) -> &'static str {
+    if c.is_damage(f) {
+        "damage"
+    } else {
+        "notice"
+    }
+}
+
+/// The inspection as one JSON object.
+pub fn to_json(path: &Path, c: &Inspection) -> serde_json::Value {
     let (state, ordinal) = match &c.name {
         Some(SegmentName::Sealed(o, _)) => ("sealed", Some(o.get())),
         Some(SegmentName::Active(o)) => ("active", Some(o.get())),
         Some(SegmentName::Prealloc(o)) => ("prealloc", Some(o.get())),
         None => ("unknown", None),
     };
+    let w = &c.walk;
     json!({
         "file": path.display().to_string(),
-        "bytes": c.file_len,
+        "bytes": w.file_len,
         "name": { "state": state, "ordinal": ordinal,
                   "content_address": match &c.name { Some(SegmentName::Sealed(_, h)) => Some(h.to_hex()), _ => None },
-                  "actual_address": c.actual_address.map(|h| h.to_hex()) },
-        "header": match &c.header {
+                  "actual_address": w.actual_address.map(|h| h.to_hex()) },
+        "header": match &w.header {
             Ok(h) => json!({
                 "format_version": h.version as u16,
                 "ledger_id": h.ledger_id.to_hex(),
@@ -85,18 +187,18 @@ pub fn to_json(path: &Path, c: &SegmentCheck) -> serde_json::Value {
             }),
             Err(_) => serde_json::Value::Null,
         },
-        "header_error": c.header.as_ref().err(),
-        "watermark": c.watermark.as_ref().ok(),
-        "watermark_error": c.watermark.as_ref().err(),
-        "record_count": c.count,
-        "first_seq": c.first.map(|f| f.0.get()),
-        "last_seq": c.last.map(|l| l.0.get()),
-        "first_time": c.first.map(|f| rfc3339(f.1)),
-        "last_time": c.last.map(|l| rfc3339(l.1)),
-        "last_chain_hash": c.last.map(|l| l.2.to_hex()),
-        "data_end": c.end,
-        "stop": stop_text(&c.stop),
-        "footer": match &c.footer {
+        "header_error": w.header.as_ref().err().map(ToString::to_string),
+        "watermark": w.watermark.as_ref().ok(),
+        "watermark_error": w.watermark.as_ref().err().map(ToString::to_string),
+        "record_count": w.count,
+        "first_seq": w.first.map(|f| f.seq.get()),
+        "last_seq": w.last.map(|l| l.seq.get()),
+        "first_time": w.first.map(|f| rfc3339(f.timestamp)),
+        "last_time": w.last.map(|l| rfc3339(l.timestamp)),
+        "last_chain_hash": w.last.map(|l| l.chain_hash.to_hex()),
+        "data_end": w.stop.offset(),
+        "stop": stop_text(&w.stop),
+        "footer": match &w.footer {
             Some((at, Ok(f))) => json!({
                 "offset": at,
                 "count": f.count,
@@ -106,7 +208,7 @@ pub fn to_json(path: &Path, c: &SegmentCheck) -> serde_json::Value {
                 "last_time": rfc3339(f.last_ts),
                 "last_chain_hash": f.last_hash.to_hex(),
             }),
-            Some((at, Err(e))) => json!({ "offset": at, "error": e }),
+            Some((at, Err(e))) => json!({ "offset": at, "error": e.to_string() }),
             None => serde_json::Value::Null,
         },
         "records": c.records.iter().map(|r| json!({
@@ -118,9 +220,9 @@ pub fn to_json(path: &Path, c: &SegmentCheck) -> serde_json::Value {
             "payload_bytes": r.payload_len,
             "chain_hash": r.chain_hash.to_hex(),
         })).collect::<Vec<_>>(),
-        "problems": c.problems.iter().map(|p| json!({
-            "severity": match p.severity { Severity::Damage => "damage", Severity::Notice => "notice" },
-            "kind": p.kind,
+        "problems": c.findings.iter().map(|p| json!({
+            "severity": severity(c, p),
+            "kind": p.kind.as_str(),
             "offset": p.offset,
             "seq": p.seq.map(|s| s.get()),
             "detail": p.detail,
@@ -129,23 +231,24 @@ pub fn to_json(path: &Path, c: &SegmentCheck) -> serde_json::Value {
     })
 }
 
-fn write_text(path: &Path, c: &SegmentCheck, out: &mut dyn Write) -> std::io::Result<()> {
+fn write_text(path: &Path, c: &Inspection, out: &mut dyn Write) -> std::io::Result<()> {
+    let w = &c.walk;
     writeln!(
         out,
         "file: {} ({} bytes, {})",
         path.display(),
-        c.file_len,
-        human_bytes(c.file_len)
+        w.file_len,
+        human_bytes(w.file_len)
     )?;
     writeln!(out, "name: {}", describe_name(c.name.as_ref()))?;
-    if let (Some(SegmentName::Sealed(_, expected)), Some(actual)) = (&c.name, &c.actual_address) {
+    if let (Some(SegmentName::Sealed(_, expected)), Some(actual)) = (&c.name, &w.actual_address) {
         if expected == actual {
             writeln!(out, "content address: the bytes hash to the name")?;
         } else {
             writeln!(out, "content address: MISMATCH: the bytes hash to {actual}")?;
         }
     }
-    match &c.header {
+    match &w.header {
         Ok(h) => {
             writeln!(
                 out,
@@ -161,26 +264,27 @@ fn write_text(path: &Path, c: &SegmentCheck, out: &mut dyn Write) -> std::io::Re
         }
         Err(e) => writeln!(out, "header: DAMAGED: {e}")?,
     }
-    match &c.watermark {
-        Ok(w) => writeln!(out, "durable watermark: offset {w}")?,
+    match &w.watermark {
+        Ok(m) => writeln!(out, "durable watermark: offset {m}")?,
         Err(e) => writeln!(out, "durable watermark: DAMAGED: {e}")?,
     }
-    match (c.first, c.last) {
-        (Some((a, t0)), Some((b, t1, hash))) => {
+    match (w.first, w.last) {
+        (Some(a), Some(b)) => {
             writeln!(
                 out,
-                "records: {} valid (sequences {a}..={b}), {} to {}; data ends at offset {}",
-                c.count,
-                time(t0),
-                time(t1),
-                c.end
+                "records: {} valid (sequences {}..={}), {} to {}",
+                w.count,
+                a.seq,
+                b.seq,
+                time(a.timestamp),
+                time(b.timestamp),
             )?;
-            writeln!(out, "  last chain hash {hash}")?;
+            writeln!(out, "  last chain hash {}", b.chain_hash)?;
         }
-        _ => writeln!(out, "records: none (data ends at offset {})", c.end)?,
+        _ => writeln!(out, "records: none")?,
     }
-    writeln!(out, "the walk stopped at {}", stop_text(&c.stop))?;
-    match &c.footer {
+    writeln!(out, "the walk stopped at {}", stop_text(&w.stop))?;
+    match &w.footer {
         Some((at, Ok(f))) => writeln!(
             out,
             "footer at offset {at}: {} records, sequences {}..={}, {} to {}, last chain hash {}",
@@ -220,19 +324,12 @@ fn write_text(path: &Path, c: &SegmentCheck, out: &mut dyn Write) -> std::io::Re
             )?;
         }
     }
-    if c.problems.is_empty() {
+    if c.findings.is_empty() {
         return writeln!(out, "result: OK, nothing wrong");
     }
     writeln!(out, "problems:")?;
-    for p in &c.problems {
-        let mut line = format!(
-            "  {}: {}",
-            match p.severity {
-                Severity::Damage => "damage",
-                Severity::Notice => "notice",
-            },
-            p.kind
-        );
+    for p in &c.findings {
+        let mut line = format!("  {}: {}", severity(c, p), p.kind);
         if let Some(o) = p.offset {
             line.push_str(&format!(" at offset {o}"));
         }
@@ -241,18 +338,14 @@ fn write_text(path: &Path, c: &SegmentCheck, out: &mut dyn Write) -> std::io::Re
         }
         writeln!(out, "{line}: {}", p.detail)?;
     }
-    let damage = c
-        .problems
-        .iter()
-        .filter(|p| p.severity == Severity::Damage)
-        .count();
+    let damage = c.findings.iter().filter(|p| c.is_damage(p)).count();
     if damage > 0 {
         writeln!(out, "result: DAMAGED: {damage} problem(s) of damage")
     } else {
         writeln!(
             out,
             "result: OK ({} notice(s): what the next open recovers from)",
-            c.problems.len()
+            c.findings.len()
         )
     }
 }

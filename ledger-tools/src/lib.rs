@@ -14,7 +14,7 @@
 //! | `ledger report` | the performance report as a table, JSON, or a self-contained HTML page with the equity curve and drawdown | [`report_cmd`], [`html`] |
 //! | `ledger replay` | the projected state up to a record or a time (optionally one session); with `--trade`, the trade's story from decision to close | [`replay_cmd`] |
 //! | `ledger stats` | segments, records, bytes, time span, events by kind, head | [`stats_cmd`] |
-//! | `ledger inspect SEGMENT` | one segment file on its own: header, watermark, footer, records, and what is wrong with it | [`inspect_cmd`], [`segment_check`] |
+//! | `ledger inspect SEGMENT` | one segment file on its own: header, watermark, footer, records, and what is wrong with it | [`inspect_cmd`] |
 //! | `ledger tail [-n N] [-f]` | the newest events, one line each, and with `-f` new ones as they are appended | [`tail_cmd`], [`summary`] |
 //! | `ledger repair [--truncate-after SEQ]` | shows what is damaged and what a cut would lose; cuts only when asked, moving every removed byte into `repair-<time>/` first | [`repair_cmd`] |
 //! | `ledger checkpoint` | verifies, then signs the head with a secret key | [`checkpoint_cmd`] |
@@ -78,7 +78,6 @@ pub mod repair_cmd;
 pub mod replay_cmd;
 pub mod report_cmd;
 pub mod report_fmt;
-pub mod segment_check;
 pub mod stats_cmd;
 pub mod summary;
 pub mod tail_cmd;

@@ -34,6 +34,7 @@ use std::path::{Path, PathBuf};
 use ledger_core::segment::footer::FOOTER_LEN;
 use ledger_core::segment::header::{encode_watermark, SegmentHeader, HEADER_LEN, WATERMARK_AT};
 use ledger_core::segment::names::SegmentName;
+use ledger_core::segment::walk::{readable_records, walk_segment, Expect, Role};
 use ledger_core::storage::{FsStorage, Storage};
 use ledger_core::verify::{verify_dir, FindingKind, VerifyOptions, VerifyReport};
 use ledger_core::Seq;
@@ -42,7 +43,6 @@ use crate::cli::RepairArgs;
 use crate::error::{io_err, ToolError};
 use crate::exit::Exit;
 use crate::human::bytes as human_bytes;
-use crate::segment_check::{check_segment, readable_after};
 
 /// A segment file found in the folder.
 #[derive(Debug, Clone)]
@@ -153,11 +153,11 @@ fn plan(dir: &Path, report: &VerifyReport, seq: u64) -> Result<Plan, ToolError> 
         }
     }
     let data = read(dir, &cut.name)?;
-    let check = check_segment(&cut.name, &data, 0, Some(Seq::new(seq)));
+    let survey = Survey::of(&cut.name, &data, Some(Seq::new(seq)));
     let keep_end = if seq + 1 == header.first_seq.get() {
         HEADER_LEN as u64
     } else {
-        match check.target_end {
+        match survey.target_end {
             Some(e) => e,
             None => {
                 return refuse(format!(
@@ -167,16 +167,7 @@ fn plan(dir: &Path, report: &VerifyReport, seq: u64) -> Result<Plan, ToolError> 
             }
         }
     };
-    let walked = check.last.map(|l| l.0.get());
-    let sealed_last = match &check.footer {
-        Some((_, Ok(f))) => Some(f.last_seq.get()),
-        _ => None,
-    };
-    let (_, readable) = readable_after(&data, keep_end);
-    let last_in_cut = walked
-        .max(sealed_last)
-        .max(readable.map(Seq::get))
-        .filter(|&l| l > seq);
+    let last_in_cut = survey.last.filter(|&l| l > seq);
     let mut losses = vec![Loss {
         name: cut.name.clone(),
         cut_from: Some(keep_end),
@@ -194,21 +185,8 @@ fn plan(dir: &Path, report: &VerifyReport, seq: u64) -> Result<Plan, ToolError> 
             SegmentName::Prealloc(_) => (None, None),
             _ => {
                 let data = read(dir, &f.name)?;
-                let c = check_segment(&f.name, &data, 0, None);
-                let first = c
-                    .header
-                    .as_ref()
-                    .ok()
-                    .map(|h| h.first_seq.get())
-                    .or(c.first.map(|x| x.0.get()));
-                let last = match &c.footer {
-                    Some((_, Ok(ft))) => Some(ft.last_seq.get()),
-                    _ => c
-                        .last
-                        .map(|x| x.0.get())
-                        .max(readable_after(&data, c.end).1.map(Seq::get)),
-                };
-                (first, last.filter(|l| first.is_none_or(|f| *l >= f)))
+                let s = Survey::of(&f.name, &data, None);
+                (s.first, s.last.filter(|l| s.first.is_none_or(|f| *l >= f)))
             }
         };
         losses.push(Loss {
@@ -227,6 +205,60 @@ fn plan(dir: &Path, report: &VerifyReport, seq: u64) -> Result<Plan, ToolError> 
         dropped,
         losses,
     })
+}
+
+/// What a segment file holds, as far as it can be read: the segment
+/// walker's walk (which resynchronises past damage), or, when its header
+/// cannot be read, every record whose envelope holds.
+struct Survey {
+    /// The first sequence: the header's, else the first readable record's.
+    first: Option<u64>,
+    /// The highest sequence among readable records and the footer.
+    last: Option<u64>,
+    /// The offset after record `target`, when it was walked.
+    target_end: Option<u64>,
+}
+
+impl Survey {
+    fn of(name: &str, data: &[u8], target: Option<Seq>) -> Survey {
+        let expect = Expect {
+            role: Role::of_name(name),
+            ordinal: None,
+            ledger: None,
+            check_chain: false,
+        };
+        let mut first = None;
+        let mut last = None;
+        let mut target_end = None;
+        let mut note = |seq: Seq, end: usize| {
+            first.get_or_insert(seq.get());
+            last = last.max(Some(seq.get()));
+            if Some(seq) == target {
+                target_end = Some(end as u64);
+            }
+        };
+        let walk = walk_segment(name, data, &expect, |r, _| {
+            note(r.seq, r.offset + r.padded_len())
+        });
+        if walk.header.is_err() {
+            for r in readable_records(data, HEADER_LEN, data.len()) {
+                note(r.seq, r.offset + r.padded_len());
+            }
+        }
+        if let Some((_, Ok(f))) = &walk.footer {
+            last = last.max(Some(f.last_seq.get()));
+        }
+        Survey {
+            first: walk
+                .header
+                .as_ref()
+                .ok()
+                .map(|h| h.first_seq.get())
+                .or(first),
+            last,
+            target_end,
+        }
+    }
 }
 
 fn read_head(dir: &Path, name: &str) -> Result<Vec<u8>, ToolError> {

@@ -13,9 +13,11 @@ use super::manifest::{
 use super::object::{decode_object, encode_object, is_address, MAX_OBJECT};
 use crate::layout::read_layout;
 use crate::meta::{LedgerMeta, META_FILE};
-use crate::reader::{read_published, Published};
+use crate::reader::LiveSlots;
 use crate::segment::header::{encode_watermark, SegmentHeader, HEADER_LEN, WATERMARK_AT};
 use crate::segment::names::SegmentName;
+use crate::segment::walk::{Mode, Step, Walker};
+use crate::segment::ChainState;
 use crate::storage::{FsStorage, Storage};
 use crate::types::{ContentHash, Timestamp};
 use crate::verify::{verify_dir, VerifyOptions};
@@ -455,14 +457,25 @@ impl BackupStore {
                 seq: None,
                 reason: d.to_string(),
             })?;
-            let mut at = HEADER_LEN;
-            while let Ok(Published::Record(r)) = read_published(map.as_ref(), at) {
+            // The committed records, by the segment walker reading by the
+            // commit protocol: it stops at the first slot that is not a
+            // valid, linked record.
+            let start = ChainState {
+                next_seq: header.first_seq,
+                prev_hash: header.prev_hash,
+                last_ts: Timestamp::from_nanos(i64::MIN),
+            };
+            let mut walker = Walker::new(name, Mode::Live, start, map.len()).check_chain(true);
+            while let Step::Record {
+                problem: None, rec, ..
+            } = walker.step(&LiveSlots(map.as_ref()))
+            {
                 head = Some(ManifestHead {
-                    seq: r.seq.get(),
-                    chain_hash: r.chain_hash.to_hex(),
+                    seq: rec.seq.get(),
+                    chain_hash: rec.chain_hash.to_hex(),
                 });
-                at += r.padded_len();
             }
+            let at = walker.position();
             // The captured file: the header page with the watermark at the
             // end of what was captured, then the records.
             let mut bytes = vec![0u8; at];

@@ -131,33 +131,6 @@ pub fn parse_at(data: &[u8], offset: usize) -> Result<Slot<'_>, RecordDefect> {
     }
 }
 
-/// The records whose CRC holds that start in `data[from..to]`, stepping
-/// over anything else (damage, zeros) 8 bytes at a time: what can still be
-/// read of a damaged or cut region. Stops at a footer marker when
-/// `stop_at_footer`, else steps over it too.
-pub fn salvage(
-    data: &[u8],
-    from: usize,
-    to: usize,
-    stop_at_footer: bool,
-) -> impl Iterator<Item = RecordRef<'_>> {
-    let mut at = from;
-    let to = to.min(data.len());
-    std::iter::from_fn(move || {
-        while at.saturating_add(4) <= to {
-            match parse_at(data, at) {
-                Ok(Slot::Record(r)) => {
-                    at += r.padded_len();
-                    return Some(r);
-                }
-                Ok(Slot::Footer) if stop_at_footer => return None,
-                _ => at += 8,
-            }
-        }
-        None
-    })
-}
-
 /// Decodes the record at `offset` whose length word is `len` (as a reader
 /// loaded it); the record's own length word must say the same.
 pub fn decode(data: &[u8], offset: usize, len: u32) -> Result<RecordRef<'_>, RecordDefect> {
@@ -189,19 +162,31 @@ pub fn decode(data: &[u8], offset: usize, len: u32) -> Result<RecordRef<'_>, Rec
     {
         return Err(RecordDefect::Padding);
     }
+    view(rec, 0)
+        .map(|r| RecordRef { offset, ..r })
+        .ok_or(RecordDefect::Truncated { len, available })
+}
+
+/// The fields of the record at `offset` of `data`, whose envelope is known
+/// to hold (it was judged by [`decode`] before, and a published record's
+/// bytes never change): no CRC is computed. `None` when the bytes are too
+/// short for the length word they carry.
+pub fn view(data: &[u8], offset: usize) -> Option<RecordRef<'_>> {
+    let n = le::u32_at(data, offset)? as usize;
+    if n < OVERHEAD {
+        return None;
+    }
+    let rec = data.get(offset..offset.checked_add(n)?)?;
     let hash_at = n - TRAILER_LEN;
-    let field = |at| le::u64_at(rec, at).ok_or(RecordDefect::Truncated { len, available });
-    Ok(RecordRef {
+    Some(RecordRef {
         offset,
-        seq: Seq::new(field(8)?),
-        timestamp: Timestamp::from_nanos(field(16)? as i64),
-        kind: Kind::new(le::u16_at(rec, 4).unwrap_or_default()),
-        version: SchemaVersion::new(le::u16_at(rec, 6).unwrap_or_default()),
-        payload: rec.get(HEADER_LEN..hash_at).unwrap_or_default(),
-        hashed: rec.get(..hash_at).unwrap_or_default(),
-        chain_hash: ChainHash::from_bytes(
-            le::array(rec, hash_at).ok_or(RecordDefect::Truncated { len, available })?,
-        ),
+        seq: Seq::new(le::u64_at(rec, 8)?),
+        timestamp: Timestamp::from_nanos(le::i64_at(rec, 16)?),
+        kind: Kind::new(le::u16_at(rec, 4)?),
+        version: SchemaVersion::new(le::u16_at(rec, 6)?),
+        payload: rec.get(HEADER_LEN..hash_at)?,
+        hashed: rec.get(..hash_at)?,
+        chain_hash: ChainHash::from_bytes(le::array(rec, hash_at)?),
         len: n,
     })
 }

@@ -1,0 +1,919 @@
+//! The segment walker: the only code that walks a segment's bytes (header,
+//! records, footer, watermark) and judges them. Verification, recovery,
+//! opening a sealed segment, readers, the index, backups, `ledger inspect`,
+//! `ledger repair` and the fuzz targets all ask it, so they cannot disagree.
+//! The rules it implements are `docs/FORMAT.md`, "Verifying a ledger".
+//!
+//! Two layers:
+//! - [`Walker`]: a resumable step machine over the slots of one segment's
+//!   data area. It reads slots through a [`SlotSource`] (plain bytes, or a
+//!   live segment map read by the commit protocol), judges each record
+//!   (envelope, sequence, time, optionally the chain link), classifies what
+//!   is not a record (the end, a torn tail, damage, a footer) and
+//!   resynchronises after damage.
+//! - [`walk_segment`]: a whole segment file's bytes judged at once: content
+//!   address, header, watermark, every record, the footer and the bytes after
+//!   the end, as a [`SegmentWalk`] with typed [`Finding`]s.
+
+use crate::finding::{Finding, FindingKind};
+use crate::le;
+use crate::types::{ChainHash, ContentHash, LedgerId, SegmentOrdinal, Seq, Timestamp};
+
+use super::footer::{FooterDefect, SegmentFooter, FOOTER_LEN};
+use super::header::{decode_watermark, HeaderDefect, SegmentHeader, HEADER_LEN, WATERMARK_AT};
+use super::record::{self, RecordDefect, RecordRef, Slot, OVERHEAD};
+use super::ChainState;
+
+/// Where slots are read from.
+pub trait SlotSource<'a> {
+    /// The slot at `offset`, reading no byte at or after `limit`.
+    fn slot(&self, offset: usize, limit: usize) -> Result<Slot<'a>, RecordDefect>;
+
+    /// All the bytes, when the source is plain bytes that nobody writes
+    /// (a sealed segment, a copy). Resynchronisation after damage and the
+    /// footer of an active segment need them; a live source (read by the
+    /// commit protocol) has none, and a walk over it never needs them.
+    fn plain(&self) -> Option<&'a [u8]>;
+}
+
+impl<'a> SlotSource<'a> for &'a [u8] {
+    fn slot(&self, offset: usize, limit: usize) -> Result<Slot<'a>, RecordDefect> {
+        let b: &'a [u8] = self;
+        record::parse_at(b.get(..limit.min(b.len())).unwrap_or_default(), offset)
+    }
+
+    fn plain(&self) -> Option<&'a [u8]> {
+        Some(self)
+    }
+}
+
+/// How the walker judges what it finds; see `docs/FORMAT.md`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// A sealed segment: the data area ends at the footer; anything in it
+    /// that is not a valid record is damage.
+    Sealed,
+    /// An active segment, judged by its durable watermark: an invalid slot
+    /// before the watermark is damage; the first invalid slot at or after it
+    /// is a torn tail, where the walk stops. `None`: the watermark is not
+    /// valid, so nothing can be called a torn tail and every invalid slot is
+    /// damage.
+    Active {
+        /// The valid durable watermark, if any.
+        watermark: Option<usize>,
+    },
+    /// A live segment read by a reader while the writer appends: an empty
+    /// slot is the current end (the walk can be resumed later), a footer
+    /// marker means the writer sealed the segment, and an invalid slot ends
+    /// the walk (a reader cannot tell a torn tail from damage; it reports it).
+    Live,
+}
+
+/// What one step of a walk produced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step<'a> {
+    /// A record whose envelope (length, CRC, padding) holds.
+    Record {
+        /// The record.
+        rec: RecordRef<'a>,
+        /// The chain hash it must link to, when that is known (not after
+        /// damage). When the walker checks links itself, already checked.
+        prev: Option<ChainHash>,
+        /// What is wrong with its sequence, time or link, if anything.
+        problem: Option<Finding>,
+    },
+    /// A damaged region, from its first byte; the walk has resynchronised
+    /// past it.
+    Damage(Finding),
+    /// The walk is over (for [`Mode::Live`] and an [`Stop::End`], a later
+    /// step may find new records).
+    Stop(Stop),
+}
+
+/// Where and why a walk stopped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Stop {
+    /// An empty slot (or the end of the file) in an active or live segment.
+    End {
+        /// Its offset.
+        offset: u64,
+    },
+    /// The end of a sealed segment's data area (the footer's offset).
+    DataEnd {
+        /// The footer's offset.
+        offset: u64,
+    },
+    /// The first invalid slot at or after the durable watermark of an active
+    /// segment: the trace of a crash; recovery cuts from here.
+    TornTail {
+        /// Offset of the invalid slot (where recovery cuts).
+        offset: u64,
+        /// Why the slot is not a valid record.
+        reason: String,
+    },
+    /// A footer in an active segment that matches its records: sealing was
+    /// interrupted (recovery completes it).
+    InterruptedSeal {
+        /// The footer's offset.
+        offset: u64,
+        /// The footer.
+        footer: SegmentFooter,
+    },
+    /// A footer marker in a live segment: the writer sealed it.
+    Sealed {
+        /// The footer's offset.
+        offset: u64,
+    },
+    /// An invalid slot in a live segment.
+    Invalid(Finding),
+    /// The segment's header (or, for a sealed file, its length) cannot be
+    /// checked: its records were not walked.
+    NotWalked,
+}
+
+impl Stop {
+    /// The offset the walk stopped at, when it has one.
+    pub fn offset(&self) -> Option<u64> {
+        match self {
+            Stop::End { offset }
+            | Stop::DataEnd { offset }
+            | Stop::TornTail { offset, .. }
+            | Stop::InterruptedSeal { offset, .. }
+            | Stop::Sealed { offset } => Some(*offset),
+            Stop::Invalid(f) => f.offset,
+            Stop::NotWalked => None,
+        }
+    }
+}
+
+/// A record's place and identity, kept by a walk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Mark {
+    /// Offset in the file.
+    pub offset: u64,
+    /// Sequence number.
+    pub seq: Seq,
+    /// Timestamp.
+    pub timestamp: Timestamp,
+    /// Stored chain hash.
+    pub chain_hash: ChainHash,
+}
+
+impl Mark {
+    fn of(r: &RecordRef<'_>) -> Mark {
+        Mark {
+            offset: r.offset as u64,
+            seq: r.seq,
+            timestamp: r.timestamp,
+            chain_hash: r.chain_hash,
+        }
+    }
+}
+
+/// The resumable state of a walk over one segment's data area.
+#[derive(Debug, Clone)]
+pub struct Walker {
+    name: String,
+    mode: Mode,
+    pos: usize,
+    limit: usize,
+    state: ChainState,
+    /// Whether the next record is judged against `state` (false right after
+    /// damage: nothing before it can be trusted to judge it by).
+    linked: bool,
+    check_chain: bool,
+    count: u64,
+    first: Option<Mark>,
+    last: Option<Mark>,
+    damaged: bool,
+    /// Whether the last thing walked was a valid record (so `state` is the
+    /// chain's state after the segment's data).
+    ends_on_record: bool,
+    /// Where a finished walk stopped: a later step says it again.
+    stopped: Option<Stop>,
+}
+
+impl Walker {
+    /// A walk over the data area `[HEADER_LEN, limit)` of segment `name`,
+    /// starting from the chain state its header gives.
+    pub fn new(name: &str, mode: Mode, start: ChainState, limit: usize) -> Walker {
+        Walker {
+            name: name.to_owned(),
+            mode,
+            pos: HEADER_LEN,
+            limit,
+            state: start,
+            linked: true,
+            check_chain: false,
+            count: 0,
+            first: None,
+            last: None,
+            damaged: false,
+            ends_on_record: true,
+            stopped: None,
+        }
+    }
+
+    /// Starts the walk at `pos` instead of the first record (the chain state
+    /// given to [`Walker::new`] must be the one before the record there).
+    #[must_use]
+    pub fn starting_at(mut self, pos: usize) -> Walker {
+        self.pos = pos;
+        self
+    }
+
+    /// Also recompute every record's chain hash during the walk (a mismatch
+    /// is a problem of the record); by default the caller does it.
+    #[must_use]
+    pub fn check_chain(mut self, on: bool) -> Walker {
+        self.check_chain = on;
+        self
+    }
+
+    /// The offset of the next slot.
+    pub fn position(&self) -> usize {
+        self.pos
+    }
+
+    /// The chain state after the records walked so far.
+    pub fn state(&self) -> ChainState {
+        self.state
+    }
+
+    /// Valid records walked.
+    pub fn count(&self) -> u64 {
+        self.count
+    }
+
+    /// The first valid record walked.
+    pub fn first(&self) -> Option<Mark> {
+        self.first
+    }
+
+    /// The last valid record walked.
+    pub fn last(&self) -> Option<Mark> {
+        self.last
+    }
+
+    /// Whether any damage was met.
+    pub fn damaged(&self) -> bool {
+        self.damaged
+    }
+
+    /// Whether the walk so far ends on a valid record (or met nothing at
+    /// all), so that [`Walker::state`] is where the chain continues.
+    pub fn ends_on_record(&self) -> bool {
+        self.ends_on_record
+    }
+
+    fn finding(
+        &self,
+        kind: FindingKind,
+        offset: usize,
+        seq: Option<Seq>,
+        detail: String,
+    ) -> Finding {
+        Finding {
+            kind,
+            segment: self.name.clone(),
+            offset: Some(offset as u64),
+            seq,
+            detail,
+        }
+    }
+
+    fn stop(&mut self, stop: Stop) -> Step<'static> {
+        // A live walk can be resumed: the writer may publish more.
+        if self.mode != Mode::Live {
+            self.stopped = Some(stop.clone());
+        }
+        Step::Stop(stop)
+    }
+
+    /// The next step of the walk.
+    pub fn step<'a, S: SlotSource<'a>>(&mut self, src: &S) -> Step<'a> {
+        if let Some(stop) = &self.stopped {
+            return Step::Stop(stop.clone());
+        }
+        let pos = self.pos;
+        if pos >= self.limit {
+            return match self.mode {
+                Mode::Sealed => self.stop(Stop::DataEnd { offset: pos as u64 }),
+                _ => self.stop(Stop::End { offset: pos as u64 }),
+            };
+        }
+        let slot = src.slot(pos, self.limit);
+        match (slot, self.mode) {
+            (Ok(Slot::Record(rec)), _) => self.on_record(rec),
+            (Ok(Slot::Empty), Mode::Live) => self.stop(Stop::End {
+                offset: pos as u64,
+            }),
+            (Ok(Slot::Empty), Mode::Active { watermark }) if watermark.is_none_or(|w| pos >= w) => {
+                self.stop(Stop::End {
+                    offset: pos as u64,
+                })
+            }
+            (Ok(Slot::Empty), Mode::Active { watermark }) => {
+                let w = watermark.unwrap_or_default();
+                let detail = format!(
+                    "records up to offset {w} were durable, but an empty slot is here (zeroed or cut off)"
+                );
+                self.damage(src, FindingKind::Truncated, detail)
+            }
+            (Ok(Slot::Empty), Mode::Sealed) => self.damage(
+                src,
+                FindingKind::Truncated,
+                "an empty slot inside a sealed segment's data: records before its footer are missing"
+                    .into(),
+            ),
+            (Ok(Slot::Footer), Mode::Live) => self.stop(Stop::Sealed {
+                offset: pos as u64,
+            }),
+            (Ok(Slot::Footer), Mode::Sealed) => self.damage(
+                src,
+                FindingKind::Footer,
+                format!(
+                    "a footer marker inside the data area; the footer belongs at offset {}",
+                    self.limit
+                ),
+            ),
+            (Ok(Slot::Footer), Mode::Active { .. }) => self.on_active_footer(src),
+            (Err(defect), _) => {
+                let kind = match defect {
+                    RecordDefect::Padding => FindingKind::StrayBytes,
+                    _ => FindingKind::Crc,
+                };
+                self.invalid(src, kind, defect.to_string())
+            }
+        }
+    }
+
+    /// Whether an invalid slot at the current position is a torn tail.
+    fn is_torn(&self) -> bool {
+        matches!(self.mode, Mode::Active { watermark: Some(w) } if self.pos >= w)
+    }
+
+    fn invalid<'a, S: SlotSource<'a>>(
+        &mut self,
+        src: &S,
+        kind: FindingKind,
+        reason: String,
+    ) -> Step<'static> {
+        if self.is_torn() {
+            return self.stop(Stop::TornTail {
+                offset: self.pos as u64,
+                reason,
+            });
+        }
+        if self.mode == Mode::Live {
+            let f = self.finding(kind, self.pos, Some(self.state.next_seq), reason);
+            return self.stop(Stop::Invalid(f));
+        }
+        self.damage(src, kind, reason)
+    }
+
+    fn on_record<'a>(&mut self, rec: RecordRef<'a>) -> Step<'a> {
+        let problem = if self.linked { self.judge(&rec) } else { None };
+        if let Some(p) = problem.as_ref().filter(|_| self.mode == Mode::Live) {
+            return self.stop(Stop::Invalid(p.clone()));
+        }
+        if let Some(p) = problem.as_ref().filter(|_| self.is_torn()) {
+            return self.stop(Stop::TornTail {
+                offset: self.pos as u64,
+                reason: p.detail.clone(),
+            });
+        }
+        let prev = self.linked.then_some(self.state.prev_hash);
+        self.damaged |= problem.is_some();
+        self.linked = true;
+        self.state = ChainState {
+            next_seq: rec.seq.next(),
+            prev_hash: rec.chain_hash,
+            last_ts: rec.timestamp,
+        };
+        self.count += 1;
+        self.first.get_or_insert(Mark::of(&rec));
+        self.last = Some(Mark::of(&rec));
+        self.ends_on_record = true;
+        self.pos = rec.offset + rec.padded_len();
+        Step::Record { rec, prev, problem }
+    }
+
+    /// The record's sequence, time and (when asked) link against the chain.
+    fn judge(&self, rec: &RecordRef<'_>) -> Option<Finding> {
+        let s = &self.state;
+        let (kind, detail) = if rec.seq != s.next_seq {
+            (
+                FindingKind::SequenceGap,
+                format!("sequence {} where {} was expected", rec.seq, s.next_seq),
+            )
+        } else if rec.timestamp < s.last_ts {
+            (
+                FindingKind::Timestamp,
+                format!(
+                    "timestamp {} is before the previous record's {}",
+                    rec.timestamp, s.last_ts
+                ),
+            )
+        } else if self.check_chain && !rec.links_to(&s.prev_hash) {
+            (FindingKind::ChainHash, CHAIN_MISMATCH.to_owned())
+        } else {
+            return None;
+        };
+        Some(self.finding(kind, rec.offset, Some(rec.seq), detail))
+    }
+
+    fn on_active_footer<'a, S: SlotSource<'a>>(&mut self, src: &S) -> Step<'static> {
+        let pos = self.pos;
+        let footer = footer_bytes(src, pos, self.limit);
+        let verdict = match footer {
+            None => Err("a footer marker without a whole footer after it".to_owned()),
+            Some(Err(d)) => Err(format!("a footer marker, but the footer is damaged: {d}")),
+            Some(Ok(f)) => match (self.damaged, self.first, self.last) {
+                (false, Some(first), Some(last)) => {
+                    footer_mismatch(&f, self.count, first, last).map_or(Ok(f), Err)
+                }
+                _ => Err("a footer over no (or damaged) records: not a seal".to_owned()),
+            },
+        };
+        match verdict {
+            Ok(footer) => self.stop(Stop::InterruptedSeal {
+                offset: pos as u64,
+                footer,
+            }),
+            Err(reason) => self.invalid(src, FindingKind::Crc, reason),
+        }
+    }
+
+    /// Reports the damaged region starting at the current position and
+    /// resynchronises past it (`docs/FORMAT.md`, "Resynchronisation").
+    fn damage<'a, S: SlotSource<'a>>(
+        &mut self,
+        src: &S,
+        kind: FindingKind,
+        detail: String,
+    ) -> Step<'static> {
+        let from = self.pos;
+        let to = self.resync(src, from);
+        let f = self.finding(
+            kind,
+            from,
+            Some(self.state.next_seq),
+            format!("{detail} (the damaged region runs to offset {to})"),
+        );
+        self.damaged = true;
+        self.linked = false;
+        self.ends_on_record = false;
+        self.pos = to;
+        Step::Damage(f)
+    }
+
+    /// Where the walk goes on after damage at `from`: after the damaged
+    /// record when its length word leads to a slot that parses (a record,
+    /// an empty slot, or the end of the data area), else at the next offset
+    /// (in 8-byte steps) where a record whose envelope holds starts, else
+    /// at the end of the data area.
+    fn resync<'a, S: SlotSource<'a>>(&self, src: &S, from: usize) -> usize {
+        let by_length = match src.slot(from, self.limit) {
+            Err(
+                RecordDefect::Crc { .. } | RecordDefect::Padding | RecordDefect::Truncated { .. },
+            ) => len_word(src, from, self.limit).and_then(|len| {
+                let next = from.checked_add(le::align8(len as usize))?;
+                let plausible = len as usize >= OVERHEAD
+                    && next <= self.limit
+                    && (next == self.limit
+                        || matches!(
+                            src.slot(next, self.limit),
+                            Ok(Slot::Record(_) | Slot::Empty)
+                        ));
+                plausible.then_some(next)
+            }),
+            _ => None,
+        };
+        if let Some(next) = by_length {
+            return next;
+        }
+        let mut q = from + 8;
+        while q + 4 <= self.limit {
+            if matches!(src.slot(q, self.limit), Ok(Slot::Record(_))) {
+                return q;
+            }
+            q += 8;
+        }
+        self.limit
+    }
+}
+
+/// The detail of a chain-hash finding.
+pub const CHAIN_MISMATCH: &str = "stored chain hash is not blake3(previous hash || record bytes)";
+
+/// The length word at `offset` of a plain source.
+fn len_word<'a, S: SlotSource<'a>>(src: &S, offset: usize, limit: usize) -> Option<u32> {
+    let b = src.plain()?;
+    le::u32_at(b.get(..limit.min(b.len()))?, offset)
+}
+
+/// The footer at `at` of a plain source (`None` for a live one).
+fn footer_bytes<'a, S: SlotSource<'a>>(
+    src: &S,
+    at: usize,
+    limit: usize,
+) -> Option<Result<SegmentFooter, FooterDefect>> {
+    let _ = limit;
+    Some(SegmentFooter::decode(src.plain()?, at))
+}
+
+/// How a footer disagrees with the records walked, if it does.
+pub fn footer_mismatch(f: &SegmentFooter, count: u64, first: Mark, last: Mark) -> Option<String> {
+    let mut wrong = Vec::new();
+    if f.count != count {
+        wrong.push(format!(
+            "it counts {} records, the segment holds {count}",
+            f.count
+        ));
+    }
+    if f.first_seq != first.seq {
+        wrong.push(format!(
+            "its first sequence is {}, the first record's {}",
+            f.first_seq, first.seq
+        ));
+    }
+    if f.last_seq != last.seq {
+        wrong.push(format!(
+            "its last sequence is {}, the last record's {}",
+            f.last_seq, last.seq
+        ));
+    }
+    if f.first_ts != first.timestamp {
+        wrong.push("its first time is not the first record's".to_owned());
+    }
+    if f.last_ts != last.timestamp {
+        wrong.push("its last time is not the last record's".to_owned());
+    }
+    if f.last_hash != last.chain_hash {
+        wrong.push("its last chain hash is not the last record's".to_owned());
+    }
+    (!wrong.is_empty()).then(|| {
+        format!(
+            "the footer disagrees with the records: {}",
+            wrong.join("; ")
+        )
+    })
+}
+
+/// The records whose envelope holds in `data[from..to]`, resynchronising
+/// past anything else as a walk over a sealed segment's data does: what can
+/// still be read of a damaged or cut region (their sequence, time and link
+/// are not judged).
+pub fn readable_records(data: &[u8], from: usize, to: usize) -> Vec<RecordRef<'_>> {
+    let start = ChainState {
+        next_seq: Seq::FIRST,
+        prev_hash: ChainHash::from_bytes([0; 32]),
+        last_ts: Timestamp::from_nanos(i64::MIN),
+    };
+    let mut walker = Walker::new("", Mode::Sealed, start, to.min(data.len())).starting_at(from);
+    let mut out = Vec::new();
+    loop {
+        match walker.step(&data) {
+            Step::Record { rec, .. } => out.push(rec),
+            Step::Damage(_) => {}
+            Step::Stop(_) => return out,
+        }
+    }
+}
+
+/// What a segment file is, by its name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// A sealed segment; its name claims this content address.
+    Sealed(ContentHash),
+    /// The active segment.
+    Active,
+}
+
+impl Role {
+    /// The role a file name gives: a sealed segment's name claims its
+    /// content address; an active, preallocated or unknown name is judged as
+    /// an active segment.
+    pub fn of_name(name: &str) -> Role {
+        match super::names::SegmentName::parse(name) {
+            Some(super::names::SegmentName::Sealed(_, address)) => Role::Sealed(address),
+            _ => Role::Active,
+        }
+    }
+}
+
+/// What the walk of a whole segment is checked against.
+#[derive(Debug, Clone, Copy)]
+pub struct Expect {
+    /// What the file is.
+    pub role: Role,
+    /// The ordinal its name carries.
+    pub ordinal: Option<SegmentOrdinal>,
+    /// The ledger it must belong to.
+    pub ledger: Option<LedgerId>,
+    /// Whether to recompute every chain hash during the walk (verification
+    /// does it afterwards, in parallel).
+    pub check_chain: bool,
+}
+
+/// A whole segment file judged: [`walk_segment`]'s result.
+#[derive(Debug, Clone)]
+pub struct SegmentWalk {
+    /// The file's length.
+    pub file_len: u64,
+    /// For a sealed segment: the blake3 of its bytes.
+    pub actual_address: Option<ContentHash>,
+    /// The header, or why it is not valid.
+    pub header: Result<SegmentHeader, HeaderDefect>,
+    /// The durable watermark, or why it is not valid.
+    pub watermark: Result<u64, HeaderDefect>,
+    /// Valid records walked (envelope holds), whatever their sequence, time
+    /// or link.
+    pub count: u64,
+    /// The first valid record.
+    pub first: Option<Mark>,
+    /// The last valid record.
+    pub last: Option<Mark>,
+    /// The chain state after the segment, when its walk ended on a valid
+    /// record with no damage after it (else the next segment's link cannot
+    /// be checked against it).
+    pub end_state: Option<ChainState>,
+    /// Where the walk stopped.
+    pub stop: Stop,
+    /// A sealed segment's footer (at the end of its data area), or why it
+    /// is not valid.
+    pub footer: Option<(u64, Result<SegmentFooter, FooterDefect>)>,
+    /// Everything wrong (and the notices), in file order.
+    pub findings: Vec<Finding>,
+}
+
+impl SegmentWalk {
+    /// Whether any finding is damage.
+    pub fn is_damaged(&self) -> bool {
+        self.findings.iter().any(|f| f.kind.is_damage())
+    }
+
+    /// The offset before which this segment's records can be vouched for:
+    /// `Some(0)` when a segment-wide finding (header, footer, content
+    /// address, identity) leaves none, the first damaged offset otherwise,
+    /// `None` when nothing is damaged.
+    pub fn head_limit(&self) -> Option<u64> {
+        head_limit(&self.findings)
+    }
+}
+
+/// The offset before which records are vouched for, given a segment's
+/// findings (see [`SegmentWalk::head_limit`]).
+pub fn head_limit(findings: &[Finding]) -> Option<u64> {
+    findings
+        .iter()
+        .filter(|f| f.kind.is_damage())
+        .map(|f| {
+            if f.kind.is_segment_wide() {
+                0
+            } else {
+                f.offset.unwrap_or(0)
+            }
+        })
+        .min()
+}
+
+/// The offset a header defect is located at.
+pub fn header_defect_offset(d: &HeaderDefect) -> u64 {
+    match d {
+        HeaderDefect::Short { .. } | HeaderDefect::Magic { .. } => 0,
+        HeaderDefect::Version { .. } => 8,
+        HeaderDefect::Crc { .. } => super::header::CRC_AT as u64,
+        HeaderDefect::Reserved { offset } => *offset as u64,
+        HeaderDefect::Watermark { .. } => WATERMARK_AT as u64,
+    }
+}
+
+/// Judges a whole segment file's bytes (`docs/FORMAT.md`, "Verifying a
+/// ledger"), calling `on_record` for every valid record with the hash it
+/// must link to (when known). Never panics, whatever the bytes.
+pub fn walk_segment<'a>(
+    name: &str,
+    data: &'a [u8],
+    expect: &Expect,
+    mut on_record: impl FnMut(&RecordRef<'a>, Option<ChainHash>),
+) -> SegmentWalk {
+    let mut findings = Vec::new();
+    let finding = |kind, offset: u64, seq: Option<Seq>, detail: String| Finding {
+        kind,
+        segment: name.to_owned(),
+        offset: Some(offset),
+        seq,
+        detail,
+    };
+    let mut actual_address = None;
+    if let Role::Sealed(address) = expect.role {
+        let actual = ContentHash::of(data);
+        actual_address = Some(actual);
+        if actual != address {
+            findings.push(Finding {
+                kind: FindingKind::ContentAddress,
+                segment: name.to_owned(),
+                offset: None,
+                seq: None,
+                detail: format!(
+                    "the name says {address}, the bytes hash to {actual}: the file changed after it was sealed"
+                ),
+            });
+        }
+    }
+    let header = SegmentHeader::decode(data);
+    let watermark = decode_watermark(data);
+    let mut walk = SegmentWalk {
+        file_len: data.len() as u64,
+        actual_address,
+        header,
+        watermark: watermark.clone(),
+        count: 0,
+        first: None,
+        last: None,
+        end_state: None,
+        stop: Stop::NotWalked,
+        footer: None,
+        findings: Vec::new(),
+    };
+    let header = match &walk.header {
+        Ok(h) => *h,
+        Err(d) => {
+            findings.push(finding(
+                FindingKind::Header,
+                header_defect_offset(d),
+                None,
+                format!("{d}; the segment's records cannot be placed in the chain"),
+            ));
+            walk.findings = findings;
+            return walk;
+        }
+    };
+    if let Some(o) = expect.ordinal.filter(|&o| o != header.ordinal) {
+        findings.push(finding(
+            FindingKind::Header,
+            32,
+            None,
+            format!(
+                "the header says segment {}, the file name {o}",
+                header.ordinal
+            ),
+        ));
+    }
+    if let Some(id) = expect.ledger.filter(|&id| id != header.ledger_id) {
+        findings.push(finding(
+            FindingKind::ForeignSegment,
+            16,
+            None,
+            format!("belongs to ledger {}, not {id}", header.ledger_id),
+        ));
+    }
+    if let Err(d) = &watermark {
+        findings.push(finding(
+            FindingKind::Header,
+            WATERMARK_AT as u64,
+            None,
+            format!("{d}: the watermark is not valid and is ignored"),
+        ));
+    }
+    let (mode, limit) = match expect.role {
+        Role::Sealed(_) => {
+            let Some(limit) = data
+                .len()
+                .checked_sub(FOOTER_LEN)
+                .filter(|&l| l >= HEADER_LEN)
+            else {
+                findings.push(finding(
+                    FindingKind::Footer,
+                    0,
+                    None,
+                    format!(
+                        "the file is {} bytes: no room for a header and a footer",
+                        data.len()
+                    ),
+                ));
+                findings.sort_by_key(|f| f.offset);
+                walk.findings = findings;
+                return walk;
+            };
+            if let Ok(w) = watermark.as_ref().map(|&w| w as usize) {
+                if w != limit {
+                    findings.push(finding(
+                        FindingKind::Header,
+                        WATERMARK_AT as u64,
+                        None,
+                        format!(
+                            "the watermark of a sealed segment must be its footer offset {limit}, it is {w}"
+                        ),
+                    ));
+                }
+            }
+            (Mode::Sealed, limit)
+        }
+        Role::Active => (
+            Mode::Active {
+                watermark: watermark.as_ref().ok().map(|&w| w as usize),
+            },
+            data.len(),
+        ),
+    };
+    let start = ChainState {
+        next_seq: header.first_seq,
+        prev_hash: header.prev_hash,
+        last_ts: Timestamp::from_nanos(i64::MIN),
+    };
+    let mut walker = Walker::new(name, mode, start, limit).check_chain(expect.check_chain);
+    let stop = loop {
+        match walker.step(&data) {
+            Step::Record { rec, prev, problem } => {
+                findings.extend(problem);
+                on_record(&rec, prev);
+            }
+            Step::Damage(f) => findings.push(f),
+            Step::Stop(stop) => break stop,
+        }
+    };
+    walk.count = walker.count();
+    walk.first = walker.first();
+    walk.last = walker.last();
+    walk.end_state = walker.ends_on_record().then(|| walker.state());
+    match &stop {
+        Stop::DataEnd { offset } => {
+            let footer = SegmentFooter::decode(data, *offset as usize);
+            match &footer {
+                Err(d) => {
+                    findings.push(finding(FindingKind::Footer, *offset, None, format!("{d}")))
+                }
+                Ok(f) => {
+                    let mismatch = match (walker.first(), walker.last()) {
+                        _ if f.first_seq != header.first_seq => Some(format!(
+                            "the footer's first sequence is {}, the header's {}",
+                            f.first_seq, header.first_seq
+                        )),
+                        (Some(first), Some(last)) if !walker.damaged() => {
+                            footer_mismatch(f, walker.count(), first, last)
+                        }
+                        (None, _) if !walker.damaged() => {
+                            Some("a sealed segment without records".to_owned())
+                        }
+                        _ => None,
+                    };
+                    if let Some(m) = mismatch {
+                        findings.push(finding(FindingKind::Footer, *offset, None, m));
+                    }
+                }
+            }
+            walk.footer = Some((*offset, footer));
+        }
+        Stop::End { offset } => {
+            let from = *offset as usize;
+            if let Some(i) = data
+                .get(from..)
+                .and_then(|r| r.iter().position(|&b| b != 0))
+            {
+                match mode {
+                    Mode::Active {
+                        watermark: Some(_),
+                    } => findings.push(finding(
+                        FindingKind::TornTail,
+                        *offset,
+                        Some(walker.state().next_seq),
+                        format!(
+                            "non-zero bytes from offset {} after the last record; the next open cuts the tail from here",
+                            from + i
+                        ),
+                    )),
+                    _ => findings.push(finding(
+                        FindingKind::StrayBytes,
+                        (from + i) as u64,
+                        Some(walker.state().next_seq),
+                        format!("non-zero bytes after the end of the data at offset {from}"),
+                    )),
+                }
+            }
+        }
+        Stop::TornTail { offset, reason } => findings.push(finding(
+            FindingKind::TornTail,
+            *offset,
+            Some(walker.state().next_seq),
+            format!("{reason}; the next open cuts the tail from here"),
+        )),
+        Stop::InterruptedSeal { offset, footer } => {
+            walk.footer = Some((*offset, Ok(*footer)));
+            findings.push(finding(
+                FindingKind::InterruptedSeal,
+                *offset,
+                None,
+                "a footer that matches the records in the active segment: sealing was interrupted; the next open completes it".to_owned(),
+            ));
+        }
+        Stop::Sealed { .. } | Stop::Invalid(_) | Stop::NotWalked => {}
+    }
+    findings.sort_by_key(|f| f.offset);
+    walk.stop = stop;
+    walk.findings = findings;
+    walk
+}
