@@ -73,9 +73,11 @@ Examples:
   ledger -d ./demo-ledger verify --json --threads 2
   ledger -d ./demo-ledger verify --checkpoint head.checkpoint --trusted-key auditor.key.pub
 
-Exit codes: 0 intact (a torn tail the next open will cut is not damage),
-1 damage, tampering or checkpoint mismatch found, 2 usage or I/O error
-(including a missing folder or a folder that holds no ledger).";
+Exit codes: 0 intact (a torn tail or an interrupted seal, which the next
+open recovers from, is not damage), 1 damage, tampering or checkpoint
+mismatch found (including a damaged LEDGER identity file), 2 usage or I/O
+error (including a missing folder, a folder without a LEDGER file, and an
+unreadable segment).";
 
 const EXPORT_EXAMPLES: &str = "\
 Examples:

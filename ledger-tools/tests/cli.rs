@@ -125,6 +125,57 @@ fn verify_of_a_folder_without_a_ledger_exits_2() {
     assert_contains(&run.stderr, "other.txt");
 }
 
+/// The identity file: damaged is damage (exit 1, a `meta` finding, no head
+/// vouched for), missing is "no ledger" (exit 2); `inspect` on a damaged
+/// sealed segment and `verify` report the same finding kind.
+#[test]
+fn the_identity_file_damaged_exits_1_missing_exits_2() {
+    let tmp = tempfile::tempdir().unwrap();
+    demo(tmp.path(), 300);
+    let meta = tmp.path().join("LEDGER");
+    let mut b = fs::read(&meta).unwrap();
+    b[20] ^= 0x10;
+    fs::write(&meta, &b).unwrap();
+    let run = on(tmp.path(), &["verify", "--json"]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    let v = json(&run);
+    assert_eq!(v["findings"][0]["kind"], "meta", "{}", run.stdout);
+    assert!(v["head"].is_null(), "{}", run.stdout);
+    fs::remove_file(&meta).unwrap();
+    let run = on(tmp.path(), &["verify"]);
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert_contains(&run.stderr, "holds no ledger");
+}
+
+#[test]
+fn inspect_and_verify_name_the_same_finding() {
+    let tmp = tempfile::tempdir().unwrap();
+    demo(tmp.path(), 2000);
+    let victim = sealed_segments(tmp.path())[0].clone();
+    let mut b = fs::read(&victim).unwrap();
+    let footer = b.len() - 104;
+    b[footer] ^= 0x01; // the footer marker
+    fs::write(&victim, &b).unwrap();
+    let v = json(&on(tmp.path(), &["verify", "--json"]));
+    let kinds: Vec<&str> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["content_address", "footer"], "{v}");
+    let run = bare(&["inspect", "--json", path_str(&victim)]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    let i = json(&run);
+    let kinds: Vec<&str> = i["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["content_address", "footer"], "{i}");
+}
+
 #[test]
 fn a_flipped_byte_in_a_sealed_segment_is_found_and_located() {
     let tmp = tempfile::tempdir().unwrap();
