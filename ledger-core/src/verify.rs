@@ -251,7 +251,7 @@ fn verify_inner(st: &dyn Storage, opts: &VerifyOptions) -> Result<VerifyReport> 
     let meta = st
         .read_file(META_FILE)
         .ctx("read", st.path_of(META_FILE))
-        .map(|b| LedgerMeta::decode(&b));
+        .map(|b| LedgerMeta::decode(&b).map_err(|d| d.to_string()));
     let mut ledger_id = None;
     match meta {
         Ok(Ok(m)) => ledger_id = Some(m.id),
@@ -411,7 +411,7 @@ fn verify_inner(st: &dyn Storage, opts: &VerifyOptions) -> Result<VerifyReport> 
             None => cp.verify_signature(),
         };
         if let Err(e) = signed {
-            problems.push(e);
+            problems.push(e.to_string());
         }
         if Some(cp.ledger_id) != ledger_id {
             problems.push(format!(

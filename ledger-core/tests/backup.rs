@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use common::*;
-use ledger_core::backup::{BackupError, BackupStore, Manifest};
+use ledger_core::backup::{BackupError, BackupStore, Manifest, ObjectError};
 use ledger_core::verify::{verify_dir, VerifyOptions};
 use ledger_core::{Durability, Reader, Record, Writer};
 
@@ -277,6 +277,16 @@ fn a_decompression_bomb_stops_at_the_stated_size() {
     let seg = m.segments[0].clone();
     std::fs::write(object_file(store.root(), &seg.object), bomb).unwrap();
     let err = assert_restore_fails(&store, root.path(), "bomb");
+    assert!(
+        matches!(
+            &err,
+            BackupError::Object {
+                error: ObjectError::WrongSize { expected, actual },
+                ..
+            } if *actual == expected + 1
+        ),
+        "{err}"
+    );
     assert!(err.to_string().contains("decompresses to"), "{err}");
 }
 
