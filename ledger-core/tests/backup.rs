@@ -42,6 +42,8 @@ fn backup_while_appending_then_restore_verifies_and_matches() {
     let mut w = Writer::create(&live, small(Durability::NoSync)).unwrap();
     let _ = append_range(&mut w, 0, 200);
     let stop = Arc::new(AtomicBool::new(false));
+    // Stops the appender however this test ends.
+    let _stop = StopOnDrop(Arc::clone(&stop));
     let s2 = Arc::clone(&stop);
     let appender = std::thread::spawn(move || {
         let mut i = 200;
@@ -57,7 +59,7 @@ fn backup_while_appending_then_restore_verifies_and_matches() {
         reports.push(store.create_backup(&live, &mut quiet()).unwrap());
     }
     stop.store(true, Ordering::Relaxed);
-    let appended = appender.join().unwrap();
+    let appended = join_by(appender, deadline(), "the appender");
     let all = records(&live);
     assert_eq!(all.len() as u64, appended);
     for (k, r) in reports.iter().enumerate() {
