@@ -1397,13 +1397,13 @@ pub fn checkpoint(data: &[u8]) {
                 "a checkpoint was given but not judged"
             );
             if report.checkpoint_ok == Some(true) {
-                assert_eq!(
-                    cp.verify_signature(),
-                    Ok(()),
-                    "a checkpoint with a bad signature passed"
+                let signed = cp.verify_signature();
+                assert!(
+                    signed.is_ok(),
+                    "a checkpoint with a bad signature passed: {signed:?}"
                 );
             }
         }
-        Err(e) => assert!(!e.is_empty()),
+        Err(e) => assert!(!e.to_string().is_empty()),
     }
 }

@@ -56,7 +56,7 @@ pub fn index_file(data: &[u8]) {
     let ix = match file::decode(&body, &address) {
         Ok(ix) => ix,
         Err(e) => {
-            assert!(!e.is_empty());
+            assert!(!e.to_string().is_empty());
             return;
         }
     };

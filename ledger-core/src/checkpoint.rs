@@ -24,7 +24,7 @@
 use ed25519_dalek::{Signature, Signer, Verifier};
 pub use ed25519_dalek::{SigningKey, VerifyingKey};
 
-use crate::types::{ChainHash, LedgerId, Seq, Timestamp};
+use crate::types::{ChainHash, HexError, LedgerId, Seq, Timestamp};
 use crate::writer::Head;
 
 const DOMAIN: &[u8] = b"tradeledger checkpoint v1\0";
@@ -74,19 +74,103 @@ pub fn public_key_to_text(key: &VerifyingKey) -> String {
     format!("{}\n", hex::encode(key.to_bytes()))
 }
 
+/// Why a key or checkpoint file does not parse, or a checkpoint does not
+/// verify. Each variant names the line or field at fault.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CheckpointError {
+    /// A public key file does not hold 64 hexadecimal digits.
+    #[error("a public key file holds 64 hexadecimal digits: {source}")]
+    PublicKeyText {
+        /// Why the digits do not decode.
+        #[source]
+        source: hex::FromHexError,
+    },
+    /// A secret key file does not hold 64 hexadecimal digits.
+    #[error("a secret key file holds 64 hexadecimal digits: {source}")]
+    SecretKeyText {
+        /// Why the digits do not decode.
+        #[source]
+        source: hex::FromHexError,
+    },
+    /// 32 bytes that are not an ed25519 public key (in a key file or a
+    /// checkpoint's `public-key` field).
+    #[error("not a valid ed25519 public key: {source}")]
+    InvalidPublicKey {
+        /// ed25519's refusal.
+        #[source]
+        source: ed25519_dalek::SignatureError,
+    },
+    /// The first line is not the checkpoint format's.
+    #[error("the first line must be {FIRST_LINE:?}")]
+    FirstLine,
+    /// A line that is not `name: value`.
+    #[error("line {line}: expected `name: value`")]
+    Syntax {
+        /// The line number, from 1.
+        line: usize,
+    },
+    /// A field is missing.
+    #[error("missing field {field:?}")]
+    MissingField {
+        /// The field's name.
+        field: &'static str,
+    },
+    /// A field's value does not parse.
+    #[error("field {field:?}: {source}")]
+    BadField {
+        /// The field's name.
+        field: &'static str,
+        /// Why its value does not parse.
+        #[source]
+        source: FieldError,
+    },
+    /// The signature does not match the checkpoint's contents (ed25519
+    /// deliberately says no more than that).
+    #[error("the signature does not match the checkpoint's contents")]
+    BadSignature,
+    /// The checkpoint was signed by another key than the trusted one.
+    #[error(
+        "signed by another key than the trusted one (the checkpoint names {}, the trusted key is {})",
+        hex::encode(.found),
+        hex::encode(.trusted)
+    )]
+    UntrustedKey {
+        /// The key the checkpoint names.
+        found: [u8; 32],
+        /// The key the auditor trusts.
+        trusted: [u8; 32],
+    },
+}
+
+/// Why the value of a checkpoint field does not parse.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum FieldError {
+    /// Not the expected number of hexadecimal digits (`public-key`, `signature`).
+    #[error(transparent)]
+    Hex(#[from] hex::FromHexError),
+    /// Not a 32- or 64-digit id or hash (`ledger-id`, `chain-hash`).
+    #[error(transparent)]
+    Digits(#[from] HexError),
+    /// Not a decimal integer (`sequence`, `time-ns`).
+    #[error(transparent)]
+    Number(#[from] std::num::ParseIntError),
+}
+
 /// Parses the text form of a public key.
-pub fn public_key_from_text(text: &str) -> Result<VerifyingKey, String> {
+pub fn public_key_from_text(text: &str) -> Result<VerifyingKey, CheckpointError> {
     let mut bytes = [0u8; 32];
     hex::decode_to_slice(text.trim(), &mut bytes)
-        .map_err(|_| "a public key file holds 64 hexadecimal digits".to_owned())?;
-    VerifyingKey::from_bytes(&bytes).map_err(|e| format!("not a valid ed25519 public key: {e}"))
+        .map_err(|source| CheckpointError::PublicKeyText { source })?;
+    VerifyingKey::from_bytes(&bytes).map_err(|source| CheckpointError::InvalidPublicKey { source })
 }
 
 /// Parses the text form of a secret key.
-pub fn key_from_text(text: &str) -> Result<SigningKey, String> {
+pub fn key_from_text(text: &str) -> Result<SigningKey, CheckpointError> {
     let mut seed = [0u8; 32];
     hex::decode_to_slice(text.trim(), &mut seed)
-        .map_err(|_| "a secret key file holds 64 hexadecimal digits".to_owned())?;
+        .map_err(|source| CheckpointError::SecretKeyText { source })?;
     Ok(SigningKey::from_bytes(&seed))
 }
 
@@ -106,22 +190,25 @@ impl Checkpoint {
     }
 
     /// Checks the signature; the error says why it fails.
-    pub fn verify_signature(&self) -> Result<(), String> {
+    pub fn verify_signature(&self) -> Result<(), CheckpointError> {
         let vk = VerifyingKey::from_bytes(&self.public_key)
-            .map_err(|e| format!("the public key is invalid: {e}"))?;
+            .map_err(|source| CheckpointError::InvalidPublicKey { source })?;
         let sig = Signature::from_bytes(&self.signature);
         vk.verify(
             &message(&self.ledger_id, self.seq, &self.chain_hash, self.time),
             &sig,
         )
-        .map_err(|_| "the signature does not match the checkpoint's contents".to_owned())
+        .map_err(|_| CheckpointError::BadSignature)
     }
 
     /// Checks the signature and that it was made by `expected` (a key the
     /// auditor trusts, rather than the one the file names).
-    pub fn verify_signed_by(&self, expected: &VerifyingKey) -> Result<(), String> {
+    pub fn verify_signed_by(&self, expected: &VerifyingKey) -> Result<(), CheckpointError> {
         if expected.to_bytes() != self.public_key {
-            return Err("signed by another key than the trusted one".into());
+            return Err(CheckpointError::UntrustedKey {
+                found: self.public_key,
+                trusted: expected.to_bytes(),
+            });
         }
         self.verify_signature()
     }
@@ -139,11 +226,11 @@ impl Checkpoint {
         )
     }
 
-    /// Parses the text form; the error names the bad line.
-    pub fn from_text(text: &str) -> Result<Checkpoint, String> {
+    /// Parses the text form; the error names the bad line or field.
+    pub fn from_text(text: &str) -> Result<Checkpoint, CheckpointError> {
         let mut lines = text.lines();
         if lines.next().map(str::trim) != Some(FIRST_LINE) {
-            return Err(format!("the first line must be {FIRST_LINE:?}"));
+            return Err(CheckpointError::FirstLine);
         }
         let mut fields = std::collections::HashMap::new();
         for (i, line) in lines.enumerate() {
@@ -152,28 +239,30 @@ impl Checkpoint {
             }
             let (k, v) = line
                 .split_once(':')
-                .ok_or_else(|| format!("line {}: expected `name: value`", i + 2))?;
+                .ok_or(CheckpointError::Syntax { line: i + 2 })?;
             fields.insert(k.trim().to_owned(), v.trim().to_owned());
         }
-        let get = |k: &str| {
+        let get = |field: &'static str| {
             fields
-                .get(k)
+                .get(field)
                 .map(String::as_str)
-                .ok_or_else(|| format!("missing field {k:?}"))
+                .ok_or(CheckpointError::MissingField { field })
         };
-        let bad = |k: &str, e: &dyn std::fmt::Display| format!("field {k:?}: {e}");
+        fn bad<E: Into<FieldError>>(field: &'static str) -> impl FnOnce(E) -> CheckpointError {
+            move |e| CheckpointError::BadField {
+                field,
+                source: e.into(),
+            }
+        }
         let mut public_key = [0u8; 32];
-        hex::decode_to_slice(get("public-key")?, &mut public_key)
-            .map_err(|e| bad("public-key", &e))?;
+        hex::decode_to_slice(get("public-key")?, &mut public_key).map_err(bad("public-key"))?;
         let mut signature = [0u8; 64];
-        hex::decode_to_slice(get("signature")?, &mut signature)
-            .map_err(|e| bad("signature", &e))?;
+        hex::decode_to_slice(get("signature")?, &mut signature).map_err(bad("signature"))?;
         Ok(Checkpoint {
-            ledger_id: LedgerId::from_hex(get("ledger-id")?).map_err(|e| bad("ledger-id", &e))?,
-            seq: Seq::new(get("sequence")?.parse().map_err(|e| bad("sequence", &e))?),
-            chain_hash: ChainHash::from_hex(get("chain-hash")?)
-                .map_err(|e| bad("chain-hash", &e))?,
-            time: Timestamp::from_nanos(get("time-ns")?.parse().map_err(|e| bad("time-ns", &e))?),
+            ledger_id: LedgerId::from_hex(get("ledger-id")?).map_err(bad("ledger-id"))?,
+            seq: Seq::new(get("sequence")?.parse().map_err(bad("sequence"))?),
+            chain_hash: ChainHash::from_hex(get("chain-hash")?).map_err(bad("chain-hash"))?,
+            time: Timestamp::from_nanos(get("time-ns")?.parse().map_err(bad("time-ns"))?),
             public_key,
             signature,
         })
@@ -198,10 +287,14 @@ mod tests {
         let cp = Checkpoint::sign(LedgerId::from_bytes([1; 16]), &head(), &key);
         let parsed = Checkpoint::from_text(&cp.to_text()).unwrap();
         assert_eq!(parsed, cp);
-        assert_eq!(parsed.verify_signature(), Ok(()));
+        assert!(parsed.verify_signature().is_ok());
         assert!(parsed.verify_signed_by(&key.verifying_key()).is_ok());
         let other = generate_key().unwrap();
-        assert!(parsed.verify_signed_by(&other.verifying_key()).is_err());
+        assert!(matches!(
+            parsed.verify_signed_by(&other.verifying_key()),
+            Err(CheckpointError::UntrustedKey { found, trusted })
+                if found == cp.public_key && trusted == other.verifying_key().to_bytes()
+        ));
     }
 
     #[test]
@@ -210,26 +303,79 @@ mod tests {
         let cp = Checkpoint::sign(LedgerId::from_bytes([1; 16]), &head(), &key);
         let mut c = cp.clone();
         c.seq = Seq::new(41);
-        assert!(c.verify_signature().is_err());
+        assert!(matches!(
+            c.verify_signature(),
+            Err(CheckpointError::BadSignature)
+        ));
         let mut c = cp.clone();
         c.chain_hash = ChainHash::from_bytes([6; 32]);
-        assert!(c.verify_signature().is_err());
+        assert!(matches!(
+            c.verify_signature(),
+            Err(CheckpointError::BadSignature)
+        ));
         let mut c = cp;
         c.time = Timestamp::from_nanos(2);
-        assert!(c.verify_signature().is_err());
+        assert!(matches!(
+            c.verify_signature(),
+            Err(CheckpointError::BadSignature)
+        ));
     }
 
     #[test]
     fn malformed_text_names_the_problem() {
-        assert!(Checkpoint::from_text("hello")
-            .unwrap_err()
-            .contains("first line"));
+        let e = Checkpoint::from_text("hello").unwrap_err();
+        assert!(matches!(e, CheckpointError::FirstLine));
+        assert!(e.to_string().contains("first line"), "{e}");
         let e = Checkpoint::from_text("tradeledger-checkpoint v1\nledger-id: zz\n").unwrap_err();
         assert!(
-            e.contains("missing field") || e.contains("ledger-id"),
+            matches!(
+                e,
+                CheckpointError::MissingField {
+                    field: "public-key"
+                }
+            ),
             "{e}"
         );
-        assert!(key_from_text("abc").is_err());
+        let cp = Checkpoint::sign(
+            LedgerId::from_bytes([1; 16]),
+            &head(),
+            &generate_key().unwrap(),
+        );
+        let text = cp.to_text().replace("sequence: 42", "sequence: forty-two");
+        let e = Checkpoint::from_text(&text).unwrap_err();
+        assert!(
+            matches!(
+                &e,
+                CheckpointError::BadField {
+                    field: "sequence",
+                    source: FieldError::Number(_)
+                }
+            ),
+            "{e}"
+        );
+        assert!(e.to_string().starts_with("field \"sequence\": "), "{e}");
+        let text = cp.to_text().replace("ledger-id: ", "ledger-id: zz");
+        let e = Checkpoint::from_text(&text).unwrap_err();
+        assert!(
+            matches!(
+                &e,
+                CheckpointError::BadField {
+                    field: "ledger-id",
+                    source: FieldError::Digits(_)
+                }
+            ),
+            "{e}"
+        );
+        let e = Checkpoint::from_text("tradeledger-checkpoint v1\n\nno colon\n").unwrap_err();
+        assert!(matches!(e, CheckpointError::Syntax { line: 3 }), "{e}");
+        assert!(matches!(
+            key_from_text("abc"),
+            Err(CheckpointError::SecretKeyText { .. })
+        ));
+        assert!(matches!(
+            public_key_from_text("abc"),
+            Err(CheckpointError::PublicKeyText { .. })
+        ));
         let k = generate_key().unwrap();
         assert_eq!(
             key_from_text(&key_to_text(&k)).unwrap().to_bytes(),

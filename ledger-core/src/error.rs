@@ -1,9 +1,16 @@
 //! Error types. Every error names what and where: path, segment, offset,
 //! sequence.
+//!
+//! A variant that wraps a typed defect ([`MetaDefect`], [`CheckpointError`])
+//! returns it as its `source` and also ends its message with it, so the
+//! message alone stays complete; a printer that walks the sources skips a
+//! cause the message already ends with (as `ledger`'s `error_chain` does).
 
 use std::io;
 use std::path::PathBuf;
 
+use crate::checkpoint::CheckpointError;
+use crate::meta::MetaDefect;
 use crate::types::{ContentHash, LedgerId, SegmentOrdinal, Seq, Timestamp};
 
 /// A `Result` with this crate's [`Error`].
@@ -60,12 +67,13 @@ pub enum Error {
         path: PathBuf,
     },
     /// The `LEDGER` identity file is damaged.
-    #[error("ledger identity file {path} is damaged: {reason}")]
+    #[error("ledger identity file {path} is damaged: {defect}")]
     BadMeta {
         /// The file.
         path: PathBuf,
-        /// What is wrong.
-        reason: String,
+        /// What is wrong, and at which offset (also in the message).
+        #[source]
+        defect: MetaDefect,
     },
     /// Committed data is damaged: never cut silently.
     #[error("{segment}: damage at offset {offset}{}: {reason}", fmt_seq(.seq))]
@@ -142,12 +150,13 @@ pub enum Error {
     #[error("the writer is closed")]
     Closed,
     /// A checkpoint file is malformed or does not verify.
-    #[error("checkpoint {path}: {reason}")]
+    #[error("checkpoint {path}: {error}")]
     Checkpoint {
         /// The checkpoint file (or `-`).
         path: PathBuf,
-        /// What is wrong.
-        reason: String,
+        /// What is wrong (also in the message).
+        #[source]
+        error: CheckpointError,
     },
     /// A sequence number outside the ledger.
     #[error("sequence {seq} is not in the ledger (it holds 1..={head})")]

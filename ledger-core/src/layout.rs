@@ -82,9 +82,9 @@ pub fn read_layout(storage: &dyn Storage) -> Result<Layout> {
     let raw = storage
         .read_file(META_FILE)
         .ctx("read", storage.path_of(META_FILE))?;
-    let meta = LedgerMeta::decode(&raw).map_err(|reason| Error::BadMeta {
+    let meta = LedgerMeta::decode(&raw).map_err(|defect| Error::BadMeta {
         path: storage.path_of(META_FILE),
-        reason,
+        defect,
     })?;
 
     let mut sealed = Vec::new();

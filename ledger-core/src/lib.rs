@@ -63,9 +63,10 @@ mod types;
 pub mod verify;
 mod writer;
 
-pub use checkpoint::Checkpoint;
+pub use checkpoint::{Checkpoint, CheckpointError};
 pub use error::{Error, Result};
 pub use layout::{read_layout, Layout, SealedFile};
+pub use meta::MetaDefect;
 pub use reader::{is_ledger, read_published, Cursor, LiveSlots, Published, Reader, Record};
 pub use recovery::{RecoveryReport, TailCut};
 pub use sealed::SealedSegment;

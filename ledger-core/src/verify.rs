@@ -279,7 +279,7 @@ fn verify_inner(st: &dyn Storage, opts: &VerifyOptions) -> Result<VerifyReport> 
             None => cp.verify_signature(),
         };
         if let Err(e) = signed {
-            problems.push(e);
+            problems.push(e.to_string());
         }
         if Some(cp.ledger_id) != ledger_id {
             problems.push(format!(

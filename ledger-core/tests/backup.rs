@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use common::*;
-use ledger_core::backup::{BackupError, BackupStore, Manifest};
+use ledger_core::backup::{BackupError, BackupStore, Manifest, ObjectError};
 use ledger_core::verify::{verify_dir, VerifyOptions};
 use ledger_core::{Durability, Reader, Record, Writer};
 
@@ -42,6 +42,8 @@ fn backup_while_appending_then_restore_verifies_and_matches() {
     let mut w = Writer::create(&live, small(Durability::NoSync)).unwrap();
     let _ = append_range(&mut w, 0, 200);
     let stop = Arc::new(AtomicBool::new(false));
+    // Stops the appender however this test ends.
+    let _stop = StopOnDrop(Arc::clone(&stop));
     let s2 = Arc::clone(&stop);
     let appender = std::thread::spawn(move || {
         let mut i = 200;
@@ -57,7 +59,7 @@ fn backup_while_appending_then_restore_verifies_and_matches() {
         reports.push(store.create_backup(&live, &mut quiet()).unwrap());
     }
     stop.store(true, Ordering::Relaxed);
-    let appended = appender.join().unwrap();
+    let appended = join_by(appender, deadline(), "the appender");
     let all = records(&live);
     assert_eq!(all.len() as u64, appended);
     for (k, r) in reports.iter().enumerate() {
@@ -277,6 +279,16 @@ fn a_decompression_bomb_stops_at_the_stated_size() {
     let seg = m.segments[0].clone();
     std::fs::write(object_file(store.root(), &seg.object), bomb).unwrap();
     let err = assert_restore_fails(&store, root.path(), "bomb");
+    assert!(
+        matches!(
+            &err,
+            BackupError::Object {
+                error: ObjectError::WrongSize { expected, actual },
+                ..
+            } if *actual == expected + 1
+        ),
+        "{err}"
+    );
     assert!(err.to_string().contains("decompresses to"), "{err}");
 }
 

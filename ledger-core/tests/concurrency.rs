@@ -1,11 +1,17 @@
 //! Readers while the writer appends and rotates: they never see a partial
 //! record and never miss one.
+//!
+//! Every wait here (for a thread, a child process or a condition) has a
+//! deadline, and a failing test stops the threads and processes it
+//! started: a failure fails, it does not hang CI.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread;
+use std::time::Instant;
 
 use common::*;
 use ledger_core::{Durability, Reader, SharedWriter, Writer};
@@ -20,9 +26,13 @@ fn concurrent_reader_sees_only_whole_records() {
     let mut w = Writer::create(dir.path(), small(Durability::NoSync)).unwrap();
     let first = append_range(&mut w, 0, 1);
     let path = dir.path().to_owned();
+    let deadline = deadline();
+    let stop = Arc::new(AtomicBool::new(false));
+    let _stop = StopOnDrop(Arc::clone(&stop));
     let readers: Vec<_> = (0..3)
         .map(|_| {
             let path = path.clone();
+            let stop = Arc::clone(&stop);
             thread::spawn(move || {
                 let mut c = Reader::open(&path)
                     .unwrap()
@@ -30,7 +40,12 @@ fn concurrent_reader_sees_only_whole_records() {
                     .unwrap()
                     .verify_chain(true);
                 let mut got = Vec::new();
-                while (got.len() as u64) < N {
+                while (got.len() as u64) < N && !stop.load(Ordering::Relaxed) {
+                    assert!(
+                        Instant::now() < deadline,
+                        "the reader saw {} of {N} records by the deadline",
+                        got.len()
+                    );
                     match c.next_record().unwrap() {
                         Some(r) => {
                             assert_eq!(
@@ -51,7 +66,7 @@ fn concurrent_reader_sees_only_whole_records() {
     receipts.extend(append_range(&mut w, 1, N));
     assert!(w.sealed_segments() >= 10);
     for r in readers {
-        let got = r.join().unwrap();
+        let got = join_by(r, deadline, "a reader");
         let want: Vec<_> = receipts.iter().map(|r| (r.seq, r.chain_hash)).collect();
         assert_eq!(got, want);
     }
@@ -79,6 +94,7 @@ fn reader_survives_seal_of_the_segment_it_maps() {
 fn shared_writer_from_several_threads_keeps_one_dense_chain() {
     let dir = tempfile::tempdir().unwrap();
     let w = SharedWriter::new(Writer::create(dir.path(), small(Durability::NoSync)).unwrap());
+    let deadline = deadline();
     let handles: Vec<_> = (0..4)
         .map(|t| {
             let w = w.clone();
@@ -101,7 +117,7 @@ fn shared_writer_from_several_threads_keeps_one_dense_chain() {
         .collect();
     let mut seqs: Vec<u64> = handles
         .into_iter()
-        .flat_map(|h| h.join().unwrap())
+        .flat_map(|h| join_by(h, deadline, "an appending thread"))
         .collect();
     seqs.sort_unstable();
     assert_eq!(seqs, (1..=1000).collect::<Vec<_>>());
@@ -110,7 +126,6 @@ fn shared_writer_from_several_threads_keeps_one_dense_chain() {
     let report = ledger_core::verify::verify_dir(dir.path(), &Default::default()).unwrap();
     assert!(report.is_intact());
     assert_eq!(report.records, 1000);
-    let _ = Arc::new(());
 }
 
 /// Readers in other processes, following the tail while the writer appends
@@ -134,8 +149,8 @@ fn readers_in_other_processes_see_every_record_whole() {
         // The test harness has printed "test <name> ... " without a newline.
         writeln!(out).unwrap();
         let mut got = 0;
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
-        while got < n && std::time::Instant::now() < deadline {
+        let deadline = deadline();
+        while got < n && Instant::now() < deadline {
             match c.next_record().unwrap() {
                 Some(r) => {
                     assert_eq!(r.payload, payload(r.seq.get() - 1));
@@ -152,9 +167,10 @@ fn readers_in_other_processes_see_every_record_whole() {
     let dir = tempfile::tempdir().unwrap();
     let mut w = Writer::create(dir.path(), small(Durability::NoSync)).unwrap();
     let mut receipts = append_range(&mut w, 0, 1);
-    let children: Vec<_> = (0..2)
+    // Killed if this test fails before it has waited for them.
+    let children: Vec<ChildGuard> = (0..2)
         .map(|_| {
-            Command::new(std::env::current_exe().unwrap())
+            let child = Command::new(std::env::current_exe().unwrap())
                 .args([
                     "--exact",
                     "readers_in_other_processes_see_every_record_whole",
@@ -164,9 +180,10 @@ fn readers_in_other_processes_see_every_record_whole() {
                 .env(CHILD, dir.path())
                 .env("LEDGER_TEST_READER_N", N.to_string())
                 .stdout(Stdio::piped())
-                .stderr(Stdio::null())
+                .stderr(Stdio::piped())
                 .spawn()
-                .unwrap()
+                .unwrap();
+            ChildGuard::new(child)
         })
         .collect();
     // Append in bursts, so the readers follow the tail across rotations
@@ -184,9 +201,15 @@ fn readers_in_other_processes_see_every_record_whole() {
         .iter()
         .map(|r| format!("{} {}", r.seq, r.chain_hash))
         .collect();
+    // The children give up at their own deadline; this one is a little later.
+    let deadline = deadline() + std::time::Duration::from_secs(10);
     for child in children {
-        let out = child.wait_with_output().unwrap();
-        assert!(out.status.success());
+        let out = child.wait_with_output_by(deadline);
+        assert!(
+            out.status.success(),
+            "a reader process failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let text = String::from_utf8(out.stdout).unwrap();
         let got: Vec<String> = text
             .lines()
@@ -204,11 +227,12 @@ fn readers_in_other_processes_see_every_record_whole() {
 #[test]
 fn verification_while_the_writer_rotates_reports_no_damage() {
     use ledger_core::verify::{verify_dir, FindingKind, VerifyOptions};
-    use std::sync::atomic::{AtomicBool, Ordering};
     let dir = tempfile::tempdir().unwrap();
     let mut w = Writer::create(dir.path(), small(Durability::NoSync)).unwrap();
     let _ = append_range(&mut w, 0, 50);
     let stop = Arc::new(AtomicBool::new(false));
+    // Stops the writer however this test ends.
+    let _stop = StopOnDrop(Arc::clone(&stop));
     let s2 = Arc::clone(&stop);
     let writer = thread::spawn(move || {
         let mut i = 50;
@@ -218,10 +242,21 @@ fn verification_while_the_writer_rotates_reports_no_damage() {
         }
         w.close().unwrap();
     });
+    let deadline = deadline();
     let mut runs = 0;
     // At least 60 runs, and on until the writer has sealed a few segments
-    // meanwhile (however fast or slow this machine is).
+    // meanwhile (however fast or slow this machine is), but not past the
+    // deadline, nor once the writer has stopped (it only stops by failing).
     while runs < 60 || sealed_files(dir.path()).len() < 5 {
+        if writer.is_finished() {
+            join_by(writer, deadline, "the writer");
+            panic!("the writer thread stopped before it was asked to");
+        }
+        assert!(
+            Instant::now() < deadline,
+            "after {runs} verify runs the writer has sealed only {} segments",
+            sealed_files(dir.path()).len()
+        );
         let report = verify_dir(dir.path(), &VerifyOptions::default()).unwrap();
         for f in &report.findings {
             // The writer's record in progress (a torn tail) or its seal in
@@ -234,7 +269,7 @@ fn verification_while_the_writer_rotates_reports_no_damage() {
         runs += 1;
     }
     stop.store(true, Ordering::Relaxed);
-    writer.join().unwrap();
+    join_by(writer, deadline, "the writer");
     assert!(
         sealed_files(dir.path()).len() >= 5,
         "the writer sealed while verify ran"

@@ -29,9 +29,10 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdout, Command, Stdio};
+use std::process::{Command, Stdio};
+use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -145,10 +146,13 @@ fn child(dir: &Path) {
     }
 }
 
-/// A running child and what it printed.
+/// A running child and what it printed. Dropping it kills the child, so a
+/// failing campaign leaves no child appending forever.
 struct Run {
-    child: Child,
-    out: BufReader<ChildStdout>,
+    child: ChildGuard,
+    /// The child's output, line by line (read on a thread of its own, so
+    /// every wait for it has a deadline).
+    out: Receiver<String>,
     /// Backups the child reported as done: id and head sequence.
     backups: Vec<(String, u64)>,
     /// Restores the child reported as done.
@@ -196,8 +200,8 @@ impl Run {
         if let Some(s) = store {
             cmd.env(STORE_ENV, s);
         }
-        let mut child = cmd.spawn().unwrap();
-        let out = BufReader::new(child.stdout.take().unwrap());
+        let mut child = ChildGuard::new(cmd.spawn().unwrap());
+        let out = line_channel(child.child().stdout.take().unwrap());
         Run {
             child,
             out,
@@ -206,18 +210,18 @@ impl Run {
         }
     }
 
-    /// Reads lines until `stop` says so, recording receipts and backups.
+    /// Reads lines until `stop` says so, recording receipts and backups;
+    /// fails if the child has not said so by the deadline.
     fn read_until(
         &mut self,
         receipts: &mut BTreeMap<u64, String>,
         mut stop: impl FnMut(&Line) -> bool,
     ) {
-        let mut line = String::new();
+        let deadline = deadline();
         loop {
-            line.clear();
-            if self.out.read_line(&mut line).unwrap() == 0 {
+            let Some(line) = next_line_by(&self.out, deadline) else {
                 panic!("the child ended before it was killed");
-            }
+            };
             let l = parse(&line);
             self.note(&l, receipts);
             if stop(&l) {
@@ -239,13 +243,14 @@ impl Run {
 
     /// SIGKILL, then the whole lines printed before death (still in the pipe).
     fn kill(mut self, receipts: &mut BTreeMap<u64, String>) -> (Vec<(String, u64)>, u64) {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
-        let mut rest = String::new();
-        self.out.read_to_string(&mut rest).unwrap();
-        for l in rest.split_inclusive('\n').filter(|l| l.ends_with('\n')) {
-            let l = parse(l);
-            self.note(&l, receipts);
+        self.child.child().kill().unwrap();
+        self.child.child().wait().unwrap();
+        let deadline = deadline();
+        while let Some(line) = next_line_by(&self.out, deadline) {
+            if line.ends_with('\n') {
+                let l = parse(&line);
+                self.note(&l, receipts);
+            }
         }
         (self.backups, self.restores)
     }

@@ -11,9 +11,9 @@
 //! `ledger-index` crate, as it does in the fuzz crate).
 //!
 //! A new file in a corpus folder is replayed automatically; a folder with
-//! no target here fails the test. Reproducers of findings that are not fixed
-//! yet live in `fuzz/findings/` and are replayed only by the ignored test
-//! `open_findings`.
+//! no target here fails the test. The reproducers listed in
+//! `fuzz/README.md` ("Findings") are in the corpus, so each one is replayed
+//! on every run; a new reproducer goes there with its fix.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::{Path, PathBuf};
@@ -151,31 +151,6 @@ fn backup_object_corpus() {
 #[test]
 fn checkpoint_corpus() {
     replay("checkpoint");
-}
-
-/// Reproducers of open findings (`fuzz/findings/<target>/*`, described in
-/// `fuzz/README.md`): library panics that are not fixed yet. Ignored so CI
-/// stays green; `cargo test -p ledger-core --test fuzz_corpus -- --ignored`
-/// shows which still panic. When one is fixed, move its file into
-/// `fuzz/corpus/<target>/` so it is replayed on every run.
-#[test]
-#[ignore = "open findings: library panics not fixed yet (see fuzz/README.md)"]
-fn open_findings() {
-    let root = fuzz_root().join("findings");
-    let mut panicked = Vec::new();
-    for (target, run) in TARGETS {
-        let dir = root.join(target);
-        if !dir.is_dir() {
-            continue;
-        }
-        for path in files_of(&dir) {
-            let bytes = std::fs::read(&path).unwrap();
-            if std::panic::catch_unwind(|| run(&bytes)).is_err() {
-                panicked.push(path.display().to_string());
-            }
-        }
-    }
-    assert!(panicked.is_empty(), "still panicking: {panicked:#?}");
 }
 
 /// The inputs that drive nothing still run every target's fast paths.

@@ -216,7 +216,12 @@ fn power_loss_with_group_commit_keeps_everything_a_waiter_saw_durable() {
         },
     );
     let mut receipts = append_range(&mut w, 0, 200);
-    w.wait_durable(receipts[199].seq).unwrap();
+    // `Writer::wait_durable` is this wait; waited for on a thread so that a
+    // group-commit thread that never flushes fails the test, not hangs it.
+    let handle = w.durability_handle();
+    let seq = receipts[199].seq;
+    let waiter = std::thread::spawn(move || handle.wait(seq));
+    join_by(waiter, deadline(), "waiting for durability").unwrap();
     let handle = w.durability_handle();
     assert!(handle.durable_seq().unwrap() >= Seq::new(200));
     receipts.extend(append_range(&mut w, 200, 210));
@@ -289,6 +294,8 @@ fn an_interrupted_seal_is_completed_on_open() {
     st.fail_flushes_after(0);
     let mut i = 0;
     let err = loop {
+        // 16 KiB segments seal every ~70 records: the first seal fails.
+        assert!(i < 10_000, "no append failed after {i} records");
         let p = payload(i);
         match w.append(&ledger_core::Entry::new(
             kind(i),

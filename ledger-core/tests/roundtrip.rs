@@ -209,12 +209,11 @@ fn a_second_writer_in_another_process_is_refused() {
         let _ = std::io::stdin().read_line(&mut s);
         return;
     }
-    use std::io::{BufRead, BufReader};
     use std::process::{Command, Stdio};
     let _serial = LOCK_TESTS.lock().unwrap_or_else(|e| e.into_inner());
     let dir = tempfile::tempdir().unwrap();
     drop(Writer::create(dir.path(), small(Durability::NoSync)).unwrap());
-    let mut child = Command::new(std::env::current_exe().unwrap())
+    let child = Command::new(std::env::current_exe().unwrap())
         .args([
             "--exact",
             "a_second_writer_in_another_process_is_refused",
@@ -225,15 +224,19 @@ fn a_second_writer_in_another_process_is_refused() {
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut out = BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    while !line.contains("holding") {
-        line.clear();
-        assert!(out.read_line(&mut line).unwrap() > 0, "child ended early");
+    // Killed if this test fails before the child is done.
+    let mut child = ChildGuard::new(child);
+    let deadline = deadline();
+    let lines = line_channel(child.child().stdout.take().unwrap());
+    loop {
+        let line = next_line_by(&lines, deadline).expect("the child ended early");
+        if line.contains("holding") {
+            break;
+        }
     }
     let err = Writer::open(dir.path(), small(Durability::NoSync)).unwrap_err();
     assert!(matches!(err, Error::Locked { .. }), "{err}");
-    drop(child.stdin.take());
-    assert!(child.wait().unwrap().success());
+    drop(child.child().stdin.take());
+    assert!(child.wait_with_output_by(deadline).status.success());
     Writer::open(dir.path(), small(Durability::NoSync)).unwrap();
 }

@@ -10,7 +10,7 @@ use std::path::Path;
 use common::*;
 use ledger_core::checkpoint::generate_key;
 use ledger_core::verify::{verify_dir, FindingKind, VerifyOptions};
-use ledger_core::{Checkpoint, Durability, Entry, Reader, Writer};
+use ledger_core::{Checkpoint, Durability, Entry, MetaDefect, Reader, Writer};
 
 fn build(dir: &Path, n: u64) -> Vec<ledger_core::Receipt> {
     let mut w = Writer::create(dir, small(Durability::NoSync)).unwrap();
@@ -305,4 +305,31 @@ fn record_offsets_active(bytes: &[u8]) -> Vec<(usize, usize)> {
         v.push((at, len as usize));
         at += (len as usize).next_multiple_of(8);
     }
+}
+
+#[test]
+fn a_damaged_identity_file_is_refused_naming_the_defect() {
+    let dir = tempfile::tempdir().unwrap();
+    build(dir.path(), 3);
+    let meta = dir.path().join("LEDGER");
+    let mut bytes = std::fs::read(&meta).unwrap();
+    bytes[20] ^= 1; // in the ledger id, behind the CRC
+    std::fs::write(&meta, &bytes).unwrap();
+    let err = Writer::open(dir.path(), small(Durability::NoSync)).unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            ledger_core::Error::BadMeta {
+                defect: MetaDefect::Crc { .. },
+                path,
+            } if path.ends_with("LEDGER")
+        ),
+        "{err}"
+    );
+    assert!(
+        err.to_string().contains("CRC mismatch at offset 40"),
+        "{err}"
+    );
+    let source = std::error::Error::source(&err).expect("the defect as the source");
+    assert!(source.downcast_ref::<MetaDefect>().is_some());
 }

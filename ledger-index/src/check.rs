@@ -73,7 +73,7 @@ pub fn check_index_files(storage: &dyn Storage) -> std::io::Result<IndexCheck> {
             continue;
         }
         let reason = match storage.read_file(name) {
-            Ok(bytes) => file::decode(&bytes, &address).err(),
+            Ok(bytes) => file::decode(&bytes, &address).err().map(|e| e.to_string()),
             Err(e) => Some(format!("cannot be read: {e}")),
         };
         match reason {

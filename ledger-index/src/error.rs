@@ -17,6 +17,15 @@ pub enum IndexError {
         /// Why.
         reason: String,
     },
+    /// A segment's index could not be encoded into its index file.
+    #[error("{segment}: {error}")]
+    IndexFile {
+        /// The segment file.
+        segment: String,
+        /// Why (also in the message).
+        #[source]
+        error: crate::file::IndexFileError,
+    },
     /// A record matched by the index does not decode.
     #[error("record {seq}: {error}")]
     Decode {

@@ -286,16 +286,15 @@ impl LedgerIndex {
                     return Ok((ix, IndexSource::Loaded))
                 }
                 Ok(_) => Some("first sequence differs from the segment's".to_owned()),
-                Err(why) => Some(why),
+                Err(why) => Some(why.to_string()),
             },
             Err(_) => None,
         };
         let mut ix = SegmentIndex::new(seg.first_seq);
         ix.extend(seg.map.as_ref(), &seg.name)?;
-        let bytes = file::encode(&address, &ix).map_err(|reason| IndexError::Segment {
+        let bytes = file::encode(&address, &ix).map_err(|error| IndexError::IndexFile {
             segment: seg.name.clone(),
-            offset: 0,
-            reason,
+            error,
         })?;
         // An index that cannot be written is still used; the next open
         // builds it again.

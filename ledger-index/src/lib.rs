@@ -52,6 +52,7 @@ mod segment_index;
 
 pub use check::{check_index_files, IndexCheck, IndexFinding};
 pub use error::IndexError;
+pub use file::IndexFileError;
 pub use ledger_index::{Hit, IndexSource, LedgerIndex, QueryIter};
 pub use query::Query;
 pub use segment_index::{SegmentIndex, TIME_STRIDE};

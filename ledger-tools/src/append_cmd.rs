@@ -129,7 +129,7 @@ pub fn run(
         let input = match parse_line(text) {
             Ok(i) => i,
             Err(reason) => {
-                refused = Some((line_no, reason));
+                refused = Some((line_no, reason.to_string()));
                 break;
             }
         };

@@ -17,10 +17,10 @@ use crate::outfile::OutFile;
 /// Reads and parses a checkpoint file.
 pub fn read_checkpoint(path: &Path) -> Result<Checkpoint, ToolError> {
     let text = fs::read_to_string(path).map_err(io_err("read checkpoint", path))?;
-    Checkpoint::from_text(&text).map_err(|reason| {
+    Checkpoint::from_text(&text).map_err(|error| {
         ToolError::Ledger(ledger_core::Error::Checkpoint {
             path: path.to_owned(),
-            reason,
+            error,
         })
     })
 }
@@ -29,9 +29,9 @@ pub fn read_checkpoint(path: &Path) -> Result<Checkpoint, ToolError> {
 /// `out` without it.
 pub fn run(dir: &Path, args: &CheckpointArgs, out: &mut dyn Write) -> Result<Exit, ToolError> {
     let key_text = fs::read_to_string(&args.key).map_err(io_err("read secret key", &args.key))?;
-    let key = key_from_text(&key_text).map_err(|reason| ToolError::BadFile {
+    let key = key_from_text(&key_text).map_err(|error| ToolError::BadKey {
         path: args.key.clone(),
-        reason,
+        error,
     })?;
     let report = verify_dir(dir, &VerifyOptions::default())?;
     if let Some(first) = report.findings.iter().find(|f| f.kind.is_damage()) {

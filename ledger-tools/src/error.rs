@@ -28,13 +28,14 @@ pub enum ToolError {
         #[source]
         source: io::Error,
     },
-    /// A file given on the command line holds something else than expected.
-    #[error("{path}: {reason}")]
-    BadFile {
+    /// A key file given on the command line does not hold a key.
+    #[error("{path}: {error}")]
+    BadKey {
         /// The file.
         path: PathBuf,
-        /// What is wrong with it.
-        reason: String,
+        /// What is wrong with it (also in the message).
+        #[source]
+        error: ledger_core::CheckpointError,
     },
     /// The ledger is damaged, so the command refused to go on (for example,
     /// to sign a checkpoint of it).
@@ -188,6 +189,35 @@ mod tests {
             error: io::Error::new(io::ErrorKind::PermissionDenied, "denied"),
         });
         assert_eq!(error_chain(&e), "list /x: denied");
+        assert_eq!(e.exit(), Exit::Failure);
+    }
+
+    #[test]
+    fn typed_sources_are_printed_once() {
+        let text = format!(
+            "tradeledger-checkpoint v1\npublic-key: {}\nsignature: {}\nledger-id: {}\nsequence: x\n",
+            "0".repeat(64),
+            "0".repeat(128),
+            "0".repeat(32)
+        );
+        let error = ledger_core::Checkpoint::from_text(&text).unwrap_err();
+        let e = ToolError::from(ledger_core::Error::Checkpoint {
+            path: "c.txt".into(),
+            error,
+        });
+        assert_eq!(
+            error_chain(&e),
+            "checkpoint c.txt: field \"sequence\": invalid digit found in string"
+        );
+        let key = ledger_core::checkpoint::public_key_from_text("zz").unwrap_err();
+        let e = ToolError::BadKey {
+            path: "k.pub".into(),
+            error: key,
+        };
+        assert_eq!(
+            error_chain(&e),
+            "k.pub: a public key file holds 64 hexadecimal digits: Invalid string length"
+        );
         assert_eq!(e.exit(), Exit::Failure);
     }
 

@@ -23,9 +23,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use ledger_core::domain::{Event, EventKind};
-use ledger_core::{ChainHash, Seq, Timestamp};
+use ledger_core::{ChainHash, HexError, Seq, Timestamp};
 
-use crate::times::{parse_time, rfc3339};
+use crate::times::{parse_time, rfc3339, TimeError};
 
 /// An exported event: the record's place in the ledger and the event.
 #[derive(Debug, Clone, Copy)]
@@ -115,35 +115,88 @@ pub fn parse_kind(s: &str) -> Result<EventKind, String> {
         .ok_or_else(|| format!("{s:?} is not an event kind (kinds: {})", kind_names()))
 }
 
+/// Why a line of `ledger append`'s input is refused; the message starts
+/// with the field at fault.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LineError {
+    /// Not a JSON object of the line format.
+    #[error("not an event: {source}")]
+    Json {
+        /// serde_json's error (with the column).
+        #[source]
+        source: serde_json::Error,
+    },
+    /// `kind` names no event kind.
+    #[error("kind: {found:?} is not an event kind (kinds: {})", kind_names())]
+    Kind {
+        /// The kind given.
+        found: String,
+    },
+    /// `time` does not parse.
+    #[error("time: {source}")]
+    Time {
+        /// Why.
+        #[source]
+        source: TimeError,
+    },
+    /// `chain_hash` is not 64 hexadecimal digits.
+    #[error("chain_hash: {source}")]
+    ChainHash {
+        /// Why.
+        #[source]
+        source: HexError,
+    },
+    /// `data` is not an object.
+    #[error("data: must be an object with the event's fields")]
+    DataNotObject,
+    /// `session` and `data.session` differ.
+    #[error("session: {session:?} differs from data.session {data}")]
+    SessionMismatch {
+        /// The top-level session.
+        session: String,
+        /// `data.session`.
+        data: Value,
+    },
+    /// `data` does not hold the fields of the event kind.
+    #[error("data: {source}")]
+    Data {
+        /// serde_json's error (naming the field).
+        #[source]
+        source: serde_json::Error,
+    },
+}
+
 /// Parses one line of `ledger append`'s input. The error says what is
 /// wrong, naming the field; the caller adds the line number.
 ///
 /// ```
-/// use ledger_tools::event_json::parse_line;
+/// use ledger_tools::event_json::{parse_line, LineError};
 /// let line = r#"{"time":"2026-01-05","kind":"session_ended","data":{"session":"s1","reason":"done"}}"#;
 /// let input = parse_line(line).unwrap();
 /// assert_eq!(input.event.kind().name(), "session_ended");
-/// assert!(parse_line(r#"{"kind":"session_ended","data":{"session":"s1"}}"#)
-///     .unwrap_err()
-///     .contains("missing field `reason`"));
+/// let e = parse_line(r#"{"kind":"session_ended","data":{"session":"s1"}}"#).unwrap_err();
+/// assert!(matches!(e, LineError::Data { .. }));
+/// assert!(e.to_string().contains("missing field `reason`"));
 /// ```
-pub fn parse_line(line: &str) -> Result<InputEvent, String> {
-    let raw: RawLine = serde_json::from_str(line).map_err(|e| format!("not an event: {e}"))?;
+pub fn parse_line(line: &str) -> Result<InputEvent, LineError> {
+    let raw: RawLine = serde_json::from_str(line).map_err(|source| LineError::Json { source })?;
     let _ = raw.seq;
-    let kind = parse_kind(&raw.kind).map_err(|e| format!("kind: {e}"))?;
+    let kind = EventKind::from_name(raw.kind.trim()).ok_or_else(|| LineError::Kind {
+        found: raw.kind.clone(),
+    })?;
     let time = raw
         .time
         .as_deref()
         .map(parse_time)
         .transpose()
-        .map_err(|e| format!("time: {e}"))?;
+        .map_err(|source| LineError::Time { source })?;
     if let Some(h) = &raw.chain_hash {
-        ChainHash::from_hex(h)
-            .map_err(|_| format!("chain_hash: {h:?} is not 64 hexadecimal digits"))?;
+        ChainHash::from_hex(h).map_err(|source| LineError::ChainHash { source })?;
     }
     let mut data = raw.data;
     let Some(fields) = data.as_object_mut() else {
-        return Err("data: must be an object with the event's fields".into());
+        return Err(LineError::DataNotObject);
     };
     if let Some(session) = &raw.session {
         match fields.get("session") {
@@ -152,13 +205,14 @@ pub fn parse_line(line: &str) -> Result<InputEvent, String> {
             }
             Some(Value::String(inner)) if inner == session => {}
             Some(other) => {
-                return Err(format!(
-                    "session: {session:?} differs from data.session {other}"
-                ))
+                return Err(LineError::SessionMismatch {
+                    session: session.clone(),
+                    data: other.clone(),
+                })
             }
         }
     }
-    let event = event_from_data(kind, data).map_err(|e| format!("data: {e}"))?;
+    let event = event_from_data(kind, data).map_err(|source| LineError::Data { source })?;
     Ok(InputEvent { time, event })
 }
 
@@ -200,7 +254,7 @@ mod tests {
                 line.starts_with(&format!("{{\"seq\":{},\"time\":", i + 1)),
                 "{line}"
             );
-            let back = parse_line(&line);
+            let back = parse_line(&line).map_err(|e| e.to_string());
             assert_eq!(
                 back,
                 Ok(InputEvent {
@@ -242,7 +296,7 @@ mod tests {
         for (line, want) in cases {
             match parse_line(line) {
                 Ok(_) => panic!("{line} was accepted"),
-                Err(e) => assert!(e.contains(want), "{line}: {e}"),
+                Err(e) => assert!(e.to_string().contains(want), "{line}: {e}"),
             }
         }
         // The top-level session fills in a missing data.session.

@@ -2,24 +2,16 @@
 
 use std::time::Duration;
 
-/// A byte count with a binary unit, e.g. `1.50 MiB`.
+/// A byte count with a binary unit, e.g. `1.50 MiB`: indicatif's
+/// [`BinaryBytes`](indicatif::BinaryBytes) (the progress bars' format) as a
+/// `String`, so that width and alignment flags apply to it.
 ///
 /// ```
 /// assert_eq!(ledger_tools::human::bytes(512), "512 B");
 /// assert_eq!(ledger_tools::human::bytes(3 << 19), "1.50 MiB");
 /// ```
 pub fn bytes(n: u64) -> String {
-    const UNITS: [&str; 5] = ["KiB", "MiB", "GiB", "TiB", "PiB"];
-    if n < 1024 {
-        return format!("{n} B");
-    }
-    let mut value = n as f64 / 1024.0;
-    let mut unit = 0;
-    while value >= 1024.0 && unit + 1 < UNITS.len() {
-        value /= 1024.0;
-        unit += 1;
-    }
-    format!("{value:.2} {}", UNITS[unit])
+    indicatif::BinaryBytes(n).to_string()
 }
 
 /// A duration in the unit that suits it: `850 µs`, `12.3 ms`, `2.41 s`.
@@ -66,6 +58,8 @@ mod tests {
         assert_eq!(bytes(0), "0 B");
         assert_eq!(bytes(1024), "1.00 KiB");
         assert_eq!(bytes(1 << 30), "1.00 GiB");
+        assert_eq!(bytes(1023), "1023 B");
+        assert_eq!(bytes(u64::MAX), "16.00 EiB");
         assert_eq!(seconds(Duration::from_micros(850)), "850 µs");
         assert_eq!(seconds(Duration::from_micros(12_300)), "12.3 ms");
         assert_eq!(seconds(Duration::from_millis(2410)), "2.41 s");

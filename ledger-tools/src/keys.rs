@@ -30,9 +30,9 @@ pub fn public_key_path(secret: &Path) -> PathBuf {
 /// Reads a public key file (64 hexadecimal digits).
 pub fn read_public_key(path: &Path) -> Result<VerifyingKey, ToolError> {
     let text = fs::read_to_string(path).map_err(io_err("read public key", path))?;
-    public_key_from_text(&text).map_err(|reason| ToolError::BadFile {
+    public_key_from_text(&text).map_err(|error| ToolError::BadKey {
         path: path.to_owned(),
-        reason,
+        error,
     })
 }
 

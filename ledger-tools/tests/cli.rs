@@ -8,7 +8,7 @@ use std::path::Path;
 
 use common::{
     assert_contains, bare, command, demo, file_name, finish, flip_middle_byte, json, ok, on,
-    path_str, sealed_segments, Run,
+    output, path_str, sealed_segments, ChildGuard, Run, PATIENCE,
 };
 
 fn keygen(path: &Path) -> Run {
@@ -413,12 +413,9 @@ fn keygen_writes_a_private_secret_and_a_public_key_and_never_overwrites() {
 fn the_ledger_folder_can_come_from_the_environment() {
     let tmp = tempfile::tempdir().unwrap();
     demo(tmp.path(), 10);
-    let run = ok(finish(
-        command(None, &["verify"])
-            .env("LEDGER_DIR", tmp.path())
-            .output()
-            .expect("run ledger"),
-    ));
+    let run = ok(finish(output(
+        command(None, &["verify"]).env("LEDGER_DIR", tmp.path()),
+    )));
     let total = 10 + ledger_tools::demo::scripted_events();
     assert_contains(&run.stdout, &format!("{total} records"));
 }
@@ -490,15 +487,17 @@ fn a_closed_output_pipe_keeps_the_verdict() {
     let tmp = tempfile::tempdir().unwrap();
     demo(tmp.path(), 2000);
     flip_middle_byte(&sealed_segments(tmp.path())[0]);
-    let mut child = command(Some(tmp.path()), &["verify"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = ChildGuard::new(
+        command(Some(tmp.path()), &["verify"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
     // Close the reading end at once; whether the output still fits in the
     // pipe or the writer sees a closed pipe, the verdict is the same.
-    drop(child.stdout.take());
-    let out = child.wait_with_output().unwrap();
+    drop(child.child().stdout.take());
+    let out = child.wait_with_output_by(std::time::Instant::now() + PATIENCE);
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(String::from_utf8_lossy(&out.stderr), "");
 }

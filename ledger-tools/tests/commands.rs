@@ -11,24 +11,32 @@ use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::mpsc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use common::{
     assert_contains, bare, command, demo, file_name, finish, flip_middle_byte, json, ok, on,
-    path_str, sealed_segments, Run,
+    path_str, sealed_segments, ChildGuard, Run, PATIENCE,
 };
 use serde_json::Value;
 
 /// `ledger -d DIR <args>` with `input` on standard input.
 fn on_with_input(dir: &Path, args: &[&str], input: &[u8]) -> Run {
-    let mut child = command(Some(dir), args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run ledger");
-    child.stdin.take().unwrap().write_all(input).unwrap();
-    finish(child.wait_with_output().unwrap())
+    let mut child = ChildGuard::new(
+        command(Some(dir), args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run ledger"),
+    );
+    child
+        .child()
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input)
+        .unwrap();
+    finish(child.wait_with_output_by(Instant::now() + PATIENCE))
 }
 
 /// The scripted demo session only: 40 events, 3 trades.
@@ -735,13 +743,16 @@ fn tail_prints_the_newest_events_and_follows_new_ones() {
         40
     );
 
-    // Follow: start, read the last 2, append 2 more, read them.
-    let mut child = command(Some(&dir), &["tail", "-f", "-n", "2"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
+    // Follow: start, read the last 2, append 2 more, read them. `tail -f`
+    // never ends by itself: the guard kills it however this test ends.
+    let mut tail = ChildGuard::new(
+        command(Some(&dir), &["tail", "-f", "-n", "2"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let stdout = tail.child().stdout.take().unwrap();
     let (tx, rx) = mpsc::channel();
     let reader = std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines() {
@@ -776,8 +787,7 @@ fn tail_prints_the_newest_events_and_follows_new_ones() {
     );
     let l42 = next();
     assert!(l42.trim_start().starts_with("42 "), "{l42}");
-    child.kill().unwrap();
-    child.wait().unwrap();
+    drop(tail); // killed and reaped: its output ends, and so does the reader
     reader.join().unwrap();
 }
 

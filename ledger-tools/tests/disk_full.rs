@@ -16,7 +16,7 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use common::{assert_contains, file_name, files_under, path_str as s, Run};
+use common::{assert_contains, file_name, files_under, output, path_str as s, Run};
 
 /// Runs `ledger args`, with files limited to `limit_blocks` blocks of the
 /// shell's `ulimit -f` unit (512 or 1024 bytes) when given.
@@ -34,7 +34,7 @@ fn ledger(limit_blocks: Option<u64>, args: &[&str]) -> Run {
         }
         None => Command::new(bin),
     };
-    let out = cmd.args(args).env_remove("LEDGER_DIR").output().unwrap();
+    let out = output(cmd.args(args).env_remove("LEDGER_DIR"));
     let run = Run {
         code: out.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),

@@ -26,7 +26,7 @@ mod object;
 mod store;
 
 pub use manifest::{Manifest, ManifestSegment, SegmentState};
-pub use object::{decode_object, encode_object, is_address, MAX_OBJECT};
+pub use object::{decode_object, encode_object, is_address, ObjectError, MAX_OBJECT};
 pub use store::{
     BackupError, BackupReport, BackupStore, BackupSummary, BackupVerifyReport, Progress,
     PruneReport, RestoreReport,

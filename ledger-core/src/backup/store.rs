@@ -10,9 +10,9 @@ use std::time::Duration;
 use super::manifest::{
     Manifest, ManifestHead, ManifestLink, ManifestSegment, SegmentState, MANIFEST_FORMAT,
 };
-use super::object::{decode_object, encode_object, is_address, MAX_OBJECT};
+use super::object::{decode_object, encode_object, is_address, ObjectError, MAX_OBJECT};
 use crate::layout::read_layout;
-use crate::meta::{LedgerMeta, META_FILE};
+use crate::meta::{LedgerMeta, MetaDefect, META_FILE};
 use crate::reader::LiveSlots;
 use crate::segment::header::{encode_watermark, SegmentHeader, HEADER_LEN, WATERMARK_AT};
 use crate::segment::names::SegmentName;
@@ -53,15 +53,25 @@ pub enum BackupError {
         /// What is wrong.
         reason: String,
     },
+    /// A manifest's copy of the ledger's identity file does not decode.
+    #[error("manifest {path}: ledger_meta: {defect}")]
+    ManifestMeta {
+        /// The manifest file.
+        path: PathBuf,
+        /// What is wrong with the identity file (also in the message).
+        #[source]
+        defect: MetaDefect,
+    },
     /// An object is missing, damaged or does not match its address.
-    #[error("object {object} ({segment}): {reason}")]
+    #[error("object {object} ({segment}): {error}")]
     Object {
         /// The object's address.
         object: String,
         /// The segment it holds.
         segment: String,
-        /// What is wrong.
-        reason: String,
+        /// What is wrong (also in the message).
+        #[source]
+        error: ObjectError,
     },
     /// A segment of the live ledger does not match its own name.
     #[error("{segment} does not match its content address; the ledger is damaged, back it up after `ledger verify` and repair")]
@@ -286,17 +296,16 @@ impl BackupStore {
     /// to exactly `size` bytes (never more: a decompression bomb stops there)
     /// whose blake3 is `hash`.
     fn get_object(&self, hash: &str, size: u64, segment: &str) -> Result<Vec<u8>> {
-        let bad = |reason: String| BackupError::Object {
+        let bad = |error: ObjectError| BackupError::Object {
             object: hash.to_owned(),
             segment: segment.to_owned(),
-            reason,
+            error,
         };
         if !is_address(hash) {
-            return Err(bad("not an object address (64 lowercase hex digits)".into()));
+            return Err(bad(ObjectError::BadAddress));
         }
         let path = self.object_path(hash);
-        let file =
-            File::open(&path).map_err(|e| bad(format!("cannot open {}: {e}", path.display())))?;
+        let file = File::open(&path).map_err(|source| bad(ObjectError::Open { path, source }))?;
         decode_object(file, hash, size).map_err(bad)
     }
 
@@ -669,9 +678,9 @@ impl BackupStore {
             path: self.manifest_path(&m.id),
             reason: format!("ledger_meta is not hex: {e}"),
         })?;
-        LedgerMeta::decode(&meta_bytes).map_err(|reason| BackupError::Manifest {
+        LedgerMeta::decode(&meta_bytes).map_err(|defect| BackupError::ManifestMeta {
             path: self.manifest_path(&m.id),
-            reason: format!("ledger_meta: {reason}"),
+            defect,
         })?;
         for s in &m.segments {
             let ok = match (SegmentName::parse(&s.name), s.state) {

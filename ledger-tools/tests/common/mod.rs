@@ -3,8 +3,10 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::ffi::OsStr;
+use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 /// What a run of `ledger` gave.
 pub struct Run {
@@ -42,12 +44,92 @@ pub fn finish(out: Output) -> Run {
 
 /// `ledger -d DIR <args>`.
 pub fn on(dir: &Path, args: &[&str]) -> Run {
-    finish(command(Some(dir), args).output().expect("run ledger"))
+    finish(output(&mut command(Some(dir), args)))
 }
 
 /// `ledger <args>` without a folder.
 pub fn bare(args: &[&str]) -> Run {
-    finish(command(None, args).output().expect("run ledger"))
+    finish(output(&mut command(None, args)))
+}
+
+/// How long a test waits for a `ledger` process before it fails: generous
+/// for a slow, shared machine, but a hang fails instead of stalling CI.
+pub const PATIENCE: Duration = Duration::from_secs(120);
+
+/// Like [`Command::output`] (standard input empty, the output captured),
+/// but the test fails, and the process is killed, if it has not exited
+/// within [`PATIENCE`].
+#[track_caller]
+pub fn output(cmd: &mut Command) -> Output {
+    let child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run ledger");
+    ChildGuard::new(child).wait_with_output_by(Instant::now() + PATIENCE)
+}
+
+/// A child process that is killed and reaped when dropped, so a failing
+/// test leaves no process behind (`ledger tail -f` never ends by itself).
+pub struct ChildGuard(Option<Child>);
+
+impl ChildGuard {
+    /// Guards `child`.
+    pub fn new(child: Child) -> Self {
+        ChildGuard(Some(child))
+    }
+
+    /// The child.
+    pub fn child(&mut self) -> &mut Child {
+        self.0.as_mut().expect("a guarded child")
+    }
+
+    /// Waits for the child to exit and collects its piped output; fails the
+    /// test (killing the child) if it has not exited by `deadline`.
+    #[track_caller]
+    pub fn wait_with_output_by(mut self, deadline: Instant) -> Output {
+        let child = self.child();
+        let (stdout, stderr) = (child.stdout.take(), child.stderr.take());
+        let out = std::thread::spawn(move || read_all(stdout));
+        let err = std::thread::spawn(move || read_all(stderr));
+        let status = loop {
+            if let Some(status) = child.try_wait().expect("wait for the child") {
+                break status;
+            }
+            // Dropping `self` on this panic kills the child.
+            assert!(
+                Instant::now() < deadline,
+                "`ledger` (process {}) did not exit within the deadline",
+                child.id()
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        self.0 = None;
+        // The pipes close when the child exits: these end.
+        Output {
+            status,
+            stdout: out.join().expect("reading the output"),
+            stderr: err.join().expect("reading the errors"),
+        }
+    }
+}
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        if let Some(child) = &mut self.0 {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn read_all(pipe: Option<impl Read>) -> Vec<u8> {
+    let mut buf = Vec::new();
+    if let Some(mut p) = pipe {
+        let _ = p.read_to_end(&mut buf);
+    }
+    buf
 }
 
 /// Asserts the run exited 0.
