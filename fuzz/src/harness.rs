@@ -316,10 +316,11 @@ pub fn read_and_check(storage: &Arc<dyn Storage>, rooted: bool) -> ReadOutcome {
             }
         };
         let name = cursor.segment_name().map(str::to_owned).unwrap_or_default();
-        let map = storage.map_segment(&name, false).unwrap_or_else(|e| {
+        let map = storage.map_segment(&name).unwrap_or_else(|e| {
             panic!("the reader returned a record of {name:?}, which does not map: {e}")
         });
-        let bytes = map.bytes(0, map.len()).unwrap_or_default();
+        let copy = map.snapshot();
+        let bytes = copy.as_slice();
         match parse_at(bytes, offset) {
             Ok(Slot::Record(r)) => {
                 check_record_bytes(bytes, &r);

@@ -78,17 +78,21 @@ fn query(ix: &SegmentIndex, q: &[u8]) {
     let mut inp = Input::new(q);
     let st = MemStorage::new();
     let _ = st.create_root();
-    let map: Arc<dyn SegmentMap> = match st.create_segment("s", 8192) {
+    // Plausible timestamps at the offsets the index names, where they fit.
+    let mut bytes = vec![0u8; 8192];
+    for (i, &off) in ix.offsets.iter().enumerate().take(64) {
+        let at = off as usize + 16;
+        if at + 8 <= bytes.len() {
+            bytes[at..at + 8].copy_from_slice(&(i as i64 * 1000).to_le_bytes());
+        }
+    }
+    if st.set_file_bytes("s", &bytes).is_err() {
+        return;
+    }
+    let map: Arc<dyn SegmentMap> = match st.map_segment("s") {
         Ok(m) => m,
         Err(_) => return,
     };
-    // Plausible timestamps at the offsets the index names, where they fit.
-    for (i, &off) in ix.offsets.iter().enumerate().take(64) {
-        let at = off as usize + 16;
-        if at + 8 <= map.len() {
-            map.write(at, &(i as i64 * 1000).to_le_bytes());
-        }
-    }
     let flags = inp.u8();
     let opt = |on: bool, v: u64| on.then_some(v);
     let mut query = Query {

@@ -211,8 +211,10 @@ impl Cursor {
                     return Ok(Some((name, Arc::clone(&seg.map), seg.header)));
                 }
                 Some(SegmentName::Active(o)) if o == ordinal => {
-                    let map = st.map_segment(&name, false).ctx("map", st.path_of(&name))?;
-                    let fixed = map.bytes(0, WATERMARK_AT).unwrap_or_default();
+                    let map = st.map_segment(&name).ctx("map", st.path_of(&name))?;
+                    let fixed = map
+                        .raw(crate::storage::TOKEN, 0, WATERMARK_AT)
+                        .unwrap_or_default();
                     let header = SegmentHeader::decode_fixed(fixed)
                         .map_err(|d| corrupt(&name, 0, self.state.next_seq, d))?;
                     if header.ledger_id != self.ledger {
@@ -234,9 +236,12 @@ impl Cursor {
     /// without the content check (for seeking).
     fn first_seq_of(&self, name: &str) -> Result<Seq> {
         let st = self.storage.as_ref();
-        let map = st.map_segment(name, false).ctx("map", st.path_of(name))?;
-        let h = SegmentHeader::decode_fixed(map.bytes(0, WATERMARK_AT).unwrap_or_default())
-            .map_err(|d| corrupt(name, 0, self.state.next_seq, d))?;
+        let map = st.map_segment(name).ctx("map", st.path_of(name))?;
+        let h = SegmentHeader::decode_fixed(
+            map.raw(crate::storage::TOKEN, 0, WATERMARK_AT)
+                .unwrap_or_default(),
+        )
+        .map_err(|d| corrupt(name, 0, self.state.next_seq, d))?;
         Ok(h.first_seq)
     }
 
@@ -328,7 +333,10 @@ impl Cursor {
         // The walker has judged the record at `offset`; borrow it again
         // (a published record's bytes never change).
         let seg = self.seg.as_ref().ok_or(Error::Closed)?;
-        let bytes = seg.map.bytes(offset, len).unwrap_or_default();
+        let bytes = seg
+            .map
+            .raw(crate::storage::TOKEN, offset, len)
+            .unwrap_or_default();
         record::view(bytes, 0)
             .map(|r| RecordRef { offset, ..r })
             .ok_or_else(|| corrupt(&seg.name, offset, self.state.next_seq, "record vanished"))
@@ -434,7 +442,9 @@ impl<'a> SlotSource<'a> for LiveSlots<'a> {
             Some(len) => {
                 let end = limit.min(map.len());
                 let padded = crate::le::align8(len as usize).min(end.saturating_sub(offset));
-                let bytes = map.bytes(offset, padded).unwrap_or_default();
+                let bytes = map
+                    .raw(crate::storage::TOKEN, offset, padded)
+                    .unwrap_or_default();
                 record::decode(bytes, 0, len).map(|r| Slot::Record(RecordRef { offset, ..r }))
             }
         }

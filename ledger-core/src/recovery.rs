@@ -161,9 +161,11 @@ fn recover_active(
     report: &mut RecoveryReport,
 ) -> Result<ActiveOutcome> {
     let map = storage
-        .map_segment(name, true)
+        .map_writable(crate::storage::TOKEN, name)
         .ctx("map", storage.path_of(name))?;
-    let data = map.bytes(0, map.len()).unwrap_or_default();
+    let data = map
+        .raw(crate::storage::TOKEN, 0, map.len())
+        .unwrap_or_default();
     // The walker judges the header (its ordinal must be the file name's:
     // trusting another would name the next sealed segments after ordinals
     // that already exist), the watermark and every record.
@@ -297,10 +299,10 @@ fn ensure_room(
     let len = need.div_ceil(4096) * 4096;
     drop(map);
     storage
-        .truncate(name, len)
+        .truncate(crate::storage::TOKEN, name, len)
         .ctx("extend", storage.path_of(name))?;
     storage
-        .map_segment(name, true)
+        .map_writable(crate::storage::TOKEN, name)
         .ctx("map", storage.path_of(name))
 }
 
@@ -314,7 +316,9 @@ fn cut_tail(
     seq: Seq,
     reason: String,
 ) -> Result<TailCut> {
-    let data = map.bytes(0, map.len()).unwrap_or_default();
+    let data = map
+        .raw(crate::storage::TOKEN, 0, map.len())
+        .unwrap_or_default();
     let rest = data.get(offset..).unwrap_or_default();
     let end = offset + rest.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
     let cut = data.get(offset..end).unwrap_or_default();
@@ -325,8 +329,8 @@ fn cut_tail(
         .ctx("save cut bytes to", storage.path_of(&saved_to))?;
     let bytes = cut.len() as u64;
     if end > offset {
-        map.write(offset, &vec![0u8; end - offset]);
-        map.flush(offset, end - offset)
+        map.write(crate::storage::TOKEN, offset, &vec![0u8; end - offset]);
+        map.flush(crate::storage::TOKEN, offset, end - offset)
             .ctx("flush", storage.path_of(name))?;
     }
     Ok(TailCut {

@@ -55,7 +55,7 @@ impl SealedSegment {
     /// (verification does that).
     pub fn open(storage: &dyn Storage, file: &SealedFile, ledger: &LedgerId) -> Result<Self> {
         let map = storage
-            .map_segment(&file.name, false)
+            .map_segment(&file.name)
             .ctx("map", storage.path_of(&file.name))?;
         let data = map.bytes(0, map.len()).unwrap_or_default();
         let (header, footer) = Self::check(&file.name, data, file, ledger)?;

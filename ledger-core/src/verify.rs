@@ -367,7 +367,7 @@ fn sealed_file_of(st: &dyn Storage, ordinal: SegmentOrdinal) -> Option<SegFile> 
 }
 fn verify_segment(st: &dyn Storage, f: &SegFile, cp_seq: Option<Seq>) -> SegResult {
     let mut r = SegResult::default();
-    let map = match st.map_segment(&f.name, false) {
+    let map = match st.map_segment(&f.name) {
         Ok(m) => m,
         Err(e) => {
             if e.kind() == std::io::ErrorKind::NotFound && f.sealed.is_none() {
@@ -388,7 +388,18 @@ fn verify_segment(st: &dyn Storage, f: &SegFile, cp_seq: Option<Seq>) -> SegResu
             return r;
         }
     };
-    let data = map.bytes(0, map.len()).unwrap_or_default();
+    // A sealed segment's bytes never change: they are read in place. An
+    // active one may be written by a writer in this very process: it is
+    // copied with acquire loads (a copy holds every record whose length word
+    // it holds whole), and the copy is judged.
+    let copy;
+    let data: &[u8] = match map.bytes(0, map.len()) {
+        Some(b) => b,
+        None => {
+            copy = map.snapshot();
+            &copy
+        }
+    };
     let expect = Expect {
         role: f.sealed.map_or(Role::Active, Role::Sealed),
         ordinal: Some(f.ordinal),

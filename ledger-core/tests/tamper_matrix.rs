@@ -93,11 +93,14 @@ fn fixture() -> Fixture {
 /// the identity file), offset.
 type Expected = (FindingKind, Option<usize>, Option<u64>);
 
+/// How a case changes a file's bytes.
+type Change = Box<dyn Fn(&mut Vec<u8>, &Seg)>;
+
 struct Case {
     what: &'static str,
     /// Which segment to change (`None`: the `LEDGER` file).
     target: Option<usize>,
-    change: Box<dyn Fn(&mut Vec<u8>, &Seg)>,
+    change: Change,
     /// Rename a changed sealed segment to its new content address (an
     /// insider who recomputes it), so only the structural finding remains.
     rename: bool,

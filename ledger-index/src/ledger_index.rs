@@ -161,20 +161,22 @@ impl LedgerIndex {
                                 .is_ok_and(|l| l == a.map.len() as u64))
                 });
                 if !keep {
-                    let map = self.storage.map_segment(name, false).map_err(|e| {
-                        ledger_core::Error::Io {
-                            op: "map",
-                            path: self.storage.path_of(name),
-                            error: e,
-                        }
-                    })?;
-                    let header =
-                        SegmentHeader::decode_fixed(map.bytes(0, WATERMARK_AT).unwrap_or_default())
-                            .map_err(|d| IndexError::Segment {
-                                segment: name.clone(),
-                                offset: 0,
-                                reason: d.to_string(),
+                    let map =
+                        self.storage
+                            .map_segment(name)
+                            .map_err(|e| ledger_core::Error::Io {
+                                op: "map",
+                                path: self.storage.path_of(name),
+                                error: e,
                             })?;
+                    let header = SegmentHeader::decode_fixed(
+                        &map.copy_range(0, WATERMARK_AT).unwrap_or_default(),
+                    )
+                    .map_err(|d| IndexError::Segment {
+                        segment: name.clone(),
+                        offset: 0,
+                        reason: d.to_string(),
+                    })?;
                     *active = Some(Active {
                         ordinal: *ordinal,
                         name: name.clone(),
@@ -196,7 +198,7 @@ impl LedgerIndex {
     fn open_sealed(&self, f: &SealedFile) -> Result<Segment, IndexError> {
         let st = self.storage.as_ref();
         let map = st
-            .map_segment(&f.name, false)
+            .map_segment(&f.name)
             .map_err(|e| ledger_core::Error::Io {
                 op: "map",
                 path: st.path_of(&f.name),

@@ -161,10 +161,10 @@ impl SegmentIndex {
     /// The timestamp of record `i`, read from the segment.
     fn time_of(&self, map: &dyn SegmentMap, i: u32) -> Option<Timestamp> {
         let off = *self.offsets.get(i as usize)? as usize;
-        let b = map.bytes(off + 16, 8)?;
-        Some(Timestamp::from_nanos(i64::from_le_bytes(
-            b.try_into().ok()?,
-        )))
+        // Records start 8-aligned: the timestamp word is an aligned u64 of
+        // a published record.
+        let nanos = map.load_u64_acquire(off.checked_add(16)?)?;
+        Some(Timestamp::from_nanos(nanos as i64))
     }
 
     /// The first position whose time is at or after `t` (times never

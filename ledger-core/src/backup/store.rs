@@ -457,9 +457,11 @@ impl BackupStore {
         }
         if let Some((ordinal, name)) = &layout.active {
             let map = st
-                .map_segment(name, false)
+                .map_segment(name)
                 .map_err(io_err("map", st.path_of(name)))?;
-            let fixed = map.bytes(0, WATERMARK_AT).unwrap_or_default();
+            let fixed = map
+                .raw(crate::storage::TOKEN, 0, WATERMARK_AT)
+                .unwrap_or_default();
             let header = SegmentHeader::decode_fixed(fixed).map_err(|d| crate::Error::Corrupt {
                 segment: name.clone(),
                 offset: 0,
@@ -491,7 +493,7 @@ impl BackupStore {
             bytes[..WATERMARK_AT].copy_from_slice(fixed);
             bytes[WATERMARK_AT..WATERMARK_AT + 16].copy_from_slice(&encode_watermark(at as u64));
             if at > HEADER_LEN {
-                if let Some(recs) = map.bytes(HEADER_LEN, at - HEADER_LEN) {
+                if let Some(recs) = map.raw(crate::storage::TOKEN, HEADER_LEN, at - HEADER_LEN) {
                     bytes[HEADER_LEN..].copy_from_slice(recs);
                 }
             }

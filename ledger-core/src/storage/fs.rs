@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::mmap::{reserve, RawMap};
-use super::{LockGuard, SegmentMap, Storage};
+use super::{is_sealed_name, LockGuard, SegmentMap, Storage, Token};
 
 /// The name of the file that carries the exclusive writer lock.
 const LOCK_FILE: &str = "LOCK";
@@ -30,38 +30,44 @@ impl FsStorage {
 }
 
 #[derive(Debug)]
-struct FsMap(RawMap);
+struct FsMap {
+    map: RawMap,
+    sealed: bool,
+}
 
 impl SegmentMap for FsMap {
     fn len(&self) -> usize {
-        self.0.len()
+        self.map.len()
     }
-    fn bytes(&self, offset: usize, len: usize) -> Option<&[u8]> {
-        self.0.bytes(offset, len)
+    fn is_sealed(&self) -> bool {
+        self.sealed
     }
-    fn write(&self, offset: usize, data: &[u8]) {
-        self.0.write(offset, data)
+    fn raw(&self, _: Token, offset: usize, len: usize) -> Option<&[u8]> {
+        self.map.bytes(offset, len)
+    }
+    fn write(&self, _: Token, offset: usize, data: &[u8]) {
+        self.map.write(offset, data)
     }
     fn load_u32_acquire(&self, offset: usize) -> Option<u32> {
-        self.0.load_u32_acquire(offset)
+        self.map.load_u32_acquire(offset)
     }
-    fn store_u32_release(&self, offset: usize, value: u32) {
-        self.0.store_u32_release(offset, value)
+    fn store_u32_release(&self, _: Token, offset: usize, value: u32) {
+        self.map.store_u32_release(offset, value)
     }
     fn load_u64_acquire(&self, offset: usize) -> Option<u64> {
-        self.0.load_u64_acquire(offset)
+        self.map.load_u64_acquire(offset)
     }
-    fn store_u64_release(&self, offset: usize, value: u64) {
-        self.0.store_u64_release(offset, value)
+    fn store_u64_release(&self, _: Token, offset: usize, value: u64) {
+        self.map.store_u64_release(offset, value)
     }
-    fn flush(&self, offset: usize, len: usize) -> io::Result<()> {
-        self.0.flush(offset, len)
+    fn flush(&self, _: Token, offset: usize, len: usize) -> io::Result<()> {
+        self.map.flush(offset, len)
     }
-    fn populate(&self) -> io::Result<()> {
-        self.0.populate()
+    fn populate(&self, _: Token) -> io::Result<()> {
+        self.map.populate()
     }
-    fn populate_range(&self, offset: usize, len: usize) -> io::Result<()> {
-        self.0.populate_range(offset, len)
+    fn populate_range(&self, _: Token, offset: usize, len: usize) -> io::Result<()> {
+        self.map.populate_range(offset, len)
     }
 }
 
@@ -103,7 +109,7 @@ impl Storage for FsStorage {
         Ok(names)
     }
 
-    fn create_segment(&self, name: &str, len: u64) -> io::Result<Arc<dyn SegmentMap>> {
+    fn create_segment(&self, _: Token, name: &str, len: u64) -> io::Result<Arc<dyn SegmentMap>> {
         let file = OpenOptions::new()
             .read(true)
             .write(true)
@@ -116,22 +122,36 @@ impl Storage for FsStorage {
             let _ = fs::remove_file(self.path_of(name));
             return Err(e);
         }
-        Ok(Arc::new(FsMap(RawMap::of_file(&file, true)?)))
+        Ok(Arc::new(FsMap {
+            map: RawMap::of_file(&file, true)?,
+            sealed: false,
+        }))
     }
 
-    fn map_segment(&self, name: &str, writable: bool) -> io::Result<Arc<dyn SegmentMap>> {
+    fn map_segment(&self, name: &str) -> io::Result<Arc<dyn SegmentMap>> {
+        let file = OpenOptions::new().read(true).open(self.path_of(name))?;
+        Ok(Arc::new(FsMap {
+            map: RawMap::of_file(&file, false)?,
+            sealed: is_sealed_name(name),
+        }))
+    }
+
+    fn map_writable(&self, _: Token, name: &str) -> io::Result<Arc<dyn SegmentMap>> {
         let file = OpenOptions::new()
             .read(true)
-            .write(writable)
+            .write(true)
             .open(self.path_of(name))?;
-        Ok(Arc::new(FsMap(RawMap::of_file(&file, writable)?)))
+        Ok(Arc::new(FsMap {
+            map: RawMap::of_file(&file, true)?,
+            sealed: false,
+        }))
     }
 
     fn file_len(&self, name: &str) -> io::Result<u64> {
         Ok(fs::metadata(self.path_of(name))?.len())
     }
 
-    fn truncate(&self, name: &str, len: u64) -> io::Result<()> {
+    fn truncate(&self, _: Token, name: &str, len: u64) -> io::Result<()> {
         let file = OpenOptions::new().write(true).open(self.path_of(name))?;
         if len > file.metadata()?.len() {
             // Growing (recovery giving a cut active segment room again):

@@ -34,7 +34,7 @@ use std::sync::{Arc, Weak};
 use parking_lot::Mutex;
 
 use super::mmap::RawMap;
-use super::{LockGuard, SegmentMap, Storage};
+use super::{is_sealed_name, LockGuard, SegmentMap, Storage, Token};
 
 const PAGE: usize = 4096;
 /// The largest file the in-memory folder holds (a file system's size limit:
@@ -316,28 +316,48 @@ impl MemMap {
     }
 }
 
-impl SegmentMap for MemMap {
+/// A map handed out by [`MemStorage`]: the file's shared bytes, read-only
+/// sealed or not by the name it was mapped under.
+#[derive(Debug)]
+struct MemView {
+    map: Arc<MemMap>,
+    sealed: bool,
+}
+
+impl SegmentMap for MemView {
     fn len(&self) -> usize {
-        self.live.len()
+        self.map.live.len()
     }
-    fn bytes(&self, offset: usize, len: usize) -> Option<&[u8]> {
-        self.live.bytes(offset, len)
+    fn is_sealed(&self) -> bool {
+        self.sealed
     }
-    fn write(&self, offset: usize, data: &[u8]) {
-        self.live.write(offset, data)
+    fn raw(&self, _: Token, offset: usize, len: usize) -> Option<&[u8]> {
+        self.map.live.bytes(offset, len)
+    }
+    fn write(&self, _: Token, offset: usize, data: &[u8]) {
+        self.map.live.write(offset, data)
     }
     fn load_u32_acquire(&self, offset: usize) -> Option<u32> {
-        self.live.load_u32_acquire(offset)
+        self.map.live.load_u32_acquire(offset)
     }
-    fn store_u32_release(&self, offset: usize, value: u32) {
-        self.live.store_u32_release(offset, value)
+    fn store_u32_release(&self, _: Token, offset: usize, value: u32) {
+        self.map.live.store_u32_release(offset, value)
     }
     fn load_u64_acquire(&self, offset: usize) -> Option<u64> {
-        self.live.load_u64_acquire(offset)
+        self.map.live.load_u64_acquire(offset)
     }
-    fn store_u64_release(&self, offset: usize, value: u64) {
-        self.live.store_u64_release(offset, value)
+    fn store_u64_release(&self, _: Token, offset: usize, value: u64) {
+        self.map.live.store_u64_release(offset, value)
     }
+    fn flush(&self, _: Token, offset: usize, len: usize) -> io::Result<()> {
+        self.map.flush(offset, len)
+    }
+    fn populate(&self, _: Token) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl MemMap {
     fn flush(&self, offset: usize, len: usize) -> io::Result<()> {
         if let Some(owner) = self.owner.upgrade() {
             match owner.faults.step(&owner, IoOp::Flush, &self.name) {
@@ -353,9 +373,6 @@ impl SegmentMap for MemMap {
             }
         }
         self.make_durable(offset, len)
-    }
-    fn populate(&self) -> io::Result<()> {
-        Ok(())
     }
 }
 
@@ -578,7 +595,7 @@ impl Storage for MemStorage {
         Ok(dir.files.keys().cloned().collect())
     }
 
-    fn create_segment(&self, name: &str, len: u64) -> io::Result<Arc<dyn SegmentMap>> {
+    fn create_segment(&self, _: Token, name: &str, len: u64) -> io::Result<Arc<dyn SegmentMap>> {
         let len = usize::try_from(len).map_err(io::Error::other)?;
         if len > MAX_FILE {
             return Err(too_large(name, len));
@@ -599,24 +616,37 @@ impl Storage for MemStorage {
         verdict_result(verdict, IoOp::Create, name)?;
         let map = Arc::new(self.new_map(&vec![0; len], vec![0; len], name)?);
         dir.files.insert(name.to_owned(), Arc::clone(&map));
-        Ok(map)
+        Ok(Arc::new(MemView { map, sealed: false }))
     }
 
-    fn map_segment(&self, name: &str, _writable: bool) -> io::Result<Arc<dyn SegmentMap>> {
+    fn map_segment(&self, name: &str) -> io::Result<Arc<dyn SegmentMap>> {
         self.check(IoOp::Map, name)?;
         let dir = self.shared.dir.lock();
         let map = dir.files.get(name).ok_or_else(|| not_found(name))?;
-        Ok(Arc::clone(map) as Arc<dyn SegmentMap>)
+        Ok(Arc::new(MemView {
+            map: Arc::clone(map),
+            sealed: is_sealed_name(name),
+        }))
+    }
+
+    fn map_writable(&self, _: Token, name: &str) -> io::Result<Arc<dyn SegmentMap>> {
+        self.check(IoOp::Map, name)?;
+        let dir = self.shared.dir.lock();
+        let map = dir.files.get(name).ok_or_else(|| not_found(name))?;
+        Ok(Arc::new(MemView {
+            map: Arc::clone(map),
+            sealed: false,
+        }))
     }
 
     fn file_len(&self, name: &str) -> io::Result<u64> {
         self.check(IoOp::Len, name)?;
         let dir = self.shared.dir.lock();
         let map = dir.files.get(name).ok_or_else(|| not_found(name))?;
-        Ok(map.len() as u64)
+        Ok(map.live.len() as u64)
     }
 
-    fn truncate(&self, name: &str, len: u64) -> io::Result<()> {
+    fn truncate(&self, _: Token, name: &str, len: u64) -> io::Result<()> {
         let len = usize::try_from(len).map_err(io::Error::other)?;
         if len > MAX_FILE {
             return Err(too_large(name, len));
@@ -701,16 +731,17 @@ impl Storage for MemStorage {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::storage::TOKEN;
 
     #[test]
     fn power_loss_keeps_only_flushed_bytes() {
         let s = MemStorage::new();
         s.create_root().unwrap();
-        let m = s.create_segment("a", 8192).unwrap();
+        let m = s.create_segment(TOKEN, "a", 8192).unwrap();
         s.sync_dir().unwrap();
-        m.write(0, b"flushed");
-        m.flush(0, 7).unwrap();
-        m.write(4096, b"not flushed");
+        m.write(TOKEN, 0, b"flushed");
+        m.flush(TOKEN, 0, 7).unwrap();
+        m.write(TOKEN, 4096, b"not flushed");
         let p = s.crash(CrashMode::PowerLoss).unwrap();
         let bytes = p.file_bytes("a").unwrap();
         assert_eq!(&bytes[..7], b"flushed");
@@ -723,11 +754,11 @@ mod tests {
     fn power_loss_undoes_folder_changes_not_synced() {
         let s = MemStorage::new();
         s.create_root().unwrap();
-        let a = s.create_segment("a", 4096).unwrap();
-        a.write(0, b"a");
-        a.flush(0, 1).unwrap();
+        let a = s.create_segment(TOKEN, "a", 4096).unwrap();
+        a.write(TOKEN, 0, b"a");
+        a.flush(TOKEN, 0, 1).unwrap();
         s.sync_dir().unwrap();
-        s.create_segment("b", 4096).unwrap();
+        s.create_segment(TOKEN, "b", 4096).unwrap();
         s.rename("a", "c").unwrap();
         let p = s.crash(CrashMode::PowerLoss).unwrap();
         assert_eq!(
@@ -747,10 +778,10 @@ mod tests {
     fn truncation_is_durable_and_keeps_the_entry() {
         let s = MemStorage::new();
         s.create_root().unwrap();
-        let a = s.create_segment("a", 8192).unwrap();
+        let a = s.create_segment(TOKEN, "a", 8192).unwrap();
         s.sync_dir().unwrap();
-        a.write(0, b"kept");
-        s.truncate("a", 4096).unwrap();
+        a.write(TOKEN, 0, b"kept");
+        s.truncate(TOKEN, "a", 4096).unwrap();
         let p = s.crash(CrashMode::PowerLoss).unwrap();
         let bytes = p.file_bytes("a").unwrap();
         assert_eq!(bytes.len(), 4096);
@@ -761,25 +792,25 @@ mod tests {
     fn injected_flush_failure_fires_after_countdown() {
         let s = MemStorage::new();
         s.create_root().unwrap();
-        let m = s.create_segment("a", 16).unwrap();
+        let m = s.create_segment(TOKEN, "a", 16).unwrap();
         s.fail_flushes_after(1);
-        assert!(m.flush(0, 4).is_ok());
-        assert!(m.flush(0, 4).is_err());
+        assert!(m.flush(TOKEN, 0, 4).is_ok());
+        assert!(m.flush(TOKEN, 0, 4).is_err());
         s.clear_faults();
-        assert!(m.flush(0, 4).is_ok());
+        assert!(m.flush(TOKEN, 0, 4).is_ok());
     }
 
     #[test]
     fn planned_faults_fire_at_their_step() {
         let s = MemStorage::new();
         s.create_root().unwrap();
-        let m = s.create_segment("a", 8192).unwrap(); // step 0
+        let m = s.create_segment(TOKEN, "a", 8192).unwrap(); // step 0
         s.inject(2, Fault::Once(IoFault::NoSpace));
-        assert!(m.flush(0, 8).is_ok()); // step 1
-        let e = m.flush(0, 8).unwrap_err(); // step 2
+        assert!(m.flush(TOKEN, 0, 8).is_ok()); // step 1
+        let e = m.flush(TOKEN, 0, 8).unwrap_err(); // step 2
         assert_eq!(e.kind(), io::ErrorKind::StorageFull);
         assert!(e.to_string().contains("\"a\""), "{e}");
-        assert!(m.flush(0, 8).is_ok(), "a once-fault fires once");
+        assert!(m.flush(TOKEN, 0, 8).is_ok(), "a once-fault fires once");
 
         s.inject(4, Fault::From(IoFault::NoSpace));
         assert!(s.rename("a", "b").is_err()); // step 4
@@ -798,11 +829,11 @@ mod tests {
     fn short_writes_leave_partial_state() {
         let s = MemStorage::new();
         s.create_root().unwrap();
-        let m = s.create_segment("a", 3 * 4096).unwrap();
+        let m = s.create_segment(TOKEN, "a", 3 * 4096).unwrap();
         s.sync_dir().unwrap();
-        m.write(4000, &[7; 5000]);
+        m.write(TOKEN, 4000, &[7; 5000]);
         s.inject(s.io_steps(), Fault::Once(IoFault::ShortWrite));
-        assert!(m.flush(4000, 5000).is_err());
+        assert!(m.flush(TOKEN, 4000, 5000).is_err());
         let p = s
             .crash(CrashMode::PowerLoss)
             .unwrap()
@@ -819,7 +850,7 @@ mod tests {
         assert!(s.file_bytes("f.tmp").is_none());
 
         s.inject(s.io_steps(), Fault::Once(IoFault::ShortWrite));
-        assert!(s.create_segment("g", 4096).is_err());
+        assert!(s.create_segment(TOKEN, "g", 4096).is_err());
         assert_eq!(s.file_len("g").unwrap(), 0, "an empty file is left");
     }
 
@@ -827,16 +858,16 @@ mod tests {
     fn a_crash_captures_the_folder_and_stops_the_process() {
         let s = MemStorage::new();
         s.create_root().unwrap();
-        let m = s.create_segment("a", 4096).unwrap();
+        let m = s.create_segment(TOKEN, "a", 4096).unwrap();
         s.sync_dir().unwrap();
-        m.write(0, b"one");
-        m.flush(0, 3).unwrap();
-        m.write(3, b"two");
+        m.write(TOKEN, 0, b"one");
+        m.flush(TOKEN, 0, 3).unwrap();
+        m.write(TOKEN, 3, b"two");
         s.inject(s.io_steps(), Fault::Crash);
         assert!(s.crash_image(CrashMode::PowerLoss).is_none());
-        assert!(m.flush(0, 6).is_err());
+        assert!(m.flush(TOKEN, 0, 6).is_err());
         assert!(s.has_crashed());
-        m.write(6, b"after");
+        m.write(TOKEN, 6, b"after");
         assert!(s.sync_dir().is_err(), "nothing runs after the crash");
         let p = s.crash_image(CrashMode::PowerLoss).unwrap().unwrap();
         assert_eq!(&p.file_bytes("a").unwrap()[..6], b"one\0\0\0");

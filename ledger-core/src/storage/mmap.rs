@@ -29,12 +29,18 @@
 //!    guarantee that later writes find space; there a full disk can still
 //!    raise `SIGBUS`.)
 //!
+//! The discipline of invariant 3 is a property of the types
+//! (`storage::SegmentMap`): writing, and reading bytes outside the commit
+//! protocol, take a `storage::Token` that only `ledger-core` can make; safe
+//! code elsewhere reads a live segment through `LiveSlots` or atomic copies,
+//! and borrows bytes only of sealed segments. Every `unsafe` block carries
+//! `#[expect(unsafe_code, reason = ...)]` on its function and a `SAFETY`
+//! comment.
+//!
 //! Tests for invariant 2: `reader_survives_seal_of_the_segment_it_maps` and
 //! the crash tests; for invariant 3: `concurrent_reader_sees_only_whole_records`;
 //! for invariant 4: `reserve_allocates_every_block` here and the disk-full
 //! tests of the command line (`ledger-tools/tests/disk_full.rs`).
-
-#![allow(unsafe_code)]
 
 use std::fs::File;
 use std::io;
@@ -83,6 +89,7 @@ impl RawMap {
         offset.checked_add(len).is_some_and(|end| end <= self.len)
     }
 
+    #[expect(unsafe_code, reason = "a slice of mapped memory (invariants 1-3)")]
     pub(crate) fn bytes(&self, offset: usize, len: usize) -> Option<&[u8]> {
         if !self.in_bounds(offset, len) {
             return None;
@@ -93,6 +100,7 @@ impl RawMap {
         Some(unsafe { std::slice::from_raw_parts(self.map.as_ptr().add(offset), len) })
     }
 
+    #[expect(unsafe_code, reason = "a copy into mapped memory (invariants 1-3)")]
     pub(crate) fn write(&self, offset: usize, data: &[u8]) {
         assert!(
             self.in_bounds(offset, data.len()),
@@ -114,6 +122,7 @@ impl RawMap {
         }
     }
 
+    #[expect(unsafe_code, reason = "an atomic view of an aligned mapped word")]
     fn atomic_u32(&self, offset: usize) -> Option<&AtomicU32> {
         if !offset.is_multiple_of(4) || !self.in_bounds(offset, 4) {
             return None;
@@ -135,6 +144,7 @@ impl RawMap {
         }
     }
 
+    #[expect(unsafe_code, reason = "an atomic view of an aligned mapped word")]
     fn atomic_u64(&self, offset: usize) -> Option<&AtomicU64> {
         if !offset.is_multiple_of(8) || !self.in_bounds(offset, 8) {
             return None;
@@ -203,6 +213,10 @@ impl RawMap {
 /// 4). A full disk (or a file size limit) is an error here. File systems
 /// without block allocation (`EOPNOTSUPP`, `EINVAL`) get a plain length
 /// change, as nothing better exists on them.
+#[cfg_attr(
+    target_os = "linux",
+    expect(unsafe_code, reason = "posix_fallocate through libc")
+)]
 pub(crate) fn reserve(file: &File, len: u64) -> io::Result<()> {
     #[cfg(target_os = "linux")]
     {

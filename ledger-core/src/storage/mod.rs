@@ -41,18 +41,23 @@ pub trait Storage: Send + Sync + std::fmt::Debug {
     fn create_root(&self) -> io::Result<()>;
     /// The names of all files in the folder, sorted.
     fn list(&self) -> io::Result<Vec<String>>;
-    /// Creates a new file of `len` zero bytes and maps it writable. Fails if
-    /// the file exists.
-    fn create_segment(&self, name: &str, len: u64) -> io::Result<Arc<dyn SegmentMap>>;
-    /// Maps an existing file; `writable` maps it shared and writable.
-    fn map_segment(&self, name: &str, writable: bool) -> io::Result<Arc<dyn SegmentMap>>;
+    /// Creates a new file of `len` zero bytes and maps it writable (the
+    /// writer's). Fails if the file exists.
+    fn create_segment(&self, token: Token, name: &str, len: u64)
+        -> io::Result<Arc<dyn SegmentMap>>;
+    /// Maps an existing file for reading; a sealed segment's name gives a
+    /// map whose [`SegmentMap::bytes`] are readable.
+    fn map_segment(&self, name: &str) -> io::Result<Arc<dyn SegmentMap>>;
+    /// Maps an existing file shared and writable (recovery, holding the lock).
+    fn map_writable(&self, token: Token, name: &str) -> io::Result<Arc<dyn SegmentMap>>;
     /// The length of a file in bytes.
     fn file_len(&self, name: &str) -> io::Result<u64>;
-    /// Cuts a file to `len` bytes and makes the new length durable.
+    /// Cuts a file to `len` bytes and makes the new length durable (the
+    /// writer's and recovery's: a file cut under a live map would fault).
     ///
     /// Callers guarantee that no live mapping of the file will ever read at or
     /// beyond `len` again (see the safety notes in the mmap module).
-    fn truncate(&self, name: &str, len: u64) -> io::Result<()>;
+    fn truncate(&self, token: Token, name: &str, len: u64) -> io::Result<()>;
     /// Renames a file (atomically replacing `to` if it exists).
     fn rename(&self, from: &str, to: &str) -> io::Result<()>;
     /// Removes a file.
@@ -69,6 +74,25 @@ pub trait Storage: Send + Sync + std::fmt::Debug {
     fn try_lock(&self) -> io::Result<Option<Box<dyn LockGuard>>>;
 }
 
+/// The capability to write into mapped segments, or to read their bytes
+/// without the commit protocol: only code inside `ledger-core` can make one
+/// (the field is private), so safe code outside cannot race the writer.
+/// Methods that take it are the writer's, recovery's (which hold the lock)
+/// and the commit-protocol readers' ([`crate::LiveSlots`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Token(());
+
+/// Whether `name` is a sealed segment's file name (its bytes never change).
+pub(crate) fn is_sealed_name(name: &str) -> bool {
+    matches!(
+        crate::segment::names::SegmentName::parse(name),
+        Some(crate::segment::names::SegmentName::Sealed(..))
+    )
+}
+
+/// The one [`Token`], for code inside this crate.
+pub(crate) const TOKEN: Token = Token(());
+
 /// A mapped segment file.
 ///
 /// The engine upholds one discipline over every map, which is what makes the
@@ -77,6 +101,13 @@ pub trait Storage: Send + Sync + std::fmt::Debug {
 /// a release store of its length word, and never writes a byte again once it
 /// is published. Readers read a record only after an acquire load of its
 /// length word shows it published.
+///
+/// The discipline is a property of the types: writing, and reading bytes
+/// without the protocol, take a [`Token`] that only this crate can make.
+/// Safe code elsewhere gets [`SegmentMap::bytes`] only for a *sealed*
+/// segment (which nobody writes again), reads a live segment's records
+/// through [`crate::LiveSlots`] (acquire load of the length word first), and
+/// copies anything else with atomic loads ([`SegmentMap::snapshot`]).
 pub trait SegmentMap: Send + Sync {
     /// Mapped length in bytes.
     fn len(&self) -> usize;
@@ -84,27 +115,71 @@ pub trait SegmentMap: Send + Sync {
     fn is_empty(&self) -> bool {
         self.len() == 0
     }
-    /// The bytes `[offset, offset + len)`, or `None` when out of bounds.
-    /// Callers read only published (immutable) bytes.
-    fn bytes(&self, offset: usize, len: usize) -> Option<&[u8]>;
-    /// Copies `data` to `offset`. Panics if out of bounds (an engine bug).
-    fn write(&self, offset: usize, data: &[u8]);
+    /// Whether this maps a sealed segment (its name is a sealed segment's):
+    /// bytes that never change again.
+    fn is_sealed(&self) -> bool;
+    /// The bytes `[offset, offset + len)` of a sealed segment; `None` out of
+    /// bounds, and always `None` for a live (active or preallocated)
+    /// segment, whose bytes the writer may be writing.
+    fn bytes(&self, offset: usize, len: usize) -> Option<&[u8]> {
+        if self.is_sealed() {
+            self.raw(TOKEN, offset, len)
+        } else {
+            None
+        }
+    }
+    /// A copy of the whole map, read with acquire loads word by word (a
+    /// live segment: every record whose length word the copy holds is whole
+    /// in it, as the writer publishes the length word last).
+    fn snapshot(&self) -> Vec<u8> {
+        self.copy_range(0, self.len()).unwrap_or_default()
+    }
+    /// A copy of `[offset, offset + len)` (`offset` a multiple of 4), read
+    /// with acquire loads word by word; `None` out of bounds or unaligned.
+    fn copy_range(&self, offset: usize, len: usize) -> Option<Vec<u8>> {
+        let end = offset.checked_add(len).filter(|&e| e <= self.len())?;
+        if !offset.is_multiple_of(4) {
+            return None;
+        }
+        if let Some(b) = self.bytes(offset, len) {
+            return Some(b.to_vec());
+        }
+        let mut out = Vec::with_capacity(len + 8);
+        let mut at = offset;
+        while at < end {
+            if at.is_multiple_of(8) && at + 8 <= self.len() {
+                out.extend_from_slice(&self.load_u64_acquire(at)?.to_le_bytes());
+                at += 8;
+            } else {
+                out.extend_from_slice(&self.load_u32_acquire(at)?.to_le_bytes());
+                at += 4;
+            }
+        }
+        out.truncate(len);
+        Some(out)
+    }
+    /// The bytes `[offset, offset + len)` whatever the segment's state:
+    /// callers read only published (immutable) bytes, or hold the lock.
+    fn raw(&self, token: Token, offset: usize, len: usize) -> Option<&[u8]>;
+    /// Copies `data` to `offset` (the writer). Panics if out of bounds (an
+    /// engine bug).
+    fn write(&self, token: Token, offset: usize, data: &[u8]);
     /// Loads the little-endian `u32` at `offset` (4-byte aligned) with acquire ordering.
     fn load_u32_acquire(&self, offset: usize) -> Option<u32>;
     /// Stores the little-endian `u32` at `offset` (4-byte aligned) with release ordering.
-    fn store_u32_release(&self, offset: usize, value: u32);
+    fn store_u32_release(&self, token: Token, offset: usize, value: u32);
     /// Loads the little-endian `u64` at `offset` (8-byte aligned) with acquire ordering.
     fn load_u64_acquire(&self, offset: usize) -> Option<u64>;
     /// Stores the little-endian `u64` at `offset` (8-byte aligned) with release ordering.
-    fn store_u64_release(&self, offset: usize, value: u64);
+    fn store_u64_release(&self, token: Token, offset: usize, value: u64);
     /// Makes `[offset, offset + len)` durable (msync).
-    fn flush(&self, offset: usize, len: usize) -> io::Result<()>;
+    fn flush(&self, token: Token, offset: usize, len: usize) -> io::Result<()>;
     /// Pre-faults every page for writing so the writer never takes a page
     /// fault on fresh pages (`MADV_POPULATE_WRITE`); best effort.
-    fn populate(&self) -> io::Result<()>;
+    fn populate(&self, token: Token) -> io::Result<()>;
     /// Pre-faults `[offset, offset + len)` for writing; best effort.
-    fn populate_range(&self, offset: usize, len: usize) -> io::Result<()> {
-        let _ = (offset, len);
+    fn populate_range(&self, token: Token, offset: usize, len: usize) -> io::Result<()> {
+        let _ = (token, offset, len);
         Ok(())
     }
 }

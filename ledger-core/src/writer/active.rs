@@ -12,6 +12,7 @@ use crate::segment::header::{
 };
 use crate::segment::names::SegmentName;
 use crate::segment::record::FOOTER_MARKER;
+use crate::storage::TOKEN;
 use crate::storage::{SegmentMap, Storage};
 use crate::types::{ContentHash, SegmentOrdinal, Seq, Timestamp};
 
@@ -30,8 +31,8 @@ pub(crate) struct ActiveSegment {
 
 /// Writes the durable watermark into a live header (complement first).
 pub(crate) fn store_watermark(map: &dyn SegmentMap, value: u64) {
-    map.store_u64_release(WATERMARK_NOT_AT, !value);
-    map.store_u64_release(WATERMARK_AT, value);
+    map.store_u64_release(TOKEN, WATERMARK_NOT_AT, !value);
+    map.store_u64_release(TOKEN, WATERMARK_AT, value);
 }
 
 /// Reads the watermark of a live header; `None` if damaged.
@@ -58,12 +59,12 @@ pub(crate) fn create_active(
         _ => {
             let _ = storage.remove(&pre_name);
             storage
-                .create_segment(&pre_name, header.capacity)
+                .create_segment(TOKEN, &pre_name, header.capacity)
                 .ctx("create", storage.path_of(&pre_name))?
         }
     };
-    map.write(0, &header.encode());
-    map.flush(0, HEADER_LEN)
+    map.write(TOKEN, 0, &header.encode());
+    map.flush(TOKEN, 0, HEADER_LEN)
         .ctx("flush header of", storage.path_of(&pre_name))?;
     storage
         .rename(&pre_name, &name)
@@ -87,9 +88,9 @@ pub(crate) fn preallocate(
 ) -> std::io::Result<Arc<dyn SegmentMap>> {
     let name = SegmentName::Prealloc(ordinal).to_string();
     let _ = storage.remove(&name);
-    let map = storage.create_segment(&name, capacity)?;
+    let map = storage.create_segment(TOKEN, &name, capacity)?;
     // Best effort: a kernel without MADV_POPULATE_WRITE just faults later.
-    let _ = map.populate();
+    let _ = map.populate(TOKEN);
     Ok(map)
 }
 
@@ -111,8 +112,8 @@ pub(crate) fn seal(
         offset: seg.pos as u64,
     };
     let bytes = footer.encode();
-    seg.map.write(seg.pos + 4, &bytes[4..]);
-    seg.map.store_u32_release(seg.pos, FOOTER_MARKER);
+    seg.map.write(TOKEN, seg.pos + 4, &bytes[4..]);
+    seg.map.store_u32_release(TOKEN, seg.pos, FOOTER_MARKER);
     finish_seal(
         storage,
         &seg.name,
@@ -137,15 +138,15 @@ pub(crate) fn finish_seal(
 ) -> Result<SealedFile> {
     let path = storage.path_of(name);
     let end_in_map = end.min(map.len());
-    map.flush(HEADER_LEN, end_in_map.saturating_sub(HEADER_LEN))
+    map.flush(TOKEN, HEADER_LEN, end_in_map.saturating_sub(HEADER_LEN))
         .ctx("flush", path.clone())?;
     let footer_at = (end - FOOTER_LEN) as u64;
     if load_watermark(map) != Some(footer_at) {
         store_watermark(map, footer_at);
     }
-    map.flush(0, HEADER_LEN)
+    map.flush(TOKEN, 0, HEADER_LEN)
         .ctx("flush header of", path.clone())?;
-    let data = map.bytes(0, end).ok_or_else(|| Error::Corrupt {
+    let data = map.raw(TOKEN, 0, end).ok_or_else(|| Error::Corrupt {
         segment: name.to_owned(),
         offset: map.len() as u64,
         seq: None,
@@ -153,7 +154,7 @@ pub(crate) fn finish_seal(
     })?;
     let address = ContentHash::of(data);
     storage
-        .truncate(name, end as u64)
+        .truncate(TOKEN, name, end as u64)
         .ctx("trim", path.clone())?;
     let sealed_name = SegmentName::Sealed(ordinal, address).to_string();
     storage.rename(name, &sealed_name).ctx("rename", path)?;

@@ -28,6 +28,7 @@ use crate::le;
 use crate::segment::header::HEADER_LEN;
 use crate::segment::record::FOOTER_MARKER;
 use crate::storage::SegmentMap;
+use crate::storage::TOKEN;
 use crate::types::Seq;
 
 use super::active::store_watermark;
@@ -175,7 +176,7 @@ impl Shared {
         self.check_poison()?;
         if end > t.flushed_to {
             let start = t.flushed_to & !(PAGE - 1);
-            if let Err(e) = t.map.flush(start, end - start) {
+            if let Err(e) = t.map.flush(TOKEN, start, end - start) {
                 return Err(self.poison(format!("flush of {} failed: {e}", self.path)));
             }
             t.flushed_to = end;
@@ -187,13 +188,13 @@ impl Shared {
             }
             last = t
                 .map
-                .bytes(t.scan_pos + 8, 8)
+                .raw(TOKEN, t.scan_pos + 8, 8)
                 .and_then(|b| le::u64_at(b, 0));
             t.scan_pos += le::align8(len as usize);
         }
         if let Some(seq) = last {
             store_watermark(t.map.as_ref(), t.scan_pos as u64);
-            if let Err(e) = t.map.flush(0, HEADER_LEN) {
+            if let Err(e) = t.map.flush(TOKEN, 0, HEADER_LEN) {
                 return Err(self.poison(format!("flush of {} header failed: {e}", self.path)));
             }
             self.mark_durable(seq);

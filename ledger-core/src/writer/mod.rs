@@ -21,6 +21,7 @@ use crate::segment::footer::FOOTER_LEN;
 use crate::segment::header::{FormatVersion, HEADER_LEN};
 use crate::segment::record::{self, NewRecord};
 use crate::segment::ChainState;
+use crate::storage::TOKEN;
 use crate::storage::{FsStorage, LockGuard, SegmentMap, Storage};
 use crate::types::{ChainHash, Kind, LedgerId, SchemaVersion, SegmentOrdinal, Seq, Timestamp};
 use active::ActiveSegment;
@@ -334,7 +335,7 @@ impl Writer {
                 const CHUNK: usize = 1 << 20;
                 let mut at = from;
                 while at < map.len() && !flag.load(Ordering::Relaxed) {
-                    if map.populate_range(at, CHUNK).is_err() {
+                    if map.populate_range(TOKEN, at, CHUNK).is_err() {
                         break;
                     }
                     at += CHUNK;
@@ -510,8 +511,8 @@ impl Writer {
         let map = self.active.map.as_ref();
         // Body first, then the length word with a release store: a reader
         // that sees the length sees the whole record.
-        map.write(pos + 4, &self.scratch[4..]);
-        map.store_u32_release(pos, (e.payload.len() + record::OVERHEAD) as u32);
+        map.write(TOKEN, pos + 4, &self.scratch[4..]);
+        map.store_u32_release(TOKEN, pos, (e.payload.len() + record::OVERHEAD) as u32);
         self.active.pos = pos + size;
         self.active.count += 1;
         self.active.first_ts.get_or_insert(ts);
