@@ -144,6 +144,7 @@ impl std::fmt::Debug for Cursor {
         f.debug_struct("Cursor")
             .field("next_seq", &self.state.next_seq)
             .field("segment", &self.seg.as_ref().map(|s| &s.name))
+            .field("offset", &self.seg.as_ref().map(|s| s.walker.position()))
             .finish()
     }
 }
@@ -164,6 +165,10 @@ impl Cursor {
     #[must_use]
     pub fn verify_chain(mut self, on: bool) -> Self {
         self.verify_chain = on;
+        if let Some(seg) = self.seg.take() {
+            let walker = seg.walker.check_chain(on);
+            self.seg = Some(CurSeg { walker, ..seg });
+        }
         self
     }
 
