@@ -10,7 +10,11 @@ use std::io;
 use std::path::PathBuf;
 
 use crate::checkpoint::CheckpointError;
+use crate::finding::FindingKind;
 use crate::meta::MetaDefect;
+use crate::segment::footer::FooterDefect;
+use crate::segment::header::HeaderDefect;
+use crate::segment::record::RecordDefect;
 use crate::types::{ContentHash, LedgerId, SegmentOrdinal, Seq, Timestamp};
 
 /// A `Result` with this crate's [`Error`].
@@ -76,7 +80,7 @@ pub enum Error {
         defect: MetaDefect,
     },
     /// Committed data is damaged: never cut silently.
-    #[error("{segment}: damage at offset {offset}{}: {reason}", fmt_seq(.seq))]
+    #[error("{segment}: damage at offset {offset}{}: {defect}", fmt_seq(.seq))]
     Corrupt {
         /// The segment file.
         segment: String,
@@ -84,8 +88,9 @@ pub enum Error {
         offset: u64,
         /// The sequence number expected there, when known.
         seq: Option<Seq>,
-        /// What is wrong.
-        reason: String,
+        /// What is wrong, as the decoder or the segment walker found it.
+        #[source]
+        defect: Defect,
     },
     /// A segment is missing from the sequence of segments.
     #[error("segment {ordinal} is missing: {detail}")]
@@ -166,6 +171,52 @@ pub enum Error {
         /// The last sequence of the ledger (0 when empty).
         head: u64,
     },
+}
+
+/// What is wrong with damaged bytes: the typed defect a decoder or the
+/// segment walker found.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Defect {
+    /// A segment header does not decode.
+    #[error(transparent)]
+    Header(#[from] HeaderDefect),
+    /// A footer does not decode.
+    #[error(transparent)]
+    Footer(#[from] FooterDefect),
+    /// A record's envelope does not hold.
+    #[error(transparent)]
+    Record(#[from] RecordDefect),
+    /// A finding of the segment walker or of the checks across segments;
+    /// its kind says what it is.
+    #[error("{kind}: {detail}")]
+    Finding {
+        /// What kind of problem.
+        kind: FindingKind,
+        /// Details.
+        detail: String,
+    },
+}
+
+impl Defect {
+    /// A defect of kind `kind`, described by `detail`.
+    pub fn finding(kind: FindingKind, detail: impl Into<String>) -> Defect {
+        Defect::Finding {
+            kind,
+            detail: detail.into(),
+        }
+    }
+
+    /// The finding kind this defect is reported as.
+    pub fn kind(&self) -> FindingKind {
+        match self {
+            Defect::Header(_) => FindingKind::Header,
+            Defect::Footer(_) => FindingKind::Footer,
+            Defect::Record(RecordDefect::Padding) => FindingKind::StrayBytes,
+            Defect::Record(_) => FindingKind::Crc,
+            Defect::Finding { kind, .. } => *kind,
+        }
+    }
 }
 
 fn fmt_seq(seq: &Option<Seq>) -> String {

@@ -132,7 +132,10 @@ pub fn read_layout(storage: &dyn Storage) -> Result<Layout> {
             segment: actives[1].1.clone(),
             offset: 0,
             seq: None,
-            reason: format!("a second active segment beside {}", actives[0].1),
+            defect: crate::error::Defect::finding(
+                crate::finding::FindingKind::MissingSegment,
+                format!("a second active segment beside {}", actives[0].1),
+            ),
         });
     }
     let next = sealed
@@ -151,8 +154,11 @@ pub fn read_layout(storage: &dyn Storage) -> Result<Layout> {
                     segment: name.clone(),
                     offset: 0,
                     seq: None,
-                    reason: format!(
-                        "an active segment with ordinal {o}, but segment {o} is already sealed"
+                    defect: crate::error::Defect::finding(
+                        crate::finding::FindingKind::MissingSegment,
+                        format!(
+                            "an active segment with ordinal {o}, but segment {o} is already sealed"
+                        ),
                     ),
                 }
             });

@@ -64,7 +64,7 @@ pub mod verify;
 mod writer;
 
 pub use checkpoint::{Checkpoint, CheckpointError};
-pub use error::{Error, Result};
+pub use error::{Defect, Error, Result};
 pub use layout::{read_layout, Layout, SealedFile};
 pub use meta::MetaDefect;
 pub use reader::{is_ledger, read_published, Cursor, LiveSlots, Published, Reader, Record};

@@ -122,7 +122,7 @@ fn refuse(old: &Path, reason: String) -> Error {
         segment: old.display().to_string(),
         offset: 0,
         seq: None,
-        reason,
+        defect: crate::error::Defect::finding(crate::finding::FindingKind::Crc, reason),
     }
 }
 

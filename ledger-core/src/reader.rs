@@ -11,7 +11,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::error::{Error, IoContext, Result};
+use crate::error::{Defect, Error, IoContext, Result};
 use crate::layout::SealedFile;
 use crate::meta::{LedgerMeta, META_FILE};
 use crate::sealed::SealedSegment;
@@ -149,12 +149,12 @@ impl std::fmt::Debug for Cursor {
     }
 }
 
-fn corrupt(segment: &str, offset: usize, seq: Seq, reason: impl ToString) -> Error {
+fn corrupt(segment: &str, offset: usize, seq: Seq, defect: impl Into<Defect>) -> Error {
     Error::Corrupt {
         segment: segment.to_owned(),
         offset: offset as u64,
         seq: Some(seq),
-        reason: reason.to_string(),
+        defect: defect.into(),
     }
 }
 
@@ -296,7 +296,10 @@ impl Cursor {
                 &name,
                 40,
                 Seq::FIRST,
-                "the first segment does not start the chain (sequence 1 after the genesis hash)",
+                Defect::finding(
+                    crate::finding::FindingKind::Link,
+                    "the first segment does not start the chain (sequence 1 after the genesis hash)",
+                ),
             ));
         }
         if self.seg.is_some()
@@ -307,7 +310,10 @@ impl Cursor {
                 &name,
                 40,
                 self.state.next_seq,
-                "broken link to the previous segment",
+                Defect::finding(
+                    crate::finding::FindingKind::Link,
+                    "broken link to the previous segment",
+                ),
             ));
         }
         self.state.next_seq = header.first_seq;
@@ -344,7 +350,17 @@ impl Cursor {
             .unwrap_or_default();
         record::view(bytes, 0)
             .map(|r| RecordRef { offset, ..r })
-            .ok_or_else(|| corrupt(&seg.name, offset, self.state.next_seq, "record vanished"))
+            .ok_or_else(|| {
+                corrupt(
+                    &seg.name,
+                    offset,
+                    self.state.next_seq,
+                    Defect::finding(
+                        crate::finding::FindingKind::Crc,
+                        "the record the walk judged cannot be read again",
+                    ),
+                )
+            })
             .map(Some)
     }
 
@@ -404,7 +420,12 @@ impl Cursor {
                         &name,
                         other.offset().unwrap_or(0) as usize,
                         self.state.next_seq,
-                        "a segment's walk stopped where a reader cannot go on",
+                        Defect::finding(
+                            crate::finding::FindingKind::Crc,
+                            format!(
+                                "a segment's walk stopped where a reader cannot go on: {other:?}"
+                            ),
+                        ),
                     ));
                 }
             }

@@ -19,7 +19,7 @@
 //!   same whatever the ledger's size.
 
 use crate::chain;
-use crate::error::{Error, IoContext, Result};
+use crate::error::{Defect, Error, IoContext, Result};
 use crate::finding::FindingKind;
 use crate::layout::{Layout, SealedFile};
 use crate::sealed::SealedSegment;
@@ -79,12 +79,12 @@ pub(crate) struct Recovered {
     pub report: RecoveryReport,
 }
 
-fn corrupt(segment: &str, offset: usize, seq: Option<Seq>, reason: impl ToString) -> Error {
+fn corrupt(segment: &str, offset: usize, seq: Option<Seq>, defect: impl Into<Defect>) -> Error {
     Error::Corrupt {
         segment: segment.to_owned(),
         offset: offset as u64,
         seq,
-        reason: reason.to_string(),
+        defect: defect.into(),
     }
 }
 
@@ -192,13 +192,16 @@ fn recover_active(
             name,
             40,
             Some(state.next_seq),
-            format!(
-                "broken link: the segment starts at sequence {} after hash {}, \
-                 but the chain before it ends with sequence {} and hash {}",
-                header.first_seq,
-                header.prev_hash,
-                state.next_seq.prev(),
-                state.prev_hash
+            Defect::finding(
+                FindingKind::Link,
+                format!(
+                    "broken link: the segment starts at sequence {} after hash {}, \
+                     but the chain before it ends with sequence {} and hash {}",
+                    header.first_seq,
+                    header.prev_hash,
+                    state.next_seq.prev(),
+                    state.prev_hash
+                ),
             ),
         ));
     }
@@ -207,9 +210,12 @@ fn recover_active(
             name,
             first.offset as usize,
             Some(first.seq),
-            format!(
-                "timestamp {} is before the previous segment's last record's {}",
-                first.timestamp, state.last_ts
+            Defect::finding(
+                FindingKind::Timestamp,
+                format!(
+                    "timestamp {} is before the previous segment's last record's {}",
+                    first.timestamp, state.last_ts
+                ),
             ),
         ));
     }
@@ -254,7 +260,10 @@ fn recover_active(
                 name,
                 other.offset().unwrap_or(0) as usize,
                 Some(state.next_seq),
-                "the walk of the active segment stopped where no active segment can",
+                Defect::finding(
+                    FindingKind::Crc,
+                    "the walk of the active segment stopped where no active segment can",
+                ),
             ))
         }
     };

@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use crate::error::{Error, IoContext, Result};
+use crate::error::{Defect, Error, IoContext, Result};
 use crate::finding::{Finding, FindingKind};
 use crate::layout::SealedFile;
 use crate::segment::footer::SegmentFooter;
@@ -43,7 +43,7 @@ pub(crate) fn corrupt_from(f: &Finding) -> Error {
         segment: f.segment.clone(),
         offset: f.offset.unwrap_or(0),
         seq: f.seq,
-        reason: format!("{}: {}", f.kind, f.detail),
+        defect: Defect::finding(f.kind, f.detail.clone()),
     }
 }
 
@@ -71,24 +71,35 @@ impl SealedSegment {
     /// walking its records (for callers that check the content address, and
     /// so everything, later): the first sequences must agree.
     pub fn header_and_footer(name: &str, data: &[u8]) -> Result<(SegmentHeader, SegmentFooter)> {
-        let bad = |offset: usize, reason: String| Error::Corrupt {
+        let bad = |offset: usize, defect: Defect| Error::Corrupt {
             segment: name.to_owned(),
             offset: offset as u64,
             seq: None,
-            reason,
+            defect,
         };
-        let header = SegmentHeader::decode(data).map_err(|d| bad(0, d.to_string()))?;
+        let header = SegmentHeader::decode(data).map_err(|d| bad(0, d.into()))?;
         let at = data
             .len()
             .checked_sub(crate::segment::footer::FOOTER_LEN)
-            .ok_or_else(|| bad(0, format!("a file of {} bytes has no footer", data.len())))?;
-        let footer = SegmentFooter::decode(data, at).map_err(|d| bad(at, d.to_string()))?;
+            .ok_or_else(|| {
+                bad(
+                    0,
+                    Defect::finding(
+                        FindingKind::Footer,
+                        format!("a file of {} bytes has no footer", data.len()),
+                    ),
+                )
+            })?;
+        let footer = SegmentFooter::decode(data, at).map_err(|d| bad(at, d.into()))?;
         if footer.first_seq != header.first_seq {
             return Err(bad(
                 at,
-                format!(
-                    "the footer's first sequence is {}, the header's {}",
-                    footer.first_seq, header.first_seq
+                Defect::finding(
+                    FindingKind::Footer,
+                    format!(
+                        "the footer's first sequence is {}, the header's {}",
+                        footer.first_seq, header.first_seq
+                    ),
                 ),
             ));
         }
@@ -133,7 +144,10 @@ impl SealedSegment {
                 segment: name.to_owned(),
                 offset: 0,
                 seq: None,
-                reason: "the segment's header or footer could not be read".to_owned(),
+                defect: Defect::finding(
+                    FindingKind::Footer,
+                    "the segment's header or footer could not be read",
+                ),
             }),
         }
     }

@@ -229,8 +229,10 @@ mod tests {
             segment: "s".into(),
             offset: 1,
             seq: None,
-            reason: "r".into(),
+            defect: ledger_core::Defect::finding(ledger_core::verify::FindingKind::Crc, "r"),
         };
+        // The typed defect is the error's source, printed once.
+        assert_eq!(error_chain(&corrupt), "s: damage at offset 1: crc: r");
         assert_eq!(ToolError::from(corrupt).exit(), Exit::Damage);
         let pipe = ToolError::Output(io::ErrorKind::BrokenPipe.into());
         assert!(pipe.is_broken_pipe());

@@ -466,7 +466,7 @@ impl BackupStore {
                 segment: name.clone(),
                 offset: 0,
                 seq: None,
-                reason: d.to_string(),
+                defect: d.into(),
             })?;
             // The committed records, by the segment walker reading by the
             // commit protocol: it stops at the first slot that is not a

@@ -150,7 +150,10 @@ pub(crate) fn finish_seal(
         segment: name.to_owned(),
         offset: map.len() as u64,
         seq: None,
-        reason: format!("the file ends before the footer's end at {end}"),
+        defect: crate::error::Defect::finding(
+            crate::finding::FindingKind::Footer,
+            format!("the file ends before the footer's end at {end}"),
+        ),
     })?;
     let address = ContentHash::of(data);
     storage
