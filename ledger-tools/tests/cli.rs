@@ -156,24 +156,20 @@ fn inspect_and_verify_name_the_same_finding() {
     let footer = b.len() - 104;
     b[footer] ^= 0x01; // the footer marker
     fs::write(&victim, &b).unwrap();
+    let kinds = |v: &serde_json::Value, list: &str| -> Vec<String> {
+        v[list]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["kind"].as_str().unwrap().to_owned())
+            .collect()
+    };
     let v = json(&on(tmp.path(), &["verify", "--json"]));
-    let kinds: Vec<&str> = v["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["kind"].as_str().unwrap())
-        .collect();
-    assert_eq!(kinds, ["content_address", "footer"], "{v}");
+    assert_eq!(kinds(&v, "findings"), ["content_address", "footer"], "{v}");
     let run = bare(&["inspect", "--json", path_str(&victim)]);
     assert_eq!(run.code, 1, "{}", run.all());
     let i = json(&run);
-    let kinds: Vec<&str> = i["problems"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["kind"].as_str().unwrap())
-        .collect();
-    assert_eq!(kinds, ["content_address", "footer"], "{i}");
+    assert_eq!(kinds(&i, "problems"), ["content_address", "footer"], "{i}");
 }
 
 #[test]
