@@ -367,8 +367,16 @@ fn sealed_file_of(st: &dyn Storage, ordinal: SegmentOrdinal) -> Option<SegFile> 
 }
 fn verify_segment(st: &dyn Storage, f: &SegFile, cp_seq: Option<Seq>) -> SegResult {
     let mut r = SegResult::default();
-    let map = match st.map_segment(&f.name) {
-        Ok(m) => m,
+    // A sealed segment's bytes never change: they are mapped and read in
+    // place. An active one may be written, sealed and cut by a writer in
+    // this process or another: it is read with a plain read (a copy, which
+    // a concurrent cut only shortens), never borrowed from a map.
+    let read = match f.sealed {
+        Some(_) => st.map_segment(&f.name).map(Source::Map),
+        None => st.read_file(&f.name).map(Source::Copy),
+    };
+    let source = match read {
+        Ok(s) => s,
         Err(e) => {
             if e.kind() == std::io::ErrorKind::NotFound && f.sealed.is_none() {
                 // A writer sealed the active segment after the listing:
@@ -388,17 +396,9 @@ fn verify_segment(st: &dyn Storage, f: &SegFile, cp_seq: Option<Seq>) -> SegResu
             return r;
         }
     };
-    // A sealed segment's bytes never change: they are read in place. An
-    // active one may be written by a writer in this very process: it is
-    // copied with acquire loads (a copy holds every record whose length word
-    // it holds whole), and the copy is judged.
-    let copy;
-    let data: &[u8] = match map.bytes(0, map.len()) {
-        Some(b) => b,
-        None => {
-            copy = map.snapshot();
-            &copy
-        }
+    let data: &[u8] = match &source {
+        Source::Map(map) => map.bytes(0, map.len()).unwrap_or_default(),
+        Source::Copy(bytes) => bytes,
     };
     let expect = Expect {
         role: f.sealed.map_or(Role::Active, Role::Sealed),
@@ -462,6 +462,14 @@ fn verify_segment(st: &dyn Storage, f: &SegFile, cp_seq: Option<Seq>) -> SegResu
     r.first = walk.first;
     r.last = walk.last;
     r
+}
+
+/// Where a segment's bytes come from.
+enum Source {
+    /// A sealed segment's map.
+    Map(Arc<dyn crate::storage::SegmentMap>),
+    /// A copy of an active segment.
+    Copy(Vec<u8>),
 }
 
 /// The mark of the valid record at `offset`.

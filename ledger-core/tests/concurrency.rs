@@ -278,3 +278,40 @@ fn verification_while_the_writer_rotates_reports_no_damage() {
         .unwrap()
         .is_intact());
 }
+
+/// The map discipline as types: a map of the active segment lends no bytes
+/// (the writer in this process writes them), its atomic copy holds every
+/// record whose length word it holds whole, and a sealed segment's map lends
+/// its bytes.
+#[test]
+fn a_live_map_lends_no_bytes_and_its_copy_holds_whole_records() {
+    use ledger_core::segment::record::{parse_at, Slot};
+    use ledger_core::storage::{FsStorage, Storage};
+    let dir = tempfile::tempdir().unwrap();
+    let mut w = Writer::create(dir.path(), small(Durability::NoSync)).unwrap();
+    let receipts = append_range(&mut w, 0, 120);
+    let st = FsStorage::new(dir.path());
+    let active = st.map_segment(&active_file(dir.path())).unwrap();
+    assert!(!active.is_sealed());
+    assert_eq!(active.bytes(0, 8), None, "a live map lends no bytes");
+    let sealed = st.map_segment(&sealed_files(dir.path())[0]).unwrap();
+    assert!(sealed.is_sealed());
+    assert!(sealed.bytes(0, sealed.len()).is_some());
+    // Copies taken while the writer appends hold only whole records.
+    let mut next = 120;
+    for _ in 0..20 {
+        let copy = active.snapshot();
+        let mut at = 4096;
+        while let Ok(Slot::Record(r)) = parse_at(&copy, at) {
+            assert_eq!(r.payload, payload(r.seq.get() - 1), "a whole record");
+            at += r.padded_len();
+        }
+        assert_eq!(
+            u32::from_le_bytes(copy[at..at + 4].try_into().unwrap()) % 0xFFFF_FFFF,
+            0
+        );
+        append_range(&mut w, next, next + 1);
+        next += 1;
+    }
+    drop(receipts);
+}

@@ -299,10 +299,8 @@ impl MemMap {
     }
 
     fn live_bytes(&self) -> Vec<u8> {
-        self.live
-            .bytes(0, self.live.len())
-            .map(<[u8]>::to_vec)
-            .unwrap_or_default()
+        // A writer may be appending to this file in another thread.
+        self.live.copy_atomic()
     }
 
     fn make_durable(&self, offset: usize, len: usize) -> io::Result<()> {

@@ -44,7 +44,7 @@
 
 use std::fs::File;
 use std::io;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicU8, Ordering};
 
 use memmap2::{MmapOptions, MmapRaw};
 
@@ -120,6 +120,36 @@ impl RawMap {
                 data.len(),
             );
         }
+    }
+
+    /// A copy of the whole map made of acquire loads, 8 bytes at a time
+    /// (the base is page aligned): never a plain read of bytes another
+    /// thread may be writing.
+    pub(crate) fn copy_atomic(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.len + 8);
+        let mut at = 0;
+        while let Some(w) = self.load_u64_acquire(at) {
+            out.extend_from_slice(&w.to_le_bytes());
+            at += 8;
+        }
+        while let Some(b) = self.load_u8_acquire(at) {
+            out.push(b);
+            at += 1;
+        }
+        out
+    }
+
+    #[expect(unsafe_code, reason = "an atomic view of a mapped byte")]
+    fn load_u8_acquire(&self, offset: usize) -> Option<u8> {
+        if !self.in_bounds(offset, 1) {
+            return None;
+        }
+        // SAFETY: in bounds (checked above; invariants 1 and 2); a byte is
+        // always aligned; concurrent writers write through plain stores or
+        // atomics, and an atomic load never creates a reference that
+        // outlives this call.
+        let a = unsafe { &*(self.map.as_mut_ptr().add(offset).cast::<AtomicU8>()) };
+        Some(a.load(Ordering::Acquire))
     }
 
     #[expect(unsafe_code, reason = "an atomic view of an aligned mapped word")]

@@ -79,6 +79,12 @@ pub trait Storage: Send + Sync + std::fmt::Debug {
 /// (the field is private), so safe code outside cannot race the writer.
 /// Methods that take it are the writer's, recovery's (which hold the lock)
 /// and the commit-protocol readers' ([`crate::LiveSlots`]).
+///
+/// Code outside the crate cannot make one, so it cannot write into a map:
+///
+/// ```compile_fail
+/// let token = ledger_core::storage::Token(());
+/// ```
 #[derive(Debug, Clone, Copy)]
 pub struct Token(());
 
@@ -128,11 +134,39 @@ pub trait SegmentMap: Send + Sync {
             None
         }
     }
-    /// A copy of the whole map, read with acquire loads word by word (a
-    /// live segment: every record whose length word the copy holds is whole
-    /// in it, as the writer publishes the length word last).
+    /// A copy of the segment by the commit protocol: the header page, then
+    /// each published record (its length word acquire-loaded first), and a
+    /// footer if the walk meets one. Nothing after them is read (a seal may
+    /// have cut it off): it is zero in the copy, which has the map's length.
     fn snapshot(&self) -> Vec<u8> {
-        self.copy_range(0, self.len()).unwrap_or_default()
+        let len = self.len();
+        if let Some(b) = self.bytes(0, len) {
+            return b.to_vec();
+        }
+        let header = crate::segment::header::HEADER_LEN.min(len);
+        let mut out = self.copy_range(0, header).unwrap_or_default();
+        out.resize(len, 0);
+        let mut at = header;
+        while let Some(word) = self.load_u32_acquire(at) {
+            let n = match word {
+                0 => break,
+                crate::segment::record::FOOTER_MARKER => crate::segment::footer::FOOTER_LEN,
+                n => crate::le::align8(n as usize),
+            };
+            let Some(bytes) = at
+                .checked_add(n)
+                .filter(|&e| e <= len)
+                .and_then(|_| self.copy_range(at, n))
+            else {
+                break;
+            };
+            out[at..at + n].copy_from_slice(&bytes);
+            if word == crate::segment::record::FOOTER_MARKER {
+                break;
+            }
+            at += n;
+        }
+        out
     }
     /// A copy of `[offset, offset + len)` (`offset` a multiple of 4), read
     /// with acquire loads word by word; `None` out of bounds or unaligned.
