@@ -14,10 +14,10 @@ use std::time::{Duration, Instant};
 
 use criterion::{criterion_main, BenchmarkId, Criterion, Throughput};
 use ledger_benches::{pace, temp_dir, wait_for_preallocation};
-use ledger_core::domain::sim::{Generator, DEMO_START};
-use ledger_core::domain::{decode, replay, Event, ReplayOptions, Symbol, TradeId, TradingLedger};
 use ledger_core::{Durability, Kind, Reader, Seq, WriterOptions};
+use ledger_domain::{decode, replay, Event, ReplayOptions, Symbol, TradeId, TradingLedger};
 use ledger_index::{Hit, LedgerIndex, Query};
+use ledger_tools::sim::{Generator, DEMO_START};
 use serde::Serialize;
 use tempfile::TempDir;
 

@@ -98,7 +98,7 @@
 //! ```
 //!
 //! Runs over one ledger of 200,000 events from
-//! [`sim::Generator`](ledger_core::domain::sim::Generator), appended
+//! [`sim::Generator`](ledger_tools::sim::Generator), appended
 //! through a validating `TradingLedger` into 4 MiB segments, with a
 //! projection snapshot taken 2,000 events before the end, built once per
 //! run (about 20,000 and 200 in criterion's `--test` mode, so the smoke
@@ -106,7 +106,7 @@
 //!
 //! | group | what it measures |
 //! | --- | --- |
-//! | `projection/rebuild` | [`replay`](ledger_core::domain::replay()) of the whole ledger, in events per second |
+//! | `projection/rebuild` | [`replay`](ledger_domain::replay()) of the whole ledger, in events per second |
 //! | `projection/open/snapshot_tail_2000` | `TradingLedger::open`: load the snapshot, fold the 2,000 events after it |
 //! | `projection/open/no_snapshot` | the same files without the snapshot: fold every event |
 //! | `index/query/{trades_1pct,one_symbol}` | `LedgerIndex::query` (index files built beforehand) for trades whose events are about 1 % of the ledger, and for the most frequent symbol; throughput in matches per second |

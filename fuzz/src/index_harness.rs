@@ -1,13 +1,14 @@
 //! The body of the `index_file` fuzz target.
 //!
-//! Shared like `harness.rs`: `ledger-core/tests/fuzz_corpus.rs` includes it
-//! with `#[path]`, and provides `crate::ix` from the index's own sources.
+//! Shared like `harness.rs`: `ledger-domain/tests/fuzz_corpus.rs` includes
+//! it with `#[path]`, and provides `crate::ix` (the `ledger-index` items it
+//! uses), as the fuzz crate's library does.
 
 use std::sync::Arc;
 
-use ledger_core::domain::EventKind;
 use ledger_core::storage::{MemStorage, SegmentMap, Storage};
 use ledger_core::{ContentHash, Seq, Timestamp};
+use ledger_domain::EventKind;
 
 use crate::harness::Input;
 use crate::ix::{file, Query, SegmentIndex};

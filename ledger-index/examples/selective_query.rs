@@ -7,10 +7,10 @@
 
 use std::time::Instant;
 
-use ledger_core::domain::sim::{Generator, DEMO_START};
-use ledger_core::domain::{EventKind, TradingLedger};
 use ledger_core::{Durability, Seq, WriterOptions};
+use ledger_domain::{EventKind, TradingLedger};
 use ledger_index::{LedgerIndex, Query};
+use ledger_tools::sim::{Generator, DEMO_START};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let n: u64 = std::env::args()

@@ -23,6 +23,6 @@ pub enum IndexError {
         /// The record.
         seq: ledger_core::Seq,
         /// Why.
-        error: ledger_core::domain::DecodeError,
+        error: ledger_domain::DecodeError,
     },
 }

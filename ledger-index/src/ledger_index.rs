@@ -3,7 +3,6 @@
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
-use ledger_core::domain::{decode, Event, TradeId};
 use ledger_core::segment::header::{SegmentHeader, WATERMARK_AT};
 use ledger_core::segment::record::RecordRef;
 use ledger_core::storage::{FsStorage, SegmentMap, Storage};
@@ -11,6 +10,7 @@ use ledger_core::{
     read_layout, read_published, ChainHash, Kind, LedgerId, Published, SealedFile, SealedSegment,
     SegmentOrdinal, Seq, Timestamp,
 };
+use ledger_domain::{decode, Event, TradeId};
 use parking_lot::Mutex;
 
 use crate::error::IndexError;

@@ -21,8 +21,8 @@
 //! is in `docs/FORMAT.md` ("Index files") and in [`file`].
 //!
 //! ```
-//! use ledger_core::domain::sim::{demo_session, DEMO_START};
-//! use ledger_core::domain::{EventKind, TradingLedger};
+//! use ledger_tools::sim::{demo_session, DEMO_START};
+//! use ledger_domain::{EventKind, TradingLedger};
 //! use ledger_core::{Durability, WriterOptions};
 //! use ledger_index::{LedgerIndex, Query};
 //!

@@ -1,8 +1,8 @@
 //! [`Query`]: which events to find, and the one predicate both the index
 //! and a full scan answer it with.
 
-use ledger_core::domain::{DecisionId, Event, EventKind, OrderId, SessionId, Symbol, TradeId};
 use ledger_core::{Seq, Timestamp};
+use ledger_domain::{DecisionId, Event, EventKind, OrderId, SessionId, Symbol, TradeId};
 
 /// A query: every criterion given must hold (AND); inside one criterion,
 /// any of the listed values may match (OR). An empty list does not filter.

@@ -7,10 +7,10 @@
 
 use std::collections::BTreeMap;
 
-use ledger_core::domain::{decode, Event};
 use ledger_core::segment::header::HEADER_LEN;
 use ledger_core::storage::SegmentMap;
 use ledger_core::{read_published, Kind, Published, Seq, Timestamp};
+use ledger_domain::{decode, Event};
 use serde::{Deserialize, Serialize};
 
 use crate::error::IndexError;

@@ -5,10 +5,10 @@
 
 use std::path::Path;
 
-use ledger_core::domain::sim::{demo_session, Generator, DEMO_START};
-use ledger_core::domain::{Event, EventKind, TradingLedger};
 use ledger_core::{Durability, Seq, Timestamp, WriterOptions};
+use ledger_domain::{Event, EventKind, TradingLedger};
 use ledger_index::{Hit, IndexSource, LedgerIndex, Query};
+use ledger_tools::sim::{demo_session, Generator, DEMO_START};
 
 struct Rng(u64);
 

@@ -5,9 +5,9 @@
 
 use std::sync::Arc;
 
-use ledger_core::domain::{Event, Level, SessionId, SystemEvent, TradingLedger};
 use ledger_core::storage::{MemStorage, Storage};
 use ledger_core::{Durability, OpenMode, Writer, WriterOptions};
+use ledger_domain::{Event, Level, SessionId, SystemEvent, TradingLedger};
 use ledger_index::{LedgerIndex, Query};
 
 fn open(st: &MemStorage, mode: OpenMode) -> TradingLedger {

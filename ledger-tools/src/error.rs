@@ -15,7 +15,7 @@ pub enum ToolError {
     /// The trading domain refused or failed (a validation error names the
     /// event's field; a decode error names the record).
     #[error(transparent)]
-    Domain(ledger_core::domain::DomainError),
+    Domain(ledger_domain::DomainError),
     /// A file outside the ledger (key, checkpoint, output file) could not be
     /// read or written.
     #[error("cannot {op} {path}")]
@@ -83,8 +83,8 @@ impl ToolError {
     pub fn exit(&self) -> Exit {
         match self {
             ToolError::Ledger(e) => ledger_exit(e),
-            ToolError::Domain(ledger_core::domain::DomainError::Ledger(e)) => ledger_exit(e),
-            ToolError::Domain(ledger_core::domain::DomainError::Decode { .. }) => Exit::Damage,
+            ToolError::Domain(ledger_domain::DomainError::Ledger(e)) => ledger_exit(e),
+            ToolError::Domain(ledger_domain::DomainError::Decode { .. }) => Exit::Damage,
             ToolError::Damaged { .. } => Exit::Damage,
             ToolError::Index(ledger_index::IndexError::Ledger(e)) => ledger_exit(e),
             ToolError::Index(_) => Exit::Damage,
@@ -99,10 +99,10 @@ impl ToolError {
     }
 }
 
-impl From<ledger_core::domain::DomainError> for ToolError {
-    fn from(e: ledger_core::domain::DomainError) -> Self {
+impl From<ledger_domain::DomainError> for ToolError {
+    fn from(e: ledger_domain::DomainError) -> Self {
         match e {
-            ledger_core::domain::DomainError::Ledger(e) => ToolError::Ledger(e),
+            ledger_domain::DomainError::Ledger(e) => ToolError::Ledger(e),
             other => ToolError::Domain(other),
         }
     }

@@ -13,8 +13,8 @@
 use std::io::{self, Write};
 use std::path::Path;
 
-use ledger_core::domain::{SessionId, Symbol, TradeId};
 use ledger_core::{Cursor, Reader, Seq, Timestamp};
+use ledger_domain::{SessionId, Symbol, TradeId};
 use ledger_index::{Hit, LedgerIndex, Query};
 
 use crate::cli::{ExportArgs, ExportFormat};

@@ -7,7 +7,7 @@
 //! | command | what it does | module |
 //! | --- | --- | --- |
 //! | `ledger init` | creates an empty ledger; refuses an existing ledger or a folder holding other files | [`init_cmd`] |
-//! | `ledger demo [--events N]` | the whole pipeline: a scripted trading session (plus `--events N` generated), verified, projections rebuilt, performance report, why-did-we-trade | [`demo`] |
+//! | `ledger demo [--events N]` | the whole pipeline: a scripted trading session (plus `--events N` generated), verified, projections rebuilt, performance report, why-did-we-trade | [`demo`], [`sim`] |
 //! | `ledger append [FILE\|-]` | appends events given as JSON lines ([`event_json`]), each validated; a refused line stops it, naming the line, with everything before it kept and durable | [`append_cmd`] |
 //! | `ledger verify` | re-hashes everything, reports every finding (text or JSON), optionally against a checkpoint | [`verify_cmd`] |
 //! | `ledger export` | streams events through the indexes as JSON lines, a JSON array or CSV, filtered by kind, symbol, session, trade and time | [`export_cmd`] |
@@ -79,6 +79,7 @@ pub mod replay_cmd;
 pub mod report_cmd;
 pub mod report_fmt;
 pub mod segment_check;
+pub mod sim;
 pub mod stats_cmd;
 pub mod summary;
 pub mod tail_cmd;

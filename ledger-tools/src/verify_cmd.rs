@@ -50,7 +50,11 @@ pub fn run(dir: &Path, args: &VerifyArgs, out: &mut dyn Write) -> Result<Exit, T
         }],
     });
     let link_problems = match &args.previous {
-        Some(old) => Some(ledger_core::migrate::verify_migration(dir, old)?),
+        Some(old) => Some(ledger_core::migrate::verify_migration(
+            dir,
+            old,
+            Some(&ledger_domain::TradingUpcaster),
+        )?),
         None => None,
     };
     if let (Some(problems), false) = (&link_problems, args.json) {

@@ -2,9 +2,9 @@
 
 use std::path::PathBuf;
 
-use super::codec::{DecodeError, EncodeError};
-use super::validate::ValidationError;
-use crate::types::Seq;
+use crate::codec::{DecodeError, EncodeError};
+use crate::validate::ValidationError;
+use ledger_core::Seq;
 
 /// What can go wrong in the trading domain.
 #[derive(Debug, thiserror::Error)]
@@ -15,7 +15,7 @@ pub enum DomainError {
     Invalid(#[from] ValidationError),
     /// The storage engine failed.
     #[error(transparent)]
-    Ledger(#[from] crate::Error),
+    Ledger(#[from] ledger_core::Error),
     /// A stored record is not a readable event.
     #[error("record {seq}: {error}")]
     Decode {

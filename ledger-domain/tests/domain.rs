@@ -5,12 +5,12 @@
 
 use std::sync::Arc;
 
-use ledger_core::domain::codec::legacy::{MetricV1, SystemEventV1};
-use ledger_core::domain::sim::{demo_session, Generator, DEMO_START};
-use ledger_core::domain::*;
 use ledger_core::{
     Durability, Entry, Kind, Reader, SchemaVersion, Seq, Timestamp, Writer, WriterOptions,
 };
+use ledger_domain::codec::legacy::{MetricV1, SystemEventV1};
+use ledger_domain::*;
+use ledger_tools::sim::{demo_session, Generator, DEMO_START};
 
 fn opts() -> WriterOptions {
     WriterOptions::default()

@@ -23,11 +23,10 @@
 //! the views are rebuilt from scratch. Snapshots are derived data: deleting
 //! them loses nothing.
 
-use super::projections::Projections;
-use crate::le;
-use crate::reader::{Cursor, Reader};
-use crate::storage::Storage;
-use crate::types::{ChainHash, LedgerId, Seq};
+use crate::projections::Projections;
+use ledger_core::storage::Storage;
+use ledger_core::{ChainHash, LedgerId, Seq};
+use ledger_core::{Cursor, Reader};
 
 const MAGIC: [u8; 8] = *b"\x89LGRSNP\n";
 const FORMAT: u16 = 1;
@@ -35,6 +34,21 @@ const FORMAT: u16 = 1;
 /// then ignored and rebuilt.
 pub const PROJECTION_SCHEMA: u16 = 1;
 const HEAD: usize = 80;
+
+/// Bounds-checked little-endian fields of a snapshot file (untrusted bytes).
+mod le {
+    pub(super) fn array<const N: usize>(buf: &[u8], at: usize) -> Option<[u8; N]> {
+        buf.get(at..at.checked_add(N)?)?.try_into().ok()
+    }
+
+    pub(super) fn u16_at(buf: &[u8], at: usize) -> Option<u16> {
+        array(buf, at).map(u16::from_le_bytes)
+    }
+
+    pub(super) fn u64_at(buf: &[u8], at: usize) -> Option<u64> {
+        array(buf, at).map(u64::from_le_bytes)
+    }
+}
 
 /// The file name of the snapshot at `seq`.
 pub fn file_name(seq: Seq) -> String {
@@ -119,11 +133,11 @@ pub struct Loaded {
 }
 
 /// Loads the newest snapshot that is valid and bound to this ledger's chain.
-pub fn load_latest(reader: &Reader) -> crate::Result<Loaded> {
+pub fn load_latest(reader: &Reader) -> ledger_core::Result<Loaded> {
     let storage = reader.storage();
     let mut names: Vec<(Seq, String)> = storage
         .list()
-        .map_err(|e| crate::Error::Io {
+        .map_err(|e| ledger_core::Error::Io {
             op: "list",
             path: storage.path_of(""),
             error: e,

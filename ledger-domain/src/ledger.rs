@@ -9,19 +9,19 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 
-use super::codec;
-use super::decimal::Decimal;
-use super::error::DomainError;
-use super::events::*;
-use super::ids::{OrderId, SessionId, TradeId};
-use super::projections::Projections;
-use super::replay::{self, ReplayOptions};
-use super::snapshot;
-use super::validate::{check_time, validate};
-use crate::reader::Reader;
-use crate::recovery::RecoveryReport;
-use crate::types::{Seq, Timestamp};
-use crate::writer::{Entry, Receipt, Writer, WriterOptions};
+use crate::codec;
+use crate::decimal::Decimal;
+use crate::error::DomainError;
+use crate::events::*;
+use crate::ids::{OrderId, SessionId, TradeId};
+use crate::projections::Projections;
+use crate::replay::{self, ReplayOptions};
+use crate::snapshot;
+use crate::validate::{check_time, validate};
+use ledger_core::Reader;
+use ledger_core::RecoveryReport;
+use ledger_core::{Entry, Receipt, Writer, WriterOptions};
+use ledger_core::{Seq, Timestamp};
 
 /// What opening a trading ledger found and did.
 #[derive(Debug, Clone, Default)]

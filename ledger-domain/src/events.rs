@@ -8,8 +8,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::decimal::Decimal;
-use super::ids::{DecisionId, OrderId, SessionId, Symbol, TradeId};
+use crate::decimal::Decimal;
+use crate::ids::{DecisionId, OrderId, SessionId, Symbol, TradeId};
 
 /// The kinds of events, with their record kind codes and snake_case names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
