@@ -1,8 +1,7 @@
 //! The trading domain's error type.
 
-use std::path::PathBuf;
-
 use crate::codec::{DecodeError, EncodeError};
+use crate::snapshot::SnapshotError;
 use crate::validate::ValidationError;
 use ledger_core::Seq;
 
@@ -27,12 +26,7 @@ pub enum DomainError {
     /// An event could not be encoded.
     #[error(transparent)]
     Encode(#[from] EncodeError),
-    /// A projection snapshot could not be written.
-    #[error("snapshot {path}: {reason}")]
-    Snapshot {
-        /// The snapshot file.
-        path: PathBuf,
-        /// What went wrong.
-        reason: String,
-    },
+    /// A projection snapshot could not be taken or written.
+    #[error(transparent)]
+    Snapshot(#[from] SnapshotError),
 }

@@ -16,7 +16,7 @@ use crate::events::*;
 use crate::ids::{OrderId, SessionId, TradeId};
 use crate::projections::Projections;
 use crate::replay::{self, ReplayOptions};
-use crate::snapshot;
+use crate::snapshot::{self, SnapshotError};
 use crate::validate::{check_time, validate};
 use ledger_core::Reader;
 use ledger_core::RecoveryReport;
@@ -24,14 +24,14 @@ use ledger_core::{Entry, Receipt, Writer, WriterOptions};
 use ledger_core::{Seq, Timestamp};
 
 /// What opening a trading ledger found and did.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 pub struct OpenReport {
     /// The storage engine's recovery report.
     pub recovery: RecoveryReport,
     /// The snapshot the views started from, if any.
     pub snapshot: Option<Seq>,
-    /// Snapshots passed over (file, why).
-    pub rejected_snapshots: Vec<(String, String)>,
+    /// Snapshots passed over (file name, why), newest first.
+    pub rejected_snapshots: Vec<(String, SnapshotError)>,
     /// Events folded after the snapshot (or from the start).
     pub folded: u64,
 }
@@ -145,15 +145,11 @@ impl TradingLedger {
     /// Saves a snapshot of the views; returns the file name.
     pub fn save_snapshot(&self) -> Result<String, DomainError> {
         let storage = self.writer.storage();
-        snapshot::save(
+        Ok(snapshot::save(
             storage.as_ref(),
             &self.writer.ledger_id(),
             &self.projections,
-        )
-        .map_err(|reason| DomainError::Snapshot {
-            path: storage.path_of(""),
-            reason,
-        })
+        )?)
     }
 
     /// Flushes and closes the writer.

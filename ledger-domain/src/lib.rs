@@ -89,5 +89,6 @@ pub use projections::{
 };
 pub use replay::{replay, ReplayOptions};
 pub use report::{Performance, PerformanceReport, ReportFilter};
+pub use snapshot::{SnapshotDefect, SnapshotError};
 pub use trade::{Fill, Trade, TradeStatus};
 pub use validate::{check_time, validate, ValidationError};

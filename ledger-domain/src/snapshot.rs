@@ -23,6 +23,8 @@
 //! the views are rebuilt from scratch. Snapshots are derived data: deleting
 //! them loses nothing.
 
+use std::path::PathBuf;
+
 use crate::projections::Projections;
 use ledger_core::storage::Storage;
 use ledger_core::{ChainHash, LedgerId, Seq};
@@ -60,10 +62,124 @@ fn parse_name(name: &str) -> Option<Seq> {
     digits.parse().ok().map(Seq::new)
 }
 
-/// Encodes a snapshot of `p` (which must have folded at least one record).
-pub fn encode(ledger: &LedgerId, p: &Projections) -> Result<(Seq, Vec<u8>), String> {
-    let (seq, hash, _) = p.last.ok_or("nothing folded yet")?;
-    let payload = postcard::to_allocvec(p).map_err(|e| e.to_string())?;
+/// What is wrong with a snapshot's bytes, or with its binding to the
+/// ledger's chain: why it is not used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SnapshotDefect {
+    /// Shorter than a header and a checksum.
+    #[error("{len} bytes is too short for a snapshot")]
+    TooShort {
+        /// The file's length.
+        len: usize,
+    },
+    /// The blake3 trailer does not match the bytes.
+    #[error("checksum mismatch (damaged or truncated)")]
+    Checksum,
+    /// Not a snapshot file.
+    #[error("bad magic bytes")]
+    Magic,
+    /// A snapshot format this build does not read.
+    #[error("snapshot format {found} is not supported (this build reads {FORMAT})")]
+    Format {
+        /// The format version found.
+        found: u16,
+    },
+    /// Projections of another layout than this build's.
+    #[error("projection schema {found} is not this build's ({PROJECTION_SCHEMA})")]
+    Schema {
+        /// The projection schema version found.
+        found: u16,
+    },
+    /// Taken of another ledger.
+    #[error("the snapshot is of another ledger ({found})")]
+    OtherLedger {
+        /// The ledger id it names.
+        found: LedgerId,
+    },
+    /// The payload length field disagrees with the file's length.
+    #[error("payload length does not match the file")]
+    Length,
+    /// The payload is not the projections.
+    #[error("payload does not decode: {0}")]
+    Payload(#[source] postcard::Error),
+    /// The header and the payload name different records.
+    #[error("payload and header disagree on the sequence")]
+    Disagree,
+    /// The ledger's record at the snapshot's sequence has another chain
+    /// hash: the snapshot is of another history.
+    #[error("bound to chain hash {snapshot} at record {seq}, but the ledger has {ledger}")]
+    OtherChain {
+        /// The record.
+        seq: Seq,
+        /// The chain hash the snapshot is bound to.
+        snapshot: ChainHash,
+        /// The ledger's chain hash at that record.
+        ledger: ChainHash,
+    },
+    /// The ledger does not hold the snapshot's record.
+    #[error("the ledger has no record {seq}")]
+    NoRecord {
+        /// The record.
+        seq: Seq,
+    },
+}
+
+/// Why a projection snapshot could not be taken, written or used.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SnapshotError {
+    /// No record folded yet: a snapshot would be bound to nothing.
+    #[error("no snapshot can be taken before a record is folded")]
+    NothingFolded,
+    /// The projections at `seq` could not be encoded.
+    #[error("snapshot at record {seq}: the projections do not encode: {source}")]
+    Encode {
+        /// The last record folded.
+        seq: Seq,
+        /// Why.
+        #[source]
+        source: postcard::Error,
+    },
+    /// The snapshot file could not be read or written.
+    #[error("cannot {op} snapshot {path}: {source}")]
+    Io {
+        /// `"read"` or `"write"`.
+        op: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// The failure.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not a snapshot this ledger can use.
+    #[error("snapshot {path}: {defect}")]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// The sequence its name gives.
+        seq: Option<Seq>,
+        /// What is wrong.
+        #[source]
+        defect: SnapshotDefect,
+    },
+    /// The ledger could not be read to check the snapshot's binding.
+    #[error("snapshot {path}: {source}")]
+    Ledger {
+        /// The file.
+        path: PathBuf,
+        /// The engine's error.
+        #[source]
+        source: ledger_core::Error,
+    },
+}
+
+/// Encodes a snapshot of `p` (which must have folded at least one record);
+/// returns the sequence it is bound to and the file's bytes.
+pub fn encode(ledger: &LedgerId, p: &Projections) -> Result<(Seq, Vec<u8>), SnapshotError> {
+    let (seq, hash, _) = p.last.ok_or(SnapshotError::NothingFolded)?;
+    let payload =
+        postcard::to_allocvec(p).map_err(|source| SnapshotError::Encode { seq, source })?;
     let mut b = Vec::with_capacity(HEAD + payload.len() + 32);
     b.extend_from_slice(&MAGIC);
     b.extend_from_slice(&FORMAT.to_le_bytes());
@@ -79,43 +195,43 @@ pub fn encode(ledger: &LedgerId, p: &Projections) -> Result<(Seq, Vec<u8>), Stri
     Ok((seq, b))
 }
 
-/// Decodes a snapshot, checking everything but the binding to the ledger.
-pub fn decode(ledger: &LedgerId, b: &[u8]) -> Result<(Seq, ChainHash, Projections), String> {
+/// Decodes a snapshot, checking everything but the binding to the ledger's
+/// chain.
+pub fn decode(
+    ledger: &LedgerId,
+    b: &[u8],
+) -> Result<(Seq, ChainHash, Projections), SnapshotDefect> {
     if b.len() < HEAD + 32 {
-        return Err(format!("{} bytes is too short for a snapshot", b.len()));
+        return Err(SnapshotDefect::TooShort { len: b.len() });
     }
     let (body, sum) = b.split_at(b.len() - 32);
     if blake3::hash(body).as_bytes() != sum {
-        return Err("checksum mismatch (damaged or truncated)".into());
+        return Err(SnapshotDefect::Checksum);
     }
     if le::array::<8>(b, 0) != Some(MAGIC) {
-        return Err("bad magic bytes".into());
+        return Err(SnapshotDefect::Magic);
     }
-    if le::u16_at(b, 8) != Some(FORMAT) {
-        return Err(format!(
-            "snapshot format {:?} is not supported",
-            le::u16_at(b, 8)
-        ));
+    let format = le::u16_at(b, 8).unwrap_or_default();
+    if format != FORMAT {
+        return Err(SnapshotDefect::Format { found: format });
     }
-    if le::u16_at(b, 10) != Some(PROJECTION_SCHEMA) {
-        return Err(format!(
-            "projection schema {:?} is not this build's ({PROJECTION_SCHEMA})",
-            le::u16_at(b, 10)
-        ));
+    let schema = le::u16_at(b, 10).unwrap_or_default();
+    if schema != PROJECTION_SCHEMA {
+        return Err(SnapshotDefect::Schema { found: schema });
     }
-    if le::array::<16>(b, 16) != Some(*ledger.as_bytes()) {
-        return Err("the snapshot is of another ledger".into());
+    let found = LedgerId::from_bytes(le::array(b, 16).unwrap_or_default());
+    if found != *ledger {
+        return Err(SnapshotDefect::OtherLedger { found });
     }
     let seq = Seq::new(le::u64_at(b, 32).unwrap_or_default());
     let hash = ChainHash::from_bytes(le::array(b, 40).unwrap_or_default());
     let len = le::u64_at(b, 72).unwrap_or_default() as usize;
     if HEAD.checked_add(len) != Some(body.len()) {
-        return Err("payload length does not match the file".into());
+        return Err(SnapshotDefect::Length);
     }
-    let p: Projections =
-        postcard::from_bytes(&body[HEAD..]).map_err(|e| format!("payload does not decode: {e}"))?;
+    let p: Projections = postcard::from_bytes(&body[HEAD..]).map_err(SnapshotDefect::Payload)?;
     if p.last.map(|l| (l.0, l.1)) != Some((seq, hash)) {
-        return Err("payload and header disagree on the sequence".into());
+        return Err(SnapshotDefect::Disagree);
     }
     Ok((seq, hash, p))
 }
@@ -128,8 +244,8 @@ pub struct Loaded {
     /// With them, a cursor on the record after the snapshot's (where the
     /// fold continues: the check of the snapshot already walked there).
     pub cursor: Option<Cursor>,
-    /// Snapshots passed over, with why.
-    pub rejected: Vec<(String, String)>,
+    /// Snapshots passed over (file name, why), newest first.
+    pub rejected: Vec<(String, SnapshotError)>,
 }
 
 /// Loads the newest snapshot that is valid and bound to this ledger's chain.
@@ -164,26 +280,107 @@ fn load_one(
     storage: &dyn Storage,
     reader: &Reader,
     name: &str,
-) -> Result<(Projections, Cursor), String> {
-    let bytes = storage.read_file(name).map_err(|e| e.to_string())?;
-    let (seq, hash, p) = decode(&reader.ledger_id(), &bytes)?;
-    let mut cursor = reader.cursor_from(seq).map_err(|e| e.to_string())?;
-    match cursor.next_ref().map_err(|e| e.to_string())? {
+) -> Result<(Projections, Cursor), SnapshotError> {
+    let path = || storage.path_of(name);
+    let invalid = |defect| SnapshotError::Invalid {
+        path: path(),
+        seq: parse_name(name),
+        defect,
+    };
+    let ledger_err = |source| SnapshotError::Ledger {
+        path: path(),
+        source,
+    };
+    let bytes = storage
+        .read_file(name)
+        .map_err(|source| SnapshotError::Io {
+            op: "read",
+            path: path(),
+            source,
+        })?;
+    let (seq, hash, p) = decode(&reader.ledger_id(), &bytes).map_err(invalid)?;
+    let mut cursor = reader.cursor_from(seq).map_err(ledger_err)?;
+    match cursor.next_ref().map_err(ledger_err)? {
         Some(r) if r.seq == seq && r.chain_hash == hash => Ok((p, cursor)),
-        Some(r) if r.seq == seq => Err(format!(
-            "bound to chain hash {hash} at record {seq}, but the ledger has {}",
-            r.chain_hash
-        )),
-        _ => Err(format!("the ledger has no record {seq}")),
+        Some(r) if r.seq == seq => Err(invalid(SnapshotDefect::OtherChain {
+            seq,
+            snapshot: hash,
+            ledger: r.chain_hash,
+        })),
+        _ => Err(invalid(SnapshotDefect::NoRecord { seq })),
     }
 }
 
 /// Writes a snapshot of `p` atomically; returns its file name.
-pub fn save(storage: &dyn Storage, ledger: &LedgerId, p: &Projections) -> Result<String, String> {
+pub fn save(
+    storage: &dyn Storage,
+    ledger: &LedgerId,
+    p: &Projections,
+) -> Result<String, SnapshotError> {
     let (seq, bytes) = encode(ledger, p)?;
     let name = file_name(seq);
     storage
         .write_file_atomic(&name, &bytes)
-        .map_err(|e| e.to_string())?;
+        .map_err(|source| SnapshotError::Io {
+            op: "write",
+            path: storage.path_of(&name),
+            source,
+        })?;
     Ok(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Views that folded up to record `seq`.
+    fn folded(seq: u64) -> Projections {
+        Projections {
+            last: Some((
+                Seq::new(seq),
+                ChainHash::from_bytes([1; 32]),
+                ledger_core::Timestamp::from_nanos(5),
+            )),
+            ..Projections::default()
+        }
+    }
+
+    #[test]
+    fn defects_are_named() {
+        let id = LedgerId::from_bytes([7; 16]);
+        assert!(matches!(
+            encode(&id, &Projections::default()),
+            Err(SnapshotError::NothingFolded)
+        ));
+        let p = folded(3);
+        let (seq, bytes) = encode(&id, &p).unwrap();
+        assert_eq!(seq, Seq::new(3));
+        assert!(matches!(decode(&id, &bytes), Ok((s, _, q)) if s == seq && q == p));
+        assert_eq!(
+            decode(&id, &bytes[..40]).err(),
+            Some(SnapshotDefect::TooShort { len: 40 })
+        );
+        let mut flipped = bytes.clone();
+        flipped[50] ^= 1;
+        assert_eq!(decode(&id, &flipped).err(), Some(SnapshotDefect::Checksum));
+        let other = LedgerId::from_bytes([8; 16]);
+        assert_eq!(
+            decode(&other, &bytes).err(),
+            Some(SnapshotDefect::OtherLedger { found: id })
+        );
+    }
+
+    #[test]
+    fn a_failed_write_names_the_file() {
+        use ledger_core::storage::{IoFault, MemStorage};
+        let st = MemStorage::new();
+        st.create_root().unwrap();
+        st.fail_file(&format!("{}.tmp", file_name(Seq::new(9))), IoFault::NoSpace);
+        let p = folded(9);
+        let err = save(&st, &LedgerId::from_bytes([7; 16]), &p);
+        assert!(
+            matches!(&err, Err(SnapshotError::Io { op: "write", path, .. }) if path.ends_with(file_name(Seq::new(9)))),
+            "{err:?}"
+        );
+    }
 }
