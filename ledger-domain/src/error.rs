@@ -23,6 +23,9 @@ pub enum DomainError {
         /// Why it does not decode.
         error: DecodeError,
     },
+    /// The index failed.
+    #[error(transparent)]
+    Index(#[from] ledger_index::IndexError),
     /// An event could not be encoded.
     #[error(transparent)]
     Encode(#[from] EncodeError),

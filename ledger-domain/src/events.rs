@@ -41,6 +41,13 @@ pub enum EventKind {
     Audit = 12,
 }
 
+/// The record kind of an event kind (the same code).
+impl From<EventKind> for ledger_core::Kind {
+    fn from(kind: EventKind) -> Self {
+        ledger_core::Kind::new(kind.code())
+    }
+}
+
 impl EventKind {
     /// Every kind, in code order.
     pub const ALL: [EventKind; 12] = [

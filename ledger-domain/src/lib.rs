@@ -23,6 +23,9 @@
 //! - [`replay()`] folds the log up to a sequence or a time;
 //!   [`PerformanceReport`] computes the performance figures from the
 //!   projected trades (`docs/REPORT.md`).
+//! - [`TradingKeys`]: the keys `ledger-index` finds trading events by
+//!   (symbol, trade, decision, order, session); [`EventHit`] decodes a hit,
+//!   [`decision_chain`] follows a trade back to its decision.
 //! - `tracing_layer` (cargo feature `tracing`): records an engine's
 //!   `tracing` events as system events.
 //!
@@ -68,6 +71,7 @@ mod decimal;
 mod error;
 mod events;
 mod ids;
+mod index;
 mod ledger;
 mod projections;
 pub mod replay;
@@ -83,6 +87,7 @@ pub use decimal::{Decimal, DecimalError};
 pub use error::DomainError;
 pub use events::*;
 pub use ids::{DecisionId, OrderId, SessionId, Symbol, TradeId};
+pub use index::{decision_chain, trade_events, EventHit, TradingKeys};
 pub use ledger::{LedgerHandle, OpenReport, SessionLogger, TradingLedger};
 pub use projections::{
     At, DecisionChain, MetricSeries, PositionView, Projections, SessionView, TradeStory,

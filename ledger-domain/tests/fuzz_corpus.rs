@@ -6,9 +6,8 @@
 //! files the fuzz targets run (`fuzz/src/harness.rs` and
 //! `fuzz/src/index_harness.rs`), so the two cannot drift apart. It lives in
 //! `ledger-domain` because the targets cover the engine, the index and the
-//! trading domain's decoder, and this crate sees all three (`ledger-index`
-//! as a dev-dependency); `crate::ix` stands for `ledger-index`, as it does
-//! in the fuzz crate.
+//! trading domain's decoder, and this crate sees all three; `crate::ix`
+//! stands for `ledger-index`, as it does in the fuzz crate.
 //!
 //! A new file in a corpus folder is replayed automatically; a folder with
 //! no target here fails the test. Reproducers of findings that are not fixed

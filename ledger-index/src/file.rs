@@ -18,9 +18,21 @@
 //! 72+n    32    blake3 of bytes [0, 72+n)
 //! ```
 //!
+//! The payload, in postcard order: `first_seq`, `offsets`, `times`, `kinds`,
+//! then one posting map per key family of the domain's [`KeyExtractor`], in
+//! its order (for the trading domain: symbols, trades, decisions, orders,
+//! sessions), then `end`. The file does not name the families: it is read
+//! with the extractor of the ledger's domain, which must keep its families
+//! and their order (the payload must be consumed exactly, so a file written
+//! with another number of families is refused).
+//!
 //! A missing, damaged (checksum), stale (another segment's address, other
 //! first sequence or count) or unknown-version index file is never trusted:
 //! the index is rebuilt from the segment and the file rewritten.
+//!
+//! [`KeyExtractor`]: crate::KeyExtractor
+
+use std::collections::BTreeMap;
 
 use ledger_core::ContentHash;
 
@@ -30,6 +42,58 @@ const MAGIC: [u8; 8] = *b"\x89LGRIDX\n";
 /// The index format version this build writes and reads.
 pub const VERSION: u16 = 1;
 const HEAD: usize = 72;
+
+/// Why an index file cannot be trusted (it is then rebuilt from its segment).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum FileDefect {
+    /// Shorter than a header and a checksum.
+    #[error("{len} bytes is too short for an index file")]
+    TooShort {
+        /// The file's length.
+        len: usize,
+    },
+    /// The blake3 trailer does not match the bytes.
+    #[error("checksum mismatch (damaged or truncated)")]
+    Checksum,
+    /// Not an index file.
+    #[error("bad magic bytes")]
+    Magic,
+    /// An index format this build does not read.
+    #[error("index format {found} is not this build's ({VERSION})")]
+    Version {
+        /// The version found.
+        found: u16,
+    },
+    /// Built from another segment's bytes.
+    #[error("built from other bytes than this segment's (stale)")]
+    Stale,
+    /// Built for a segment starting at another sequence.
+    #[error("first sequence differs from the segment's")]
+    FirstSeq,
+    /// The payload length field disagrees with the file's length.
+    #[error("payload length does not match the file")]
+    Length,
+    /// The payload is not a segment index of this domain's key families.
+    #[error("payload does not decode: {0}")]
+    Payload(#[source] postcard::Error),
+    /// The payload decodes but leaves bytes over (written with more key
+    /// families than the domain has).
+    #[error("payload does not decode: {0} bytes left over")]
+    Trailing(usize),
+    /// A delta-encoded posting list sums past `u32::MAX`.
+    #[error("posting list overflows")]
+    Overflow,
+    /// Header and payload name different first sequences or counts.
+    #[error("header and payload disagree")]
+    Disagree,
+    /// Record offsets that do not increase or point into the header.
+    #[error("record offsets are not increasing")]
+    Offsets,
+    /// A posting list out of order or past the segment's records.
+    #[error("a posting list is out of order or points past the segment")]
+    Postings,
+}
 
 /// The index file name for a sealed segment file name.
 pub fn index_name(segment: &str) -> Option<String> {
@@ -55,30 +119,29 @@ fn delta(p: &Postings) -> Postings {
         .collect()
 }
 
-fn undelta(p: &mut Postings) -> Result<(), String> {
+fn undelta(p: &mut Postings) -> Result<(), FileDefect> {
     for v in p.values_mut() {
         let mut acc: u32 = 0;
         for x in v.iter_mut() {
-            acc = acc.checked_add(*x).ok_or("posting list overflows")?;
+            acc = acc.checked_add(*x).ok_or(FileDefect::Overflow)?;
             *x = acc;
         }
     }
     Ok(())
 }
 
-fn delta_encoded(ix: &SegmentIndex) -> SegmentIndex {
-    let mut out = ix.clone();
-    out.symbols = delta(&ix.symbols);
-    out.trades = delta(&ix.trades);
-    out.decisions = delta(&ix.decisions);
-    out.orders = delta(&ix.orders);
-    out.sessions = delta(&ix.sessions);
-    out
-}
+/// The fields before the key families, in payload order.
+type Head = (u64, Vec<u32>, Vec<i64>, BTreeMap<u16, Vec<u32>>);
 
 /// Encodes the index file of the segment with content address `address`.
-pub fn encode(address: &ContentHash, ix: &SegmentIndex) -> Result<Vec<u8>, String> {
-    let payload = postcard::to_allocvec(&delta_encoded(ix)).map_err(|e| e.to_string())?;
+pub fn encode(address: &ContentHash, ix: &SegmentIndex) -> Result<Vec<u8>, postcard::Error> {
+    // Postcard writes a struct as its fields one after the other, so the
+    // parts written in turn are the bytes of the whole.
+    let mut payload = postcard::to_allocvec(&(&ix.first_seq, &ix.offsets, &ix.times, &ix.kinds))?;
+    for p in &ix.keys {
+        payload = postcard::to_extend(&delta(p), payload)?;
+    }
+    payload = postcard::to_extend(&ix.end, payload)?;
     let mut b = Vec::with_capacity(HEAD + payload.len() + 32);
     b.extend_from_slice(&MAGIC);
     b.extend_from_slice(&VERSION.to_le_bytes());
@@ -97,45 +160,65 @@ fn u64_at(b: &[u8], at: usize) -> Option<u64> {
     b.get(at..at + 8)?.try_into().ok().map(u64::from_le_bytes)
 }
 
-/// Decodes an index file and checks that it belongs to the segment with
-/// content address `address`; the error says why it cannot be trusted.
-pub fn decode(b: &[u8], address: &ContentHash) -> Result<SegmentIndex, String> {
+/// Decodes the payload: the head, `families` posting maps, `end`.
+fn decode_payload(mut rest: &[u8], families: usize) -> Result<SegmentIndex, FileDefect> {
+    let ((first_seq, offsets, times, kinds), r) =
+        postcard::take_from_bytes::<Head>(rest).map_err(FileDefect::Payload)?;
+    rest = r;
+    let mut keys = Vec::with_capacity(families.min(64));
+    for _ in 0..families {
+        let (mut p, r) =
+            postcard::take_from_bytes::<Postings>(rest).map_err(FileDefect::Payload)?;
+        undelta(&mut p)?;
+        keys.push(p);
+        rest = r;
+    }
+    let (end, rest) = postcard::take_from_bytes::<u32>(rest).map_err(FileDefect::Payload)?;
+    if !rest.is_empty() {
+        return Err(FileDefect::Trailing(rest.len()));
+    }
+    Ok(SegmentIndex {
+        first_seq,
+        offsets,
+        times,
+        kinds,
+        keys,
+        end,
+    })
+}
+
+/// Decodes an index file of a domain with `families` key families and
+/// checks that it belongs to the segment with content address `address`;
+/// the error says why it cannot be trusted.
+pub fn decode(
+    b: &[u8],
+    address: &ContentHash,
+    families: usize,
+) -> Result<SegmentIndex, FileDefect> {
     if b.len() < HEAD + 32 {
-        return Err(format!("{} bytes is too short for an index file", b.len()));
+        return Err(FileDefect::TooShort { len: b.len() });
     }
     let (body, sum) = b.split_at(b.len() - 32);
     if blake3::hash(body).as_bytes() != sum {
-        return Err("checksum mismatch (damaged or truncated)".into());
+        return Err(FileDefect::Checksum);
     }
     if b.get(..8) != Some(&MAGIC[..]) {
-        return Err("bad magic bytes".into());
+        return Err(FileDefect::Magic);
     }
-    let version = b.get(8..10).map(|v| u16::from_le_bytes([v[0], v[1]]));
-    if version != Some(VERSION) {
-        return Err(format!(
-            "index format {version:?} is not this build's ({VERSION})"
-        ));
+    let version = b.get(8..10).map_or(0, |v| u16::from_le_bytes([v[0], v[1]]));
+    if version != VERSION {
+        return Err(FileDefect::Version { found: version });
     }
     if b.get(16..48) != Some(&address.as_bytes()[..]) {
-        return Err("built from other bytes than this segment's (stale)".into());
+        return Err(FileDefect::Stale);
     }
     let len = u64_at(b, 64).unwrap_or(u64::MAX) as usize;
     if HEAD.checked_add(len) != Some(body.len()) {
-        return Err("payload length does not match the file".into());
+        return Err(FileDefect::Length);
     }
-    let mut ix: SegmentIndex =
-        postcard::from_bytes(&body[HEAD..]).map_err(|e| format!("payload does not decode: {e}"))?;
-    for p in [
-        &mut ix.symbols,
-        &mut ix.trades,
-        &mut ix.decisions,
-        &mut ix.orders,
-        &mut ix.sessions,
-    ] {
-        undelta(p)?;
-    }
+    let ix = decode_payload(&body[HEAD..], families)?;
     if u64_at(b, 48) != Some(ix.first_seq) || u64_at(b, 56) != Some(u64::from(ix.count())) {
-        return Err("header and payload disagree".into());
+        return Err(FileDefect::Disagree);
     }
     check_order(&ix)?;
     Ok(ix)
@@ -143,23 +226,19 @@ pub fn decode(b: &[u8], address: &ContentHash) -> Result<SegmentIndex, String> {
 
 /// Every list must be strictly increasing and point inside the segment, so
 /// a query never returns records twice or out of order.
-fn check_order(ix: &SegmentIndex) -> Result<(), String> {
+fn check_order(ix: &SegmentIndex) -> Result<(), FileDefect> {
     let increasing = |v: &[u32]| v.windows(2).all(|w| w[0] < w[1]);
     if !increasing(&ix.offsets) || ix.offsets.first().is_some_and(|&o| o < 4096) {
-        return Err("record offsets are not increasing".into());
+        return Err(FileDefect::Offsets);
     }
     let n = ix.count();
     let lists = ix
         .kinds
         .values()
-        .chain(ix.symbols.values())
-        .chain(ix.trades.values())
-        .chain(ix.decisions.values())
-        .chain(ix.orders.values())
-        .chain(ix.sessions.values());
+        .chain(ix.keys.iter().flat_map(|p| p.values()));
     for v in lists {
         if !increasing(v) || v.last().is_some_and(|&x| x >= n) {
-            return Err("a posting list is out of order or points past the segment".into());
+            return Err(FileDefect::Postings);
         }
     }
     Ok(())

@@ -87,6 +87,7 @@ impl ToolError {
             ToolError::Domain(ledger_domain::DomainError::Decode { .. }) => Exit::Damage,
             ToolError::Damaged { .. } => Exit::Damage,
             ToolError::Index(ledger_index::IndexError::Ledger(e)) => ledger_exit(e),
+            ToolError::Index(ledger_index::IndexError::UnknownFamily { .. }) => Exit::Failure,
             ToolError::Index(_) => Exit::Damage,
             ToolError::Output(e) if e.kind() == io::ErrorKind::BrokenPipe => Exit::Success,
             _ => Exit::Failure,
@@ -103,6 +104,7 @@ impl From<ledger_domain::DomainError> for ToolError {
     fn from(e: ledger_domain::DomainError) -> Self {
         match e {
             ledger_domain::DomainError::Ledger(e) => ToolError::Ledger(e),
+            ledger_domain::DomainError::Index(e) => ToolError::from(e),
             other => ToolError::Domain(other),
         }
     }
