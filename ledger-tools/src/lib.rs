@@ -1,8 +1,11 @@
 //! # ledger-tools
 //!
-//! The `ledger` command-line program over [`ledger_core`], as a library: the
-//! binary (`src/main.rs`) only parses the command line, calls [`run`], prints
-//! errors and ends with the fixed [`exit`] codes.
+//! The `ledger` command-line program over [`ledger_core`] (the engine),
+//! [`ledger_domain`] (the trading events) and [`ledger_index`], as a
+//! library: the binary (`src/main.rs`) only parses the command line, calls
+//! [`run`], prints errors and ends with the fixed [`exit`] codes. The demo
+//! session and its generator ([`sim`]) live here too, with the demo; other
+//! crates' tests, examples and benchmarks use them.
 //!
 //! | command | what it does | module |
 //! | --- | --- | --- |
