@@ -14,10 +14,12 @@ use std::time::{Duration, Instant};
 
 use criterion::{criterion_main, BenchmarkId, Criterion, Throughput};
 use ledger_benches::{pace, temp_dir, wait_for_preallocation};
-use ledger_core::domain::sim::{Generator, DEMO_START};
-use ledger_core::domain::{decode, replay, Event, ReplayOptions, Symbol, TradeId, TradingLedger};
 use ledger_core::{Durability, Kind, Reader, Seq, WriterOptions};
-use ledger_index::{Hit, LedgerIndex, Query};
+use ledger_domain::{
+    decode, replay, Event, EventHit, ReplayOptions, Symbol, TradeId, TradingKeys, TradingLedger,
+};
+use ledger_index::{LedgerIndex, Query};
+use ledger_tools::sim::{Generator, DEMO_START};
 use serde::Serialize;
 use tempfile::TempDir;
 
@@ -211,18 +213,14 @@ fn selections(reader: &Reader, events: u64) -> (Vec<TradeId>, Symbol) {
 /// reading every record), and `LedgerIndex::get`.
 fn index(c: &mut Criterion, f: &Fixture) {
     let dir = f.with_snapshot.path();
-    let ix = LedgerIndex::open(dir).expect("index");
+    let ix = LedgerIndex::open(dir, TradingKeys).expect("index");
     let built = ix.build_all().expect("build index files");
     let reader = Reader::open(dir).expect("reader");
     let (trades, symbol) = selections(&reader, f.events);
-    let by_trades = Query {
-        trades,
-        ..Query::default()
-    };
-    let by_symbol = Query {
-        symbols: vec![symbol.clone()],
-        ..Query::default()
-    };
+    let by_trades = trades
+        .iter()
+        .fold(Query::all(), |q, t| q.key(TradingKeys::TRADE, t.as_str()));
+    let by_symbol = Query::all().key(TradingKeys::SYMBOL, symbol.as_str());
     let mut g = c.benchmark_group("index");
     pace(&mut g, 10, Duration::from_secs(1), Duration::from_secs(3));
     for (name, q) in [("trades_1pct", &by_trades), ("one_symbol", &by_symbol)] {
@@ -239,7 +237,7 @@ fn index(c: &mut Criterion, f: &Fixture) {
             b.iter(|| {
                 ix.query(q)
                     .expect("query")
-                    .map(|h| h.expect("hit").seq)
+                    .map(|h| EventHit::decode(&h.expect("hit")).expect("decode").seq)
                     .last()
             })
         });
@@ -271,7 +269,7 @@ struct ExportLine<'a> {
     event: &'a Event,
 }
 
-fn export_line(out: &mut impl Write, h: &Hit) -> io::Result<()> {
+fn export_line(out: &mut impl Write, h: &EventHit) -> io::Result<()> {
     serde_json::to_writer(
         &mut *out,
         &ExportLine {
@@ -288,7 +286,7 @@ fn export_line(out: &mut impl Write, h: &Hit) -> io::Result<()> {
 /// streaming query, and straight from a cursor (decode each record).
 fn export(c: &mut Criterion, f: &Fixture) {
     let dir = f.with_snapshot.path();
-    let ix = LedgerIndex::open(dir).expect("index");
+    let ix = LedgerIndex::open(dir, TradingKeys).expect("index");
     let reader = Reader::open(dir).expect("reader");
     let mut g = c.benchmark_group("export/json_lines");
     g.throughput(Throughput::Elements(f.events));
@@ -298,7 +296,8 @@ fn export(c: &mut Criterion, f: &Fixture) {
             let mut out = BufWriter::new(io::sink());
             let mut n = 0u64;
             for h in ix.query(&Query::all()).expect("query") {
-                export_line(&mut out, &h.expect("hit")).expect("write");
+                let hit = EventHit::decode(&h.expect("hit")).expect("decode");
+                export_line(&mut out, &hit).expect("write");
                 n += 1;
             }
             out.flush().expect("flush");
@@ -313,7 +312,7 @@ fn export(c: &mut Criterion, f: &Fixture) {
                 if r.kind.get() >= Kind::RESERVED_START {
                     continue;
                 }
-                let hit = Hit {
+                let hit = EventHit {
                     seq: r.seq,
                     time: r.timestamp,
                     chain_hash: r.chain_hash,

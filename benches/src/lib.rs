@@ -98,7 +98,7 @@
 //! ```
 //!
 //! Runs over one ledger of 200,000 events from
-//! [`sim::Generator`](ledger_core::domain::sim::Generator), appended
+//! [`sim::Generator`](ledger_tools::sim::Generator), appended
 //! through a validating `TradingLedger` into 4 MiB segments, with a
 //! projection snapshot taken 2,000 events before the end, built once per
 //! run (about 20,000 and 200 in criterion's `--test` mode, so the smoke
@@ -106,11 +106,11 @@
 //!
 //! | group | what it measures |
 //! | --- | --- |
-//! | `projection/rebuild` | [`replay`](ledger_core::domain::replay()) of the whole ledger, in events per second |
+//! | `projection/rebuild` | [`replay`](ledger_domain::replay()) of the whole ledger, in events per second |
 //! | `projection/open/snapshot_tail_2000` | `TradingLedger::open`: load the snapshot, fold the 2,000 events after it |
 //! | `projection/open/no_snapshot` | the same files without the snapshot: fold every event |
-//! | `index/query/{trades_1pct,one_symbol}` | `LedgerIndex::query` (index files built beforehand) for trades whose events are about 1 % of the ledger, and for the most frequent symbol; throughput in matches per second |
-//! | `index/scan/{trades_1pct,one_symbol}` | `LedgerIndex::scan`: the same queries by decoding every record |
+//! | `index/query/{trades_1pct,one_symbol}` | `LedgerIndex::query` (index files built beforehand, `TradingKeys`) for trades whose events are about 1 % of the ledger, and for the most frequent symbol, each hit decoded (`EventHit::decode`); throughput in matches per second |
+//! | `index/scan/{trades_1pct,one_symbol}` | `LedgerIndex::scan`: the same queries by decoding every record (to ask it its keys) |
 //! | `index/get/random_seq` | `LedgerIndex::get` of a random sequence |
 //! | `export/json_lines/{query_all,cursor}` | every event as a JSON line (`serde_json::to_writer`) into `io::sink()`, through the index's query of everything and straight from a cursor |
 //!

@@ -8,9 +8,9 @@ use std::path::{Path, PathBuf};
 
 use ledger_core::backup::{encode_object, Manifest, ManifestSegment, SegmentState};
 use ledger_core::checkpoint::key_from_text;
-use ledger_core::domain::codec::legacy::{MetricV1, SystemEventV1};
-use ledger_core::domain::sim::{demo_session, DEMO_START};
-use ledger_core::domain::{encode, EventKind, TradingLedger};
+use ledger_domain::codec::legacy::{MetricV1, SystemEventV1};
+use ledger_tools::sim::{demo_session, DEMO_START};
+use ledger_domain::{encode, EventKind, TradingKeys, TradingLedger};
 use ledger_core::segment::names::SegmentName;
 use ledger_core::segment::record::{parse_at, Slot};
 use ledger_core::{Checkpoint, Durability, Head, LedgerId, Seq, WriterOptions, MIN_SEGMENT_SIZE};
@@ -199,7 +199,7 @@ fn index_seeds() -> Result<()> {
         let _ = ledger.append_at(t, &e)?;
     }
     ledger.close()?;
-    LedgerIndex::open(&dir)?.build_all()?;
+    LedgerIndex::open(&dir, TradingKeys)?.build_all()?;
     let mut names: Vec<String> = std::fs::read_dir(&dir)?
         .filter_map(|e| e.ok()?.file_name().into_string().ok())
         .filter(|n| n.ends_with(".idx"))

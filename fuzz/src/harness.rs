@@ -1,10 +1,11 @@
-//! The bodies of the fuzz targets over `ledger-core` (the index target is in
-//! `index_harness.rs`).
+//! The bodies of the fuzz targets over `ledger-core` and `ledger-domain`
+//! (the index target is in `index_harness.rs`).
 //!
 //! This file is shared: the fuzz targets call it through the `ledger-fuzz`
-//! library, and `ledger-core/tests/fuzz_corpus.rs` includes it with
+//! library, and `ledger-domain/tests/fuzz_corpus.rs` includes it with
 //! `#[path]` to replay the corpus in CI. It may therefore use only the
-//! public API of `ledger-core` and crates `ledger-core` depends on.
+//! public APIs of `ledger-core` and `ledger-domain` and crates those depend
+//! on (or `ledger-domain` has as dev-dependencies).
 //!
 //! Every function takes arbitrary bytes. A panic is a finding: either the
 //! library panicked, or one of the invariants asserted here broke (each
@@ -15,7 +16,6 @@ use std::sync::{Arc, OnceLock};
 
 use ledger_core::backup::{decode_object, encode_object, Manifest};
 use ledger_core::chain::{genesis, link};
-use ledger_core::domain::{self, validate, Event, PerformanceReport, Projections, ReportFilter};
 use ledger_core::meta::LedgerMeta;
 use ledger_core::segment::footer::{SegmentFooter, FOOTER_LEN, SEAL_MAGIC};
 use ledger_core::segment::header::{
@@ -34,6 +34,7 @@ use ledger_core::{
     ChainHash, Checkpoint, ContentHash, Durability, Entry, Kind, LedgerId, OpenMode, Reader,
     Record, SchemaVersion, Seq, Timestamp, Writer, WriterOptions, MIN_SEGMENT_SIZE,
 };
+use ledger_domain::{validate, Event, PerformanceReport, Projections, ReportFilter};
 
 /// Reads structured values from fuzzer bytes; past the end, every read
 /// yields zeros (so a short input still drives every step).
@@ -811,7 +812,7 @@ pub fn record_decode(data: &[u8]) {
 // ---------------------------------------------------------------------------
 
 /// A stream of (kind, version, payload) chunks, each decoded with
-/// `domain::codec::decode`. A decoded event must re-encode and decode to
+/// `ledger_domain::codec::decode`. A decoded event must re-encode and decode to
 /// itself, survive its JSON form, and is validated and folded into the
 /// projections (as replaying a ledger written without validation would).
 pub fn event_decode(data: &[u8]) {
@@ -831,13 +832,14 @@ pub fn event_decode(data: &[u8]) {
             n => usize::from(n),
         };
         let payload = inp.bytes(len);
-        let event = match domain::decode(Kind::new(kind), SchemaVersion::new(version), payload) {
-            Ok(e) => e,
-            Err(e) => {
-                let _ = e.to_string();
-                continue;
-            }
-        };
+        let event =
+            match ledger_domain::decode(Kind::new(kind), SchemaVersion::new(version), payload) {
+                Ok(e) => e,
+                Err(e) => {
+                    let _ = e.to_string();
+                    continue;
+                }
+            };
         check_event(&event, kind);
         let _ = validate(&event).map_err(|e| e.to_string());
         let _ = proj.check(&event).map_err(|e| e.to_string());
@@ -856,12 +858,12 @@ pub fn event_decode(data: &[u8]) {
 fn check_event(event: &Event, kind: u16) {
     assert_eq!(event.kind().code(), kind, "decoded as another kind");
     let mut out = Vec::new();
-    let (k, v) = domain::encode(event, &mut out)
+    let (k, v) = ledger_domain::encode(event, &mut out)
         .unwrap_or_else(|e| panic!("a decoded event does not re-encode: {e}"));
     assert_eq!(k.get(), kind);
     assert_eq!(v.get(), event.kind().current_version());
     assert_eq!(
-        domain::decode(k, v, &out).as_ref(),
+        ledger_domain::decode(k, v, &out).as_ref(),
         Ok(event),
         "re-encoded event decodes to another"
     );

@@ -1,18 +1,23 @@
 //! The body of the `index_file` fuzz target.
 //!
-//! Shared like `harness.rs`: `ledger-core/tests/fuzz_corpus.rs` includes it
-//! with `#[path]`, and provides `crate::ix` from the index's own sources.
+//! Shared like `harness.rs`: `ledger-domain/tests/fuzz_corpus.rs` includes
+//! it with `#[path]`, and provides `crate::ix` (the `ledger-index` items it
+//! uses), as the fuzz crate's library does.
 
 use std::sync::Arc;
 
-use ledger_core::domain::EventKind;
 use ledger_core::storage::{MemStorage, SegmentMap, Storage};
 use ledger_core::{ContentHash, Seq, Timestamp};
+use ledger_domain::{EventKind, TradingKeys};
 
 use crate::harness::Input;
 use crate::ix::{file, Query, SegmentIndex};
 
 const HEAD: usize = 72;
+
+/// The key families the index files are read with: the trading domain's
+/// (the corpus holds index files of trading ledgers).
+const FAMILIES: [&str; 5] = TradingKeys::FAMILIES;
 
 /// Arbitrary bytes as an index file, decoded with `ledger_index::file::decode`:
 ///
@@ -53,13 +58,14 @@ pub fn index_file(data: &[u8]) {
     } else {
         ContentHash::from_bytes([0x5a; 32])
     };
-    let ix = match file::decode(&body, &address) {
+    let ix = match file::decode(&body, &address, FAMILIES.len()) {
         Ok(ix) => ix,
         Err(e) => {
             assert!(!e.to_string().is_empty());
             return;
         }
     };
+    assert_eq!(ix.keys.len(), FAMILIES.len(), "one posting map per family");
     assert_eq!(
         ix.count() as usize,
         ix.offsets.len(),
@@ -67,7 +73,7 @@ pub fn index_file(data: &[u8]) {
     );
     let again = file::encode(&address, &ix)
         .unwrap_or_else(|e| panic!("a decoded index does not re-encode: {e}"));
-    let back = file::decode(&again, &address)
+    let back = file::decode(&again, &address, FAMILIES.len())
         .unwrap_or_else(|e| panic!("a re-encoded index does not decode: {e}"));
     assert_eq!(back, ix, "index round trip");
     query(&ix, &query_bytes);
@@ -106,30 +112,22 @@ fn query(ix: &SegmentIndex, q: &[u8]) {
     };
     if flags & 16 != 0 {
         let k = EventKind::ALL[usize::from(inp.u8()) % EventKind::ALL.len()];
-        query.kinds.push(k);
+        query.kinds.push(k.into());
     }
-    let key = |m: &std::collections::BTreeMap<String, Vec<u32>>, i: u8| {
-        m.keys().nth(usize::from(i) % m.len().max(1)).cloned()
-    };
-    if flags & 32 != 0 {
-        if let Some(s) = key(&ix.symbols, inp.u8()) {
-            query.symbols.push(s.as_str().into());
-        }
-    }
-    if flags & 64 != 0 {
-        if let Some(s) = key(&ix.trades, inp.u8()) {
-            query.trades.push(s.as_str().into());
-        }
-    }
-    if flags & 128 != 0 {
-        if let Some(s) = key(&ix.sessions, inp.u8()) {
-            query.sessions.push(s.as_str().into());
+    // A key of the symbol, trade and session families, as flagged.
+    for (flag, family) in [(32, 0), (64, 1), (128, 4)] {
+        if flags & flag != 0 {
+            let i = usize::from(inp.u8());
+            let postings = &ix.keys[family];
+            if let Some(k) = postings.keys().nth(i % postings.len().max(1)) {
+                query = query.key(FAMILIES[family], k.as_str());
+            }
         }
     }
     // Positions must be usable as indexes into `offsets` (the query
     // iterator indexes with them). Their order is not asserted: see
     // `fuzz/README.md` ("Findings") on unsorted posting lists.
-    let picks = ix.candidates(map.as_ref(), &query);
+    let picks = ix.candidates(map.as_ref(), &query, &FAMILIES);
     for &i in &picks {
         assert!(
             (i as usize) < ix.offsets.len(),

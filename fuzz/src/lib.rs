@@ -2,12 +2,12 @@
 //!
 //! Every target is a function taking `&[u8]` that must never panic (except
 //! on a broken invariant, which is the finding), never allocate without
-//! bound and always terminate. `ledger-core/tests/fuzz_corpus.rs` includes
+//! bound and always terminate. `ledger-domain/tests/fuzz_corpus.rs` includes
 //! these same files and replays `fuzz/corpus/<target>/` through them, so CI
-//! runs them without cargo-fuzz; they therefore use only the public API of
-//! `ledger-core` and the crates `ledger-core` itself depends on, plus
-//! `ledger-index` through the [`ix`] module (which the test replaces with
-//! the index's sources). See `fuzz/README.md`.
+//! runs them without cargo-fuzz; they therefore use only the public APIs of
+//! `ledger-core` and `ledger-domain` and the crates those depend on, plus
+//! `ledger-index` through the [`ix`] module (which the test defines the
+//! same way). See `fuzz/README.md`.
 
 pub mod harness;
 pub mod index_harness;

@@ -161,7 +161,7 @@ pub enum Error {
         path: PathBuf,
         /// What is wrong (also in the message).
         #[source]
-        error: CheckpointError,
+        error: Box<CheckpointError>,
     },
     /// A sequence number outside the ledger.
     #[error("sequence {seq} is not in the ledger (it holds 1..={head})")]

@@ -8,6 +8,8 @@
 //! hash over its exact stored bytes and the previous record's hash, so
 //! anyone holding the files can verify the whole history and locate any
 //! change. Full segments are sealed and renamed to the blake3 of their bytes.
+//! The engine gives payloads no meaning: a domain layer on top defines them
+//! (the trading domain is the `ledger-domain` crate).
 //!
 //! - [`Writer`]: the single writer (an exclusive folder lock refuses a
 //!   second one); appends return a [`Receipt`]; three [`Durability`] modes.
@@ -47,7 +49,6 @@
 pub mod backup;
 pub mod chain;
 pub mod checkpoint;
-pub mod domain;
 mod error;
 pub mod finding;
 mod layout;

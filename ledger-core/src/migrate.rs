@@ -9,6 +9,10 @@
 //! ledger is only read. [`verify_migration`] checks that link and that every
 //! record after it carries the old record's content.
 //!
+//! The engine does not know what a payload means: re-encoding records at
+//! their current schema versions (`--upcast`) takes an [`Upcaster`] that the
+//! domain supplies (the trading domain's is `ledger_domain::TradingUpcaster`).
+//!
 //! The provenance payload (75 bytes, little-endian):
 //!
 //! ```text
@@ -26,8 +30,8 @@
 //! time (times never decrease along a chain); its payload holds the real time.
 
 use std::path::Path;
+use std::sync::Arc;
 
-use crate::domain::codec;
 use crate::error::{Error, Result};
 use crate::le;
 use crate::reader::Reader;
@@ -88,11 +92,36 @@ impl Provenance {
     }
 }
 
+/// Why an [`Upcaster`] could not re-encode a record (the domain's own
+/// error, kept as the source).
+pub type UpcastError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Re-encodes a domain's records at their current schema versions. The
+/// engine stores payloads it does not understand; a domain supplies this so
+/// that [`migrate`] can upcast every record, and [`verify_migration`] can
+/// tell that an upcast record carries its old record's content. Engine
+/// records (kinds at or above [`Kind::RESERVED_START`]) are never passed.
+pub trait Upcaster: Send + Sync {
+    /// Writes the current-version encoding of the record (`kind`, `version`,
+    /// `payload`) to `out` (empty when called) and returns its kind and
+    /// version.
+    /// Encoding is deterministic: two records with the same content upcast
+    /// to the same bytes.
+    fn upcast(
+        &self,
+        kind: Kind,
+        version: SchemaVersion,
+        payload: &[u8],
+        out: &mut Vec<u8>,
+    ) -> std::result::Result<(Kind, SchemaVersion), UpcastError>;
+}
+
 /// Options of a migration.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct MigrateOptions {
-    /// Re-encode every trading event at its current schema version.
-    pub upcast: bool,
+    /// Re-encode every domain record at its current schema version with
+    /// this upcaster (`None`: copy every payload as it is).
+    pub upcast: Option<Arc<dyn Upcaster>>,
     /// Segment size of the new ledger.
     pub segment_size: u64,
 }
@@ -100,9 +129,18 @@ pub struct MigrateOptions {
 impl Default for MigrateOptions {
     fn default() -> Self {
         MigrateOptions {
-            upcast: false,
+            upcast: None,
             segment_size: crate::writer::DEFAULT_SEGMENT_SIZE,
         }
+    }
+}
+
+impl std::fmt::Debug for MigrateOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MigrateOptions")
+            .field("upcast", &self.upcast.is_some())
+            .field("segment_size", &self.segment_size)
+            .finish()
     }
 }
 
@@ -158,7 +196,7 @@ pub fn migrate(old: &Path, new: &Path, opts: &MigrateOptions) -> Result<Migratio
         old_format: reader.meta().version as u16,
         records: head_seq,
         migrated_at: Timestamp::now(),
-        upcast: opts.upcast,
+        upcast: opts.upcast.is_some(),
     };
     let mut w = Writer::create(
         new,
@@ -182,10 +220,10 @@ pub fn migrate(old: &Path, new: &Path, opts: &MigrateOptions) -> Result<Migratio
             break;
         }
         let mut entry = Entry::new(r.kind, r.version, r.payload).at(r.timestamp);
-        if opts.upcast && r.kind.get() < Kind::RESERVED_START {
-            let event = codec::decode(r.kind, r.version, r.payload)
-                .map_err(|e| refuse(old, format!("record {}: {e}", r.seq)))?;
-            let (kind, version) = codec::encode(&event, &mut buf)
+        if let Some(upcaster) = opts.upcast.as_deref().filter(|_| is_domain(r.kind)) {
+            buf.clear();
+            let (kind, version) = upcaster
+                .upcast(r.kind, r.version, r.payload, &mut buf)
                 .map_err(|e| refuse(old, format!("record {}: {e}", r.seq)))?;
             if version != r.version {
                 upcast_records += 1;
@@ -203,11 +241,34 @@ pub fn migrate(old: &Path, new: &Path, opts: &MigrateOptions) -> Result<Migratio
     })
 }
 
+fn is_domain(kind: Kind) -> bool {
+    kind.get() < Kind::RESERVED_START
+}
+
+/// The current-version encoding of a record, or `None` when it does not
+/// upcast.
+fn upcast_of(
+    upcaster: &dyn Upcaster,
+    kind: Kind,
+    version: SchemaVersion,
+    payload: &[u8],
+) -> Option<(Kind, SchemaVersion, Vec<u8>)> {
+    let mut out = Vec::new();
+    let (k, v) = upcaster.upcast(kind, version, payload, &mut out).ok()?;
+    Some((k, v, out))
+}
+
 /// Checks a migrated ledger against its old ledger: the provenance record
 /// names the old ledger and a head it still holds, and every record after
-/// it carries the old record's kind, time and content (the same event, when
-/// upcast). Returns the problems found (empty: the link holds).
-pub fn verify_migration(new: &Path, old: &Path) -> Result<Vec<String>> {
+/// it carries the old record's kind, time and content. When the migration
+/// upcast the records, the content is compared after upcasting both with
+/// `upcaster` (the same event); without one, that check is reported as not
+/// possible. Returns the problems found (empty: the link holds).
+pub fn verify_migration(
+    new: &Path,
+    old: &Path,
+    upcaster: Option<&dyn Upcaster>,
+) -> Result<Vec<String>> {
     let mut problems = Vec::new();
     let new_reader = Reader::open(new)?;
     let old_reader = Reader::open(old)?;
@@ -245,6 +306,17 @@ pub fn verify_migration(new: &Path, old: &Path) -> Result<Vec<String>> {
             )),
         }
     }
+    let upcaster = match (p.upcast, upcaster) {
+        (true, None) => {
+            problems.push(
+                "the migration upcast the records: comparing their content needs the domain's upcaster"
+                    .into(),
+            );
+            return Ok(problems);
+        }
+        (true, Some(u)) => Some(u),
+        (false, _) => None,
+    };
     let mut oc = old_reader.cursor()?;
     for n in 1..=p.old_head_seq {
         let (o, m) = (oc.next_record()?, nc.next_record()?);
@@ -254,14 +326,14 @@ pub fn verify_migration(new: &Path, old: &Path) -> Result<Vec<String>> {
         };
         let same = o.kind == m.kind
             && o.timestamp == m.timestamp
-            && if p.upcast && o.kind.get() < Kind::RESERVED_START {
-                // Migration decodes every old event, so both must decode,
-                // to the same event: two undecodable records are not equal.
+            && if let Some(u) = upcaster.filter(|_| is_domain(o.kind)) {
+                // Migration upcast every old record, so both must upcast,
+                // to the same bytes: two records that do not are not equal.
                 match (
-                    codec::decode(o.kind, o.version, &o.payload),
-                    codec::decode(m.kind, m.version, &m.payload),
+                    upcast_of(u, o.kind, o.version, &o.payload),
+                    upcast_of(u, m.kind, m.version, &m.payload),
                 ) {
-                    (Ok(a), Ok(b)) => a == b,
+                    (Some(a), Some(b)) => a == b,
                     _ => false,
                 }
             } else {

@@ -7,10 +7,10 @@
 
 use std::time::Instant;
 
-use ledger_core::domain::sim::{Generator, DEMO_START};
-use ledger_core::domain::{EventKind, TradingLedger};
 use ledger_core::{Durability, Seq, WriterOptions};
+use ledger_domain::{EventKind, TradingKeys, TradingLedger};
 use ledger_index::{LedgerIndex, Query};
+use ledger_tools::sim::{Generator, DEMO_START};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let n: u64 = std::env::args()
@@ -42,7 +42,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     l.close()?;
 
     let t = Instant::now();
-    let ix = LedgerIndex::open(&dir)?;
+    let ix = LedgerIndex::open(&dir, TradingKeys)?;
     let built = ix.build_all()?;
     println!(
         "opened the index and built/loaded {} segment indexes in {:.2} s",
@@ -51,11 +51,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
 
     // About 1 %: one of the 24 symbols' position snapshots.
-    let q = Query {
-        kinds: vec![EventKind::PositionSnapshot],
-        symbols: vec!["AAPL".into()],
-        ..Query::default()
-    };
+    let q = Query::all()
+        .kind(EventKind::PositionSnapshot)
+        .key(TradingKeys::SYMBOL, "AAPL");
     let t = Instant::now();
     let hits = ix.query(&q)?.count();
     let via_index = t.elapsed();

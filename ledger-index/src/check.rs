@@ -9,6 +9,7 @@ use ledger_core::segment::names::SegmentName;
 use ledger_core::storage::Storage;
 
 use crate::file;
+use crate::keys::KeyExtractor;
 
 /// A problem with one index file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,20 +35,32 @@ pub struct IndexCheck {
     pub findings: Vec<IndexFinding>,
 }
 
-/// Checks every index file in the folder of `storage`.
+/// Checks every index file in the folder of `storage`, as the index of a
+/// domain whose keys `extractor` gives would read them.
 ///
 /// ```
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// use ledger_core::storage::{MemStorage, Storage};
+/// # use ledger_core::{Kind, SchemaVersion};
+/// # struct NoKeys;
+/// # impl ledger_index::KeyExtractor for NoKeys {
+/// #     fn families(&self) -> &'static [&'static str] { &[] }
+/// #     fn keys(&self, _: Kind, _: SchemaVersion, _: &[u8], _: &mut dyn FnMut(usize, &str))
+/// #         -> Result<(), ledger_index::KeyError> { Ok(()) }
+/// # }
 /// let st = MemStorage::new();
 /// st.create_root()?;
 /// st.write_file_atomic("0000000000-00.idx", b"not an index")?;
-/// let check = ledger_index::check_index_files(&st)?;
+/// let check = ledger_index::check_index_files(&st, &NoKeys)?;
 /// assert_eq!(check.findings.len(), 1);
 /// # Ok(())
 /// # }
 /// ```
-pub fn check_index_files(storage: &dyn Storage) -> std::io::Result<IndexCheck> {
+pub fn check_index_files(
+    storage: &dyn Storage,
+    extractor: &dyn KeyExtractor,
+) -> std::io::Result<IndexCheck> {
+    let families = extractor.families().len();
     let names = storage.list()?;
     let mut out = IndexCheck::default();
     for name in names.iter().filter(|n| n.ends_with(".idx")) {
@@ -73,7 +86,9 @@ pub fn check_index_files(storage: &dyn Storage) -> std::io::Result<IndexCheck> {
             continue;
         }
         let reason = match storage.read_file(name) {
-            Ok(bytes) => file::decode(&bytes, &address).err().map(|e| e.to_string()),
+            Ok(bytes) => file::decode(&bytes, &address, families)
+                .err()
+                .map(|d| d.to_string()),
             Err(e) => Some(format!("cannot be read: {e}")),
         };
         match reason {

@@ -1,5 +1,9 @@
 //! Errors of the index.
 
+use ledger_core::Seq;
+
+use crate::keys::KeyError;
+
 /// What can go wrong building or querying an index.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -17,21 +21,35 @@ pub enum IndexError {
         /// Why.
         reason: String,
     },
-    /// A segment's index could not be encoded into its index file.
-    #[error("{segment}: {error}")]
-    IndexFile {
+    /// The domain's key extractor refused a record of a segment being
+    /// indexed.
+    #[error("{segment} at offset {offset}: record {seq}: {source}")]
+    Keys {
         /// The segment file.
         segment: String,
-        /// Why (also in the message).
-        #[source]
-        error: crate::file::IndexFileError,
-    },
-    /// A record matched by the index does not decode.
-    #[error("record {seq}: {error}")]
-    Decode {
+        /// The record's offset in it.
+        offset: u64,
         /// The record.
-        seq: ledger_core::Seq,
-        /// Why.
-        error: ledger_core::domain::DecodeError,
+        seq: Seq,
+        /// The extractor's error.
+        #[source]
+        source: KeyError,
+    },
+    /// The domain's key extractor refused a record read by a full scan.
+    #[error("record {seq}: {source}")]
+    RecordKeys {
+        /// The record.
+        seq: Seq,
+        /// The extractor's error.
+        #[source]
+        source: KeyError,
+    },
+    /// A query names a key family the domain does not have.
+    #[error("no key family {family:?}: the index has {known:?}")]
+    UnknownFamily {
+        /// The family asked for.
+        family: String,
+        /// The domain's families.
+        known: Vec<String>,
     },
 }

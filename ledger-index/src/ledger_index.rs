@@ -3,52 +3,50 @@
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
-use ledger_core::domain::{decode, Event, TradeId};
 use ledger_core::segment::header::{SegmentHeader, WATERMARK_AT};
 use ledger_core::segment::record::RecordRef;
 use ledger_core::storage::{FsStorage, SegmentMap, Storage};
 use ledger_core::{
-    read_layout, read_published, ChainHash, Kind, LedgerId, Published, SealedFile, SealedSegment,
-    SegmentOrdinal, Seq, Timestamp,
+    read_layout, read_published, ChainHash, Kind, LedgerId, Published, SchemaVersion, SealedFile,
+    SealedSegment, SegmentOrdinal, Seq, Timestamp,
 };
 use parking_lot::Mutex;
 
 use crate::error::IndexError;
-use crate::file;
+use crate::file::{self, FileDefect};
+use crate::keys::KeyExtractor;
 use crate::query::Query;
 use crate::segment_index::SegmentIndex;
 
-/// An event found by a query.
+/// A domain record found by a query: the record as stored (the domain
+/// decodes its payload).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Hit {
-    /// Its record.
+    /// Its sequence.
     pub seq: Seq,
     /// Its time.
     pub time: Timestamp,
     /// The record's chain hash.
     pub chain_hash: ChainHash,
-    /// The event.
-    pub event: Event,
+    /// Its kind.
+    pub kind: Kind,
+    /// Its payload's schema version.
+    pub version: SchemaVersion,
+    /// Its payload.
+    pub payload: Vec<u8>,
 }
 
 impl Hit {
-    /// The event a record carries, or `None` for the engine's own records
-    /// (reserved kinds, which carry no trading event).
-    pub fn from_record(r: &RecordRef<'_>) -> Result<Option<Hit>, IndexError> {
-        if r.kind.get() >= Kind::RESERVED_START {
-            return Ok(None);
-        }
-        Self::decode(r).map(Some)
-    }
-
-    fn decode(r: &RecordRef<'_>) -> Result<Hit, IndexError> {
-        let event = decode(r.kind, r.version, r.payload)
-            .map_err(|error| IndexError::Decode { seq: r.seq, error })?;
-        Ok(Hit {
+    /// The hit a record makes, or `None` for the engine's own records
+    /// (reserved kinds, which belong to no domain).
+    pub fn from_record(r: &RecordRef<'_>) -> Option<Hit> {
+        (r.kind.get() < Kind::RESERVED_START).then(|| Hit {
             seq: r.seq,
             time: r.timestamp,
             chain_hash: r.chain_hash,
-            event,
+            kind: r.kind,
+            version: r.version,
+            payload: r.payload.to_vec(),
         })
     }
 }
@@ -60,8 +58,8 @@ pub enum IndexSource {
     Loaded,
     /// Built from the segment (the file was missing) and written.
     Built,
-    /// Rebuilt because the file could not be trusted (the reason), and rewritten.
-    Rebuilt(String),
+    /// Rebuilt because the file could not be trusted (why), and rewritten.
+    Rebuilt(FileDefect),
 }
 
 struct Segment {
@@ -92,9 +90,11 @@ struct Active {
 /// Secondary indexes over one ledger. Sealed segments get an index file
 /// beside them, built the first time a query needs it; the active segment
 /// is indexed in memory, and each query first indexes what was appended
-/// since the last one.
+/// since the last one. Records are indexed by sequence, time, kind, and
+/// the keys the domain's [`KeyExtractor`] gives them.
 pub struct LedgerIndex {
     storage: Arc<dyn Storage>,
+    extractor: Arc<dyn KeyExtractor>,
     ledger: LedgerId,
     sealed: Mutex<Vec<Arc<Segment>>>,
     active: Mutex<Option<Active>>,
@@ -110,22 +110,29 @@ impl std::fmt::Debug for LedgerIndex {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("LedgerIndex")
             .field("ledger", &self.ledger)
+            .field("key_families", &self.extractor.families())
             .field("sealed_segments", &self.sealed.lock().len())
             .finish()
     }
 }
 
 impl LedgerIndex {
-    /// Opens the index of the ledger in `dir`.
-    pub fn open(dir: impl AsRef<Path>) -> Result<Self, IndexError> {
-        Self::with_storage(Arc::new(FsStorage::new(dir.as_ref())))
+    /// Opens the index of the ledger in `dir`, whose records have the keys
+    /// `extractor` gives them.
+    pub fn open(dir: impl AsRef<Path>, extractor: impl KeyExtractor) -> Result<Self, IndexError> {
+        Self::with_storage(Arc::new(FsStorage::new(dir.as_ref())), extractor)
     }
 
-    /// Opens the index of the ledger in `storage`.
-    pub fn with_storage(storage: Arc<dyn Storage>) -> Result<Self, IndexError> {
+    /// Opens the index of the ledger in `storage`, whose records have the
+    /// keys `extractor` gives them.
+    pub fn with_storage(
+        storage: Arc<dyn Storage>,
+        extractor: impl KeyExtractor,
+    ) -> Result<Self, IndexError> {
         let layout = read_layout(storage.as_ref())?;
         let ix = LedgerIndex {
             storage,
+            extractor: Arc::new(extractor),
             ledger: layout.meta.id,
             sealed: Mutex::new(Vec::new()),
             active: Mutex::new(None),
@@ -133,6 +140,11 @@ impl LedgerIndex {
         };
         ix.refresh_with(&layout)?;
         Ok(ix)
+    }
+
+    /// The key families of the domain, in the order of the index files.
+    pub fn key_families(&self) -> &'static [&'static str] {
+        self.extractor.families()
     }
 
     /// Picks up segments sealed and records appended since the last call.
@@ -181,11 +193,12 @@ impl LedgerIndex {
                         ordinal: *ordinal,
                         name: name.clone(),
                         map,
-                        index: SegmentIndex::new(header.first_seq),
+                        index: SegmentIndex::new(header.first_seq, self.extractor.families().len()),
                     });
                 }
                 if let Some(a) = active.as_mut() {
-                    a.index.extend(a.map.as_ref(), &a.name)?;
+                    a.index
+                        .extend(a.map.as_ref(), &a.name, self.extractor.as_ref())?;
                 }
             }
             None => *active = None,
@@ -282,21 +295,23 @@ impl LedgerIndex {
                 reason: "not a sealed segment".into(),
             });
         };
+        let families = self.extractor.families().len();
         let why = match self.storage.read_file(&name) {
-            Ok(bytes) => match file::decode(&bytes, &address) {
+            Ok(bytes) => match file::decode(&bytes, &address, families) {
                 Ok(ix) if ix.first_seq == seg.first_seq.get() => {
                     return Ok((ix, IndexSource::Loaded))
                 }
-                Ok(_) => Some("first sequence differs from the segment's".to_owned()),
-                Err(why) => Some(why.to_string()),
+                Ok(_) => Some(FileDefect::FirstSeq),
+                Err(why) => Some(why),
             },
             Err(_) => None,
         };
-        let mut ix = SegmentIndex::new(seg.first_seq);
-        ix.extend(seg.map.as_ref(), &seg.name)?;
-        let bytes = file::encode(&address, &ix).map_err(|error| IndexError::IndexFile {
+        let mut ix = SegmentIndex::new(seg.first_seq, families);
+        ix.extend(seg.map.as_ref(), &seg.name, self.extractor.as_ref())?;
+        let bytes = file::encode(&address, &ix).map_err(|e| IndexError::Segment {
             segment: seg.name.clone(),
-            error,
+            offset: 0,
+            reason: format!("the index does not encode: {e}"),
         })?;
         // An index that cannot be written is still used; the next open
         // builds it again.
@@ -330,9 +345,11 @@ impl LedgerIndex {
         Ok(out)
     }
 
-    /// Streams the events matching `q`, in sequence order, segment by
-    /// segment (memory bounded by one segment's matches).
+    /// Streams the records matching `q`, in sequence order, segment by
+    /// segment (memory bounded by one segment's matches). A key family the
+    /// domain does not have is refused.
     pub fn query(&self, q: &Query) -> Result<QueryIter<'_>, IndexError> {
+        q.key_filters(self.extractor.families())?;
         self.refresh()?;
         let sealed: Vec<Arc<Segment>> = self
             .sealed
@@ -356,7 +373,7 @@ impl LedgerIndex {
         })
     }
 
-    /// The event of record `seq`, found through the index in microseconds:
+    /// Record `seq`, found through the index in microseconds:
     /// the segment by binary search over the segments' first sequences, the
     /// offset from its index. Looks at the folder again only when `seq` is
     /// not among the segments known so far.
@@ -403,56 +420,39 @@ impl LedgerIndex {
         read_hit(&name, map.as_ref(), offset).map(Some)
     }
 
-    /// Every event of one trade, in order.
-    pub fn trade_events(&self, trade: &TradeId) -> Result<Vec<Hit>, IndexError> {
-        self.query(&Query {
-            trades: vec![trade.clone()],
-            ..Query::default()
-        })?
-        .collect()
-    }
-
-    /// The decision chain of one trade: its decision and that decision's
-    /// executions, then the trade's own events, in sequence order.
-    pub fn decision_chain(&self, trade: &TradeId) -> Result<Vec<Hit>, IndexError> {
-        let events = self.trade_events(trade)?;
-        let decision = events.iter().find_map(|h| match &h.event {
-            Event::TradeOpened(t) => t.decision_id.clone(),
-            _ => None,
-        });
-        let mut out = match decision {
-            Some(d) => self
-                .query(&Query {
-                    decisions: vec![d],
-                    ..Query::default()
-                })?
-                .filter(|h| {
-                    !matches!(h, Ok(Hit { event: Event::TradeOpened(t), .. }) if &t.trade_id == trade)
-                })
-                .collect::<Result<Vec<_>, _>>()?,
-            None => Vec::new(),
-        };
-        out.extend(events);
-        out.sort_by_key(|h| h.seq);
-        out.dedup_by_key(|h| h.seq);
-        Ok(out)
-    }
-
-    /// The same query answered by reading every record (the reference the
-    /// index is tested against, and the baseline it is measured against).
+    /// The same query answered by reading every record and asking the
+    /// domain for its keys (the reference the index is tested against, and
+    /// the baseline it is measured against).
     pub fn scan(&self, q: &Query) -> Result<Vec<Hit>, IndexError> {
+        let filters = q.key_filters(self.extractor.families())?;
         let reader = ledger_core::Reader::with_storage(Arc::clone(&self.storage))?;
         let mut cursor = reader.cursor_from(q.from_seq.unwrap_or(Seq::FIRST))?;
         let mut out = Vec::new();
+        let mut found = vec![false; filters.len()];
         while let Some(r) = cursor.next_ref()? {
             if q.to_seq.is_some_and(|t| r.seq > t) {
                 break;
             }
-            if let Some(hit) = Hit::from_record(&r)? {
-                if q.matches(hit.seq, hit.time, &hit.event) {
-                    out.push(hit);
+            if r.kind.get() >= Kind::RESERVED_START
+                || !q.in_range(r.seq, r.timestamp)
+                || !(q.kinds.is_empty() || q.kinds.contains(&r.kind))
+            {
+                continue;
+            }
+            if !filters.is_empty() {
+                found.fill(false);
+                self.extractor
+                    .keys(r.kind, r.version, r.payload, &mut |family, key| {
+                        for (hit, (f, keys)) in found.iter_mut().zip(&filters) {
+                            *hit |= *f == family && keys.iter().any(|k| k == key);
+                        }
+                    })
+                    .map_err(|source| IndexError::RecordKeys { seq: r.seq, source })?;
+                if !found.iter().all(|&f| f) {
+                    continue;
                 }
             }
+            out.extend(Hit::from_record(&r));
         }
         Ok(out)
     }
@@ -499,7 +499,7 @@ impl QueryIter<'_> {
         if let Some(seg) = self.sealed.get(self.next_sealed).cloned() {
             self.next_sealed += 1;
             let ix = self.ix.sealed_index(&seg, false)?;
-            let picks = ix.candidates(seg.map.as_ref(), &self.query);
+            let picks = ix.candidates(seg.map.as_ref(), &self.query, self.ix.key_families());
             self.current = Some(Current {
                 name: seg.name.clone(),
                 map: Arc::clone(&seg.map),
@@ -512,7 +512,9 @@ impl QueryIter<'_> {
             self.active_done = true;
             let active = self.ix.active.lock();
             if let Some(a) = active.as_ref() {
-                let picks = a.index.candidates(a.map.as_ref(), &self.query);
+                let picks = a
+                    .index
+                    .candidates(a.map.as_ref(), &self.query, self.ix.key_families());
                 self.current = Some(Current {
                     name: a.name.clone(),
                     map: Arc::clone(&a.map),
@@ -548,7 +550,7 @@ impl Iterator for QueryIter<'_> {
     }
 }
 
-/// The event of the record at `offset` of a segment.
+/// The hit of the record at `offset` of a segment.
 fn read_hit(name: &str, map: &dyn SegmentMap, offset: u32) -> Result<Hit, IndexError> {
     let bad = |reason: String| IndexError::Segment {
         segment: name.to_owned(),
@@ -556,7 +558,9 @@ fn read_hit(name: &str, map: &dyn SegmentMap, offset: u32) -> Result<Hit, IndexE
         reason,
     };
     match read_published(map, offset as usize) {
-        Ok(Published::Record(r)) => Hit::decode(&r),
+        Ok(Published::Record(r)) => {
+            Hit::from_record(&r).ok_or_else(|| bad("the index points at an engine record".into()))
+        }
         Ok(_) => Err(bad("the index points at no record".into())),
         Err(d) => Err(bad(d.to_string())),
     }

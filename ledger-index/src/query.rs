@@ -1,11 +1,27 @@
-//! [`Query`]: which events to find, and the one predicate both the index
-//! and a full scan answer it with.
+//! [`Query`]: which records to find. The index and a full scan answer it
+//! with the same rules: ranges, kinds, and keys of the domain's families.
 
-use ledger_core::domain::{DecisionId, Event, EventKind, OrderId, SessionId, Symbol, TradeId};
-use ledger_core::{Seq, Timestamp};
+use std::collections::BTreeMap;
+
+use ledger_core::{Kind, Seq, Timestamp};
+
+use crate::error::IndexError;
 
 /// A query: every criterion given must hold (AND); inside one criterion,
 /// any of the listed values may match (OR). An empty list does not filter.
+///
+/// Keys are named by their family, one of the domain's
+/// [`KeyExtractor::families`](crate::KeyExtractor::families); a family the
+/// domain does not have is refused when the query runs.
+///
+/// ```
+/// use ledger_core::Kind;
+/// use ledger_index::Query;
+///
+/// let q = Query::all().kind(Kind::new(7)).key("symbol", "AAPL").key("symbol", "MSFT");
+/// assert_eq!(q.keys["symbol"], ["AAPL", "MSFT"]);
+/// assert!(q.has_keys());
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Query {
     /// Records from this sequence on (inclusive).
@@ -16,22 +32,11 @@ pub struct Query {
     pub from_time: Option<Timestamp>,
     /// Records before this time.
     pub to_time: Option<Timestamp>,
-    /// Event kinds.
-    pub kinds: Vec<EventKind>,
-    /// Instruments.
-    pub symbols: Vec<Symbol>,
-    /// Trades.
-    pub trades: Vec<TradeId>,
-    /// Decisions.
-    pub decisions: Vec<DecisionId>,
-    /// Orders.
-    pub orders: Vec<OrderId>,
-    /// Sessions.
-    pub sessions: Vec<SessionId>,
-}
-
-fn any_of<T: PartialEq>(wanted: &[T], have: Option<&T>) -> bool {
-    wanted.is_empty() || have.is_some_and(|h| wanted.contains(h))
+    /// Record kinds.
+    pub kinds: Vec<Kind>,
+    /// Keys by family: a record matches when, for every family listed, it
+    /// has one of the keys given.
+    pub keys: BTreeMap<String, Vec<String>>,
 }
 
 impl Query {
@@ -40,15 +45,21 @@ impl Query {
         Query::default()
     }
 
-    /// Whether the record `seq` at `time` holding `event` matches.
-    pub fn matches(&self, seq: Seq, time: Timestamp, event: &Event) -> bool {
-        self.in_range(seq, time)
-            && (self.kinds.is_empty() || self.kinds.contains(&event.kind()))
-            && any_of(&self.symbols, event.symbol())
-            && any_of(&self.trades, event.trade_id())
-            && any_of(&self.decisions, event.decision_id())
-            && any_of(&self.orders, event.order_id())
-            && any_of(&self.sessions, Some(event.session()))
+    /// This query, also selecting records of `kind`.
+    #[must_use]
+    pub fn kind(mut self, kind: impl Into<Kind>) -> Self {
+        self.kinds.push(kind.into());
+        self
+    }
+
+    /// This query, also selecting records with `key` in `family`.
+    #[must_use]
+    pub fn key(mut self, family: &str, key: impl Into<String>) -> Self {
+        self.keys
+            .entry(family.to_owned())
+            .or_default()
+            .push(key.into());
+        self
     }
 
     /// Whether `seq` and `time` are inside the query's ranges.
@@ -61,11 +72,28 @@ impl Query {
 
     /// Whether the query selects by anything other than ranges.
     pub fn has_keys(&self) -> bool {
-        !(self.kinds.is_empty()
-            && self.symbols.is_empty()
-            && self.trades.is_empty()
-            && self.decisions.is_empty()
-            && self.orders.is_empty()
-            && self.sessions.is_empty())
+        !self.kinds.is_empty() || self.keys.values().any(|k| !k.is_empty())
+    }
+
+    /// The key criteria as (family position in `families`, keys wanted);
+    /// a family not in `families` is refused.
+    pub fn key_filters<'q>(
+        &'q self,
+        families: &[&str],
+    ) -> Result<Vec<(usize, &'q [String])>, IndexError> {
+        self.keys
+            .iter()
+            .filter(|(_, keys)| !keys.is_empty())
+            .map(|(family, keys)| {
+                families
+                    .iter()
+                    .position(|f| f == family)
+                    .map(|i| (i, keys.as_slice()))
+                    .ok_or_else(|| IndexError::UnknownFamily {
+                        family: family.clone(),
+                        known: families.iter().map(|f| (*f).to_owned()).collect(),
+                    })
+            })
+            .collect()
     }
 }

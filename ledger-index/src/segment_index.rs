@@ -1,5 +1,6 @@
 //! The index of one segment: where each record is, a sparse time map, and
-//! posting lists for every key a query can ask for.
+//! posting lists for every kind and every key (of the domain's families) a
+//! query can ask for.
 //!
 //! Records are named by their position in the segment (`0..count`, so
 //! record `i` has sequence `first_seq + i`). Posting lists hold positions in
@@ -7,15 +8,14 @@
 
 use std::collections::BTreeMap;
 
-use ledger_core::domain::{decode, Event};
 use ledger_core::segment::header::HEADER_LEN;
 use ledger_core::segment::walk::{Mode, Step, Stop, Walker};
 use ledger_core::segment::ChainState;
 use ledger_core::storage::SegmentMap;
 use ledger_core::{ChainHash, Kind, LiveSlots, Seq, Timestamp};
-use serde::{Deserialize, Serialize};
 
 use crate::error::IndexError;
+use crate::keys::KeyExtractor;
 use crate::query::Query;
 
 /// One time sample every this many records.
@@ -25,7 +25,7 @@ pub const TIME_STRIDE: u32 = 256;
 pub type Postings = BTreeMap<String, Vec<u32>>;
 
 /// The index of one segment.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SegmentIndex {
     /// Sequence of the segment's first record.
     pub first_seq: u64,
@@ -34,26 +34,25 @@ pub struct SegmentIndex {
     /// Timestamp of records `0, TIME_STRIDE, 2 * TIME_STRIDE, ...` (the time
     /// -> sequence map; times never decrease along the chain).
     pub times: Vec<i64>,
-    /// By event kind code.
+    /// By record kind code.
     pub kinds: BTreeMap<u16, Vec<u32>>,
-    /// By symbol.
-    pub symbols: Postings,
-    /// By trade id.
-    pub trades: Postings,
-    /// By decision id.
-    pub decisions: Postings,
-    /// By order id.
-    pub orders: Postings,
-    /// By session id.
-    pub sessions: Postings,
+    /// By key: one posting map per family of the domain's
+    /// [`KeyExtractor`], in its order.
+    pub keys: Vec<Postings>,
     /// Offset after the last indexed record (where an active segment's next
     /// record goes).
     pub end: u32,
 }
 
+/// Adds record `i` to `key`'s list (once, if a domain gives a record the
+/// same key twice: lists are strictly increasing).
 fn post(p: &mut Postings, key: &str, i: u32) {
     match p.get_mut(key) {
-        Some(v) => v.push(i),
+        Some(v) => {
+            if v.last() != Some(&i) {
+                v.push(i);
+            }
+        }
         None => {
             p.insert(key.to_owned(), vec![i]);
         }
@@ -61,10 +60,12 @@ fn post(p: &mut Postings, key: &str, i: u32) {
 }
 
 impl SegmentIndex {
-    /// An empty index of a segment whose first record has `first_seq`.
-    pub fn new(first_seq: Seq) -> Self {
+    /// An empty index of a segment whose first record has `first_seq`,
+    /// for a domain with `families` key families.
+    pub fn new(first_seq: Seq, families: usize) -> Self {
         SegmentIndex {
             first_seq: first_seq.get(),
+            keys: vec![Postings::new(); families],
             end: HEADER_LEN as u32,
             ..Default::default()
         }
@@ -76,9 +77,14 @@ impl SegmentIndex {
     }
 
     /// Indexes the records published after `self.end` in `map` (all of a
-    /// sealed segment; the new ones of an active segment). `name` is for
-    /// errors.
-    pub fn extend(&mut self, map: &dyn SegmentMap, name: &str) -> Result<(), IndexError> {
+    /// sealed segment; the new ones of an active segment), with the keys
+    /// `extractor` gives each domain record. `name` is for errors.
+    pub fn extend(
+        &mut self,
+        map: &dyn SegmentMap,
+        name: &str,
+        extractor: &dyn KeyExtractor,
+    ) -> Result<(), IndexError> {
         // The engine's segment walker, reading by the commit protocol from
         // where the index ends: it judges each record's envelope and
         // sequence (times and links are the engine's to verify).
@@ -122,34 +128,23 @@ impl SegmentIndex {
             }
             self.kinds.entry(rec.kind.get()).or_default().push(i);
             if rec.kind.get() < Kind::RESERVED_START {
-                let event = decode(rec.kind, rec.version, rec.payload).map_err(|e| {
-                    IndexError::Segment {
+                let keys = &mut self.keys;
+                extractor
+                    .keys(rec.kind, rec.version, rec.payload, &mut |family, key| {
+                        if let Some(p) = keys.get_mut(family) {
+                            post(p, key, i);
+                        }
+                    })
+                    .map_err(|source| IndexError::Keys {
                         segment: name.to_owned(),
                         offset: at as u64,
-                        reason: format!("record {}: {e}", rec.seq),
-                    }
-                })?;
-                self.add_keys(&event, i);
+                        seq: rec.seq,
+                        source,
+                    })?;
             }
         }
         self.end = walker.position() as u32;
         Ok(())
-    }
-
-    fn add_keys(&mut self, e: &Event, i: u32) {
-        post(&mut self.sessions, e.session().as_str(), i);
-        if let Some(s) = e.symbol() {
-            post(&mut self.symbols, s.as_str(), i);
-        }
-        if let Some(t) = e.trade_id() {
-            post(&mut self.trades, t.as_str(), i);
-        }
-        if let Some(d) = e.decision_id() {
-            post(&mut self.decisions, d.as_str(), i);
-        }
-        if let Some(o) = e.order_id() {
-            post(&mut self.orders, o.as_str(), i);
-        }
     }
 
     /// The position of record `seq`, if it is in this segment.
@@ -188,10 +183,14 @@ impl SegmentIndex {
         lo
     }
 
-    /// The positions of the records matching `q`'s keys and ranges, in
-    /// order. Whether each also matches is re-checked on the decoded event
-    /// by the caller only for what the index cannot tell (nothing today).
-    pub fn candidates(&self, map: &dyn SegmentMap, q: &Query) -> Vec<u32> {
+    /// The positions of the records matching `q`'s ranges, kinds and keys,
+    /// in order; `families` are the domain's key families (those of the
+    /// [`KeyExtractor`] the index was built with). A family not among them
+    /// matches nothing ([`crate::LedgerIndex::query`] refuses it first).
+    pub fn candidates(&self, map: &dyn SegmentMap, q: &Query, families: &[&str]) -> Vec<u32> {
+        let Ok(filters) = q.key_filters(families) else {
+            return Vec::new();
+        };
         let n = self.count();
         let mut lo = 0u32;
         let mut hi = n;
@@ -215,27 +214,21 @@ impl SegmentIndex {
         }
         let mut sets: Vec<Vec<u32>> = Vec::new();
         if !q.kinds.is_empty() {
-            sets.push(union(q.kinds.iter().map(|k| self.kinds.get(&k.code()))));
+            // Engine records are not hits: their kinds select nothing.
+            sets.push(union(
+                q.kinds
+                    .iter()
+                    .filter(|k| k.get() < Kind::RESERVED_START)
+                    .map(|k| self.kinds.get(&k.get())),
+            ));
         }
-        let mut family = |p: &Postings, keys: Vec<&str>| {
-            if !keys.is_empty() {
-                sets.push(union(keys.into_iter().map(|k| p.get(k))));
-            }
-        };
-        family(
-            &self.symbols,
-            q.symbols.iter().map(|s| s.as_str()).collect(),
-        );
-        family(&self.trades, q.trades.iter().map(|s| s.as_str()).collect());
-        family(
-            &self.decisions,
-            q.decisions.iter().map(|s| s.as_str()).collect(),
-        );
-        family(&self.orders, q.orders.iter().map(|s| s.as_str()).collect());
-        family(
-            &self.sessions,
-            q.sessions.iter().map(|s| s.as_str()).collect(),
-        );
+        for (family, keys) in filters {
+            let postings = self.keys.get(family);
+            sets.push(union(
+                keys.iter()
+                    .map(|k| postings.and_then(|p| p.get(k.as_str()))),
+            ));
+        }
         let in_range = |i: &u32| *i >= lo && *i < hi;
         if sets.is_empty() {
             // Only ranges: every domain record in them (engine records are

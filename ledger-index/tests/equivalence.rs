@@ -5,10 +5,12 @@
 
 use std::path::Path;
 
-use ledger_core::domain::sim::{demo_session, Generator, DEMO_START};
-use ledger_core::domain::{Event, EventKind, TradingLedger};
 use ledger_core::{Durability, Seq, Timestamp, WriterOptions};
-use ledger_index::{Hit, IndexSource, LedgerIndex, Query};
+use ledger_domain::{
+    decision_chain, trade_events, Event, EventHit, EventKind, TradingKeys, TradingLedger,
+};
+use ledger_index::{FileDefect, Hit, IndexError, IndexSource, LedgerIndex, Query};
+use ledger_tools::sim::{demo_session, Generator, DEMO_START};
 
 struct Rng(u64);
 
@@ -56,8 +58,16 @@ fn grow(dir: &Path, seed: u64, n: usize) {
     l.close().unwrap();
 }
 
+fn decoded(hits: &[Hit]) -> Vec<EventHit> {
+    hits.iter().map(|h| EventHit::decode(h).unwrap()).collect()
+}
+
+fn open(dir: &Path) -> LedgerIndex {
+    LedgerIndex::open(dir, TradingKeys).unwrap()
+}
+
 /// A random query built from what the ledger holds.
-fn random_query(rng: &mut Rng, all: &[Hit]) -> Query {
+fn random_query(rng: &mut Rng, all: &[EventHit]) -> Query {
     let mut q = Query::default();
     let n = all.len() as u64;
     let pick = |rng: &mut Rng| &all[rng.below(n) as usize];
@@ -76,39 +86,49 @@ fn random_query(rng: &mut Rng, all: &[Hit]) -> Query {
         }
     }
     for _ in 0..rng.below(3) {
-        q.kinds.push(EventKind::ALL[rng.below(12) as usize]);
+        q = q.kind(EventKind::ALL[rng.below(12) as usize]);
     }
     let symbols: Vec<_> = all
         .iter()
         .filter_map(|h| h.event.symbol().cloned())
         .collect();
     for _ in 0..rng.below(3) {
-        q.symbols.extend(rng.pick(&symbols));
+        if let Some(s) = rng.pick(&symbols) {
+            q = q.key(TradingKeys::SYMBOL, s.as_str());
+        }
     }
     if rng.below(4) == 0 {
         let t: Vec<_> = all
             .iter()
             .filter_map(|h| h.event.trade_id().cloned())
             .collect();
-        q.trades.extend(rng.pick(&t));
+        if let Some(t) = rng.pick(&t) {
+            q = q.key(TradingKeys::TRADE, t.as_str());
+        }
     }
     if rng.below(5) == 0 {
         let d: Vec<_> = all
             .iter()
             .filter_map(|h| h.event.decision_id().cloned())
             .collect();
-        q.decisions.extend(rng.pick(&d));
+        if let Some(d) = rng.pick(&d) {
+            q = q.key(TradingKeys::DECISION, d.as_str());
+        }
     }
     if rng.below(5) == 0 {
         let o: Vec<_> = all
             .iter()
             .filter_map(|h| h.event.order_id().cloned())
             .collect();
-        q.orders.extend(rng.pick(&o));
+        if let Some(o) = rng.pick(&o) {
+            q = q.key(TradingKeys::ORDER, o.as_str());
+        }
     }
     if rng.below(3) == 0 {
         let s: Vec<_> = all.iter().map(|h| h.event.session().clone()).collect();
-        q.sessions.extend(rng.pick(&s));
+        if let Some(s) = rng.pick(&s) {
+            q = q.key(TradingKeys::SESSION, s.as_str());
+        }
     }
     q
 }
@@ -127,8 +147,8 @@ fn index_answers_equal_full_scans_over_random_ledgers() {
     for seed in 1..=5u64 {
         let dir = tempfile::tempdir().unwrap();
         grow(dir.path(), seed, 600 + rng.below(1500) as usize);
-        let ix = LedgerIndex::open(dir.path()).unwrap();
-        let all = ix.scan(&Query::all()).unwrap();
+        let ix = open(dir.path());
+        let all = decoded(&ix.scan(&Query::all()).unwrap());
         assert_eq!(check(&ix, &Query::all()), all.len());
         for _ in 0..60 {
             let q = random_query(&mut rng, &all);
@@ -137,7 +157,7 @@ fn index_answers_equal_full_scans_over_random_ledgers() {
         // The ledger grows while the index is open: new records of the
         // active segment and newly sealed segments are found.
         grow(dir.path(), seed + 100, 700);
-        let all2 = ix.scan(&Query::all()).unwrap();
+        let all2 = decoded(&ix.scan(&Query::all()).unwrap());
         assert!(all2.len() > all.len());
         assert_eq!(check(&ix, &Query::all()), all2.len());
         for _ in 0..40 {
@@ -156,15 +176,15 @@ fn index_answers_equal_full_scans_over_random_ledgers() {
 fn point_lookups() {
     let dir = tempfile::tempdir().unwrap();
     grow(dir.path(), 9, 1500);
-    let ix = LedgerIndex::open(dir.path()).unwrap();
+    let ix = open(dir.path());
     let all = ix.scan(&Query::all()).unwrap();
     for h in all.iter().step_by(97) {
         assert_eq!(ix.get(h.seq).unwrap().as_ref(), Some(h));
     }
     assert_eq!(ix.get(Seq::new(all.len() as u64 + 10)).unwrap(), None);
-    let t3 = ix.trade_events(&"T3".into()).unwrap();
+    let t3 = trade_events(&ix, &"T3".into()).unwrap();
     assert_eq!(t3.len(), 2);
-    let chain = ix.decision_chain(&"T1".into()).unwrap();
+    let chain = decision_chain(&ix, &"T1".into()).unwrap();
     let kinds: Vec<_> = chain.iter().map(|h| h.event.kind()).collect();
     assert_eq!(
         kinds,
@@ -194,7 +214,7 @@ fn idx_files(dir: &Path) -> Vec<std::path::PathBuf> {
 fn missing_damaged_and_stale_index_files_are_rebuilt() {
     let dir = tempfile::tempdir().unwrap();
     grow(dir.path(), 3, 2000);
-    let ix = LedgerIndex::open(dir.path()).unwrap();
+    let ix = open(dir.path());
     let built = ix.build_all().unwrap();
     assert!(built.len() >= 3);
     assert!(built.iter().all(|(_, s)| *s == IndexSource::Built));
@@ -204,7 +224,7 @@ fn missing_damaged_and_stale_index_files_are_rebuilt() {
     assert_eq!(files.len(), built.len());
 
     // Loaded when intact.
-    let ix = LedgerIndex::open(dir.path()).unwrap();
+    let ix = open(dir.path());
     assert!(ix
         .build_all()
         .unwrap()
@@ -219,14 +239,14 @@ fn missing_damaged_and_stale_index_files_are_rebuilt() {
     b[mid] ^= 0x40;
     std::fs::write(&files[1], b).unwrap();
     std::fs::copy(&files[2], &files[0]).unwrap(); // segment 0 gets segment 2's index
-    let ix = LedgerIndex::open(dir.path()).unwrap();
+    let ix = open(dir.path());
     let sources = ix.build_all().unwrap();
     assert!(
-        matches!(&sources[0].1, IndexSource::Rebuilt(w) if w.contains("stale")),
+        matches!(&sources[0].1, IndexSource::Rebuilt(FileDefect::Stale)),
         "{sources:?}"
     );
     assert!(
-        matches!(&sources[1].1, IndexSource::Rebuilt(w) if w.contains("checksum")),
+        matches!(&sources[1].1, IndexSource::Rebuilt(FileDefect::Checksum)),
         "{sources:?}"
     );
     assert_eq!(sources[2].1, IndexSource::Loaded);
@@ -238,7 +258,23 @@ fn missing_damaged_and_stale_index_files_are_rebuilt() {
     assert_eq!(again, reference);
     drop(ix);
     std::fs::remove_file(&files[2]).unwrap();
-    let ix = LedgerIndex::open(dir.path()).unwrap();
+    let ix = open(dir.path());
     let sources = ix.build_all().unwrap();
     assert_eq!(sources[2].1, IndexSource::Built);
+}
+
+#[test]
+fn a_key_family_the_domain_does_not_have_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    grow(dir.path(), 2, 50);
+    let ix = open(dir.path());
+    let q = Query::all().key("venue", "XNYS");
+    assert!(
+        matches!(ix.query(&q), Err(IndexError::UnknownFamily { family, known }) if family == "venue" && known.len() == 5)
+    );
+    assert!(matches!(ix.scan(&q), Err(IndexError::UnknownFamily { .. })));
+    // An empty list of keys does not filter, whatever its family.
+    let mut all = Query::all();
+    all.keys.insert("venue".into(), Vec::new());
+    assert_eq!(check(&ix, &all), ix.scan(&Query::all()).unwrap().len());
 }

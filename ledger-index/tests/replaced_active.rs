@@ -5,9 +5,9 @@
 
 use std::sync::Arc;
 
-use ledger_core::domain::{Event, Level, SessionId, SystemEvent, TradingLedger};
 use ledger_core::storage::{MemStorage, Storage};
 use ledger_core::{Durability, OpenMode, Writer, WriterOptions};
+use ledger_domain::{Event, EventHit, Level, SessionId, SystemEvent, TradingKeys, TradingLedger};
 use ledger_index::{LedgerIndex, Query};
 
 fn open(st: &MemStorage, mode: OpenMode) -> TradingLedger {
@@ -32,7 +32,7 @@ fn an_index_follows_an_empty_active_segment_replaced_by_a_larger_file() {
     let bytes = st.file_bytes(&name).unwrap();
     st.set_file_bytes(&name, &bytes[..4096]).unwrap();
     let mut ledger = open(&st, OpenMode::Open);
-    let index = LedgerIndex::with_storage(Arc::new(st.clone())).unwrap();
+    let index = LedgerIndex::with_storage(Arc::new(st.clone()), TradingKeys).unwrap();
     assert_eq!(index.query(&Query::all()).unwrap().count(), 0);
     let long = Event::System(SystemEvent {
         session: SessionId::new("s-1"),
@@ -49,6 +49,6 @@ fn an_index_follows_an_empty_active_segment_replaced_by_a_larger_file() {
         .collect::<Result<_, _>>()
         .unwrap();
     assert_eq!(hits.len(), 1, "the index maps the new file");
-    assert_eq!(hits[0].event, long);
+    assert_eq!(EventHit::decode(&hits[0]).unwrap().event, long);
     ledger.close().unwrap();
 }

@@ -10,8 +10,8 @@ use std::fs::File;
 use std::io::{BufRead, BufReader, IsTerminal, Read, Write};
 use std::path::Path;
 
-use ledger_core::domain::{DomainError, TradingLedger};
 use ledger_core::{Durability, LedgerId, Receipt, Seq, WriterOptions};
+use ledger_domain::{DomainError, TradingLedger};
 
 use crate::cli::AppendArgs;
 use crate::error::{io_err, ToolError};

@@ -3,10 +3,12 @@
 
 use std::io::Write;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Instant;
 
 use ledger_core::backup::{BackupError, BackupStore, Progress as BackupProgress};
-use ledger_core::migrate::{migrate, verify_migration, MigrateOptions};
+use ledger_core::migrate::{migrate, verify_migration, MigrateOptions, Upcaster};
+use ledger_domain::TradingUpcaster;
 
 use crate::cli::{BackupCommand, MigrateArgs};
 use crate::error::ToolError;
@@ -200,11 +202,13 @@ pub fn run_migrate(dir: &Path, args: &MigrateArgs, out: &mut dyn Write) -> Resul
         dir,
         &args.to,
         &MigrateOptions {
-            upcast: args.upcast,
+            upcast: args
+                .upcast
+                .then(|| Arc::new(TradingUpcaster) as Arc<dyn Upcaster>),
             ..MigrateOptions::default()
         },
     )?;
-    let problems = verify_migration(&args.to, dir)?;
+    let problems = verify_migration(&args.to, dir, Some(&TradingUpcaster))?;
     let p = r.provenance;
     writeln!(
         out,

@@ -20,7 +20,7 @@ pub fn read_checkpoint(path: &Path) -> Result<Checkpoint, ToolError> {
     Checkpoint::from_text(&text).map_err(|error| {
         ToolError::Ledger(ledger_core::Error::Checkpoint {
             path: path.to_owned(),
-            error,
+            error: Box::new(error),
         })
     })
 }

@@ -4,8 +4,8 @@ use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 
 use clap::{Args, CommandFactory, Parser, Subcommand};
-use ledger_core::domain::EventKind;
 use ledger_core::Timestamp;
+use ledger_domain::EventKind;
 
 use crate::error::ToolError;
 use crate::event_json::parse_kind;

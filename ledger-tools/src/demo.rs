@@ -15,14 +15,14 @@ use std::io::Write;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use ledger_core::domain::sim::{demo_session, Generator};
-use ledger_core::domain::tracing_layer::LedgerLayer;
-use ledger_core::domain::{
+use crate::sim::{demo_session, Generator};
+use ledger_core::verify::{verify_dir, VerifyOptions};
+use ledger_core::{Durability, Reader, Timestamp, WriterOptions};
+use ledger_domain::tracing_layer::LedgerLayer;
+use ledger_domain::{
     replay, Event, PerformanceReport, ReplayOptions, ReportFilter, SessionId, TradeId,
     TradingLedger,
 };
-use ledger_core::verify::{verify_dir, VerifyOptions};
-use ledger_core::{Durability, Reader, Timestamp, WriterOptions};
 use tracing_subscriber::layer::SubscriberExt;
 
 use crate::cli::DemoArgs;

@@ -15,7 +15,7 @@ pub enum ToolError {
     /// The trading domain refused or failed (a validation error names the
     /// event's field; a decode error names the record).
     #[error(transparent)]
-    Domain(ledger_core::domain::DomainError),
+    Domain(ledger_domain::DomainError),
     /// A file outside the ledger (key, checkpoint, output file) could not be
     /// read or written.
     #[error("cannot {op} {path}")]
@@ -84,10 +84,11 @@ impl ToolError {
     pub fn exit(&self) -> Exit {
         match self {
             ToolError::Ledger(e) => ledger_exit(e),
-            ToolError::Domain(ledger_core::domain::DomainError::Ledger(e)) => ledger_exit(e),
-            ToolError::Domain(ledger_core::domain::DomainError::Decode { .. }) => Exit::Damage,
+            ToolError::Domain(ledger_domain::DomainError::Ledger(e)) => ledger_exit(e),
+            ToolError::Domain(ledger_domain::DomainError::Decode { .. }) => Exit::Damage,
             ToolError::Damaged { .. } => Exit::Damage,
             ToolError::Index(ledger_index::IndexError::Ledger(e)) => ledger_exit(e),
+            ToolError::Index(ledger_index::IndexError::UnknownFamily { .. }) => Exit::Failure,
             ToolError::Index(_) => Exit::Damage,
             ToolError::Output(e) if e.kind() == io::ErrorKind::BrokenPipe => Exit::Success,
             _ => Exit::Failure,
@@ -100,10 +101,11 @@ impl ToolError {
     }
 }
 
-impl From<ledger_core::domain::DomainError> for ToolError {
-    fn from(e: ledger_core::domain::DomainError) -> Self {
+impl From<ledger_domain::DomainError> for ToolError {
+    fn from(e: ledger_domain::DomainError) -> Self {
         match e {
-            ledger_core::domain::DomainError::Ledger(e) => ToolError::Ledger(e),
+            ledger_domain::DomainError::Ledger(e) => ToolError::Ledger(e),
+            ledger_domain::DomainError::Index(e) => ToolError::from(e),
             other => ToolError::Domain(other),
         }
     }
@@ -203,7 +205,7 @@ mod tests {
         let error = ledger_core::Checkpoint::from_text(&text).unwrap_err();
         let e = ToolError::from(ledger_core::Error::Checkpoint {
             path: "c.txt".into(),
-            error,
+            error: Box::new(error),
         });
         assert_eq!(
             error_chain(&e),

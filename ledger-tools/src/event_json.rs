@@ -22,8 +22,8 @@ use serde::ser::{SerializeMap, Serializer};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use ledger_core::domain::{Event, EventKind};
 use ledger_core::{ChainHash, HexError, Seq, Timestamp};
+use ledger_domain::{Event, EventKind};
 
 use crate::times::{parse_time, rfc3339, TimeError};
 
@@ -238,7 +238,7 @@ pub fn event_from_data(kind: EventKind, data: Value) -> Result<Event, serde_json
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ledger_core::domain::sim::{demo_session, DEMO_START};
+    use crate::sim::{demo_session, DEMO_START};
 
     #[test]
     fn every_demo_event_round_trips_through_its_line() {

@@ -13,8 +13,8 @@
 use std::io::{self, Write};
 use std::path::Path;
 
-use ledger_core::domain::{SessionId, Symbol, TradeId};
 use ledger_core::{Cursor, Reader, Seq, Timestamp};
+use ledger_domain::{EventHit, TradingKeys};
 use ledger_index::{Hit, LedgerIndex, Query};
 
 use crate::cli::{ExportArgs, ExportFormat};
@@ -48,27 +48,22 @@ pub fn head_seq(reader: &Reader) -> Result<u64, ToolError> {
 
 /// The query the options describe.
 pub fn query_of(args: &ExportArgs) -> Query {
-    Query {
+    let mut q = Query {
         from_time: args.from,
         to_time: args.to,
-        kinds: args.kinds.clone(),
-        symbols: args
-            .symbols
-            .iter()
-            .map(|s| Symbol::new(s.as_str()))
-            .collect(),
-        sessions: args
-            .sessions
-            .iter()
-            .map(|s| SessionId::new(s.as_str()))
-            .collect(),
-        trades: args
-            .trades
-            .iter()
-            .map(|s| TradeId::new(s.as_str()))
-            .collect(),
+        kinds: args.kinds.iter().map(|&k| k.into()).collect(),
         ..Query::default()
+    };
+    for (family, keys) in [
+        (TradingKeys::SYMBOL, &args.symbols),
+        (TradingKeys::SESSION, &args.sessions),
+        (TradingKeys::TRADE, &args.trades),
+    ] {
+        for key in keys {
+            q = q.key(family, key.as_str());
+        }
     }
+    q
 }
 
 /// Runs `ledger export` on `dir`: to `--out`, or to `out`.
@@ -82,7 +77,7 @@ pub fn run(dir: &Path, args: &ExportArgs, out: &mut dyn Write) -> Result<Exit, T
     };
     let query = query_of(args);
     let index = if query.has_keys() {
-        Some(LedgerIndex::open(dir)?)
+        Some(LedgerIndex::open(dir, TradingKeys)?)
     } else {
         None
     };
@@ -92,7 +87,11 @@ pub fn run(dir: &Path, args: &ExportArgs, out: &mut dyn Write) -> Result<Exit, T
         let start = match query.from_time {
             // The index's time map finds the window's first record; the
             // index (and the memory it holds) is dropped right after.
-            Some(_) => match LedgerIndex::open(dir)?.query(&query)?.next().transpose()? {
+            Some(_) => match LedgerIndex::open(dir, TradingKeys)?
+                .query(&query)?
+                .next()
+                .transpose()?
+            {
                 Some(first) => first.seq,
                 None => Seq::new(head + 1),
             },
@@ -145,7 +144,7 @@ impl CursorHits {
                 self.done = true;
                 return Ok(None);
             }
-            if let Some(hit) = Hit::from_record(&r)? {
+            if let Some(hit) = Hit::from_record(&r) {
                 return Ok(Some(hit));
             }
         }
@@ -187,7 +186,7 @@ fn write_all(
                 w.write_all(b"[").map_err(werr)?;
             }
             for hit in hits {
-                let hit = hit?;
+                let hit = EventHit::decode(&hit?)?;
                 if array {
                     w.write_all(if n == 0 { b"\n" } else { b",\n" })
                         .map_err(werr)?;
@@ -218,7 +217,7 @@ fn write_all(
                 .map_err(|e| werr(csv_err(e)))?;
             let mut data = Vec::with_capacity(512);
             for hit in hits {
-                let hit = hit?;
+                let hit = EventHit::decode(&hit?)?;
                 let e = &hit.event;
                 data.clear();
                 serde_json::to_writer(&mut data, &EventData(e)).map_err(|e| werr(e.into()))?;

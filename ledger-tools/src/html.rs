@@ -5,7 +5,7 @@
 
 use std::fmt::Write as _;
 
-use ledger_core::domain::PerformanceReport;
+use ledger_domain::PerformanceReport;
 
 use crate::human::time;
 use crate::report_fmt::{report_columns, report_labels};

@@ -1,13 +1,16 @@
 //! # ledger-tools
 //!
-//! The `ledger` command-line program over [`ledger_core`], as a library: the
-//! binary (`src/main.rs`) only parses the command line, calls [`run`], prints
-//! errors and ends with the fixed [`exit`] codes.
+//! The `ledger` command-line program over [`ledger_core`] (the engine),
+//! [`ledger_domain`] (the trading events) and [`ledger_index`], as a
+//! library: the binary (`src/main.rs`) only parses the command line, calls
+//! [`run`], prints errors and ends with the fixed [`exit`] codes. The demo
+//! session and its generator ([`sim`]) live here too, with the demo; other
+//! crates' tests, examples and benchmarks use them.
 //!
 //! | command | what it does | module |
 //! | --- | --- | --- |
 //! | `ledger init` | creates an empty ledger; refuses an existing ledger or a folder holding other files | [`init_cmd`] |
-//! | `ledger demo [--events N]` | the whole pipeline: a scripted trading session (plus `--events N` generated), verified, projections rebuilt, performance report, why-did-we-trade | [`demo`] |
+//! | `ledger demo [--events N]` | the whole pipeline: a scripted trading session (plus `--events N` generated), verified, projections rebuilt, performance report, why-did-we-trade | [`demo`], [`sim`] |
 //! | `ledger append [FILE\|-]` | appends events given as JSON lines ([`event_json`]), each validated; a refused line stops it, naming the line, with everything before it kept and durable | [`append_cmd`] |
 //! | `ledger verify` | re-hashes everything, reports every finding (text or JSON), optionally against a checkpoint | [`verify_cmd`] |
 //! | `ledger export` | streams events through the indexes as JSON lines, a JSON array or CSV, filtered by kind, symbol, session, trade and time | [`export_cmd`] |
@@ -78,6 +81,7 @@ pub mod repair_cmd;
 pub mod replay_cmd;
 pub mod report_cmd;
 pub mod report_fmt;
+pub mod sim;
 pub mod stats_cmd;
 pub mod summary;
 pub mod tail_cmd;

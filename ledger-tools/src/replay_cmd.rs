@@ -7,8 +7,8 @@
 use std::io::Write;
 use std::path::Path;
 
-use ledger_core::domain::{replay, EventKind, Projections, ReplayOptions, SessionId, TradeId};
 use ledger_core::{Reader, Seq};
+use ledger_domain::{replay, EventKind, Projections, ReplayOptions, SessionId, TradeId};
 use serde_json::json;
 
 use crate::cli::ReplayArgs;
@@ -77,7 +77,7 @@ fn last_json(p: &Projections) -> serde_json::Value {
     }
 }
 
-fn sorted_sessions(p: &Projections) -> Vec<(&SessionId, &ledger_core::domain::SessionView)> {
+fn sorted_sessions(p: &Projections) -> Vec<(&SessionId, &ledger_domain::SessionView)> {
     let mut v: Vec<_> = p.sessions.iter().collect();
     v.sort_by_key(|(id, s)| (s.span.map(|x| x.0), (*id).clone()));
     v
@@ -125,7 +125,7 @@ pub fn state_json(p: &Projections, args: &ReplayArgs) -> serde_json::Value {
         })
         .collect();
     let closed = p.closed_trades();
-    let closed_net: ledger_core::domain::Decimal = closed.iter().map(|t| t.net_pnl()).sum();
+    let closed_net: ledger_domain::Decimal = closed.iter().map(|t| t.net_pnl()).sum();
     let positions: Vec<_> = p
         .positions
         .iter()
@@ -209,7 +209,7 @@ fn write_state(
     }
     let open = p.open_trades();
     let closed = p.closed_trades();
-    let closed_net: ledger_core::domain::Decimal = closed.iter().map(|t| t.net_pnl()).sum();
+    let closed_net: ledger_domain::Decimal = closed.iter().map(|t| t.net_pnl()).sum();
     writeln!(
         out,
         "\ntrades: {} open, {} closed (net P&L of the closed: {closed_net:.2})",

@@ -5,10 +5,8 @@
 use std::io::Write;
 use std::path::Path;
 
-use ledger_core::domain::{
-    replay, PerformanceReport, ReplayOptions, ReportFilter, SessionId, Symbol,
-};
 use ledger_core::Reader;
+use ledger_domain::{replay, PerformanceReport, ReplayOptions, ReportFilter, SessionId, Symbol};
 
 use crate::cli::ReportArgs;
 use crate::error::{finish, ToolError};

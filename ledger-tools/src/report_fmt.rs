@@ -3,8 +3,8 @@
 
 use std::fmt::Write as _;
 
-use ledger_core::domain::{Decimal, Performance, PerformanceReport, TradeStory};
 use ledger_core::Timestamp;
+use ledger_domain::{Decimal, Performance, PerformanceReport, TradeStory};
 
 use crate::human::time;
 

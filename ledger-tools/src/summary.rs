@@ -2,9 +2,9 @@
 
 use serde::Serialize;
 
-use ledger_core::domain::{decode, Event, EventKind};
 use ledger_core::segment::record::RecordRef;
 use ledger_core::Kind;
+use ledger_domain::{decode, Event, EventKind};
 
 use crate::human::time;
 
@@ -38,7 +38,7 @@ pub fn name<T: Serialize>(v: &T) -> String {
 /// What an event says, in a few words: ids, sides, quantities and prices.
 ///
 /// ```
-/// use ledger_core::domain::sim::{demo_session, DEMO_START};
+/// use ledger_tools::sim::{demo_session, DEMO_START};
 /// use ledger_tools::summary::event_summary;
 /// let session = demo_session("s1", "", DEMO_START);
 /// let opened = session.iter().map(|(_, e)| e).find(|e| e.kind().name() == "trade_opened");

@@ -42,15 +42,20 @@ pub fn run(dir: &Path, args: &VerifyArgs, out: &mut dyn Write) -> Result<Exit, T
     let took = started.elapsed();
     // Index files are derived data: damage there is reported, not counted
     // against the ledger (a damaged index is never used; queries rebuild it).
-    let index = check_index_files(&FsStorage::new(dir)).unwrap_or_else(|e| IndexCheck {
-        good: 0,
-        findings: vec![ledger_index::IndexFinding {
-            file: dir.display().to_string(),
-            reason: format!("index files cannot be listed: {e}"),
-        }],
-    });
+    let index = check_index_files(&FsStorage::new(dir), &ledger_domain::TradingKeys)
+        .unwrap_or_else(|e| IndexCheck {
+            good: 0,
+            findings: vec![ledger_index::IndexFinding {
+                file: dir.display().to_string(),
+                reason: format!("index files cannot be listed: {e}"),
+            }],
+        });
     let link_problems = match &args.previous {
-        Some(old) => Some(ledger_core::migrate::verify_migration(dir, old)?),
+        Some(old) => Some(ledger_core::migrate::verify_migration(
+            dir,
+            old,
+            Some(&ledger_domain::TradingUpcaster),
+        )?),
         None => None,
     };
     if let (Some(problems), false) = (&link_problems, args.json) {

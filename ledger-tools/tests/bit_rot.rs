@@ -14,6 +14,7 @@ use common::{assert_contains, file_name, files_under, json, on, path_str};
 use ledger_core::backup::BackupStore;
 use ledger_core::storage::FsStorage;
 use ledger_core::verify::{verify_dir, FindingKind, VerifyOptions};
+use ledger_domain::TradingKeys;
 use ledger_index::{check_index_files, LedgerIndex};
 
 fn files(dir: &Path, ext: &str) -> Vec<PathBuf> {
@@ -49,7 +50,10 @@ fn random_bit_flips_anywhere_are_detected_and_located() {
         &["demo", "--events", "2000", "--segment-size", "64KiB"],
     );
     assert!(run.code == 0, "{}", run.stderr);
-    let built = LedgerIndex::open(&dir).unwrap().build_all().unwrap();
+    let built = LedgerIndex::open(&dir, TradingKeys)
+        .unwrap()
+        .build_all()
+        .unwrap();
     assert!(built.len() >= 4);
     let store = BackupStore::open_or_create(&store_dir).unwrap();
     store.create_backup(&dir, &mut |_| {}).unwrap();
@@ -96,7 +100,7 @@ fn random_bit_flips_anywhere_are_detected_and_located() {
                 record_located += usize::from(precise);
             }
             1 => {
-                let c = check_index_files(&FsStorage::new(&dir)).unwrap();
+                let c = check_index_files(&FsStorage::new(&dir), &TradingKeys).unwrap();
                 assert_eq!(c.findings.len(), 1, "{what}: {:?}", c.findings);
                 assert_eq!(c.findings[0].file, file, "{what}");
             }
@@ -123,7 +127,7 @@ fn random_bit_flips_anywhere_are_detected_and_located() {
     assert!(verify_dir(&dir, &VerifyOptions::default())
         .unwrap()
         .is_intact());
-    assert!(check_index_files(&FsStorage::new(&dir))
+    assert!(check_index_files(&FsStorage::new(&dir), &TradingKeys)
         .unwrap()
         .findings
         .is_empty());
@@ -145,7 +149,10 @@ fn verify_names_a_damaged_index_file_and_keeps_the_ledger_intact() {
         &["demo", "--events", "1000", "--segment-size", "64KiB"],
     );
     assert!(run.code == 0);
-    LedgerIndex::open(&dir).unwrap().build_all().unwrap();
+    LedgerIndex::open(&dir, TradingKeys)
+        .unwrap()
+        .build_all()
+        .unwrap();
     let idx = files(&dir, ".idx")[0].clone();
     let len = std::fs::metadata(&idx).unwrap().len() as usize;
     flip(&idx, len / 2, 3);
@@ -158,8 +165,11 @@ fn verify_names_a_damaged_index_file_and_keeps_the_ledger_intact() {
     let v = json(&on(&dir, &["verify", "--json"]));
     assert_eq!(v["index_files"]["findings"][0]["file"], file_name(&idx));
     // The next query rebuilds it.
-    LedgerIndex::open(&dir).unwrap().build_all().unwrap();
-    assert!(check_index_files(&FsStorage::new(&dir))
+    LedgerIndex::open(&dir, TradingKeys)
+        .unwrap()
+        .build_all()
+        .unwrap();
+    assert!(check_index_files(&FsStorage::new(&dir), &TradingKeys)
         .unwrap()
         .findings
         .is_empty());

@@ -602,7 +602,7 @@ fn stats_counts_segments_records_and_kinds() {
     assert_eq!(sum, total);
     for k in counts.keys() {
         assert!(
-            ledger_core::domain::EventKind::from_name(k).is_some(),
+            ledger_domain::EventKind::from_name(k).is_some(),
             "{k} is not a kind name"
         );
     }

@@ -4,12 +4,12 @@
 //! record `k` had just been appended (tested against folding the first `k`
 //! events). A session filter folds only that session's events.
 
-use super::codec;
-use super::error::DomainError;
-use super::ids::SessionId;
-use super::projections::Projections;
-use crate::reader::{Cursor, Reader};
-use crate::types::{Kind, Seq, Timestamp};
+use crate::codec;
+use crate::error::DomainError;
+use crate::ids::SessionId;
+use crate::projections::Projections;
+use ledger_core::{Cursor, Reader};
+use ledger_core::{Kind, Seq, Timestamp};
 
 /// Where a replay stops, and what it folds.
 #[derive(Debug, Clone, Default)]

@@ -9,29 +9,29 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 
-use super::codec;
-use super::decimal::Decimal;
-use super::error::DomainError;
-use super::events::*;
-use super::ids::{OrderId, SessionId, TradeId};
-use super::projections::Projections;
-use super::replay::{self, ReplayOptions};
-use super::snapshot;
-use super::validate::{check_time, validate};
-use crate::reader::Reader;
-use crate::recovery::RecoveryReport;
-use crate::types::{Seq, Timestamp};
-use crate::writer::{Entry, Receipt, Writer, WriterOptions};
+use crate::codec;
+use crate::decimal::Decimal;
+use crate::error::DomainError;
+use crate::events::*;
+use crate::ids::{OrderId, SessionId, TradeId};
+use crate::projections::Projections;
+use crate::replay::{self, ReplayOptions};
+use crate::snapshot::{self, SnapshotError};
+use crate::validate::{check_time, validate};
+use ledger_core::Reader;
+use ledger_core::RecoveryReport;
+use ledger_core::{Entry, Receipt, Writer, WriterOptions};
+use ledger_core::{Seq, Timestamp};
 
 /// What opening a trading ledger found and did.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 pub struct OpenReport {
     /// The storage engine's recovery report.
     pub recovery: RecoveryReport,
     /// The snapshot the views started from, if any.
     pub snapshot: Option<Seq>,
-    /// Snapshots passed over (file, why).
-    pub rejected_snapshots: Vec<(String, String)>,
+    /// Snapshots passed over (file name, why), newest first.
+    pub rejected_snapshots: Vec<(String, SnapshotError)>,
     /// Events folded after the snapshot (or from the start).
     pub folded: u64,
 }
@@ -145,15 +145,11 @@ impl TradingLedger {
     /// Saves a snapshot of the views; returns the file name.
     pub fn save_snapshot(&self) -> Result<String, DomainError> {
         let storage = self.writer.storage();
-        snapshot::save(
+        Ok(snapshot::save(
             storage.as_ref(),
             &self.writer.ledger_id(),
             &self.projections,
-        )
-        .map_err(|reason| DomainError::Snapshot {
-            path: storage.path_of(""),
-            reason,
-        })
+        )?)
     }
 
     /// Flushes and closes the writer.

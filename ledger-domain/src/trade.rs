@@ -10,10 +10,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::decimal::Decimal;
-use super::events::{Direction, FillEffect, TradeClosed, TradeFilled, TradeOpened};
-use super::ids::{DecisionId, OrderId, SessionId, Symbol, TradeId};
-use crate::types::{Seq, Timestamp};
+use crate::decimal::Decimal;
+use crate::events::{Direction, FillEffect, TradeClosed, TradeFilled, TradeOpened};
+use crate::ids::{DecisionId, OrderId, SessionId, Symbol, TradeId};
+use ledger_core::{Seq, Timestamp};
 
 /// Open or closed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -2,7 +2,7 @@
 //! event, and every kind has one.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use ledger_core::domain::{Event, EventKind};
+use ledger_domain::{Event, EventKind};
 
 #[test]
 fn every_example_in_events_md_parses_and_every_kind_has_one() {
@@ -12,7 +12,7 @@ fn every_example_in_events_md_parses_and_every_kind_has_one() {
     for block in doc.split("```json").skip(1) {
         let json = block.split("```").next().unwrap();
         let e: Event = serde_json::from_str(json).unwrap_or_else(|err| panic!("{err}:\n{json}"));
-        ledger_core::domain::validate(&e).unwrap();
+        ledger_domain::validate(&e).unwrap();
         kinds.insert(e.kind());
     }
     assert_eq!(kinds.len(), EventKind::ALL.len());

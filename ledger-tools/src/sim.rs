@@ -1,13 +1,11 @@
-//! Sessions to demonstrate and measure with: the scripted demo session and
-//! a deterministic generator of large, realistic sessions.
+//! Sessions to demonstrate and measure with: the scripted demo session
+//! `ledger demo` writes, and a deterministic generator of large, realistic
+//! sessions (`ledger demo --events N`, the benchmarks and the index tests).
 
 use std::collections::HashMap;
 
-use super::decimal::Decimal;
-use super::events::*;
-use super::ids::{DecisionId, OrderId, SessionId, Symbol, TradeId};
-use super::trade::Trade;
-use crate::types::{Seq, Timestamp};
+use ledger_core::{Seq, Timestamp};
+use ledger_domain::*;
 
 /// 2026-01-05T14:30:00Z, when the demo session starts.
 pub const DEMO_START: Timestamp = Timestamp::from_nanos(1_767_623_400_000_000_000);

@@ -4,7 +4,7 @@
 //! cargo feature.
 //!
 //! ```
-//! use ledger_core::domain::{Decimal, TradingLedger, tracing_layer::LedgerLayer};
+//! use ledger_domain::{Decimal, TradingLedger, tracing_layer::LedgerLayer};
 //! use ledger_core::{Durability, WriterOptions};
 //! use tracing_subscriber::layer::SubscriberExt;
 //!
@@ -31,8 +31,8 @@ use tracing::field::{Field as TracingField, Visit};
 use tracing::{Event as TracingEvent, Subscriber};
 use tracing_subscriber::layer::{Context, Layer};
 
-use super::events::{Field, Level};
-use super::ledger::{in_ledger_call, SessionLogger};
+use crate::events::{Field, Level};
+use crate::ledger::{in_ledger_call, SessionLogger};
 
 /// Records `tracing` events as system events.
 #[derive(Debug)]
@@ -143,8 +143,8 @@ mod tests {
     use tracing_subscriber::layer::SubscriberExt;
 
     use super::*;
-    use crate::domain::{SessionId, TradingLedger};
-    use crate::{Durability, WriterOptions};
+    use crate::{SessionId, TradingLedger};
+    use ledger_core::{Durability, WriterOptions};
 
     #[test]
     fn fields_are_kept_and_logging_inside_a_ledger_call_does_not_deadlock() {

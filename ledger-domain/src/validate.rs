@@ -4,11 +4,11 @@
 //! Field rules are checked here; rules that depend on the log so far (a
 //! trade must be open to be filled or closed, a trade id is used once, a
 //! closing P&L must be the computed one) are checked against the
-//! projections in [`super::projections::Projections::check`].
+//! projections in [`crate::Projections::check`].
 
-use super::decimal::Decimal;
-use super::events::*;
-use crate::types::Timestamp;
+use crate::decimal::Decimal;
+use crate::events::*;
+use ledger_core::Timestamp;
 
 /// An event refused by validation.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -5,12 +5,12 @@
 
 use std::sync::Arc;
 
-use ledger_core::domain::codec::legacy::{MetricV1, SystemEventV1};
-use ledger_core::domain::sim::{demo_session, Generator, DEMO_START};
-use ledger_core::domain::*;
 use ledger_core::{
     Durability, Entry, Kind, Reader, SchemaVersion, Seq, Timestamp, Writer, WriterOptions,
 };
+use ledger_domain::codec::legacy::{MetricV1, SystemEventV1};
+use ledger_domain::*;
+use ledger_tools::sim::{demo_session, Generator, DEMO_START};
 
 fn opts() -> WriterOptions {
     WriterOptions::default()
@@ -525,10 +525,21 @@ fn a_snapshot_bound_to_another_chain_is_ignored() {
     assert_eq!(report.snapshot, None);
     assert_eq!(report.rejected_snapshots.len(), 1);
     assert!(
-        report.rejected_snapshots[0].1.contains("chain hash"),
+        matches!(
+            &report.rejected_snapshots[0].1,
+            SnapshotError::Invalid {
+                seq: Some(_),
+                defect: SnapshotDefect::OtherChain { .. },
+                ..
+            }
+        ),
         "{:?}",
         report.rejected_snapshots
     );
+    assert!(report.rejected_snapshots[0]
+        .1
+        .to_string()
+        .contains("chain hash"));
     assert_eq!(lb.projections(), &expected, "rebuilt from scratch");
     assert!(lb.projections().metrics.contains_key("in_b"));
 
@@ -538,9 +549,13 @@ fn a_snapshot_bound_to_another_chain_is_ignored() {
     bytes[100] ^= 1;
     std::fs::write(b.join(&snap), bytes).unwrap();
     let lb = TradingLedger::open(&b, opts()).unwrap();
-    assert!(lb.open_report().rejected_snapshots[0]
-        .1
-        .contains("checksum"));
+    let (name, why) = &lb.open_report().rejected_snapshots[0];
+    assert_eq!(name, &snap);
+    assert!(
+        matches!(why, SnapshotError::Invalid { path, defect: SnapshotDefect::Checksum, .. } if path.ends_with(&snap)),
+        "{why:?}"
+    );
+    assert!(why.to_string().contains("checksum"), "{why}");
 }
 
 #[test]

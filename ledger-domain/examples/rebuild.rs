@@ -1,12 +1,12 @@
 //! Measures what rebuilding the projections costs, step by step:
-//! `cargo run --release -p ledger-core --example rebuild -- [EVENTS]`.
+//! `cargo run --release -p ledger-domain --example rebuild -- [EVENTS]`.
 //! (The criterion bench `projection` in `benches/` is the reference figure.)
 
 use std::time::Instant;
 
-use ledger_core::domain::sim::{Generator, DEMO_START};
-use ledger_core::domain::{decode, replay, ReplayOptions, TradingLedger};
 use ledger_core::{Durability, Reader, WriterOptions};
+use ledger_domain::{decode, replay, ReplayOptions, TradingLedger};
+use ledger_tools::sim::{Generator, DEMO_START};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let n: usize = std::env::args()

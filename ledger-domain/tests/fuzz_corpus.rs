@@ -4,11 +4,10 @@
 //!
 //! The target bodies are not copied here: this file includes the very
 //! files the fuzz targets run (`fuzz/src/harness.rs` and
-//! `fuzz/src/index_harness.rs`), so the two cannot drift apart. The
-//! `index_file` target needs `ledger_index::file` and the types it decodes
-//! into; `ledger-index` is not a dependency of this crate, so its modules
-//! are included from their source files too (`crate::ix` stands in for the
-//! `ledger-index` crate, as it does in the fuzz crate).
+//! `fuzz/src/index_harness.rs`), so the two cannot drift apart. It lives in
+//! `ledger-domain` because the targets cover the engine, the index and the
+//! trading domain's decoder, and this crate sees all three; `crate::ix`
+//! stands for `ledger-index`, as it does in the fuzz crate.
 //!
 //! A new file in a corpus folder is replayed automatically; a folder with
 //! no target here fails the test. The reproducers listed in
@@ -23,25 +22,9 @@ mod harness;
 #[path = "../../fuzz/src/index_harness.rs"]
 mod index_harness;
 
-// `ledger-index`'s decoder and the types it needs, compiled into this test.
-#[allow(dead_code, unreachable_pub)]
-#[path = "../../ledger-index/src/error.rs"]
-mod error;
-#[allow(dead_code, unreachable_pub)]
-#[path = "../../ledger-index/src/file.rs"]
-pub(crate) mod file;
-#[allow(dead_code, unreachable_pub)]
-#[path = "../../ledger-index/src/query.rs"]
-mod query;
-#[allow(dead_code, unreachable_pub)]
-#[path = "../../ledger-index/src/segment_index.rs"]
-mod segment_index;
-
 /// What `index_harness` uses from `ledger-index`.
 mod ix {
-    pub(crate) use crate::file;
-    pub(crate) use crate::query::Query;
-    pub(crate) use crate::segment_index::SegmentIndex;
+    pub(crate) use ledger_index::{file, Query, SegmentIndex};
 }
 
 type Target = fn(&[u8]);

@@ -1,9 +1,9 @@
 //! Prints the JSON form of one event of each kind, taken from the demo
-//! session: `cargo run -p ledger-core --example event_json`.
+//! session: `cargo run -p ledger-domain --example event_json`.
 //! `docs/EVENTS.md` shows this output; a test checks that every example in
 //! that document still parses.
 
-use ledger_core::domain::sim::{demo_session, DEMO_START};
+use ledger_tools::sim::{demo_session, DEMO_START};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut seen = std::collections::BTreeSet::new();

@@ -14,8 +14,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::events::*;
-use crate::types::{Kind, SchemaVersion};
+use crate::events::*;
+use ledger_core::migrate::{UpcastError, Upcaster};
+use ledger_core::{Kind, SchemaVersion};
 
 /// Why a record's payload is not an event this build can read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -60,8 +61,8 @@ pub enum DecodeError {
 /// Schemas as they were in earlier versions, kept to read old records.
 pub mod legacy {
     use super::*;
-    use crate::domain::decimal::Decimal;
-    use crate::domain::ids::SessionId;
+    use crate::decimal::Decimal;
+    use crate::ids::SessionId;
 
     /// `system` v1: no structured fields yet.
     #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -210,4 +211,44 @@ pub fn decode(kind: Kind, version: SchemaVersion, payload: &[u8]) -> Result<Even
         (EventKind::Metric, _) => Event::Metric(from_payload(k, v, p)?),
         (EventKind::Audit, _) => Event::Audit(from_payload(k, v, p)?),
     })
+}
+
+/// The trading domain's [`Upcaster`]: decodes a record (upcasting an old
+/// schema version) and encodes the event at its current version. What
+/// `ledger migrate --upcast` re-encodes with, and what
+/// `ledger verify --migrated-from` compares upcast records with.
+///
+/// ```
+/// use ledger_core::migrate::Upcaster;
+/// use ledger_core::{Kind, SchemaVersion};
+/// use ledger_domain::codec::legacy::MetricV1;
+/// use ledger_domain::{Decimal, EventKind, TradingUpcaster};
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+/// let v1 = postcard::to_allocvec(&MetricV1 {
+///     session: "s".into(),
+///     metric: "sharpe".into(),
+///     value: Decimal::from_int(2),
+/// })?;
+/// let kind = Kind::new(EventKind::Metric.code());
+/// let mut out = Vec::new();
+/// let (k, v) = TradingUpcaster.upcast(kind, SchemaVersion::new(1), &v1, &mut out)?;
+/// assert_eq!((k, v), (kind, SchemaVersion::new(2)));
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TradingUpcaster;
+
+impl Upcaster for TradingUpcaster {
+    fn upcast(
+        &self,
+        kind: Kind,
+        version: SchemaVersion,
+        payload: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<(Kind, SchemaVersion), UpcastError> {
+        let event = decode(kind, version, payload)?;
+        Ok(encode(&event, out)?)
+    }
 }

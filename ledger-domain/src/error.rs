@@ -1,10 +1,9 @@
 //! The trading domain's error type.
 
-use std::path::PathBuf;
-
-use super::codec::{DecodeError, EncodeError};
-use super::validate::ValidationError;
-use crate::types::Seq;
+use crate::codec::{DecodeError, EncodeError};
+use crate::snapshot::SnapshotError;
+use crate::validate::ValidationError;
+use ledger_core::Seq;
 
 /// What can go wrong in the trading domain.
 #[derive(Debug, thiserror::Error)]
@@ -15,7 +14,7 @@ pub enum DomainError {
     Invalid(#[from] ValidationError),
     /// The storage engine failed.
     #[error(transparent)]
-    Ledger(#[from] crate::Error),
+    Ledger(#[from] ledger_core::Error),
     /// A stored record is not a readable event.
     #[error("record {seq}: {error}")]
     Decode {
@@ -24,15 +23,13 @@ pub enum DomainError {
         /// Why it does not decode.
         error: DecodeError,
     },
+    /// The index failed.
+    #[error(transparent)]
+    Index(#[from] ledger_index::IndexError),
     /// An event could not be encoded.
     #[error(transparent)]
     Encode(#[from] EncodeError),
-    /// A projection snapshot could not be written.
-    #[error("snapshot {path}: {reason}")]
-    Snapshot {
-        /// The snapshot file.
-        path: PathBuf,
-        /// What went wrong.
-        reason: String,
-    },
+    /// A projection snapshot could not be taken or written.
+    #[error(transparent)]
+    Snapshot(#[from] SnapshotError),
 }

@@ -11,15 +11,15 @@ use rustc_hash::FxHashMap as HashMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::codec;
-use super::decimal::Decimal;
-use super::error::DomainError;
-use super::events::*;
-use super::ids::{DecisionId, SessionId, Symbol, TradeId};
-use super::trade::{Trade, TradeStatus};
-use super::validate::ValidationError;
-use crate::reader::Reader;
-use crate::types::{ChainHash, Seq, Timestamp};
+use crate::codec;
+use crate::decimal::Decimal;
+use crate::error::DomainError;
+use crate::events::*;
+use crate::ids::{DecisionId, SessionId, Symbol, TradeId};
+use crate::trade::{Trade, TradeStatus};
+use crate::validate::ValidationError;
+use ledger_core::Reader;
+use ledger_core::{ChainHash, Seq, Timestamp};
 
 /// An event with its place in the log.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -413,7 +413,7 @@ pub fn read_event(reader: &Reader, seq: Seq) -> Result<At<Event>, DomainError> {
             event: codec::decode(r.kind, r.version, r.payload)
                 .map_err(|error| DomainError::Decode { seq, error })?,
         }),
-        _ => Err(DomainError::Ledger(crate::Error::NoSuchSeq {
+        _ => Err(DomainError::Ledger(ledger_core::Error::NoSuchSeq {
             seq,
             head: cursor.next_seq().get().saturating_sub(1),
         })),

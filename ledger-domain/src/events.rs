@@ -8,8 +8,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::decimal::Decimal;
-use super::ids::{DecisionId, OrderId, SessionId, Symbol, TradeId};
+use crate::decimal::Decimal;
+use crate::ids::{DecisionId, OrderId, SessionId, Symbol, TradeId};
 
 /// The kinds of events, with their record kind codes and snake_case names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -39,6 +39,13 @@ pub enum EventKind {
     Metric = 11,
     /// An operator's action.
     Audit = 12,
+}
+
+/// The record kind of an event kind (the same code).
+impl From<EventKind> for ledger_core::Kind {
+    fn from(kind: EventKind) -> Self {
+        ledger_core::Kind::new(kind.code())
+    }
 }
 
 impl EventKind {

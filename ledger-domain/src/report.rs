@@ -23,11 +23,11 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::decimal::Decimal;
-use super::ids::Symbol;
-use super::projections::Projections;
-use super::trade::Trade;
-use crate::types::Timestamp;
+use crate::decimal::Decimal;
+use crate::ids::Symbol;
+use crate::projections::Projections;
+use crate::trade::Trade;
+use ledger_core::Timestamp;
 
 /// Which trades a report covers.
 #[derive(Debug, Clone, Default)]
