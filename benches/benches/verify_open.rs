@@ -14,7 +14,7 @@ use criterion::{criterion_main, BenchmarkId, Criterion, Throughput};
 use ledger_benches::{
     build_ledger, pace, records_per_segment, temp_dir, wait_for_preallocation, TYPICAL_PAYLOAD,
 };
-use ledger_core::verify::{verify_dir, VerifyOptions};
+use ledger_core::{verify_dir, VerifyOptions};
 use ledger_core::{Reader, Writer, WriterOptions};
 use tempfile::TempDir;
 

@@ -49,7 +49,7 @@
 //!
 //! | group | what it measures |
 //! | --- | --- |
-//! | `verify/{1_thread,all_cores}` | [`ledger_core::verify::verify_dir`] of a ledger of ~200,000 records of 200 bytes in 7 segments of ~7.2 MiB (sized so that the last, active one is full too), in bytes per second of `VerifyReport::bytes` |
+//! | `verify/{1_thread,all_cores}` | [`ledger_core::verify_dir`] of a ledger of ~200,000 records of 200 bytes in 7 segments of ~7.2 MiB (sized so that the last, active one is full too), in bytes per second of `VerifyReport::bytes` |
 //! | `verify/blake3_baseline` | `blake3::hash` over the same files' bytes in one call per file: the large-buffer hashing rate |
 //! | `read/cursor_next_ref` | reading every record of that ledger with a [`Cursor`](ledger_core::Cursor) (`next_ref`), in records per second |
 //! | `open/segments/{1,2,65}` | [`Writer::open`] of ledgers of 4 MiB segments with 0, 1 and 64 sealed segments and the same active segment (10,000 records): open must not depend on the ledger's size (it checks the last sealed segment and re-hashes the active one) |

@@ -6,8 +6,8 @@
 
 use std::path::{Path, PathBuf};
 
-use ledger_core::backup::{encode_object, Manifest, ManifestSegment, SegmentState};
-use ledger_core::checkpoint::key_from_text;
+use ledger_core::{encode_object, Manifest, ManifestSegment, SegmentState};
+use ledger_core::key_from_text;
 use ledger_domain::codec::legacy::{MetricV1, SystemEventV1};
 use ledger_tools::sim::{demo_session, DEMO_START};
 use ledger_domain::{encode, EventKind, TradingKeys, TradingLedger};

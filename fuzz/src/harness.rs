@@ -14,9 +14,7 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
 
-use ledger_core::backup::{decode_object, encode_object, Manifest};
 use ledger_core::chain::{genesis, link};
-use ledger_core::meta::LedgerMeta;
 use ledger_core::segment::footer::{SegmentFooter, FOOTER_LEN, SEAL_MAGIC};
 use ledger_core::segment::header::{
     decode_watermark, encode_watermark, FormatVersion, SegmentHeader, CRC_AT, HEADER_LEN, MAGIC,
@@ -29,7 +27,9 @@ use ledger_core::segment::record::{
 use ledger_core::segment::walk::{walk_segment, Expect, Mode, Role, Step, Stop, Walker};
 use ledger_core::segment::ChainState;
 use ledger_core::storage::{CrashMode, MemStorage, Storage};
-use ledger_core::verify::{verify, FindingKind, VerifyOptions, VerifyReport};
+use ledger_core::LedgerMeta;
+use ledger_core::{decode_object, encode_object, Manifest};
+use ledger_core::{verify, FindingKind, VerifyOptions, VerifyReport};
 use ledger_core::{
     ChainHash, Checkpoint, ContentHash, Durability, Entry, Kind, LedgerId, OpenMode, Reader,
     Record, SchemaVersion, Seq, Timestamp, Writer, WriterOptions, MIN_SEGMENT_SIZE,

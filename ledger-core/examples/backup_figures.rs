@@ -4,7 +4,7 @@
 
 use std::time::Instant;
 
-use ledger_core::backup::BackupStore;
+use ledger_core::BackupStore;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);

@@ -47,7 +47,7 @@ pub enum FindingKind {
     Truncated,
     /// A file could not be read (an I/O error). Not evidence of damage,
     /// but nothing can vouch for the file either: it counts as damage for
-    /// [`VerifyReport::is_intact`] (so a repair or a checkpoint never goes
+    /// [`crate::VerifyReport::is_intact`] (so a repair or a checkpoint never goes
     /// over it), and `ledger verify` exits with its I/O-error code.
     Unreadable,
 }

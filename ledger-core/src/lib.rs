@@ -15,8 +15,8 @@
 //!   second one); appends return a [`Receipt`]; three [`Durability`] modes.
 //! - [`Reader`] / [`Cursor`]: read from any sequence, in this process or
 //!   another, while the writer appends; follow the tail.
-//! - [`verify()`](verify::verify): re-hash everything, in parallel, and report every
-//!   [`Finding`](verify::Finding) with its location.
+//! - [`verify()`]: re-hash everything, in parallel, and report every
+//!   [`Finding`] with its location.
 //! - [`Checkpoint`]: signed heads an auditor keeps elsewhere.
 //! - [`storage`]: the file-access seam, with an in-memory backend that
 //!   simulates crashes and failed flushes.
@@ -37,7 +37,7 @@
 //! assert_eq!(record.seq, receipt.seq);
 //! assert_eq!(record.payload, b"hello");
 //!
-//! let report = ledger_core::verify::verify_dir(dir.path(), &Default::default())?;
+//! let report = ledger_core::verify_dir(dir.path(), &Default::default())?;
 //! assert!(report.is_intact());
 //! assert_eq!(report.head.map(|h| h.chain_hash), Some(receipt.chain_hash));
 //! # Ok(())
@@ -46,36 +46,64 @@
 
 #![warn(missing_docs)]
 
-pub mod backup;
+// Modules are private but for the byte format (`segment`, `chain`) and the
+// storage seam (`storage`), which an independent verifier, a fuzzer or a
+// storage backend needs as such; the API is the list of re-exports below.
+mod backup;
 pub mod chain;
-pub mod checkpoint;
+mod checkpoint;
 mod error;
-pub mod finding;
+mod finding;
 mod layout;
 mod le;
-pub mod meta;
-pub mod migrate;
+mod meta;
+mod migrate;
 mod reader;
-pub mod recovery;
+mod recovery;
 mod sealed;
 pub mod segment;
 pub mod storage;
 mod types;
-pub mod verify;
+mod verify;
 mod writer;
 
-pub use checkpoint::{Checkpoint, CheckpointError};
-pub use error::{Defect, Error, Result};
-pub use layout::{read_layout, Layout, SealedFile};
-pub use meta::MetaDefect;
+// Writing and reading.
 pub use reader::{is_ledger, read_published, Cursor, LiveSlots, Published, Reader, Record};
 pub use recovery::{RecoveryReport, TailCut};
-pub use sealed::SealedSegment;
-pub use types::{
-    ChainHash, ContentHash, HexError, Kind, LedgerId, Offset, SchemaVersion, SegmentOrdinal, Seq,
-    Timestamp,
-};
 pub use writer::{
     Durability, DurabilityHandle, Entry, Head, OpenMode, Receipt, SharedWriter, Writer,
     WriterOptions, DEFAULT_SEGMENT_SIZE, MIN_SEGMENT_SIZE,
 };
+
+// The values that must not be mixed up.
+pub use types::{
+    ChainHash, ContentHash, HexError, Kind, LedgerId, Offset, SchemaVersion, SegmentOrdinal, Seq,
+    Timestamp,
+};
+
+// The folder: identity, layout, sealed segments.
+pub use layout::{read_layout, Layout, SealedFile};
+pub use meta::{LedgerMeta, MetaDefect, META_FILE, META_LEN, META_MAGIC};
+pub use sealed::SealedSegment;
+
+// Verification, findings, checkpoints.
+pub use checkpoint::{
+    generate_key, key_from_text, key_to_text, public_key_from_text, public_key_to_text, Checkpoint,
+    CheckpointError, FieldError, SigningKey, VerifyingKey,
+};
+pub use finding::{Finding, FindingKind};
+pub use verify::{verify, verify_dir, VerifyOptions, VerifyReport};
+
+// Backups and migration.
+pub use backup::{
+    decode_object, encode_object, is_address, BackupError, BackupReport, BackupStore,
+    BackupSummary, BackupVerifyReport, Manifest, ManifestSegment, ObjectError, Progress,
+    PruneReport, RestoreReport, SegmentState, MAX_OBJECT,
+};
+pub use migrate::{
+    migrate, verify_migration, MigrateOptions, MigrationReport, Provenance, UpcastError, Upcaster,
+    PROVENANCE_LEN,
+};
+
+// Errors.
+pub use error::{Defect, Error, Result};

@@ -11,8 +11,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use common::*;
-use ledger_core::backup::{BackupError, BackupStore, Manifest, ObjectError};
-use ledger_core::verify::{verify_dir, VerifyOptions};
+use ledger_core::{verify_dir, VerifyOptions};
+use ledger_core::{BackupError, BackupStore, Manifest, ObjectError};
 use ledger_core::{Durability, Reader, Record, Writer};
 
 fn records(dir: &Path) -> Vec<Record> {
@@ -30,7 +30,7 @@ fn build(dir: &Path, from: u64, to: u64) {
     w.close().unwrap();
 }
 
-fn quiet() -> impl FnMut(ledger_core::backup::Progress) {
+fn quiet() -> impl FnMut(ledger_core::Progress) {
     |_| {}
 }
 

@@ -123,7 +123,7 @@ fn shared_writer_from_several_threads_keeps_one_dense_chain() {
     assert_eq!(seqs, (1..=1000).collect::<Vec<_>>());
     w.with(|w| w.sync()).unwrap();
     drop(w);
-    let report = ledger_core::verify::verify_dir(dir.path(), &Default::default()).unwrap();
+    let report = ledger_core::verify_dir(dir.path(), &Default::default()).unwrap();
     assert!(report.is_intact());
     assert_eq!(report.records, 1000);
 }
@@ -226,7 +226,7 @@ fn readers_in_other_processes_see_every_record_whole() {
 /// tail or an interrupted seal: the writer's record or seal in progress).
 #[test]
 fn verification_while_the_writer_rotates_reports_no_damage() {
-    use ledger_core::verify::{verify_dir, FindingKind, VerifyOptions};
+    use ledger_core::{verify_dir, FindingKind, VerifyOptions};
     let dir = tempfile::tempdir().unwrap();
     let mut w = Writer::create(dir.path(), small(Durability::NoSync)).unwrap();
     let _ = append_range(&mut w, 0, 50);

@@ -36,8 +36,8 @@ use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
 use common::*;
-use ledger_core::backup::BackupStore;
-use ledger_core::verify::{verify_dir, VerifyOptions};
+use ledger_core::BackupStore;
+use ledger_core::{verify_dir, VerifyOptions};
 use ledger_core::{Durability, Entry, Reader, SchemaVersion, Writer};
 
 const CHILD_ENV: &str = "LEDGER_CRASH_CHILD_DIR";

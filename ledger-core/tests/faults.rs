@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use common::{kind, mem_sealed, payload, small};
 use ledger_core::storage::{CrashMode, Fault, IoFault, IoOp, MemStorage, Storage};
-use ledger_core::verify::{verify, FindingKind, VerifyOptions};
+use ledger_core::{verify, FindingKind, VerifyOptions};
 use ledger_core::{Durability, Entry, OpenMode, Reader, Receipt, SchemaVersion, Writer};
 
 /// Records the workload appends: enough for five or six 16 KiB segments.
@@ -496,7 +496,7 @@ fn an_unreadable_segment_is_named_and_nothing_else_is_blamed() {
     // A checkpoint of a record in the unreadable segment cannot be checked:
     // an I/O error naming the segment, not a rollback.
     st.clear_faults();
-    let key = ledger_core::checkpoint::generate_key().unwrap();
+    let key = ledger_core::generate_key().unwrap();
     let in_bad = Reader::with_storage(Arc::new(st.clone()))
         .unwrap()
         .cursor()

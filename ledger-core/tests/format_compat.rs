@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use common::chain_records;
 use ledger_core::segment::record::{encode_into, NewRecord};
-use ledger_core::verify::{verify_dir, VerifyOptions};
+use ledger_core::{verify_dir, VerifyOptions};
 use ledger_core::{
     ChainHash, Durability, Entry, Kind, Reader, SchemaVersion, Seq, Timestamp, Writer,
     WriterOptions,

@@ -9,10 +9,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use ledger_core::migrate::{
-    migrate, verify_migration, MigrateOptions, Provenance, UpcastError, Upcaster,
-};
-use ledger_core::verify::{verify_dir, VerifyOptions};
+use ledger_core::{migrate, verify_migration, MigrateOptions, Provenance, UpcastError, Upcaster};
+use ledger_core::{verify_dir, VerifyOptions};
 use ledger_core::{Durability, Entry, Kind, Reader, SchemaVersion, Writer, WriterOptions};
 
 fn fixture() -> PathBuf {

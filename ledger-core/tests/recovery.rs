@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use common::*;
 use ledger_core::storage::{CrashMode, MemStorage, Storage};
-use ledger_core::verify::{verify, VerifyOptions};
+use ledger_core::{verify, VerifyOptions};
 use ledger_core::{Durability, Error, OpenMode, Reader, Receipt, Seq, Writer, WriterOptions};
 
 fn opts(d: Durability) -> WriterOptions {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use common::*;
 use ledger_core::storage::MemStorage;
-use ledger_core::verify::{verify, verify_dir, VerifyOptions};
+use ledger_core::{verify, verify_dir, VerifyOptions};
 use ledger_core::{
     Durability, Entry, Error, Kind, OpenMode, Reader, SchemaVersion, Seq, Timestamp, Writer,
 };

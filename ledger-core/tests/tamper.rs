@@ -8,8 +8,8 @@ mod common;
 use std::path::Path;
 
 use common::*;
-use ledger_core::checkpoint::generate_key;
-use ledger_core::verify::{verify_dir, FindingKind, VerifyOptions};
+use ledger_core::generate_key;
+use ledger_core::{verify_dir, FindingKind, VerifyOptions};
 use ledger_core::{Checkpoint, Durability, Entry, MetaDefect, Reader, Writer};
 
 fn build(dir: &Path, n: u64) -> Vec<ledger_core::Receipt> {

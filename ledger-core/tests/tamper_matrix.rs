@@ -13,7 +13,7 @@ use common::*;
 use ledger_core::segment::footer::SegmentFooter;
 use ledger_core::segment::names::SegmentName;
 use ledger_core::segment::record::{parse_at, Slot};
-use ledger_core::verify::{verify_dir, FindingKind, VerifyOptions, VerifyReport};
+use ledger_core::{verify_dir, FindingKind, VerifyOptions, VerifyReport};
 use ledger_core::{ContentHash, Durability, Error, Writer, WriterOptions};
 
 /// One segment of the pristine ledger.

@@ -15,8 +15,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::events::*;
-use ledger_core::migrate::{UpcastError, Upcaster};
 use ledger_core::{Kind, SchemaVersion};
+use ledger_core::{UpcastError, Upcaster};
 
 /// Why a record's payload is not an event this build can read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -219,7 +219,7 @@ pub fn decode(kind: Kind, version: SchemaVersion, payload: &[u8]) -> Result<Even
 /// `ledger verify --migrated-from` compares upcast records with.
 ///
 /// ```
-/// use ledger_core::migrate::Upcaster;
+/// use ledger_core::Upcaster;
 /// use ledger_core::{Kind, SchemaVersion};
 /// use ledger_domain::codec::legacy::MetricV1;
 /// use ledger_domain::{Decimal, EventKind, TradingUpcaster};

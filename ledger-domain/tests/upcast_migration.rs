@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use ledger_core::migrate::{migrate, verify_migration, MigrateOptions};
+use ledger_core::{migrate, verify_migration, MigrateOptions};
 use ledger_core::{Durability, Entry, Kind, Reader, SchemaVersion, Writer, WriterOptions};
 use ledger_domain::codec::legacy::MetricV1;
 use ledger_domain::{decode, Decimal, EventKind, TradingUpcaster};

@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use ledger_core::migrate::{migrate, MigrateOptions};
+use ledger_core::{migrate, MigrateOptions};
 use ledger_core::{Durability, Entry, Kind, SchemaVersion, Timestamp, Writer, WriterOptions};
 use ledger_index::{IndexError, IndexSource, KeyError, KeyExtractor, LedgerIndex, Query};
 

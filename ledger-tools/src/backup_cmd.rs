@@ -1,13 +1,13 @@
 //! `ledger backup ...` and `ledger migrate`: thin commands over
-//! [`ledger_core::backup`] and [`ledger_core::migrate`].
+//! [`ledger_core::BackupStore`] and [`ledger_core::migrate()`].
 
 use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
-use ledger_core::backup::{BackupError, BackupStore, Progress as BackupProgress};
-use ledger_core::migrate::{migrate, verify_migration, MigrateOptions, Upcaster};
+use ledger_core::{migrate, verify_migration, MigrateOptions, Upcaster};
+use ledger_core::{BackupError, BackupStore, Progress as BackupProgress};
 use ledger_domain::TradingUpcaster;
 
 use crate::cli::{BackupCommand, MigrateArgs};

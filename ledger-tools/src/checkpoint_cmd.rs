@@ -5,9 +5,9 @@ use std::fs;
 use std::io::Write;
 use std::path::Path;
 
-use ledger_core::checkpoint::key_from_text;
-use ledger_core::verify::{verify_dir, VerifyOptions};
+use ledger_core::key_from_text;
 use ledger_core::Checkpoint;
+use ledger_core::{verify_dir, VerifyOptions};
 
 use crate::cli::CheckpointArgs;
 use crate::error::{io_err, ToolError};

@@ -16,7 +16,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crate::sim::{demo_session, Generator};
-use ledger_core::verify::{verify_dir, VerifyOptions};
+use ledger_core::{verify_dir, VerifyOptions};
 use ledger_core::{Durability, Reader, Timestamp, WriterOptions};
 use ledger_domain::tracing_layer::LedgerLayer;
 use ledger_domain::{

@@ -211,7 +211,7 @@ mod tests {
             error_chain(&e),
             "checkpoint c.txt: field \"sequence\": invalid digit found in string"
         );
-        let key = ledger_core::checkpoint::public_key_from_text("zz").unwrap_err();
+        let key = ledger_core::public_key_from_text("zz").unwrap_err();
         let e = ToolError::BadKey {
             path: "k.pub".into(),
             error: key,
@@ -231,7 +231,7 @@ mod tests {
             segment: "s".into(),
             offset: 1,
             seq: None,
-            defect: ledger_core::Defect::finding(ledger_core::verify::FindingKind::Crc, "r"),
+            defect: ledger_core::Defect::finding(ledger_core::FindingKind::Crc, "r"),
         };
         // The typed defect is the error's source, printed once.
         assert_eq!(error_chain(&corrupt), "s: damage at offset 1: crc: r");

@@ -7,7 +7,7 @@
 //!   records.
 //! - Without one, every record of the time window matches and an index
 //!   would only add its own memory: the index finds the first record of the
-//!   window (`--from`), and a [`Cursor`](ledger_core::Cursor) streams from
+//!   window (`--from`), and a [`Cursor`] streams from
 //!   there until `--to`, in constant memory.
 
 use std::io::{self, Write};

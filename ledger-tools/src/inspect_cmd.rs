@@ -17,7 +17,7 @@ use crate::summary::kind_name;
 use crate::times::rfc3339;
 use ledger_core::segment::names::SegmentName;
 use ledger_core::segment::walk::{walk_segment, Expect, Role, SegmentWalk, Stop};
-use ledger_core::verify::Finding;
+use ledger_core::Finding;
 use ledger_core::{ChainHash, Kind, SchemaVersion, Seq, Timestamp};
 
 /// A record as listed by `ledger inspect`.

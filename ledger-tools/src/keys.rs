@@ -7,7 +7,7 @@ use std::fs::{self, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use ledger_core::checkpoint::{generate_key, key_to_text, public_key_from_text, VerifyingKey};
+use ledger_core::{generate_key, key_to_text, public_key_from_text, VerifyingKey};
 
 use crate::cli::KeygenArgs;
 use crate::error::{io_err, ToolError};

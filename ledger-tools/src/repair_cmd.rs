@@ -36,8 +36,8 @@ use ledger_core::segment::header::{encode_watermark, SegmentHeader, HEADER_LEN, 
 use ledger_core::segment::names::SegmentName;
 use ledger_core::segment::walk::{readable_records, walk_segment, Expect, Role};
 use ledger_core::storage::{FsStorage, Storage};
-use ledger_core::verify::{verify_dir, FindingKind, VerifyOptions, VerifyReport};
 use ledger_core::Seq;
+use ledger_core::{verify_dir, FindingKind, VerifyOptions, VerifyReport};
 
 use crate::cli::RepairArgs;
 use crate::error::{io_err, ToolError};

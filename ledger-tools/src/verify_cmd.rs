@@ -7,8 +7,8 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use ledger_core::storage::FsStorage;
-use ledger_core::verify::{verify_dir, VerifyOptions, VerifyReport};
 use ledger_core::Checkpoint;
+use ledger_core::{verify_dir, VerifyOptions, VerifyReport};
 use ledger_index::{check_index_files, IndexCheck};
 
 use crate::checkpoint_cmd::read_checkpoint;
@@ -51,7 +51,7 @@ pub fn run(dir: &Path, args: &VerifyArgs, out: &mut dyn Write) -> Result<Exit, T
             }],
         });
     let link_problems = match &args.previous {
-        Some(old) => Some(ledger_core::migrate::verify_migration(
+        Some(old) => Some(ledger_core::verify_migration(
             dir,
             old,
             Some(&ledger_domain::TradingUpcaster),

@@ -11,9 +11,9 @@ use std::path::{Path, PathBuf};
 
 use common::{assert_contains, file_name, files_under, json, on, path_str};
 
-use ledger_core::backup::BackupStore;
 use ledger_core::storage::FsStorage;
-use ledger_core::verify::{verify_dir, FindingKind, VerifyOptions};
+use ledger_core::BackupStore;
+use ledger_core::{verify_dir, FindingKind, VerifyOptions};
 use ledger_domain::TradingKeys;
 use ledger_index::{check_index_files, LedgerIndex};
 

@@ -86,7 +86,7 @@ pub enum ObjectError {
 /// trusted.
 ///
 /// ```
-/// use ledger_core::backup::{decode_object, encode_object, ObjectError};
+/// use ledger_core::{decode_object, encode_object, ObjectError};
 /// let bytes = b"segment bytes".to_vec();
 /// let address = blake3::hash(&bytes).to_hex().to_string();
 /// let object = encode_object(&bytes).unwrap();
