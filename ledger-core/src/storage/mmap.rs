@@ -38,7 +38,10 @@
 //! comment.
 //!
 //! Tests for invariant 2: `reader_survives_seal_of_the_segment_it_maps` and
-//! the crash tests; for invariant 3: `concurrent_reader_sees_only_whole_records`;
+//! the crash tests; for invariant 3: `concurrent_reader_sees_only_whole_records`,
+//! `a_live_map_lends_no_bytes_and_its_copy_holds_whole_records`,
+//! `verification_while_the_writer_rotates_reports_no_damage` and the
+//! `compile_fail` example on `storage::Token`;
 //! for invariant 4: `reserve_allocates_every_block` here and the disk-full
 //! tests of the command line (`ledger-tools/tests/disk_full.rs`).
 
