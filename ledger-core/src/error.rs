@@ -219,7 +219,7 @@ impl Defect {
     }
 }
 
-fn fmt_seq(seq: &Option<Seq>) -> String {
+pub(crate) fn fmt_seq(seq: &Option<Seq>) -> String {
     match seq {
         Some(s) => format!(" (sequence {s})"),
         None => String::new(),

@@ -58,6 +58,7 @@ mod layout;
 mod le;
 mod meta;
 mod migrate;
+mod op_error;
 mod reader;
 mod recovery;
 mod sealed;
@@ -107,3 +108,4 @@ pub use migrate::{
 
 // Errors.
 pub use error::{Defect, Error, Result};
+pub use op_error::{AppendError, OpenError, ReadError, VerifyError};

@@ -14,6 +14,7 @@ use std::sync::Arc;
 use crate::error::{Defect, Error, IoContext, Result};
 use crate::layout::SealedFile;
 use crate::meta::{LedgerMeta, META_FILE};
+use crate::op_error::{OpenError, ReadError};
 use crate::sealed::SealedSegment;
 use crate::segment::footer::FOOTER_LEN;
 use crate::segment::header::{SegmentHeader, HEADER_LEN, WATERMARK_AT};
@@ -63,12 +64,12 @@ pub struct Reader {
 
 impl Reader {
     /// A reader of the ledger in `dir`.
-    pub fn open(dir: impl AsRef<Path>) -> Result<Reader> {
+    pub fn open(dir: impl AsRef<Path>) -> Result<Reader, OpenError> {
         Self::with_storage(Arc::new(FsStorage::new(dir.as_ref())))
     }
 
     /// A reader of the ledger in `storage`.
-    pub fn with_storage(storage: Arc<dyn Storage>) -> Result<Reader> {
+    pub fn with_storage(storage: Arc<dyn Storage>) -> Result<Reader, OpenError> {
         // Checks that this is a ledger and reads its identity.
         let layout = crate::layout::read_layout(storage.as_ref())?;
         Ok(Reader {
@@ -93,13 +94,13 @@ impl Reader {
     }
 
     /// A cursor positioned at the first record.
-    pub fn cursor(&self) -> Result<Cursor> {
+    pub fn cursor(&self) -> Result<Cursor, ReadError> {
         self.cursor_from(Seq::FIRST)
     }
 
     /// A cursor positioned at record `from` (or at the end, if `from` is
     /// past the last record: it then yields records as they are appended).
-    pub fn cursor_from(&self, from: Seq) -> Result<Cursor> {
+    pub fn cursor_from(&self, from: Seq) -> Result<Cursor, ReadError> {
         let mut c = Cursor {
             storage: Arc::clone(&self.storage),
             ledger: self.meta.id,
@@ -337,18 +338,20 @@ impl Cursor {
 
     /// The next record, borrowed from the segment's bytes; `Ok(None)` at the
     /// current end of the ledger.
-    pub fn next_ref(&mut self) -> Result<Option<RecordRef<'_>>> {
+    pub fn next_ref(&mut self) -> Result<Option<RecordRef<'_>>, ReadError> {
         let Some((offset, len)) = self.advance()? else {
             return Ok(None);
         };
         // The walker has judged the record at `offset`; borrow it again
         // (a published record's bytes never change).
-        let seg = self.seg.as_ref().ok_or(Error::Closed)?;
+        let Some(seg) = self.seg.as_ref() else {
+            return Ok(None);
+        };
         let bytes = seg
             .map
             .raw(crate::storage::TOKEN, offset, len)
             .unwrap_or_default();
-        record::view(bytes, 0)
+        let rec = record::view(bytes, 0)
             .map(|r| RecordRef { offset, ..r })
             .ok_or_else(|| {
                 corrupt(
@@ -360,8 +363,8 @@ impl Cursor {
                         "the record the walk judged cannot be read again",
                     ),
                 )
-            })
-            .map(Some)
+            })?;
+        Ok(Some(rec))
     }
 
     /// Walks to the next valid record: its offset and padded length.
@@ -433,13 +436,13 @@ impl Cursor {
     }
 
     /// The next record, owned; `Ok(None)` at the current end.
-    pub fn next_record(&mut self) -> Result<Option<Record>> {
+    pub fn next_record(&mut self) -> Result<Option<Record>, ReadError> {
         Ok(self.next_ref()?.map(|r| Record::from(&r)))
     }
 }
 
 impl Iterator for Cursor {
-    type Item = Result<Record>;
+    type Item = Result<Record, ReadError>;
     fn next(&mut self) -> Option<Self::Item> {
         self.next_record().transpose()
     }

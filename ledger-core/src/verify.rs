@@ -18,6 +18,7 @@ use crate::chain;
 use crate::checkpoint::Checkpoint;
 use crate::error::{IoContext, Result};
 use crate::meta::{LedgerMeta, META_FILE};
+use crate::op_error::VerifyError;
 use crate::segment::header::SegmentHeader;
 use crate::segment::names::SegmentName;
 use crate::segment::walk::{self, walk_segment, Expect, Mark, Role, CHAIN_MISMATCH};
@@ -69,7 +70,10 @@ pub struct VerifyOptions {
 }
 
 /// Verifies the ledger in `dir`.
-pub fn verify_dir(dir: impl AsRef<Path>, opts: &VerifyOptions) -> Result<VerifyReport> {
+pub fn verify_dir(
+    dir: impl AsRef<Path>,
+    opts: &VerifyOptions,
+) -> Result<VerifyReport, VerifyError> {
     verify(Arc::new(FsStorage::new(dir.as_ref())), opts)
 }
 
@@ -110,12 +114,15 @@ struct Pending<'a> {
 
 /// Verifies the ledger in `storage`. Errors are reserved for failures to
 /// read the folder at all; damage is reported as findings.
-pub fn verify(storage: Arc<dyn Storage>, opts: &VerifyOptions) -> Result<VerifyReport> {
+pub fn verify(
+    storage: Arc<dyn Storage>,
+    opts: &VerifyOptions,
+) -> Result<VerifyReport, VerifyError> {
     match opts.threads {
         Some(n) => rayon::ThreadPoolBuilder::new()
             .num_threads(n.max(1))
             .build()
-            .map_err(|e| crate::error::Error::Io {
+            .map_err(|e| VerifyError::Io {
                 op: "start verification threads for",
                 path: storage.path_of(""),
                 error: std::io::Error::other(e),
@@ -125,7 +132,7 @@ pub fn verify(storage: Arc<dyn Storage>, opts: &VerifyOptions) -> Result<VerifyR
     }
 }
 
-fn verify_inner(st: &dyn Storage, opts: &VerifyOptions) -> Result<VerifyReport> {
+fn verify_inner(st: &dyn Storage, opts: &VerifyOptions) -> Result<VerifyReport, VerifyError> {
     let mut report = VerifyReport::default();
     // Fails with a precise error when this is not a ledger at all: a
     // missing folder, or a folder without a `LEDGER` file.

@@ -40,7 +40,7 @@ struct Acks {
     error: Option<String>,
 }
 
-fn open(st: &MemStorage, mode: OpenMode, d: Durability) -> ledger_core::Result<Writer> {
+fn open(st: &MemStorage, mode: OpenMode, d: Durability) -> Result<Writer, ledger_core::OpenError> {
     Writer::open_storage(Arc::new(st.clone()), mode, small(d).preallocate(false))
 }
 

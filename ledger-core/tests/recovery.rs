@@ -10,7 +10,7 @@ use std::time::Duration;
 use common::*;
 use ledger_core::storage::{CrashMode, MemStorage, Storage};
 use ledger_core::{verify, VerifyOptions};
-use ledger_core::{Durability, Error, OpenMode, Reader, Receipt, Seq, Writer, WriterOptions};
+use ledger_core::{AppendError, Durability, OpenMode, Reader, Receipt, Seq, Writer, WriterOptions};
 
 fn opts(d: Durability) -> WriterOptions {
     small(d).preallocate(false)
@@ -20,7 +20,7 @@ fn create(st: &MemStorage, d: Durability) -> Writer {
     Writer::open_storage(Arc::new(st.clone()), OpenMode::Create, opts(d)).unwrap()
 }
 
-fn reopen(st: &MemStorage) -> ledger_core::Result<Writer> {
+fn reopen(st: &MemStorage) -> Result<Writer, ledger_core::OpenError> {
     Writer::open_storage(
         Arc::new(st.clone()),
         OpenMode::Open,
@@ -151,7 +151,7 @@ fn damage_before_the_durable_watermark_is_an_error_and_changes_nothing() {
     base.set_file_bytes(&name, &bytes).unwrap();
     let err = reopen(&base).unwrap_err();
     match &err {
-        Error::Corrupt {
+        ledger_core::OpenError::Corrupt {
             segment,
             offset,
             seq,
@@ -267,13 +267,13 @@ fn a_failed_flush_poisons_the_writer_and_reopening_recovers() {
     let p = payload(5);
     let entry = ledger_core::Entry::new(kind(5), ledger_core::SchemaVersion::new(1), &p);
     let err = w.append(&entry).unwrap_err();
-    assert!(matches!(err, Error::Poisoned { .. }), "{err}");
+    assert!(matches!(err, AppendError::Poisoned { .. }), "{err}");
     assert!(err.to_string().contains("injected"), "{err}");
     st.clear_faults();
     // Never retried as if nothing happened: the writer stays stopped.
     let err = w.append(&entry).unwrap_err();
-    assert!(matches!(err, Error::Poisoned { .. }), "{err}");
-    assert!(matches!(w.sync(), Err(Error::Poisoned { .. })));
+    assert!(matches!(err, AppendError::Poisoned { .. }), "{err}");
+    assert!(matches!(w.sync(), Err(AppendError::Poisoned { .. })));
     let lost = st.crash(CrashMode::PowerLoss).unwrap();
     drop(w);
     let w = reopen(&lost).unwrap();
@@ -307,7 +307,7 @@ fn an_interrupted_seal_is_completed_on_open() {
         }
         i += 1;
     };
-    assert!(matches!(err, Error::Poisoned { .. }), "{err}");
+    assert!(matches!(err, AppendError::Poisoned { .. }), "{err}");
     let crashed = st.crash(CrashMode::ProcessCrash).unwrap();
     drop(w);
     let w = reopen(&crashed).unwrap();
@@ -333,7 +333,7 @@ fn a_missing_segment_or_a_wrong_content_address_refuses_to_open() {
     gap.remove(&sealed[1]).unwrap();
     let err = reopen(&gap).unwrap_err();
     assert!(
-        matches!(err, Error::MissingSegment { ordinal, .. } if ordinal.get() == 1),
+        matches!(err, ledger_core::OpenError::MissingSegment { ordinal, .. } if ordinal.get() == 1),
         "{err}"
     );
 
@@ -344,7 +344,7 @@ fn a_missing_segment_or_a_wrong_content_address_refuses_to_open() {
     bad.set_file_bytes(last, &bytes).unwrap();
     let err = reopen(&bad).unwrap_err();
     assert!(
-        matches!(err, Error::ContentAddress { ref segment, .. } if segment == last),
+        matches!(err, ledger_core::OpenError::ContentAddress { ref segment, .. } if segment == last),
         "{err}"
     );
     assert_eq!(bad.file_bytes(last).unwrap(), bytes, "nothing changed");

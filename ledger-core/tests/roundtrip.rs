@@ -9,7 +9,8 @@ use common::*;
 use ledger_core::storage::MemStorage;
 use ledger_core::{verify, verify_dir, VerifyOptions};
 use ledger_core::{
-    Durability, Entry, Error, Kind, OpenMode, Reader, SchemaVersion, Seq, Timestamp, Writer,
+    AppendError, Durability, Entry, Kind, OpenError, OpenMode, Reader, SchemaVersion, Seq,
+    Timestamp, Writer,
 };
 
 #[test]
@@ -107,7 +108,7 @@ fn batch_append_is_checked_before_anything_is_written() {
         ])
         .unwrap_err();
     assert!(
-        matches!(err, Error::TimeWentBackwards { seq, .. } if seq == Seq::new(4)),
+        matches!(err, AppendError::TimeWentBackwards { seq, .. } if seq == Seq::new(4)),
         "{err}"
     );
     assert_eq!(w.next_seq(), Seq::new(3), "a refused batch appends nothing");
@@ -116,7 +117,7 @@ fn batch_append_is_checked_before_anything_is_written() {
     let err = w
         .append(&Entry::new(Kind::new(1), SchemaVersion::new(1), &big))
         .unwrap_err();
-    assert!(matches!(err, Error::RecordTooLarge { .. }), "{err}");
+    assert!(matches!(err, AppendError::RecordTooLarge { .. }), "{err}");
     let fits = vec![7u8; w.max_payload()];
     let _ = w
         .append(&Entry::new(Kind::new(1), SchemaVersion::new(1), &fits))
@@ -124,7 +125,10 @@ fn batch_append_is_checked_before_anything_is_written() {
     let err = w
         .append(&Entry::new(Kind::new(1), SchemaVersion::new(1), b"x").at(Timestamp::from_nanos(5)))
         .unwrap_err();
-    assert!(matches!(err, Error::TimeWentBackwards { .. }), "{err}");
+    assert!(
+        matches!(err, AppendError::TimeWentBackwards { .. }),
+        "{err}"
+    );
     w.close().unwrap();
     assert!(verify_dir(dir.path(), &VerifyOptions::default())
         .unwrap()
@@ -136,14 +140,14 @@ fn open_modes_and_folder_errors_are_clear() {
     let root = tempfile::tempdir().unwrap();
     let missing = root.path().join("missing");
     let err = Writer::open(&missing, small(Durability::NoSync)).unwrap_err();
-    assert!(matches!(err, Error::NoSuchFolder { .. }), "{err}");
+    assert!(matches!(err, OpenError::NoSuchFolder { .. }), "{err}");
     assert!(err.to_string().contains("missing"));
     assert!(!missing.exists(), "opening must not create the folder");
 
     let empty = root.path().join("empty");
     std::fs::create_dir(&empty).unwrap();
     let err = Writer::open(&empty, small(Durability::NoSync)).unwrap_err();
-    assert!(matches!(err, Error::NotALedger { .. }), "{err}");
+    assert!(matches!(err, OpenError::NotALedger { .. }), "{err}");
     assert!(err.to_string().contains("empty"), "{err}");
     assert_eq!(
         std::fs::read_dir(&empty).unwrap().count(),
@@ -155,11 +159,11 @@ fn open_modes_and_folder_errors_are_clear() {
     std::fs::create_dir(&foreign).unwrap();
     std::fs::write(foreign.join("notes.txt"), b"hello").unwrap();
     let err = Writer::open(&foreign, small(Durability::NoSync)).unwrap_err();
-    assert!(matches!(err, Error::NotALedger { .. }), "{err}");
+    assert!(matches!(err, OpenError::NotALedger { .. }), "{err}");
     let err = Writer::create(&foreign, small(Durability::NoSync)).unwrap_err();
-    assert!(matches!(err, Error::FolderNotEmpty { .. }), "{err}");
+    assert!(matches!(err, OpenError::FolderNotEmpty { .. }), "{err}");
     let err = Writer::open_or_create(&foreign, small(Durability::NoSync)).unwrap_err();
-    assert!(matches!(err, Error::FolderNotEmpty { .. }), "{err}");
+    assert!(matches!(err, OpenError::FolderNotEmpty { .. }), "{err}");
     assert_eq!(
         std::fs::read_dir(&foreign).unwrap().count(),
         1,
@@ -169,7 +173,7 @@ fn open_modes_and_folder_errors_are_clear() {
     let w = Writer::open_or_create(&missing, small(Durability::NoSync)).unwrap();
     drop(w);
     let err = Writer::create(&missing, small(Durability::NoSync)).unwrap_err();
-    assert!(matches!(err, Error::AlreadyExists { .. }), "{err}");
+    assert!(matches!(err, OpenError::AlreadyExists { .. }), "{err}");
     assert!(Reader::open(&foreign).is_err());
 
     // A crash while creating left only the lock file: creating again works.
@@ -193,7 +197,7 @@ fn a_second_writer_in_the_same_process_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let w = Writer::create(dir.path(), small(Durability::NoSync)).unwrap();
     let err = Writer::open(dir.path(), small(Durability::NoSync)).unwrap_err();
-    assert!(matches!(err, Error::Locked { .. }), "{err}");
+    assert!(matches!(err, OpenError::Locked { .. }), "{err}");
     assert!(err.to_string().contains("LOCK"), "{err}");
     drop(w);
     Writer::open(dir.path(), small(Durability::NoSync)).unwrap();
@@ -235,7 +239,7 @@ fn a_second_writer_in_another_process_is_refused() {
         }
     }
     let err = Writer::open(dir.path(), small(Durability::NoSync)).unwrap_err();
-    assert!(matches!(err, Error::Locked { .. }), "{err}");
+    assert!(matches!(err, OpenError::Locked { .. }), "{err}");
     drop(child.child().stdin.take());
     assert!(child.wait_with_output_by(deadline).status.success());
     Writer::open(dir.path(), small(Durability::NoSync)).unwrap();

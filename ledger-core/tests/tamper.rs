@@ -300,7 +300,10 @@ fn durable_records_zeroed_in_the_active_segment_are_damage() {
     assert_eq!(f.offset, Some(at as u64));
     // Opening refuses too, and changes nothing.
     let err = Writer::open(dir.path(), small(Durability::NoSync)).unwrap_err();
-    assert!(matches!(err, ledger_core::Error::Corrupt { .. }), "{err}");
+    assert!(
+        matches!(err, ledger_core::OpenError::Corrupt { .. }),
+        "{err}"
+    );
     assert_eq!(std::fs::read(&path).unwrap(), bytes);
 }
 
@@ -330,7 +333,7 @@ fn a_damaged_identity_file_is_refused_naming_the_defect() {
     assert!(
         matches!(
             &err,
-            ledger_core::Error::BadMeta {
+            ledger_core::OpenError::BadMeta {
                 defect: MetaDefect::Crc { .. },
                 path,
             } if path.ends_with("LEDGER")

@@ -14,7 +14,7 @@ use ledger_core::segment::footer::SegmentFooter;
 use ledger_core::segment::names::SegmentName;
 use ledger_core::segment::record::{parse_at, Slot};
 use ledger_core::{verify_dir, FindingKind, VerifyOptions, VerifyReport};
-use ledger_core::{ContentHash, Durability, Error, Writer, WriterOptions};
+use ledger_core::{ContentHash, Durability, Writer, WriterOptions};
 
 /// One segment of the pristine ledger.
 #[derive(Clone)]
@@ -434,5 +434,8 @@ fn a_missing_identity_file_is_not_a_ledger() {
     let fx = fixture();
     std::fs::remove_file(fx.root.join("LEDGER")).unwrap();
     let err = verify_dir(&fx.root, &VerifyOptions::default()).unwrap_err();
-    assert!(matches!(err, Error::NotALedger { .. }), "{err}");
+    assert!(
+        matches!(err, ledger_core::VerifyError::NotALedger { .. }),
+        "{err}"
+    );
 }

@@ -33,3 +33,14 @@ pub enum DomainError {
     #[error(transparent)]
     Snapshot(#[from] SnapshotError),
 }
+
+macro_rules! from_engine_op {
+    ($($op:ident),*) => {$(
+        impl From<ledger_core::$op> for DomainError {
+            fn from(e: ledger_core::$op) -> Self {
+                DomainError::Ledger(e.into())
+            }
+        }
+    )*};
+}
+from_engine_op!(OpenError, ReadError, AppendError, VerifyError);

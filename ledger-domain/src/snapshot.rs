@@ -287,9 +287,9 @@ fn load_one(
         seq: parse_name(name),
         defect,
     };
-    let ledger_err = |source| SnapshotError::Ledger {
+    let ledger_err = |source: ledger_core::ReadError| SnapshotError::Ledger {
         path: path(),
-        source,
+        source: source.into(),
     };
     let bytes = storage
         .read_file(name)

@@ -53,3 +53,14 @@ pub enum IndexError {
         known: Vec<String>,
     },
 }
+
+macro_rules! from_engine_op {
+    ($($op:ident),*) => {$(
+        impl From<ledger_core::$op> for IndexError {
+            fn from(e: ledger_core::$op) -> Self {
+                IndexError::Ledger(e.into())
+            }
+        }
+    )*};
+}
+from_engine_op!(OpenError, ReadError, AppendError, VerifyError);

@@ -241,3 +241,14 @@ mod tests {
         assert_eq!(pipe.exit(), Exit::Success);
     }
 }
+
+macro_rules! from_engine_op {
+    ($($op:ident),*) => {$(
+        impl From<ledger_core::$op> for ToolError {
+            fn from(e: ledger_core::$op) -> Self {
+                ToolError::Ledger(e.into())
+            }
+        }
+    )*};
+}
+from_engine_op!(OpenError, ReadError, AppendError, VerifyError);

@@ -25,6 +25,7 @@ use parking_lot::{Condvar, Mutex};
 
 use crate::error::{Error, Result};
 use crate::le;
+use crate::op_error::AppendError;
 use crate::segment::header::HEADER_LEN;
 use crate::segment::record::FOOTER_MARKER;
 use crate::storage::SegmentMap;
@@ -241,14 +242,14 @@ impl DurabilityHandle {
 
     /// Blocks until `seq` is durable. With group commit this asks the
     /// flusher for an early flush; in the other modes it flushes now.
-    pub fn wait(&self, seq: Seq) -> Result<()> {
+    pub fn wait(&self, seq: Seq) -> Result<(), AppendError> {
         let s = &self.shared;
         if s.durable_seq.load(Ordering::Acquire) >= seq.get() {
             return Ok(());
         }
         let committed = s.committed_seq.load(Ordering::Acquire);
         if seq.get() > committed {
-            return Err(Error::NoSuchSeq {
+            return Err(AppendError::NoSuchSeq {
                 seq,
                 head: committed,
             });
@@ -267,7 +268,7 @@ impl DurabilityHandle {
             }
             s.check_poison()?;
             if s.closed.load(Ordering::Acquire) {
-                return Err(Error::Closed);
+                return Err(AppendError::Closed {});
             }
             s.durable_cv.wait_for(&mut g, Duration::from_millis(50));
         }

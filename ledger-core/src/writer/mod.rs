@@ -16,6 +16,7 @@ pub use shared::SharedWriter;
 use crate::error::{Error, IoContext, Result};
 use crate::layout::{self, Layout};
 use crate::meta::{LedgerMeta, META_FILE};
+use crate::op_error::{AppendError, OpenError};
 use crate::recovery::{self, RecoveryReport};
 use crate::segment::footer::FOOTER_LEN;
 use crate::segment::header::{FormatVersion, HEADER_LEN};
@@ -175,7 +176,7 @@ impl std::fmt::Debug for Writer {
 
 impl Writer {
     /// Creates a new ledger in `dir` (absent or empty).
-    pub fn create(dir: impl AsRef<Path>, opts: WriterOptions) -> Result<Writer> {
+    pub fn create(dir: impl AsRef<Path>, opts: WriterOptions) -> Result<Writer, OpenError> {
         Self::open_storage(
             Arc::new(FsStorage::new(dir.as_ref())),
             OpenMode::Create,
@@ -184,12 +185,12 @@ impl Writer {
     }
 
     /// Opens the ledger in `dir`, running recovery.
-    pub fn open(dir: impl AsRef<Path>, opts: WriterOptions) -> Result<Writer> {
+    pub fn open(dir: impl AsRef<Path>, opts: WriterOptions) -> Result<Writer, OpenError> {
         Self::open_storage(Arc::new(FsStorage::new(dir.as_ref())), OpenMode::Open, opts)
     }
 
     /// Opens the ledger in `dir`, creating it if `dir` is absent or empty.
-    pub fn open_or_create(dir: impl AsRef<Path>, opts: WriterOptions) -> Result<Writer> {
+    pub fn open_or_create(dir: impl AsRef<Path>, opts: WriterOptions) -> Result<Writer, OpenError> {
         Self::open_storage(
             Arc::new(FsStorage::new(dir.as_ref())),
             OpenMode::OpenOrCreate,
@@ -202,7 +203,7 @@ impl Writer {
         storage: Arc<dyn Storage>,
         mode: OpenMode,
         opts: WriterOptions,
-    ) -> Result<Writer> {
+    ) -> Result<Writer, OpenError> {
         let size = opts.segment_size.max(MIN_SEGMENT_SIZE).div_ceil(4096) * 4096;
         let opts = WriterOptions {
             segment_size: size,
@@ -217,7 +218,7 @@ impl Writer {
                 .any(|n| n == META_FILE);
         match (mode, exists) {
             (OpenMode::Create, true) => {
-                return Err(Error::AlreadyExists {
+                return Err(OpenError::AlreadyExists {
                     path: st.path_of(""),
                 })
             }
@@ -234,7 +235,7 @@ impl Writer {
                         .all(|n| n == "LOCK" || n == &format!("{META_FILE}.tmp"))
                 };
                 if st.root_exists() && !leftovers_only(st.list().ctx("list", st.path_of(""))?) {
-                    return Err(Error::FolderNotEmpty {
+                    return Err(OpenError::FolderNotEmpty {
                         path: st.path_of(""),
                     });
                 }
@@ -259,7 +260,7 @@ impl Writer {
         }
         let layout = layout::read_layout(st)?;
         let rec = recovery::recover(st, &layout, size)?;
-        Self::start(storage, layout, opts, rec, lock)
+        Ok(Self::start(storage, layout, opts, rec, lock)?)
     }
 
     fn start(
@@ -419,13 +420,13 @@ impl Writer {
     }
 
     /// Blocks until `seq` is durable.
-    pub fn wait_durable(&self, seq: Seq) -> Result<()> {
+    pub fn wait_durable(&self, seq: Seq) -> Result<(), AppendError> {
         self.durability_handle().wait(seq)
     }
 
     /// Appends one record.
     #[inline]
-    pub fn append(&mut self, entry: &Entry<'_>) -> Result<Receipt> {
+    pub fn append(&mut self, entry: &Entry<'_>) -> Result<Receipt, AppendError> {
         self.check_entry(entry, self.state.next_seq, self.state.last_ts)?;
         let receipt = self.append_inner(entry)?;
         if self.opts.durability == Durability::SyncEveryAppend {
@@ -437,7 +438,7 @@ impl Writer {
     /// Appends several records; with [`Durability::SyncEveryAppend`] they are
     /// flushed once, together. Every entry is checked (size, time order)
     /// before any is written, so a refused batch appends nothing.
-    pub fn append_batch(&mut self, entries: &[Entry<'_>]) -> Result<Vec<Receipt>> {
+    pub fn append_batch(&mut self, entries: &[Entry<'_>]) -> Result<Vec<Receipt>, AppendError> {
         let mut last = self.state.last_ts;
         for (i, e) in entries.iter().enumerate() {
             let seq = Seq::new(self.state.next_seq.get() + i as u64);
@@ -607,14 +608,14 @@ impl Writer {
     }
 
     /// Flushes every appended record now, whatever the durability mode.
-    pub fn sync(&mut self) -> Result<()> {
-        self.shared.flush_all()
+    pub fn sync(&mut self) -> Result<(), AppendError> {
+        Ok(self.shared.flush_all()?)
     }
 
     /// Flushes, stops the flusher thread and releases the lock, reporting
     /// any error (dropping the writer does the same, silently).
-    pub fn close(mut self) -> Result<()> {
-        self.shutdown()
+    pub fn close(mut self) -> Result<(), AppendError> {
+        Ok(self.shutdown()?)
     }
 
     fn shutdown(&mut self) -> Result<()> {

@@ -7,6 +7,7 @@ use parking_lot::Mutex;
 
 use super::{Entry, Receipt, Writer};
 use crate::error::Result;
+use crate::op_error::AppendError;
 
 /// A cloneable handle to one [`Writer`], shared by several threads. Each
 /// append takes a short lock; the benches measure its cost under contention.
@@ -24,12 +25,12 @@ impl SharedWriter {
     }
 
     /// Appends one record.
-    pub fn append(&self, entry: &Entry<'_>) -> Result<Receipt> {
+    pub fn append(&self, entry: &Entry<'_>) -> Result<Receipt, AppendError> {
         self.inner.lock().append(entry)
     }
 
     /// Appends several records under one lock.
-    pub fn append_batch(&self, entries: &[Entry<'_>]) -> Result<Vec<Receipt>> {
+    pub fn append_batch(&self, entries: &[Entry<'_>]) -> Result<Vec<Receipt>, AppendError> {
         self.inner.lock().append_batch(entries)
     }
 
