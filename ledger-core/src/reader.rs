@@ -391,9 +391,10 @@ impl Cursor {
                 }
                 Step::Record {
                     problem: Some(f), ..
+                } => return Err(crate::sealed::corrupt_from(&f).into()),
+                Step::Damage(f) | Step::Stop(Stop::Invalid(f)) => {
+                    return Err(crate::sealed::corrupt_from(&f).into())
                 }
-                | Step::Damage(f)
-                | Step::Stop(Stop::Invalid(f)) => return Err(crate::sealed::corrupt_from(&f)),
                 Step::Stop(Stop::End { offset }) => {
                     // An active segment that holds no record may have been
                     // replaced by a larger file (the writer does that when

@@ -18,6 +18,15 @@ use crate::error::IndexError;
 use crate::keys::KeyExtractor;
 use crate::query::Query;
 
+/// The index error for a walker's finding in segment `name`.
+fn segment_error(name: &str, f: &ledger_core::Finding) -> IndexError {
+    IndexError::Segment {
+        segment: name.to_owned(),
+        offset: f.offset.unwrap_or(0),
+        reason: format!("{}: {}", f.kind, f.detail),
+    }
+}
+
 /// One time sample every this many records.
 pub const TIME_STRIDE: u32 = 256;
 
@@ -103,14 +112,9 @@ impl SegmentIndex {
                 Step::Stop(Stop::End { .. } | Stop::Sealed { .. }) => break,
                 Step::Record {
                     problem: Some(f), ..
-                }
-                | Step::Damage(f)
-                | Step::Stop(Stop::Invalid(f)) => {
-                    return Err(IndexError::Segment {
-                        segment: name.to_owned(),
-                        offset: f.offset.unwrap_or(0),
-                        reason: format!("{}: {}", f.kind, f.detail),
-                    })
+                } => return Err(segment_error(name, &f)),
+                Step::Damage(f) | Step::Stop(Stop::Invalid(f)) => {
+                    return Err(segment_error(name, &f))
                 }
                 Step::Stop(other) => {
                     return Err(IndexError::Segment {

@@ -80,7 +80,7 @@ pub enum Step<'a> {
         /// damage). When the walker checks links itself, already checked.
         prev: Option<ChainHash>,
         /// What is wrong with its sequence, time or link, if anything.
-        problem: Option<Finding>,
+        problem: Option<Box<Finding>>,
     },
     /// A damaged region, from its first byte; the walk has resynchronised
     /// past it.
@@ -185,7 +185,9 @@ pub struct Walker {
     check_chain: bool,
     count: u64,
     first: Option<Mark>,
-    last: Option<Mark>,
+    /// Offset and sequence of the last valid record; its time and hash are
+    /// `state`'s (the state is always the last valid record's).
+    last: Option<(usize, Seq)>,
     damaged: bool,
     /// Whether the last thing walked was a valid record (so `state` is the
     /// chain's state after the segment's data).
@@ -253,7 +255,12 @@ impl Walker {
 
     /// The last valid record walked.
     pub fn last(&self) -> Option<Mark> {
-        self.last
+        self.last.map(|(offset, seq)| Mark {
+            offset: offset as u64,
+            seq,
+            timestamp: self.state.last_ts,
+            chain_hash: self.state.prev_hash,
+        })
     }
 
     /// Whether any damage was met.
@@ -376,7 +383,7 @@ impl Walker {
     fn on_record<'a>(&mut self, rec: RecordRef<'a>) -> Step<'a> {
         let problem = if self.linked { self.judge(&rec) } else { None };
         if let Some(p) = problem.as_ref().filter(|_| self.mode == Mode::Live) {
-            return self.stop(Stop::Invalid(p.clone()));
+            return self.stop(Stop::Invalid(Finding::clone(p)));
         }
         if let Some(p) = problem.as_ref().filter(|_| self.is_torn()) {
             return self.stop(Stop::TornTail {
@@ -393,15 +400,17 @@ impl Walker {
             last_ts: rec.timestamp,
         };
         self.count += 1;
-        self.first.get_or_insert(Mark::of(&rec));
-        self.last = Some(Mark::of(&rec));
+        if self.first.is_none() {
+            self.first = Some(Mark::of(&rec));
+        }
+        self.last = Some((rec.offset, rec.seq));
         self.ends_on_record = true;
         self.pos = rec.offset + rec.padded_len();
         Step::Record { rec, prev, problem }
     }
 
     /// The record's sequence, time and (when asked) link against the chain.
-    fn judge(&self, rec: &RecordRef<'_>) -> Option<Finding> {
+    fn judge(&self, rec: &RecordRef<'_>) -> Option<Box<Finding>> {
         let s = &self.state;
         let (kind, detail) = if rec.seq != s.next_seq {
             (
@@ -421,7 +430,12 @@ impl Walker {
         } else {
             return None;
         };
-        Some(self.finding(kind, rec.offset, Some(rec.seq), detail))
+        Some(Box::new(self.finding(
+            kind,
+            rec.offset,
+            Some(rec.seq),
+            detail,
+        )))
     }
 
     fn on_active_footer<'a, S: SlotSource<'a>>(&mut self, src: &S) -> Step<'static> {
@@ -430,7 +444,7 @@ impl Walker {
         let verdict = match footer {
             None => Err("a footer marker without a whole footer after it".to_owned()),
             Some(Err(d)) => Err(format!("a footer marker, but the footer is damaged: {d}")),
-            Some(Ok(f)) => match (self.damaged, self.first, self.last) {
+            Some(Ok(f)) => match (self.damaged, self.first, self.last()) {
                 (false, Some(first), Some(last)) => {
                     footer_mismatch(&f, self.count, first, last).map_or(Ok(f), Err)
                 }
@@ -829,7 +843,7 @@ pub fn walk_segment<'a>(
     let stop = loop {
         match walker.step(&data) {
             Step::Record { rec, prev, problem } => {
-                findings.extend(problem);
+                findings.extend(problem.map(|p| *p));
                 on_record(&rec, prev);
             }
             Step::Damage(f) => findings.push(f),
@@ -962,7 +976,7 @@ mod tests {
             match w.step(&data) {
                 Step::Record { rec, problem, .. } => {
                     seqs.push(rec.seq.get());
-                    findings.extend(problem);
+                    findings.extend(problem.map(|p| *p));
                 }
                 Step::Damage(f) => findings.push(f),
                 Step::Stop(s) => return (seqs, findings, s),
