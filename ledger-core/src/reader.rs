@@ -391,9 +391,9 @@ impl Cursor {
                 }
                 Step::Record {
                     problem: Some(f), ..
-                } => return Err(crate::sealed::corrupt_from(&f).into()),
+                } => return Err(crate::sealed::corrupt_from(&f)),
                 Step::Damage(f) | Step::Stop(Stop::Invalid(f)) => {
-                    return Err(crate::sealed::corrupt_from(&f).into())
+                    return Err(crate::sealed::corrupt_from(&f))
                 }
                 Step::Stop(Stop::End { offset }) => {
                     // An active segment that holds no record may have been
