@@ -179,6 +179,7 @@ fn verify_inner(st: &dyn Storage, opts: &VerifyOptions) -> Result<VerifyReport, 
     // before the first damage in chain order (a damaged identity file
     // leaves none).
     let mut expect_ordinal = 0u64;
+    let mut active_before: Option<String> = None;
     let mut prev: Option<SegResult> = None;
     let mut damaged = !report.findings.is_empty();
     for (f, r) in files.iter().zip(results) {
@@ -205,6 +206,21 @@ fn verify_inner(st: &dyn Storage, opts: &VerifyOptions) -> Result<VerifyReport, 
             });
         }
         expect_ordinal = f.ordinal.get() + 1;
+        // Only the last segment may be active.
+        if let (Some(active), true) = (&active_before, f.sealed.is_some()) {
+            cross.push(Finding {
+                kind: FindingKind::MissingSegment,
+                segment: f.name.clone(),
+                offset: None,
+                seq: None,
+                detail: format!(
+                    "a sealed segment after the active segment {active}: only the last segment may be active"
+                ),
+            });
+        }
+        if f.sealed.is_none() {
+            active_before = Some(f.name.clone());
+        }
         if let Some(h) = &r.header {
             let id = *ledger_id.get_or_insert(h.ledger_id);
             if h.ledger_id != id {

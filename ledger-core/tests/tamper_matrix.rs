@@ -439,3 +439,29 @@ fn a_missing_identity_file_is_not_a_ledger() {
         "{err}"
     );
 }
+
+/// Only the last segment may be active: a sealed segment after the active
+/// one is a `missing_segment` finding on it, and the head stops before it.
+#[test]
+fn a_sealed_segment_after_the_active_one_is_a_finding() {
+    let fx = fixture();
+    let active = &fx.segs[3];
+    let sealed_copy = &fx.segs[2];
+    let name = SegmentName::Sealed(
+        ledger_core::SegmentOrdinal::new(4),
+        ContentHash::of(&sealed_copy.bytes),
+    )
+    .to_string();
+    std::fs::write(fx.root.join(&name), &sealed_copy.bytes).unwrap();
+    let report = verify_dir(&fx.root, &VerifyOptions::default()).unwrap();
+    assert!(
+        report
+            .findings
+            .iter()
+            .any(|f| f.kind == FindingKind::MissingSegment && f.segment == name),
+        "{:#?}",
+        report.findings
+    );
+    assert_eq!(report.head.map(|h| h.seq.get()), Some(active.last()));
+    assert!(!report.is_intact());
+}
