@@ -29,7 +29,7 @@ use ledger_core::segment::ChainState;
 use ledger_core::storage::{CrashMode, MemStorage, Storage};
 use ledger_core::LedgerMeta;
 use ledger_core::{decode_object, encode_object, Manifest};
-use ledger_core::{verify, FindingKind, VerifyOptions, VerifyReport};
+use ledger_core::{verify, VerifyOptions, VerifyReport};
 use ledger_core::{
     ChainHash, Checkpoint, ContentHash, Durability, Entry, Kind, LedgerId, OpenMode, Reader,
     Record, SchemaVersion, Seq, Timestamp, Writer, WriterOptions, MIN_SEGMENT_SIZE,
