@@ -139,7 +139,8 @@ pub fn decode(data: &[u8], offset: usize, len: u32) -> Result<RecordRef<'_>, Rec
     if n < OVERHEAD {
         return Err(RecordDefect::TooShort { len });
     }
-    if n > available {
+    // The record and its padding must lie in the data (docs/FORMAT.md).
+    if le::align8(n) > available {
         return Err(RecordDefect::Truncated { len, available });
     }
     let rec = data
