@@ -331,7 +331,10 @@ fn cut_tail(
     let rest = data.get(offset..).unwrap_or_default();
     let end = offset + rest.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
     let cut = data.get(offset..end).unwrap_or_default();
-    let valid_looking = walk::readable_records(data, offset, end).len() as u64;
+    // Up to the 8-byte boundary after the last non-zero byte: a record's
+    // zero padding belongs to it.
+    let valid_looking =
+        walk::readable_records(data, offset, crate::le::align8(end).min(data.len())).len() as u64;
     let saved_to = cut_file_name(ordinal, offset as u64);
     storage
         .write_file_atomic(&saved_to, cut)
