@@ -194,6 +194,8 @@ pub struct Walker {
     ends_on_record: bool,
     /// Where a finished walk stopped: a later step says it again.
     stopped: Option<Stop>,
+    /// Whether a file that ends before the watermark was reported.
+    cut_reported: bool,
 }
 
 impl Walker {
@@ -214,6 +216,7 @@ impl Walker {
             damaged: false,
             ends_on_record: true,
             stopped: None,
+            cut_reported: false,
         }
     }
 
@@ -305,6 +308,23 @@ impl Walker {
         }
         let pos = self.pos;
         if pos >= self.limit {
+            // An active file that ends before its watermark lost records
+            // that were durable (said once: the walk then ends).
+            if let Mode::Active { watermark: Some(w) } = self.mode {
+                if pos < w && !self.cut_reported {
+                    self.cut_reported = true;
+                    self.damaged = true;
+                    self.ends_on_record = false;
+                    return Step::Damage(self.finding(
+                        FindingKind::Truncated,
+                        pos,
+                        Some(self.state.next_seq),
+                        format!(
+                            "records up to offset {w} were durable, but the file ends at {pos}"
+                        ),
+                    ));
+                }
+            }
             return match self.mode {
                 Mode::Sealed => self.stop(Stop::DataEnd { offset: pos as u64 }),
                 _ => self.stop(Stop::End { offset: pos as u64 }),
