@@ -114,7 +114,10 @@ impl Decimal {
             return self;
         }
         let step = 10i128.pow(Self::DIGITS - digits);
-        Decimal(div_round_half_even(self.0, step).unwrap_or(0) * step)
+        // Near the extremes, rounding away from zero can leave the range:
+        // the value is then rounded toward zero, which always fits.
+        let rounded = div_round_half_even(self.0, step).and_then(|q| q.checked_mul(step));
+        Decimal(rounded.unwrap_or(self.0 / step * step))
     }
 
     /// The nearest `f64`, for ratios in reports only (never for money).
@@ -343,6 +346,24 @@ impl serde::de::Visitor<'_> for HumanVisitor {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Formatting with a precision rounds; at the extremes rounding away
+    /// from zero would leave the range, so it rounds toward zero instead of
+    /// panicking (found in step 9's review: `{:.0}` of `i128::MAX` units).
+    #[test]
+    fn rounding_the_extremes_never_panics() {
+        for units in [i128::MAX, i128::MIN, i128::MAX - 1, i128::MIN + 1] {
+            let d = Decimal::from_units(units);
+            for digits in 0..=Decimal::DIGITS {
+                let r = d.round_dp(digits);
+                assert!(
+                    (r.0 - d.0).unsigned_abs() < 10u128.pow(Decimal::DIGITS - digits),
+                    "{units} to {digits} digits"
+                );
+                let _ = format!("{d:.0} {d:.4} {d:.5} {d:.7}");
+            }
+        }
+    }
 
     #[test]
     fn the_largest_values_parse_and_one_more_is_out_of_range() {

@@ -202,7 +202,9 @@ impl SegmentIndex {
             lo = lo.max(s.get().saturating_sub(self.first_seq).min(u64::from(n)) as u32);
         }
         if let Some(s) = q.to_seq {
-            let end = (s.get() + 1)
+            let end = s
+                .get()
+                .saturating_add(1)
                 .saturating_sub(self.first_seq)
                 .min(u64::from(n)) as u32;
             hi = hi.min(end);

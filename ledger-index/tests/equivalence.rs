@@ -278,3 +278,27 @@ fn a_key_family_the_domain_does_not_have_is_refused() {
     all.keys.insert("venue".into(), Vec::new());
     assert_eq!(check(&ix, &all), ix.scan(&Query::all()).unwrap().len());
 }
+
+/// Full-width bounds never overflow: a query up to the largest sequence
+/// (or from it, or over the widest times) answers like the open range
+/// (found in step 9's review: `to_seq: u64::MAX` overflowed).
+#[test]
+fn full_width_bounds_answer_like_open_ranges() {
+    let dir = tempfile::tempdir().unwrap();
+    grow(dir.path(), 7, 900);
+    let ix = open(dir.path());
+    let all = check(&ix, &Query::all());
+    let wide = Query {
+        from_seq: Some(Seq::new(0)),
+        to_seq: Some(Seq::new(u64::MAX)),
+        from_time: Some(Timestamp::from_nanos(i64::MIN)),
+        to_time: Some(Timestamp::from_nanos(i64::MAX)),
+        ..Query::default()
+    };
+    assert_eq!(check(&ix, &wide), all);
+    let past_the_end = Query {
+        from_seq: Some(Seq::new(u64::MAX)),
+        ..Query::default()
+    };
+    assert_eq!(check(&ix, &past_the_end), 0);
+}
