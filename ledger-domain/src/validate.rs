@@ -54,6 +54,19 @@ impl Check {
         Ok(())
     }
 
+    /// An id or a symbol: text without control characters (a newline or a
+    /// NUL in an id would break line-based output such as `tail` and CSV).
+    fn id(&self, field: &str, value: &str) -> Res {
+        self.text(field, value)?;
+        if let Some((at, c)) = value.char_indices().find(|(_, c)| c.is_control()) {
+            return self.fail(
+                field,
+                format!("holds the control character {c:?} at byte {at}; ids and symbols may not"),
+            );
+        }
+        Ok(())
+    }
+
     fn in_range(&self, field: &str, v: Decimal) -> Res {
         if v.abs() > MAX_AMOUNT {
             return self.fail(
@@ -97,7 +110,7 @@ pub fn check_time(kind: EventKind, ts: Timestamp) -> Result<(), ValidationError>
 /// Checks every field rule of `event`.
 pub fn validate(event: &Event) -> Result<(), ValidationError> {
     let c = Check { kind: event.kind() };
-    c.text("session", event.session().as_str())?;
+    c.id("session", event.session().as_str())?;
     match event {
         Event::SessionStarted(e) => {
             c.text("engine_version", &e.engine_version)?;
@@ -105,8 +118,8 @@ pub fn validate(event: &Event) -> Result<(), ValidationError> {
         }
         Event::SessionEnded(_) => Ok(()),
         Event::Decision(e) => {
-            c.text("decision_id", e.decision_id.as_str())?;
-            c.text("symbol", e.symbol.as_str())?;
+            c.id("decision_id", e.decision_id.as_str())?;
+            c.id("symbol", e.symbol.as_str())?;
             match e.action {
                 Action::Hold => c.non_negative("size", e.size)?,
                 _ => c.positive("size", e.size)?,
@@ -137,9 +150,9 @@ pub fn validate(event: &Event) -> Result<(), ValidationError> {
             Ok(())
         }
         Event::Execution(e) => {
-            c.text("order_id", e.order_id.as_str())?;
-            c.text("decision_id", e.decision_id.as_str())?;
-            c.text("symbol", e.symbol.as_str())?;
+            c.id("order_id", e.order_id.as_str())?;
+            c.id("decision_id", e.decision_id.as_str())?;
+            c.id("symbol", e.symbol.as_str())?;
             c.positive("requested_qty", e.requested_qty)?;
             c.non_negative("filled_qty", e.filled_qty)?;
             c.non_negative("fees", e.fees)?;
@@ -183,27 +196,27 @@ pub fn validate(event: &Event) -> Result<(), ValidationError> {
             }
         }
         Event::TradeOpened(e) => {
-            c.text("trade_id", e.trade_id.as_str())?;
-            c.text("symbol", e.symbol.as_str())?;
+            c.id("trade_id", e.trade_id.as_str())?;
+            c.id("symbol", e.symbol.as_str())?;
             c.positive("qty", e.qty)?;
             c.positive("price", e.price)?;
             c.non_negative("fees", e.fees)
         }
         Event::TradeFilled(e) => {
-            c.text("trade_id", e.trade_id.as_str())?;
-            c.text("symbol", e.symbol.as_str())?;
+            c.id("trade_id", e.trade_id.as_str())?;
+            c.id("symbol", e.symbol.as_str())?;
             c.positive("qty", e.qty)?;
             c.positive("price", e.price)?;
             c.non_negative("fees", e.fees)
         }
         Event::TradeClosed(e) => {
-            c.text("trade_id", e.trade_id.as_str())?;
-            c.text("symbol", e.symbol.as_str())?;
+            c.id("trade_id", e.trade_id.as_str())?;
+            c.id("symbol", e.symbol.as_str())?;
             c.positive("price", e.price)?;
             c.non_negative("fees", e.fees)
         }
         Event::PositionSnapshot(e) => {
-            c.text("symbol", e.symbol.as_str())?;
+            c.id("symbol", e.symbol.as_str())?;
             c.non_negative("avg_entry", e.avg_entry)?;
             c.positive("mark", e.mark)
         }

@@ -132,6 +132,32 @@ fn invalid_events_are_refused_naming_the_field_and_nothing_is_appended() {
     let mut l = demo_ledger(dir.path());
     let before = l.writer().next_seq();
     let cases: Vec<(Event, &str, &str)> = vec![
+        // Control characters in ids and symbols (step 9: a newline or a NUL
+        // broke `tail` and CSV output).
+        (
+            Event::TradeOpened(TradeOpened {
+                session: "demo".into(),
+                trade_id: "T\n9".into(),
+                symbol: "X".into(),
+                qty: d("1"),
+                price: d("1"),
+                ..Default::default()
+            }),
+            "trade_id",
+            "control character",
+        ),
+        (
+            Event::TradeOpened(TradeOpened {
+                session: "demo".into(),
+                trade_id: "T9".into(),
+                symbol: "BTC\0".into(),
+                qty: d("1"),
+                price: d("1"),
+                ..Default::default()
+            }),
+            "symbol",
+            "control character",
+        ),
         (
             Event::TradeOpened(TradeOpened {
                 session: "demo".into(),
