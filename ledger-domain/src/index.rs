@@ -107,6 +107,14 @@ impl KeyExtractor for TradingKeys {
         Self::event_keys(&event, emit);
         Ok(())
     }
+
+    /// Every key is a string field of the event's postcard payload (in
+    /// every schema version): the payload holds its postcard encoding, the
+    /// length as a varint then the bytes. The length prefix keeps `T1` from
+    /// matching inside `T10`.
+    fn key_needle(&self, _family: usize, key: &str) -> Option<Vec<u8>> {
+        postcard::to_allocvec(key).ok()
+    }
 }
 
 /// A trading event found through the index: a [`Hit`] decoded.

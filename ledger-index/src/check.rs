@@ -1,15 +1,23 @@
 //! Checking the index files of a ledger folder without using them: each
-//! `.idx` file must belong to a sealed segment that is there, and decode
-//! against that segment's content address (checksum, version, address,
-//! payload). Index files are derived data: a damaged one is never trusted
-//! (a query rebuilds it from its segment), but bit rot in one should still be
-//! reported, with the file and the reason, by `ledger verify`.
+//! `.idx` file must belong to a sealed segment that is there, decode against
+//! that segment's content address (checksum, version, address, payload),
+//! and be the very index the segment's records give: the index is rebuilt
+//! in memory from the segment (every key family) and compared with the
+//! file. Index files are derived data: a damaged or forged one is never
+//! trusted (a query refuses it and rebuilds it from its segment), but
+//! `ledger verify` reports it, with the file and the reason; one that holds
+//! a valid checksum yet disagrees with its segment is a forgery (no bit
+//! flip makes one).
 
+use ledger_core::segment::header::SegmentHeader;
 use ledger_core::segment::names::SegmentName;
 use ledger_core::storage::Storage;
+use ledger_core::ContentHash;
 
+use crate::diff::differences;
 use crate::file;
 use crate::keys::KeyExtractor;
+use crate::segment_index::SegmentIndex;
 
 /// A problem with one index file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,6 +26,11 @@ pub struct IndexFinding {
     pub file: String,
     /// Why it cannot be trusted.
     pub reason: String,
+    /// Whether the file is forged: its checksum holds and it names its
+    /// segment, but it disagrees with the segment's records (see
+    /// [`FileDefect::is_forgery`](crate::FileDefect::is_forgery)). A file
+    /// that is only damaged, stale or left over is not.
+    pub forged: bool,
 }
 
 impl std::fmt::Display for IndexFinding {
@@ -29,14 +42,23 @@ impl std::fmt::Display for IndexFinding {
 /// What [`check_index_files`] found.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct IndexCheck {
-    /// Index files that decoded and belong to their segment.
+    /// Index files that are the index their segment's records give.
     pub good: usize,
     /// Index files that cannot be trusted.
     pub findings: Vec<IndexFinding>,
 }
 
+impl IndexCheck {
+    /// How many index files are forged (see [`IndexFinding::forged`]).
+    pub fn forged(&self) -> usize {
+        self.findings.iter().filter(|f| f.forged).count()
+    }
+}
+
 /// Checks every index file in the folder of `storage`, as the index of a
-/// domain whose keys `extractor` gives would read them.
+/// domain whose keys `extractor` gives would read them, against the index
+/// its segment's records give (rebuilt in memory: this reads every record
+/// and asks the domain for its keys, as a full scan does).
 ///
 /// ```
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -74,6 +96,7 @@ pub fn check_index_files(
                 out.findings.push(IndexFinding {
                     file: name.clone(),
                     reason: "its name is not that of a sealed segment's index".into(),
+                    forged: false,
                 });
                 continue;
             }
@@ -82,22 +105,64 @@ pub fn check_index_files(
             out.findings.push(IndexFinding {
                 file: name.clone(),
                 reason: format!("no segment {segment} in the folder (left over, unused)"),
+                forged: false,
             });
             continue;
         }
-        let reason = match storage.read_file(name) {
-            Ok(bytes) => file::decode(&bytes, &address, families)
-                .err()
-                .map(|d| d.to_string()),
-            Err(e) => Some(format!("cannot be read: {e}")),
+        let finding = match storage.read_file(name) {
+            Ok(bytes) => match file::decode(&bytes, &address, families) {
+                Ok(ix) => compare(storage, extractor, &segment, &address, &ix),
+                Err(d) => Some((d.to_string(), d.is_forgery())),
+            },
+            Err(e) => Some((format!("cannot be read: {e}"), false)),
         };
-        match reason {
+        match finding {
             None => out.good += 1,
-            Some(reason) => out.findings.push(IndexFinding {
+            Some((reason, forged)) => out.findings.push(IndexFinding {
                 file: name.clone(),
                 reason,
+                forged,
             }),
         }
     }
     Ok(out)
+}
+
+/// How the index `ix`, read from a file, differs from the index the records
+/// of `segment` give: `None` when it is that index, else the reason and
+/// whether the file is forged.
+fn compare(
+    storage: &dyn Storage,
+    extractor: &dyn KeyExtractor,
+    segment: &str,
+    address: &ContentHash,
+    ix: &SegmentIndex,
+) -> Option<(String, bool)> {
+    let cannot = |why: String| Some((format!("cannot be compared with {segment}: {why}"), false));
+    let map = match storage.map_segment(segment) {
+        Ok(map) => map,
+        Err(e) => return cannot(format!("the segment cannot be read: {e}")),
+    };
+    let bytes = map.bytes(0, map.len()).unwrap_or_default();
+    if ContentHash::of(bytes) != *address {
+        return cannot("the segment does not match its content address (see its findings)".into());
+    }
+    let header = match SegmentHeader::decode(bytes) {
+        Ok(h) => h,
+        Err(d) => return cannot(format!("the segment's header: {d}")),
+    };
+    let mut real = SegmentIndex::new(header.first_seq, extractor.families().len());
+    if let Err(e) = real.extend(map.as_ref(), segment, extractor) {
+        return cannot(format!("the segment's records cannot be indexed: {e}"));
+    }
+    let diff = differences(ix, &real, extractor.families());
+    (!diff.is_empty()).then(|| {
+        (
+            format!(
+                "does not match its segment (forged or written wrong): {}",
+                diff.join("; ")
+            ),
+            true,
+        )
+    })
 }

@@ -93,6 +93,54 @@ pub enum FileDefect {
     /// A posting list out of order or past the segment's records.
     #[error("a posting list is out of order or points past the segment")]
     Postings,
+    /// The index disagrees with the records of its segment (record count,
+    /// offsets, time samples or kind lists; checked before it is used).
+    #[error("does not match its segment: {what}")]
+    Segment {
+        /// The first disagreement found.
+        what: String,
+    },
+    /// A record the index names for a query is not one the query selects,
+    /// or not a record of the chain at that place.
+    #[error("names record {seq} for a query it does not match: {why}")]
+    FalseHit {
+        /// The sequence the index gives the record.
+        seq: u64,
+        /// What the record's bytes say.
+        why: String,
+    },
+    /// A record of the segment that matches a query is missing from the
+    /// index's posting list.
+    #[error("leaves out record {seq}, which matches the query (family {family:?})")]
+    LeftOut {
+        /// The record left out.
+        seq: u64,
+        /// The key family whose lists were searched.
+        family: String,
+    },
+}
+
+impl FileDefect {
+    /// Whether the file holds a valid checksum and names this segment's
+    /// content address, yet contradicts itself or its segment: no bit flip
+    /// makes that (the checksum would fail), so the file was forged or
+    /// written wrong. A checksum mismatch is damage; another segment's
+    /// address (stale), another index format version or another number of
+    /// key families are files this ledger cannot use; none of them is a
+    /// forgery.
+    pub fn is_forgery(&self) -> bool {
+        matches!(
+            self,
+            FileDefect::Segment { .. }
+                | FileDefect::FalseHit { .. }
+                | FileDefect::LeftOut { .. }
+                | FileDefect::FirstSeq
+                | FileDefect::Disagree
+                | FileDefect::Offsets
+                | FileDefect::Postings
+                | FileDefect::Overflow
+        )
+    }
 }
 
 /// The index file name for a sealed segment file name.

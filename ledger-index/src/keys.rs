@@ -62,4 +62,25 @@ pub trait KeyExtractor: Send + Sync + 'static {
         payload: &[u8],
         emit: &mut dyn FnMut(usize, &str),
     ) -> Result<(), KeyError>;
+
+    /// Bytes that the payload of every record with `key` in family
+    /// `family` contains, whatever else it holds (for a postcard payload
+    /// that stores the key as a string field: the key's postcard encoding,
+    /// its length as a varint then its bytes); `None` (the default) when
+    /// the domain cannot promise any.
+    ///
+    /// An index file carries no secret: anyone can rewrite it with a valid
+    /// checksum. A query proves that an index file's posting list for a key
+    /// left out no matching record by searching the segment's bytes for
+    /// these needles and asking the extractor for the keys of every record
+    /// where one is found but which the list does not name
+    /// (`docs/FORMAT.md`, "Index files"). Without needles a query can only
+    /// prove that the records it returns match; the lists' completeness is
+    /// then checked by `ledger verify` (which rebuilds every index).
+    /// A needle must never be missing from a record that has the key (a
+    /// needle that also appears elsewhere only costs a key extraction).
+    fn key_needle(&self, family: usize, key: &str) -> Option<Vec<u8>> {
+        let _ = (family, key);
+        None
+    }
 }

@@ -12,10 +12,12 @@ use ledger_core::{
 };
 use parking_lot::Mutex;
 
+use crate::check::IndexFinding;
 use crate::error::IndexError;
 use crate::file::{self, FileDefect};
 use crate::keys::KeyExtractor;
 use crate::query::Query;
+use crate::recheck::{mismatch, Refusal, Target};
 use crate::segment_index::SegmentIndex;
 
 /// A domain record found by a query: the record as stored (the domain
@@ -54,13 +56,19 @@ impl Hit {
 /// How an index was obtained for a segment.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum IndexSource {
-    /// Read from its index file.
+    /// Read from its index file, and found to agree with its segment's
+    /// records (count, offsets, times, kinds).
     Loaded,
     /// Built from the segment (the file was missing) and written.
     Built,
     /// Rebuilt because the file could not be trusted (why), and rewritten.
     Rebuilt(FileDefect),
 }
+
+/// A segment index and whether it was read from its file (so its key
+/// lists are still to be checked by the queries that use them) or built
+/// from the segment here.
+type Indexed = (Arc<SegmentIndex>, bool);
 
 struct Segment {
     name: String,
@@ -70,13 +78,19 @@ struct Segment {
     last_seq: Seq,
     first_ts: Timestamp,
     last_ts: Timestamp,
+    /// The chain hash its first record links to (from its header).
+    prev_hash: ChainHash,
     /// The content address its name claims.
     address: ledger_core::ContentHash,
     /// Set once the segment's bytes were checked against its content address.
     checked: OnceLock<()>,
+    /// The checksum (blake3 trailer) of the index file last found to agree
+    /// with this segment's records, or last written from them: that file is
+    /// not walked against the segment again by this process.
+    agreed: Mutex<Option<[u8; 32]>>,
     /// The index, kept once a point lookup needed it (queries stream
     /// without keeping indexes, so their memory stays bounded).
-    index: OnceLock<(Arc<SegmentIndex>, IndexSource)>,
+    index: Mutex<Option<(Arc<SegmentIndex>, IndexSource)>>,
 }
 
 /// The active segment's in-memory index, extended as records arrive.
@@ -84,6 +98,8 @@ struct Active {
     ordinal: SegmentOrdinal,
     name: String,
     map: Arc<dyn SegmentMap>,
+    /// The chain hash its first record links to (from its header).
+    prev_hash: ChainHash,
     index: SegmentIndex,
 }
 
@@ -92,6 +108,16 @@ struct Active {
 /// is indexed in memory, and each query first indexes what was appended
 /// since the last one. Records are indexed by sequence, time, kind, and
 /// the keys the domain's [`KeyExtractor`] gives them.
+///
+/// An index file is never trusted as it is (anyone who can write it can
+/// recompute its checksum): it is checked against its segment's records
+/// when loaded, every hit a query returns is re-checked against its
+/// record's bytes and the query, and the records its key lists leave out
+/// are looked for in the segment. A file that fails is refused: the
+/// segment's answer comes from an index rebuilt from the segment, which
+/// replaces the file, and the refusal is kept for
+/// [`take_refused`](Self::take_refused). See `docs/FORMAT.md`, "Index
+/// files".
 pub struct LedgerIndex {
     storage: Arc<dyn Storage>,
     extractor: Arc<dyn KeyExtractor>,
@@ -99,8 +125,11 @@ pub struct LedgerIndex {
     sealed: Mutex<Vec<Arc<Segment>>>,
     active: Mutex<Option<Active>>,
     /// The indexes of the segments queried most recently (bounded, so a
-    /// query over the whole ledger does not keep every index in memory).
-    recent: Mutex<std::collections::VecDeque<(String, Arc<SegmentIndex>)>>,
+    /// query over the whole ledger does not keep every index in memory),
+    /// and whether each was read from its file.
+    recent: Mutex<std::collections::VecDeque<(String, Indexed)>>,
+    /// Index files refused since the last [`LedgerIndex::take_refused`].
+    refused: Mutex<Vec<IndexFinding>>,
 }
 
 /// How many segment indexes queries keep in memory.
@@ -137,6 +166,7 @@ impl LedgerIndex {
             sealed: Mutex::new(Vec::new()),
             active: Mutex::new(None),
             recent: Mutex::new(std::collections::VecDeque::new()),
+            refused: Mutex::new(Vec::new()),
         };
         ix.refresh_with(&layout)?;
         Ok(ix)
@@ -193,6 +223,7 @@ impl LedgerIndex {
                         ordinal: *ordinal,
                         name: name.clone(),
                         map,
+                        prev_hash: header.prev_hash,
                         index: SegmentIndex::new(header.first_seq, self.extractor.families().len()),
                     });
                 }
@@ -234,9 +265,11 @@ impl LedgerIndex {
             last_seq: footer.last_seq,
             first_ts: footer.first_ts,
             last_ts: footer.last_ts,
+            prev_hash: header.prev_hash,
             address: f.address,
             checked: OnceLock::new(),
-            index: OnceLock::new(),
+            agreed: Mutex::new(None),
+            index: Mutex::new(None),
         })
     }
 
@@ -259,63 +292,69 @@ impl LedgerIndex {
         Ok(())
     }
 
-    /// The index of a sealed segment: its file if it can be trusted, else
-    /// built from the segment and written beside it. `keep` keeps it in
-    /// memory for later lookups.
-    fn sealed_index(&self, seg: &Segment, keep: bool) -> Result<Arc<SegmentIndex>, IndexError> {
-        if let Some((ix, _)) = seg.index.get() {
-            return Ok(Arc::clone(ix));
+    /// The index of a sealed segment: its file if it agrees with the
+    /// segment, else built from the segment and written beside it; and
+    /// whether it was read from the file. `keep` keeps it in memory for
+    /// later lookups.
+    fn sealed_index(&self, seg: &Segment, keep: bool) -> Result<Indexed, IndexError> {
+        if let Some((ix, src)) = seg.index.lock().as_ref() {
+            return Ok((Arc::clone(ix), *src == IndexSource::Loaded));
         }
-        if let Some((_, ix)) = self.recent.lock().iter().find(|(n, _)| *n == seg.name) {
+        if let Some((_, (ix, loaded))) = self.recent.lock().iter().find(|(n, _)| *n == seg.name) {
             if !keep {
-                return Ok(Arc::clone(ix));
+                return Ok((Arc::clone(ix), *loaded));
             }
         }
         self.check_address(seg)?;
         let (ix, source) = self.load_or_build(seg)?;
         let ix = Arc::new(ix);
+        let loaded = source == IndexSource::Loaded;
         if keep {
-            let _ = seg.index.set((Arc::clone(&ix), source));
+            *seg.index.lock() = Some((Arc::clone(&ix), source));
         } else {
-            let mut recent = self.recent.lock();
-            if recent.len() >= RECENT_INDEXES {
-                recent.pop_front();
-            }
-            recent.push_back((seg.name.clone(), Arc::clone(&ix)));
+            self.remember(&seg.name, (Arc::clone(&ix), loaded));
         }
-        Ok(ix)
+        Ok((ix, loaded))
+    }
+
+    /// Keeps `ix` among the recent indexes, in place of any other of the
+    /// same segment.
+    fn remember(&self, name: &str, ix: Indexed) {
+        let mut recent = self.recent.lock();
+        recent.retain(|(n, _)| n != name);
+        if recent.len() >= RECENT_INDEXES {
+            recent.pop_front();
+        }
+        recent.push_back((name.to_owned(), ix));
+    }
+
+    fn index_name(seg: &Segment) -> Result<String, IndexError> {
+        file::index_name(&seg.name).ok_or_else(|| IndexError::Segment {
+            segment: seg.name.clone(),
+            offset: 0,
+            reason: "not a sealed segment".into(),
+        })
     }
 
     fn load_or_build(&self, seg: &Segment) -> Result<(SegmentIndex, IndexSource), IndexError> {
-        let address = seg.address;
-        let Some(name) = file::index_name(&seg.name) else {
-            return Err(IndexError::Segment {
-                segment: seg.name.clone(),
-                offset: 0,
-                reason: "not a sealed segment".into(),
-            });
-        };
+        let name = Self::index_name(seg)?;
         let families = self.extractor.families().len();
         let why = match self.storage.read_file(&name) {
-            Ok(bytes) => match file::decode(&bytes, &address, families) {
-                Ok(ix) if ix.first_seq == seg.first_seq.get() => {
-                    return Ok((ix, IndexSource::Loaded))
-                }
+            Ok(bytes) => match file::decode(&bytes, &seg.address, families) {
+                Ok(ix) if ix.first_seq == seg.first_seq.get() => match self.agrees(seg, &bytes, &ix)
+                {
+                    Ok(()) => return Ok((ix, IndexSource::Loaded)),
+                    Err(why) => Some(why),
+                },
                 Ok(_) => Some(FileDefect::FirstSeq),
                 Err(why) => Some(why),
             },
             Err(_) => None,
         };
-        let mut ix = SegmentIndex::new(seg.first_seq, families);
-        ix.extend(seg.map.as_ref(), &seg.name, self.extractor.as_ref())?;
-        let bytes = file::encode(&address, &ix).map_err(|e| IndexError::Segment {
-            segment: seg.name.clone(),
-            offset: 0,
-            reason: format!("the index does not encode: {e}"),
-        })?;
-        // An index that cannot be written is still used; the next open
-        // builds it again.
-        let _ = self.storage.write_file_atomic(&name, &bytes);
+        if let Some(why) = &why {
+            self.note_refused(&name, why);
+        }
+        let ix = self.build(seg, &name)?;
         Ok((
             ix,
             match why {
@@ -323,6 +362,112 @@ impl LedgerIndex {
                 Some(w) => IndexSource::Rebuilt(w),
             },
         ))
+    }
+
+    /// Whether the index `ix`, decoded from the file `bytes`, agrees with
+    /// its segment's records (once per file: see [`Segment::agreed`]).
+    fn agrees(&self, seg: &Segment, bytes: &[u8], ix: &SegmentIndex) -> Result<(), FileDefect> {
+        let sum = checksum(bytes);
+        if sum.is_some() && *seg.agreed.lock() == sum {
+            return Ok(());
+        }
+        ix.check_against(&seg.name, seg.map.bytes(0, seg.map.len()).unwrap_or_default())?;
+        *seg.agreed.lock() = sum;
+        Ok(())
+    }
+
+    /// Builds the index of a sealed segment from its records and writes it
+    /// to `name`.
+    fn build(&self, seg: &Segment, name: &str) -> Result<SegmentIndex, IndexError> {
+        let mut ix = SegmentIndex::new(seg.first_seq, self.extractor.families().len());
+        ix.extend(seg.map.as_ref(), &seg.name, self.extractor.as_ref())?;
+        let bytes = file::encode(&seg.address, &ix).map_err(|e| IndexError::Segment {
+            segment: seg.name.clone(),
+            offset: 0,
+            reason: format!("the index does not encode: {e}"),
+        })?;
+        // An index that cannot be written is still used; the next open
+        // builds it again.
+        if self.storage.write_file_atomic(name, &bytes).is_ok() {
+            *seg.agreed.lock() = checksum(&bytes);
+        }
+        Ok(ix)
+    }
+
+    fn note_refused(&self, file: &str, why: &FileDefect) {
+        self.refused.lock().push(IndexFinding {
+            file: file.to_owned(),
+            reason: why.to_string(),
+            forged: why.is_forgery(),
+        });
+    }
+
+    /// Refuses the index file of `seg` (why), and builds its index from the
+    /// segment in its place: in memory and in the file.
+    fn refuse(&self, seg: &Segment, why: FileDefect) -> Result<Arc<SegmentIndex>, IndexError> {
+        let name = Self::index_name(seg)?;
+        self.note_refused(&name, &why);
+        *seg.agreed.lock() = None;
+        let ix = Arc::new(self.build(seg, &name)?);
+        let mut kept = seg.index.lock();
+        if kept.is_some() {
+            *kept = Some((Arc::clone(&ix), IndexSource::Rebuilt(why)));
+        }
+        drop(kept);
+        self.remember(&seg.name, (Arc::clone(&ix), false));
+        Ok(ix)
+    }
+
+    /// The index files refused since the last call (or since the index was
+    /// opened): which file, and why. A refused file never changed an
+    /// answer: the segment's answer came from an index rebuilt from its
+    /// records, and the file was rewritten. A command line tool warns with
+    /// them.
+    pub fn take_refused(&self) -> Vec<IndexFinding> {
+        std::mem::take(&mut *self.refused.lock())
+    }
+
+    /// The records of `seg` that match `q`, through the index `ix`, each
+    /// re-checked against its record; when `ix` was read from its file, the
+    /// records its key lists leave out are looked for too.
+    fn answer(
+        &self,
+        target: &Target<'_>,
+        loaded: bool,
+        q: &Query,
+    ) -> Result<Vec<Hit>, Refusal> {
+        let families = self.extractor.families();
+        let filters = q.key_filters(families)?;
+        let extractor = self.extractor.as_ref();
+        let (range, picks) = target.index.select(target.map, q, families);
+        let hits = picks
+            .iter()
+            .map(|&i| target.hit(i, q, &filters, families, extractor))
+            .collect::<Result<Vec<Hit>, Refusal>>()?;
+        if loaded {
+            target.left_out(range, &picks, q, &filters, families, extractor)?;
+        }
+        Ok(hits)
+    }
+
+    /// The answer of a sealed segment: through its index, or, when its
+    /// index file is refused, through an index rebuilt from it.
+    fn answer_sealed(&self, seg: &Segment, q: &Query) -> Result<Vec<Hit>, IndexError> {
+        let (ix, loaded) = self.sealed_index(seg, false)?;
+        let target = |index| Target {
+            name: &seg.name,
+            map: seg.map.as_ref(),
+            prev_hash: seg.prev_hash,
+            index,
+        };
+        let why = match self.answer(&target(&ix), loaded, q) {
+            Ok(hits) => return Ok(hits),
+            Err(Refusal::Error(e)) => return Err(e),
+            Err(Refusal::Index(why)) => why,
+        };
+        let built = self.refuse(seg, why)?;
+        self.answer(&target(&built), false, q)
+            .map_err(|r| own_index_error(&seg.name, r))
     }
 
     /// Builds (or checks) the index file of every sealed segment; returns
@@ -333,12 +478,10 @@ impl LedgerIndex {
         let mut out = Vec::new();
         for s in sealed {
             self.check_address(&s)?;
-            let (_, src) = match s.index.get() {
-                Some((ix, src)) => (Arc::clone(ix), src.clone()),
-                None => {
-                    let (ix, src) = self.load_or_build(&s)?;
-                    (Arc::new(ix), src)
-                }
+            let kept = s.index.lock().as_ref().map(|(_, src)| src.clone());
+            let src = match kept {
+                Some(src) => src,
+                None => self.load_or_build(&s)?.1,
             };
             out.push((s.name.clone(), src));
         }
@@ -396,7 +539,7 @@ impl LedgerIndex {
         };
         let (name, map, offset) = match seg {
             Some(s) => {
-                let ix = self.sealed_index(&s, true)?;
+                let (ix, _) = self.sealed_index(&s, true)?;
                 match ix.position(seq) {
                     Some(p) => (s.name.clone(), Arc::clone(&s.map), ix.offsets[p as usize]),
                     None => return Ok(None),
@@ -417,7 +560,17 @@ impl LedgerIndex {
                 }
             }
         };
-        read_hit(&name, map.as_ref(), offset).map(Some)
+        let hit = read_hit(&name, map.as_ref(), offset)?;
+        // Offsets were checked against the segment's records; the record
+        // says which it is all the same.
+        if hit.seq != seq {
+            return Err(IndexError::Segment {
+                segment: name,
+                offset: u64::from(offset),
+                reason: format!("record {} where the index has record {seq}", hit.seq),
+            });
+        }
+        Ok(Some(hit))
     }
 
     /// The same query answered by reading every record and asking the
@@ -428,31 +581,16 @@ impl LedgerIndex {
         let reader = ledger_core::Reader::with_storage(Arc::clone(&self.storage))?;
         let mut cursor = reader.cursor_from(q.from_seq.unwrap_or(Seq::FIRST))?;
         let mut out = Vec::new();
-        let mut found = vec![false; filters.len()];
+        let families = self.extractor.families();
         while let Some(r) = cursor.next_ref()? {
             if q.to_seq.is_some_and(|t| r.seq > t) {
                 break;
             }
-            if r.kind.get() >= Kind::RESERVED_START
-                || !q.in_range(r.seq, r.timestamp)
-                || !(q.kinds.is_empty() || q.kinds.contains(&r.kind))
-            {
-                continue;
+            let why = mismatch(q, &filters, families, self.extractor.as_ref(), &r)
+                .map_err(|source| IndexError::RecordKeys { seq: r.seq, source })?;
+            if why.is_none() {
+                out.extend(Hit::from_record(&r));
             }
-            if !filters.is_empty() {
-                found.fill(false);
-                self.extractor
-                    .keys(r.kind, r.version, r.payload, &mut |family, key| {
-                        for (hit, (f, keys)) in found.iter_mut().zip(&filters) {
-                            *hit |= *f == family && keys.iter().any(|k| k == key);
-                        }
-                    })
-                    .map_err(|source| IndexError::RecordKeys { seq: r.seq, source })?;
-                if !found.iter().all(|&f| f) {
-                    continue;
-                }
-            }
-            out.extend(Hit::from_record(&r));
         }
         Ok(out)
     }
@@ -463,17 +601,17 @@ impl LedgerIndex {
         self.sealed
             .lock()
             .iter()
-            .map(|s| (s.name.clone(), s.index.get().map(|(_, src)| src.clone())))
+            .map(|s| {
+                let src = s.index.lock().as_ref().map(|(_, src)| src.clone());
+                (s.name.clone(), src)
+            })
             .collect()
     }
 }
 
-/// The records of one segment a query selected.
+/// The records of one segment a query selected, re-checked.
 struct Current {
-    name: String,
-    map: Arc<dyn SegmentMap>,
-    offsets: Vec<u32>,
-    next: usize,
+    hits: std::vec::IntoIter<Hit>,
 }
 
 /// A streaming query: see [`LedgerIndex::query`].
@@ -498,13 +636,9 @@ impl QueryIter<'_> {
     fn load_next_segment(&mut self) -> Result<bool, IndexError> {
         if let Some(seg) = self.sealed.get(self.next_sealed).cloned() {
             self.next_sealed += 1;
-            let ix = self.ix.sealed_index(&seg, false)?;
-            let picks = ix.candidates(seg.map.as_ref(), &self.query, self.ix.key_families());
+            let hits = self.ix.answer_sealed(&seg, &self.query)?;
             self.current = Some(Current {
-                name: seg.name.clone(),
-                map: Arc::clone(&seg.map),
-                offsets: picks.iter().map(|&i| ix.offsets[i as usize]).collect(),
-                next: 0,
+                hits: hits.into_iter(),
             });
             return Ok(true);
         }
@@ -512,14 +646,18 @@ impl QueryIter<'_> {
             self.active_done = true;
             let active = self.ix.active.lock();
             if let Some(a) = active.as_ref() {
-                let picks = a
-                    .index
-                    .candidates(a.map.as_ref(), &self.query, self.ix.key_families());
+                let target = Target {
+                    name: &a.name,
+                    map: a.map.as_ref(),
+                    prev_hash: a.prev_hash,
+                    index: &a.index,
+                };
+                let hits = self
+                    .ix
+                    .answer(&target, false, &self.query)
+                    .map_err(|r| own_index_error(&a.name, r))?;
                 self.current = Some(Current {
-                    name: a.name.clone(),
-                    map: Arc::clone(&a.map),
-                    offsets: picks.iter().map(|&i| a.index.offsets[i as usize]).collect(),
-                    next: 0,
+                    hits: hits.into_iter(),
                 });
                 return Ok(true);
             }
@@ -530,9 +668,8 @@ impl QueryIter<'_> {
     fn next_hit(&mut self) -> Result<Option<Hit>, IndexError> {
         loop {
             if let Some(cur) = &mut self.current {
-                if let Some(&off) = cur.offsets.get(cur.next) {
-                    cur.next += 1;
-                    return read_hit(&cur.name, cur.map.as_ref(), off).map(Some);
+                if let Some(hit) = cur.hits.next() {
+                    return Ok(Some(hit));
                 }
                 self.current = None;
             }
@@ -548,6 +685,29 @@ impl Iterator for QueryIter<'_> {
     fn next(&mut self) -> Option<Self::Item> {
         self.next_hit().transpose()
     }
+}
+
+/// The error when an index this process built from a segment's records
+/// disagrees with them (the segment changed while it was read, or a bug):
+/// never answered from.
+fn own_index_error(segment: &str, r: Refusal) -> IndexError {
+    match r {
+        Refusal::Error(e) => e,
+        Refusal::Index(why) => IndexError::Segment {
+            segment: segment.to_owned(),
+            offset: 0,
+            reason: format!("the index built from this segment {why}"),
+        },
+    }
+}
+
+/// The checksum trailer of an index file's bytes.
+fn checksum(bytes: &[u8]) -> Option<[u8; 32]> {
+    bytes
+        .len()
+        .checked_sub(32)
+        .and_then(|at| bytes.get(at..))
+        .and_then(|b| b.try_into().ok())
 }
 
 /// The hit of the record at `offset` of a segment.

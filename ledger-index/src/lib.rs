@@ -71,12 +71,15 @@
 //! ```
 
 mod check;
+mod diff;
 mod error;
 pub mod file;
 mod keys;
 mod ledger_index;
 mod query;
+mod recheck;
 mod segment_index;
+mod structure;
 
 pub use check::{check_index_files, IndexCheck, IndexFinding};
 pub use error::IndexError;

@@ -191,10 +191,30 @@ impl SegmentIndex {
     /// in order; `families` are the domain's key families (those of the
     /// [`KeyExtractor`] the index was built with). A family not among them
     /// matches nothing ([`crate::LedgerIndex::query`] refuses it first).
+    ///
+    /// This is what the index says; [`crate::LedgerIndex::query`] re-checks
+    /// every position against its record before answering.
     pub fn candidates(&self, map: &dyn SegmentMap, q: &Query, families: &[&str]) -> Vec<u32> {
+        self.select(map, q, families).1
+    }
+
+    /// The positions `[lo, hi)` inside `q`'s ranges, and the candidates.
+    pub(crate) fn select(
+        &self,
+        map: &dyn SegmentMap,
+        q: &Query,
+        families: &[&str],
+    ) -> ((u32, u32), Vec<u32>) {
+        let (lo, hi) = self.range(map, q);
         let Ok(filters) = q.key_filters(families) else {
-            return Vec::new();
+            return ((lo, hi), Vec::new());
         };
+        ((lo, hi), self.pick(q, &filters, lo, hi))
+    }
+
+    /// The positions `[lo, hi)` inside `q`'s sequence and time ranges
+    /// (empty when `lo >= hi`).
+    fn range(&self, map: &dyn SegmentMap, q: &Query) -> (u32, u32) {
         let n = self.count();
         let mut lo = 0u32;
         let mut hi = n;
@@ -215,6 +235,12 @@ impl SegmentIndex {
         if let Some(t) = q.to_time {
             hi = hi.min(self.first_at_or_after(map, t));
         }
+        (lo, hi)
+    }
+
+    /// The candidates among positions `[lo, hi)`: those the kind and key
+    /// lists name for `q`.
+    fn pick(&self, q: &Query, filters: &[(usize, &[String])], lo: u32, hi: u32) -> Vec<u32> {
         if lo >= hi {
             return Vec::new();
         }
@@ -228,7 +254,7 @@ impl SegmentIndex {
                     .map(|k| self.kinds.get(&k.get())),
             ));
         }
-        for (family, keys) in filters {
+        for &(family, keys) in filters {
             let postings = self.keys.get(family);
             sets.push(union(
                 keys.iter()

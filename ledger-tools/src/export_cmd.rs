@@ -9,6 +9,10 @@
 //!   would only add its own memory: the index finds the first record of the
 //!   window (`--from`), and a [`Cursor`] streams from
 //!   there until `--to`, in constant memory.
+//!
+//! An index file that does not hold up against its segment's records is
+//! refused (the answer comes from the records); each refusal is a warning
+//! on stderr naming the file ([`warn_refused`]).
 
 use std::io::{self, Write};
 use std::path::Path;
@@ -87,14 +91,15 @@ pub fn run(dir: &Path, args: &ExportArgs, out: &mut dyn Write) -> Result<Exit, T
         let start = match query.from_time {
             // The index's time map finds the window's first record; the
             // index (and the memory it holds) is dropped right after.
-            Some(_) => match LedgerIndex::open(dir, TradingKeys)?
-                .query(&query)?
-                .next()
-                .transpose()?
-            {
-                Some(first) => first.seq,
-                None => Seq::new(head + 1),
-            },
+            Some(_) => {
+                let window = LedgerIndex::open(dir, TradingKeys)?;
+                let first = window.query(&query)?.next().transpose()?;
+                warn_refused(&window);
+                match first {
+                    Some(first) => first.seq,
+                    None => Seq::new(head + 1),
+                }
+            }
             None => Seq::FIRST,
         };
         Box::new(CursorHits {
@@ -103,7 +108,7 @@ pub fn run(dir: &Path, args: &ExportArgs, out: &mut dyn Write) -> Result<Exit, T
             done: false,
         })
     };
-    match &args.out {
+    let written = match &args.out {
         Some(path) => {
             let mut file = OutFile::create(path)?;
             let werr = |source: io::Error| ToolError::Io {
@@ -111,7 +116,11 @@ pub fn run(dir: &Path, args: &ExportArgs, out: &mut dyn Write) -> Result<Exit, T
                 path: path.clone(),
                 source,
             };
-            let n = write_all(args.format, hits, &mut file, &progress, &werr)?;
+            let n = write_all(args.format, hits, &mut file, &progress, &werr);
+            if let Some(index) = &index {
+                warn_refused(index);
+            }
+            let n = n?;
             file.commit()?;
             progress.finish();
             writeln!(
@@ -120,13 +129,33 @@ pub fn run(dir: &Path, args: &ExportArgs, out: &mut dyn Write) -> Result<Exit, T
                 reader.ledger_id(),
                 path.display()
             )
-            .map_err(ToolError::Output)?;
+            .map_err(ToolError::Output)
         }
-        None => {
-            write_all(args.format, hits, out, &progress, &ToolError::Output)?;
-        }
+        None => write_all(args.format, hits, out, &progress, &ToolError::Output).map(drop),
+    };
+    if let Some(index) = &index {
+        warn_refused(index);
     }
+    written?;
     Ok(Exit::Success)
+}
+
+/// Warns on stderr about every index file `index` refused: the answer did
+/// not come from it (see [`LedgerIndex::take_refused`]).
+pub fn warn_refused(index: &LedgerIndex) {
+    for f in index.take_refused() {
+        let what = if f.forged {
+            "does not hold up against its segment's records (forged or written wrong)"
+        } else {
+            "cannot be used"
+        };
+        let _ = writeln!(
+            io::stderr(),
+            "warning: index file {} {what}: {}; answered from the records instead, and rebuilt",
+            f.file,
+            f.reason
+        );
+    }
 }
 
 /// Every event from a cursor's position until a time: the records of a

@@ -42,12 +42,16 @@ pub fn run(dir: &Path, args: &VerifyArgs, out: &mut dyn Write) -> Result<Exit, T
     let took = started.elapsed();
     // Index files are derived data: damage there is reported, not counted
     // against the ledger (a damaged index is never used; queries rebuild it).
+    // Each is compared with the index its segment's records give: one that
+    // disagrees with a valid checksum is forged, which ends with the damage
+    // exit code (the records themselves may well be intact).
     let index = check_index_files(&FsStorage::new(dir), &ledger_domain::TradingKeys)
         .unwrap_or_else(|e| IndexCheck {
             good: 0,
             findings: vec![ledger_index::IndexFinding {
                 file: dir.display().to_string(),
                 reason: format!("index files cannot be listed: {e}"),
+                forged: false,
             }],
         });
     let link_problems = match &args.previous {
@@ -80,7 +84,9 @@ pub fn run(dir: &Path, args: &VerifyArgs, out: &mut dyn Write) -> Result<Exit, T
         .iter()
         .filter(|f| f.kind.is_damage())
         .all(|f| f.kind.is_io_error());
-    let exit = if report.is_intact() && link_ok {
+    let exit = if index.forged() > 0 {
+        Exit::Damage
+    } else if report.is_intact() && link_ok {
         Exit::Success
     } else if only_io_errors && link_ok {
         // Files that could not be read are not proof of damage: an I/O error.
@@ -92,9 +98,11 @@ pub fn run(dir: &Path, args: &VerifyArgs, out: &mut dyn Write) -> Result<Exit, T
         let mut v = to_json(&report);
         v["index_files"] = serde_json::json!({
             "good": index.good,
+            "forged": index.forged(),
             "findings": index.findings.iter().map(|f| serde_json::json!({
                 "file": f.file,
                 "reason": f.reason,
+                "forged": f.forged,
             })).collect::<Vec<_>>(),
         });
         writeln!(out, "{v:#}")
@@ -149,10 +157,17 @@ fn write_text(
         writeln!(out, "{f}")?;
     }
     for f in &index.findings {
-        writeln!(
-            out,
-            "index file {f} (derived data: never used as is, rebuilt from its segment at the next query)"
-        )?;
+        if f.forged {
+            writeln!(
+                out,
+                "index file {f} (FORGED derived data: queries refuse it and answer from the records; the next query rebuilds it)"
+            )?;
+        } else {
+            writeln!(
+                out,
+                "index file {f} (derived data: never used as is, rebuilt from its segment at the next query)"
+            )?;
+        }
     }
     let id = report
         .ledger_id
@@ -221,7 +236,20 @@ fn write_text(
     } else {
         writeln!(out, "result: intact")
     }?;
-    if !index.findings.is_empty() {
+    if index.forged() > 0 {
+        let records = if damage == 0 && unreadable == 0 {
+            "the records themselves are intact"
+        } else {
+            "the records' own findings are above"
+        };
+        writeln!(
+            out,
+            "index files: FORGED: {} disagree with their segments' records ({records}); {} more cannot be trusted, {} good",
+            index.forged(),
+            index.findings.len() - index.forged(),
+            index.good
+        )?;
+    } else if !index.findings.is_empty() {
         writeln!(
             out,
             "index files: {} cannot be trusted and will be rebuilt, {} good",
