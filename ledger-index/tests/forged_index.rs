@@ -209,7 +209,9 @@ fn an_offset_into_a_payload_holding_a_fabricated_record_is_refused() {
     let q = Query::all().key(TradingKeys::TRADE, hidden.trade.as_str());
     let ix = LedgerIndex::open(dir.path(), TradingKeys).unwrap();
     let expected = ix.scan(&q).unwrap();
+    assert_eq!(hits(&ix, &q), expected);
     drop(ix);
+    hidden.forge();
     // What trusting the forged file would have returned: the fabricated
     // record, a valid record by its envelope.
     let segment = name(&hidden.idx).replace(".idx", ".seg");
@@ -257,6 +259,7 @@ fn an_offset_into_a_payload_holding_a_fabricated_record_is_refused() {
 fn a_point_lookup_never_follows_a_forged_offset() {
     let dir = tempfile::tempdir().unwrap();
     let hidden = forge::hidden_record(dir.path());
+    hidden.forge();
     let ix = LedgerIndex::open(dir.path(), TradingKeys).unwrap();
     let hit = ix.get(Seq::new(hidden.seq)).unwrap().unwrap();
     assert!(matches!(

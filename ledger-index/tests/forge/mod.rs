@@ -160,7 +160,7 @@ pub fn ledger(dir: &Path, n: usize) {
 }
 
 /// What [`hidden_record`] hid.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Hidden {
     /// The trade whose forged answer would show the fabricated close.
     pub trade: String,
@@ -172,6 +172,19 @@ pub struct Hidden {
     pub seq: u64,
     /// The file offset where it starts, inside the audit note's payload.
     pub offset: u32,
+}
+
+impl Hidden {
+    /// Forges the index file of the audit note's segment: the note's
+    /// offset moved to the fabricated record inside it, and the note's
+    /// position added to the trade's list.
+    pub fn forge(&self) {
+        forge(&self.idx, |ix| {
+            let i = (self.seq - ix.first_seq) as u32;
+            ix.offsets[i as usize] = self.offset;
+            insert(ix.keys[TRADE].get_mut(self.trade.as_str()).unwrap(), i);
+        });
+    }
 }
 
 /// IEEE CRC-32 (as `crc32fast` computes it), for forging a record.
@@ -194,13 +207,12 @@ fn utf8_decimal(top: u8) -> Decimal {
     Decimal::from_units(z / 2)
 }
 
-/// The worst forgery: a complete `trade_closed` record with a huge
-/// P&L, hidden in an audit note's `reason` (so it is a genuine, chained
-/// record's payload), and the index of its segment pointing at it: offset
-/// of the audit note's position moved into the payload, and the position
-/// added to the trade's list. Builds the ledger in `dir` (indexes built,
-/// then the one forged); the fabricated record claims the audit note's
-/// sequence and a chain hash that is in no chain.
+/// The worst forgery, prepared: a complete `trade_closed` record
+/// with a huge P&L, hidden in an audit note's `reason` (so it is inside a
+/// genuine, chained record's payload). Builds the ledger in `dir`, with its
+/// index files; [`Hidden::forge`] then points the index at the record. The
+/// fabricated record claims the audit note's sequence and a chain hash that
+/// is in no chain.
 pub fn hidden_record(dir: &Path) -> Hidden {
     let mut l = ledger_domain::TradingLedger::open(dir, opts()).unwrap();
     let mut closed = None;
@@ -277,14 +289,6 @@ pub fn hidden_record(dir: &Path) -> Hidden {
     let offset = (host.offset + 24 + at) as u32;
     let segment = cursor.segment_name().unwrap().to_owned();
     let idx = dir.join(segment.replace(".seg", ".idx"));
-    forge(&idx, |ix| {
-        let i = (seq - ix.first_seq) as u32;
-        ix.offsets[i as usize] = offset;
-        insert(
-            ix.keys[TRADE].get_mut(real.trade_id.as_str()).unwrap(),
-            i,
-        );
-    });
     Hidden {
         trade: real.trade_id.as_str().to_owned(),
         pnl: utf8_decimal(45).to_string(),
