@@ -205,13 +205,16 @@ fn index_seeds() -> Result<()> {
         .filter(|n| n.ends_with(".idx"))
         .collect();
     names.sort();
-    // mode, 24 query bytes, the file.
-    let queries: [[u8; 24]; 2] = [
-        [0; 24],
-        [
-            0xff, 1, 0, 0, 0, 0, 0, 0, 0, 9, 0, 0, 0, 0, 0, 0xff, 0xff, 4, 0, 0, 0, 0, 0, 0,
-        ],
-    ];
+    // mode, 48 query bytes, the file. The query bytes: flags, then
+    // from_seq, to_seq, from_time and to_time as full-width u64 (here every
+    // bound, up to u64::MAX and i64::MAX), a kind, key picks.
+    let mut wide = [0u8; 48];
+    wide[0] = 0xff;
+    wide[1..9].copy_from_slice(&1u64.to_le_bytes());
+    wide[9..17].copy_from_slice(&u64::MAX.to_le_bytes());
+    wide[25..33].copy_from_slice(&(i64::MAX as u64).to_le_bytes());
+    wide[33] = 4;
+    let queries: [[u8; 48]; 2] = [[0; 48], wide];
     for (i, name) in names.iter().take(2).enumerate() {
         let file = std::fs::read(dir.join(name))?;
         let mut seed = vec![0u8];

@@ -29,12 +29,14 @@ const FAMILIES: [&str; 5] = TradingKeys::FAMILIES;
 ///   or another one.
 ///
 /// An index that decodes must have as many offsets as its count says,
-/// re-encode to bytes that decode to the same index, and answer queries
-/// against a segment map without panicking.
+/// re-encode to bytes that decode to the same index, answer queries
+/// against a segment map without panicking, and never be found to agree
+/// with bytes that are not a segment. Query bounds are drawn full width
+/// (sequences and times up to `u64::MAX` / `i64::MAX`).
 pub fn index_file(data: &[u8]) {
     let mut inp = Input::new(data);
     let mode = inp.u8();
-    let query_bytes = inp.bytes(24).to_vec();
+    let query_bytes = inp.bytes(48).to_vec();
     let mut body = inp.rest().to_vec();
     if mode & 1 == 1 {
         if mode & 2 == 2 {
@@ -92,6 +94,12 @@ fn query(ix: &SegmentIndex, q: &[u8]) {
             bytes[at..at + 8].copy_from_slice(&(i as i64 * 1000).to_le_bytes());
         }
     }
+    // No index agrees with bytes that are not a segment (the check a
+    // loaded index file must pass before a query uses it).
+    assert!(
+        ix.check_against("s", &bytes).is_err(),
+        "an index agrees with a zeroed file"
+    );
     if st.set_file_bytes("s", &bytes).is_err() {
         return;
     }
@@ -101,13 +109,12 @@ fn query(ix: &SegmentIndex, q: &[u8]) {
     };
     let flags = inp.u8();
     let opt = |on: bool, v: u64| on.then_some(v);
+    // Full-width bounds (a 32-bit `to_seq` hid an overflow at u64::MAX).
     let mut query = Query {
         from_seq: opt(flags & 1 != 0, inp.u64()).map(Seq::new),
-        to_seq: opt(flags & 2 != 0, u64::from(inp.u32())).map(Seq::new),
-        from_time: opt(flags & 4 != 0, u64::from(inp.u16()))
-            .map(|t| Timestamp::from_nanos(t as i64 * 10)),
-        to_time: opt(flags & 8 != 0, u64::from(inp.u16()))
-            .map(|t| Timestamp::from_nanos(t as i64 * 10)),
+        to_seq: opt(flags & 2 != 0, inp.u64()).map(Seq::new),
+        from_time: opt(flags & 4 != 0, inp.u64()).map(|t| Timestamp::from_nanos(t as i64)),
+        to_time: opt(flags & 8 != 0, inp.u64()).map(|t| Timestamp::from_nanos(t as i64)),
         ..Query::default()
     };
     if flags & 16 != 0 {
