@@ -10,7 +10,11 @@ const SHOWN: usize = 4;
 /// (built from the segment's records), described in words, the first ones
 /// in file order; empty when they are the same index. `families` names the
 /// key families.
-pub(crate) fn differences(file: &SegmentIndex, real: &SegmentIndex, families: &[&str]) -> Vec<String> {
+pub(crate) fn differences(
+    file: &SegmentIndex,
+    real: &SegmentIndex,
+    families: &[&str],
+) -> Vec<String> {
     let mut out = Vec::new();
     let seq = |p: u32| real.first_seq.saturating_add(u64::from(p));
     if file.first_seq != real.first_seq {
@@ -87,8 +91,16 @@ fn lists(
         if a == b {
             continue;
         }
-        let extra: Vec<u32> = a.iter().filter(|p| b.binary_search(p).is_err()).copied().collect();
-        let missing: Vec<u32> = b.iter().filter(|p| a.binary_search(p).is_err()).copied().collect();
+        let extra: Vec<u32> = a
+            .iter()
+            .filter(|p| b.binary_search(p).is_err())
+            .copied()
+            .collect();
+        let missing: Vec<u32> = b
+            .iter()
+            .filter(|p| a.binary_search(p).is_err())
+            .copied()
+            .collect();
         let mut parts = Vec::new();
         if !extra.is_empty() {
             parts.push(format!("lists {} it does not have", records(&extra, seq)));
@@ -102,7 +114,11 @@ fn lists(
 
 /// "record 7" or "3 records (7, 9, 12)" or "40 records (7, 9, 12, ...)".
 fn records(positions: &[u32], seq: &dyn Fn(u32) -> u64) -> String {
-    let shown: Vec<String> = positions.iter().take(3).map(|&p| seq(p).to_string()).collect();
+    let shown: Vec<String> = positions
+        .iter()
+        .take(3)
+        .map(|&p| seq(p).to_string())
+        .collect();
     match positions.len() {
         1 => format!("record {}", shown.join("")),
         n if n <= 3 => format!("{n} records ({})", shown.join(", ")),

@@ -27,8 +27,11 @@
 //! with another number of families is refused).
 //!
 //! A missing, damaged (checksum), stale (another segment's address, other
-//! first sequence or count) or unknown-version index file is never trusted:
-//! the index is rebuilt from the segment and the file rewritten.
+//! first sequence) or unknown-version index file is never trusted: the
+//! index is rebuilt from the segment and the file rewritten. The checksum
+//! is plain blake3, which anyone can recompute: a file that decodes is
+//! still checked against its segment's records before and while it is
+//! used (`docs/FORMAT.md`, "An index file never changes an answer").
 //!
 //! [`KeyExtractor`]: crate::KeyExtractor
 

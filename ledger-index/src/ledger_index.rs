@@ -341,11 +341,12 @@ impl LedgerIndex {
         let families = self.extractor.families().len();
         let why = match self.storage.read_file(&name) {
             Ok(bytes) => match file::decode(&bytes, &seg.address, families) {
-                Ok(ix) if ix.first_seq == seg.first_seq.get() => match self.agrees(seg, &bytes, &ix)
-                {
-                    Ok(()) => return Ok((ix, IndexSource::Loaded)),
-                    Err(why) => Some(why),
-                },
+                Ok(ix) if ix.first_seq == seg.first_seq.get() => {
+                    match self.agrees(seg, &bytes, &ix) {
+                        Ok(()) => return Ok((ix, IndexSource::Loaded)),
+                        Err(why) => Some(why),
+                    }
+                }
                 Ok(_) => Some(FileDefect::FirstSeq),
                 Err(why) => Some(why),
             },
@@ -371,7 +372,10 @@ impl LedgerIndex {
         if sum.is_some() && *seg.agreed.lock() == sum {
             return Ok(());
         }
-        ix.check_against(&seg.name, seg.map.bytes(0, seg.map.len()).unwrap_or_default())?;
+        ix.check_against(
+            &seg.name,
+            seg.map.bytes(0, seg.map.len()).unwrap_or_default(),
+        )?;
         *seg.agreed.lock() = sum;
         Ok(())
     }
@@ -430,12 +434,7 @@ impl LedgerIndex {
     /// The records of `seg` that match `q`, through the index `ix`, each
     /// re-checked against its record; when `ix` was read from its file, the
     /// records its key lists leave out are looked for too.
-    fn answer(
-        &self,
-        target: &Target<'_>,
-        loaded: bool,
-        q: &Query,
-    ) -> Result<Vec<Hit>, Refusal> {
+    fn answer(&self, target: &Target<'_>, loaded: bool, q: &Query) -> Result<Vec<Hit>, Refusal> {
         let families = self.extractor.families();
         let filters = q.key_filters(families)?;
         let extractor = self.extractor.as_ref();

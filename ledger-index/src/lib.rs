@@ -16,6 +16,16 @@
 //!   needs it ([`LedgerIndex::build_all`] builds all at once), and carries
 //!   its own version and checksum: a missing, stale or damaged index is
 //!   rebuilt from the segment, never trusted.
+//! - An index file is an accelerator that can never change an answer:
+//!   anyone can rewrite one and recompute its checksum, so it is checked
+//!   against its segment's records when loaded (count, offsets, time
+//!   samples, kind lists), every hit is re-checked against its record and
+//!   the query, and the records its key lists leave out are looked for
+//!   through the domain's key needles ([`KeyExtractor::key_needle`]). A
+//!   file that fails is refused and rebuilt
+//!   ([`LedgerIndex::take_refused`]); [`check_index_files`] (`ledger
+//!   verify`) rebuilds every index and reports a file that disagrees as
+//!   forged.
 //! - The active segment is indexed in memory; each query first indexes the
 //!   records appended since the last one.
 //! - [`LedgerIndex::query`] streams the matching records ([`Hit`]) in

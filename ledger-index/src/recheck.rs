@@ -130,12 +130,13 @@ impl Target<'_> {
                 r.offset
             )));
         }
-        let why = mismatch(q, filters, families, extractor, &r).map_err(|source| IndexError::Keys {
-            segment: self.name.to_owned(),
-            offset: r.offset as u64,
-            seq: r.seq,
-            source,
-        })?;
+        let why =
+            mismatch(q, filters, families, extractor, &r).map_err(|source| IndexError::Keys {
+                segment: self.name.to_owned(),
+                offset: r.offset as u64,
+                seq: r.seq,
+                source,
+            })?;
         if let Some(why) = why {
             return Err(false_hit(why));
         }

@@ -121,7 +121,7 @@ impl SegmentIndex {
                 }
             }
             let stride = TIME_STRIDE as usize;
-            if i % stride == 0 {
+            if i.is_multiple_of(stride) {
                 let t = rec.timestamp.as_nanos();
                 match self.times.get(i / stride) {
                     Some(&s) if s == t => {}

@@ -225,7 +225,8 @@ fn an_offset_into_a_payload_holding_a_fabricated_record_is_refused() {
     assert!(
         matches!(&fake.event, Event::TradeClosed(c) if c.realized_pnl.to_string() == hidden.pnl)
     );
-    assert!(candidates(dir.path(), &hidden.idx, &q).contains(&((hidden.seq - read(&hidden.idx).1.first_seq) as u32)));
+    assert!(candidates(dir.path(), &hidden.idx, &q)
+        .contains(&((hidden.seq - read(&hidden.idx).1.first_seq) as u32)));
 
     let check = check_index_files(&FsStorage::new(dir.path()), &TradingKeys).unwrap();
     assert!(

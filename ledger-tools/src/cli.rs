@@ -75,9 +75,10 @@ Examples:
 
 Exit codes: 0 intact (a torn tail or an interrupted seal, which the next
 open recovers from, is not damage), 1 damage, tampering or checkpoint
-mismatch found (including a damaged LEDGER identity file), 2 usage or I/O
-error (including a missing folder, a folder without a LEDGER file, and an
-unreadable segment).";
+mismatch found (including a damaged LEDGER identity file, and a forged
+index file: one that disagrees with its segment's records, rebuilt from
+each segment and compared), 2 usage or I/O error (including a missing
+folder, a folder without a LEDGER file, and an unreadable segment).";
 
 const EXPORT_EXAMPLES: &str = "\
 Examples:

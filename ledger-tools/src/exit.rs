@@ -3,7 +3,7 @@
 //! | code | meaning |
 //! | --- | --- |
 //! | 0 | success; for `verify`: the ledger is intact (a torn tail alone is not damage) |
-//! | 1 | damage or tampering found: a finding, a checkpoint mismatch, a ledger too damaged to open (any command), a damaged segment (`inspect`), damage that `repair` reports without cutting |
+//! | 1 | damage or tampering found: a finding, a checkpoint mismatch, a forged index file (`verify`: the records themselves may be intact), a ledger too damaged to open (any command), a damaged segment (`inspect`), damage that `repair` reports without cutting |
 //! | 2 | usage error (also clap's own); bad input (a line `ledger append` refused, a bad time or kind); a refused request (`init` on an existing ledger, `repair --truncate-after` past the last good record or on an intact ledger); an I/O error: folder missing, folder without a ledger, unreadable file |
 //!
 //! A closed output pipe (`ledger verify | head -1`) is not an error, as in

@@ -56,7 +56,10 @@ fn attack(dir: &Path, idx: &Path, args: &[&str], change: impl FnOnce(&mut Segmen
 
     let after = on(dir, args);
     assert_eq!(after.code, 0, "{}", after.all());
-    assert!(after.stdout == before.stdout, "the forged index changed the answer");
+    assert!(
+        after.stdout == before.stdout,
+        "the forged index changed the answer"
+    );
     assert_contains(&after.stderr, &format!("warning: index file {file}"));
     // Refused, then rebuilt from the segment.
     ok(on(dir, &["verify"]));

@@ -59,7 +59,11 @@ pub fn forge(path: &Path, change: impl FnOnce(&mut SegmentIndex)) {
 pub fn file_with(dir: &Path, family: usize, key: &str, n: usize) -> PathBuf {
     idx_files(dir)
         .into_iter()
-        .find(|p| read(p).1.keys[family].get(key).is_some_and(|v| v.len() >= n))
+        .find(|p| {
+            read(p).1.keys[family]
+                .get(key)
+                .is_some_and(|v| v.len() >= n)
+        })
         .unwrap_or_else(|| panic!("no index file lists {n} records of {key}"))
 }
 
