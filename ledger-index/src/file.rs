@@ -112,14 +112,16 @@ pub enum FileDefect {
         /// What the record's bytes say.
         why: String,
     },
-    /// A record of the segment that matches a query is missing from the
-    /// index's posting list.
-    #[error("leaves out record {seq}, which matches the query (family {family:?})")]
+    /// A record of the segment that has a key is missing from the key's
+    /// list.
+    #[error("leaves out record {seq} from the list of {family} {key:?}, which it has")]
     LeftOut {
         /// The record left out.
         seq: u64,
-        /// The key family whose lists were searched.
+        /// The key's family.
         family: String,
+        /// The key.
+        key: String,
     },
 }
 

@@ -65,10 +65,14 @@ pub enum IndexSource {
     Rebuilt(FileDefect),
 }
 
-/// A segment index and whether it was read from its file (so its key
-/// lists are still to be checked by the queries that use them) or built
-/// from the segment here.
-type Indexed = (Arc<SegmentIndex>, bool);
+/// A segment index, and the checksum of the file it was read from (its key
+/// lists are then proven complete by the queries that use them), or `None`
+/// when it was built from the segment here.
+type Indexed = (Arc<SegmentIndex>, Option<[u8; 32]>);
+
+/// How many proofs that a key's list is complete a `LedgerIndex` remembers
+/// (it forgets them all past this, and proves again).
+const PROOFS: usize = 1 << 16;
 
 struct Segment {
     name: String,
@@ -90,7 +94,7 @@ struct Segment {
     agreed: Mutex<Option<[u8; 32]>>,
     /// The index, kept once a point lookup needed it (queries stream
     /// without keeping indexes, so their memory stays bounded).
-    index: Mutex<Option<(Arc<SegmentIndex>, IndexSource)>>,
+    index: Mutex<Option<(Indexed, IndexSource)>>,
 }
 
 /// The active segment's in-memory index, extended as records arrive.
@@ -130,6 +134,9 @@ pub struct LedgerIndex {
     recent: Mutex<std::collections::VecDeque<(String, Indexed)>>,
     /// Index files refused since the last [`LedgerIndex::take_refused`].
     refused: Mutex<Vec<IndexFinding>>,
+    /// Key lists of loaded index files proven complete: (segment, file
+    /// checksum, family, key). A list is searched for once per file.
+    proven: Mutex<std::collections::HashSet<(String, [u8; 32], usize, String)>>,
 }
 
 /// How many segment indexes queries keep in memory.
@@ -167,6 +174,7 @@ impl LedgerIndex {
             active: Mutex::new(None),
             recent: Mutex::new(std::collections::VecDeque::new()),
             refused: Mutex::new(Vec::new()),
+            proven: Mutex::new(std::collections::HashSet::new()),
         };
         ix.refresh_with(&layout)?;
         Ok(ix)
@@ -297,24 +305,23 @@ impl LedgerIndex {
     /// whether it was read from the file. `keep` keeps it in memory for
     /// later lookups.
     fn sealed_index(&self, seg: &Segment, keep: bool) -> Result<Indexed, IndexError> {
-        if let Some((ix, src)) = seg.index.lock().as_ref() {
-            return Ok((Arc::clone(ix), *src == IndexSource::Loaded));
+        if let Some(((ix, file), _)) = seg.index.lock().as_ref() {
+            return Ok((Arc::clone(ix), *file));
         }
-        if let Some((_, (ix, loaded))) = self.recent.lock().iter().find(|(n, _)| *n == seg.name) {
+        if let Some((_, (ix, file))) = self.recent.lock().iter().find(|(n, _)| *n == seg.name) {
             if !keep {
-                return Ok((Arc::clone(ix), *loaded));
+                return Ok((Arc::clone(ix), *file));
             }
         }
         self.check_address(seg)?;
-        let (ix, source) = self.load_or_build(seg)?;
-        let ix = Arc::new(ix);
-        let loaded = source == IndexSource::Loaded;
+        let (ix, source, file) = self.load_or_build(seg)?;
+        let indexed = (Arc::new(ix), file);
         if keep {
-            *seg.index.lock() = Some((Arc::clone(&ix), source));
+            *seg.index.lock() = Some((indexed.clone(), source));
         } else {
-            self.remember(&seg.name, (Arc::clone(&ix), loaded));
+            self.remember(&seg.name, indexed.clone());
         }
-        Ok((ix, loaded))
+        Ok(indexed)
     }
 
     /// Keeps `ix` among the recent indexes, in place of any other of the
@@ -336,14 +343,19 @@ impl LedgerIndex {
         })
     }
 
-    fn load_or_build(&self, seg: &Segment) -> Result<(SegmentIndex, IndexSource), IndexError> {
+    /// The index of a sealed segment from its file (with the file's
+    /// checksum) if it agrees with the segment, else built and written.
+    fn load_or_build(
+        &self,
+        seg: &Segment,
+    ) -> Result<(SegmentIndex, IndexSource, Option<[u8; 32]>), IndexError> {
         let name = Self::index_name(seg)?;
         let families = self.extractor.families().len();
         let why = match self.storage.read_file(&name) {
             Ok(bytes) => match file::decode(&bytes, &seg.address, families) {
                 Ok(ix) if ix.first_seq == seg.first_seq.get() => {
                     match self.agrees(seg, &bytes, &ix) {
-                        Ok(()) => return Ok((ix, IndexSource::Loaded)),
+                        Ok(()) => return Ok((ix, IndexSource::Loaded, checksum(&bytes))),
                         Err(why) => Some(why),
                     }
                 }
@@ -356,13 +368,11 @@ impl LedgerIndex {
             self.note_refused(&name, why);
         }
         let ix = self.build(seg, &name)?;
-        Ok((
-            ix,
-            match why {
-                None => IndexSource::Built,
-                Some(w) => IndexSource::Rebuilt(w),
-            },
-        ))
+        let source = match why {
+            None => IndexSource::Built,
+            Some(w) => IndexSource::Rebuilt(w),
+        };
+        Ok((ix, source, None))
     }
 
     /// Whether the index `ix`, decoded from the file `bytes`, agrees with
@@ -415,10 +425,10 @@ impl LedgerIndex {
         let ix = Arc::new(self.build(seg, &name)?);
         let mut kept = seg.index.lock();
         if kept.is_some() {
-            *kept = Some((Arc::clone(&ix), IndexSource::Rebuilt(why)));
+            *kept = Some(((Arc::clone(&ix), None), IndexSource::Rebuilt(why)));
         }
         drop(kept);
-        self.remember(&seg.name, (Arc::clone(&ix), false));
+        self.remember(&seg.name, (Arc::clone(&ix), None));
         Ok(ix)
     }
 
@@ -431,20 +441,44 @@ impl LedgerIndex {
         std::mem::take(&mut *self.refused.lock())
     }
 
-    /// The records of `seg` that match `q`, through the index `ix`, each
-    /// re-checked against its record; when `ix` was read from its file, the
-    /// records its key lists leave out are looked for too.
-    fn answer(&self, target: &Target<'_>, loaded: bool, q: &Query) -> Result<Vec<Hit>, Refusal> {
+    /// The records of a segment that match `q`, through its index, each
+    /// re-checked against its record. When the index was read from a file
+    /// (`file`: its checksum), every key list the query uses is also proven
+    /// complete (once per file and key: see [`LedgerIndex::proven`]).
+    fn answer(
+        &self,
+        target: &Target<'_>,
+        file: Option<[u8; 32]>,
+        q: &Query,
+    ) -> Result<Vec<Hit>, Refusal> {
         let families = self.extractor.families();
         let filters = q.key_filters(families)?;
         let extractor = self.extractor.as_ref();
-        let (range, picks) = target.index.select(target.map, q, families);
+        let picks = target.index.candidates(target.map, q, families);
         let hits = picks
             .iter()
             .map(|&i| target.hit(i, q, &filters, families, extractor))
             .collect::<Result<Vec<Hit>, Refusal>>()?;
-        if loaded {
-            target.left_out(range, &picks, q, &filters, families, extractor)?;
+        let Some(sum) = file else {
+            return Ok(hits);
+        };
+        for &(family, keys) in &filters {
+            for key in keys {
+                let memo = (target.name.to_owned(), sum, family, key.clone());
+                if self.proven.lock().contains(&memo) {
+                    continue;
+                }
+                let Some(needle) = extractor.key_needle(family, key).filter(|n| !n.is_empty())
+                else {
+                    continue;
+                };
+                target.complete(family, key, &needle, families, extractor)?;
+                let mut proven = self.proven.lock();
+                if proven.len() >= PROOFS {
+                    proven.clear();
+                }
+                proven.insert(memo);
+            }
         }
         Ok(hits)
     }
@@ -452,20 +486,20 @@ impl LedgerIndex {
     /// The answer of a sealed segment: through its index, or, when its
     /// index file is refused, through an index rebuilt from it.
     fn answer_sealed(&self, seg: &Segment, q: &Query) -> Result<Vec<Hit>, IndexError> {
-        let (ix, loaded) = self.sealed_index(seg, false)?;
+        let (ix, file) = self.sealed_index(seg, false)?;
         let target = |index| Target {
             name: &seg.name,
             map: seg.map.as_ref(),
             prev_hash: seg.prev_hash,
             index,
         };
-        let why = match self.answer(&target(&ix), loaded, q) {
+        let why = match self.answer(&target(&ix), file, q) {
             Ok(hits) => return Ok(hits),
             Err(Refusal::Error(e)) => return Err(e),
             Err(Refusal::Index(why)) => why,
         };
         let built = self.refuse(seg, why)?;
-        self.answer(&target(&built), false, q)
+        self.answer(&target(&built), None, q)
             .map_err(|r| own_index_error(&seg.name, r))
     }
 
@@ -653,7 +687,7 @@ impl QueryIter<'_> {
                 };
                 let hits = self
                     .ix
-                    .answer(&target, false, &self.query)
+                    .answer(&target, None, &self.query)
                     .map_err(|r| own_index_error(&a.name, r))?;
                 self.current = Some(Current {
                     hits: hits.into_iter(),

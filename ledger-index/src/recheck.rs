@@ -1,7 +1,8 @@
 //! A query's answer re-derived from the records: every hit an index gives
 //! is re-checked against its record's bytes and the query's predicate, and
-//! the records an index file's posting lists leave out are looked for in
-//! the segment's bytes (`docs/FORMAT.md`, "Index files").
+//! the records an index file's key lists leave out are looked for in the
+//! segment's bytes (`docs/FORMAT.md`, "An index file never changes an
+//! answer").
 
 use ledger_core::segment::record::RecordRef;
 use ledger_core::storage::SegmentMap;
@@ -143,54 +144,24 @@ impl Target<'_> {
         Hit::from_record(&r).ok_or_else(|| false_hit("it is an engine record".into()))
     }
 
-    /// Looks for a record of positions `[lo, hi)` that matches `q` but is
-    /// not among `picks` (the answer the index gave, re-checked), through
-    /// the needles of one of the query's key criteria
-    /// ([`KeyExtractor::key_needle`]): every record that matches holds one
-    /// of them, so every record holding one is either in `picks`, or is
-    /// read and asked its keys. Found: the posting lists left it out.
-    /// Without needles for any criterion (or without key criteria, where
-    /// the structure check proves the answer complete) it finds nothing.
-    pub fn left_out(
+    /// Proves that `key`'s list in `family` names every record of the
+    /// segment that has the key, through `needle`, bytes every such
+    /// record's payload holds ([`KeyExtractor::key_needle`]): every record
+    /// where the needle is found is either in the list, or is read and asked
+    /// its keys. One that has the key is a record the list left out.
+    pub fn complete(
         &self,
-        range: (u32, u32),
-        picks: &[u32],
-        q: &Query,
-        filters: &Filters<'_>,
+        family: usize,
+        key: &str,
+        needle: &[u8],
         families: &[&str],
         extractor: &dyn KeyExtractor,
     ) -> Result<(), Refusal> {
-        let (lo, hi) = range;
         let ix = self.index;
-        if lo >= hi {
-            return Ok(());
-        }
-        // The criterion whose lists are shortest: its needles are likely the
-        // rarest. Any criterion proves the answer complete; this one is the
-        // cheapest to search for.
-        let chosen = filters
-            .iter()
-            .filter_map(|(family, keys)| {
-                let needles = keys
-                    .iter()
-                    .map(|k| extractor.key_needle(*family, k).filter(|n| !n.is_empty()))
-                    .collect::<Option<Vec<Vec<u8>>>>()?;
-                let listed: usize = keys
-                    .iter()
-                    .filter_map(|k| ix.keys.get(*family).and_then(|p| p.get(k.as_str())))
-                    .map(Vec::len)
-                    .sum();
-                Some((listed, *family, needles))
-            })
-            .min_by_key(|(listed, _, _)| *listed);
-        let Some((_, family, needles)) = chosen else {
+        let (Some(&start), end) = (ix.offsets.first(), ix.end as usize) else {
             return Ok(());
         };
-        let start = ix.offsets.get(lo as usize).map_or(0, |&o| o as usize);
-        let end = ix
-            .offsets
-            .get(hi as usize)
-            .map_or(ix.end as usize, |&o| o as usize);
+        let start = start as usize;
         let data = self
             .map
             .bytes(start, end.saturating_sub(start))
@@ -199,48 +170,55 @@ impl Target<'_> {
                 offset: start as u64,
                 reason: format!("bytes {start}..{end} cannot be read"),
             })?;
-        let mut examined: Vec<u32> = Vec::new();
-        for needle in &needles {
-            for at in memchr::memmem::find_iter(data, needle) {
-                let at = start + at;
-                // The record the match is in (offsets are the segment's
-                // record starts: checked when the index was loaded).
-                let Some(p) = ix
-                    .offsets
-                    .partition_point(|&o| o as usize <= at)
-                    .checked_sub(1)
-                    .map(|p| p as u32)
-                else {
-                    continue;
-                };
-                if p < lo || p >= hi || picks.binary_search(&p).is_ok() {
-                    continue;
-                }
-                if let Err(slot) = examined.binary_search(&p) {
-                    examined.insert(slot, p);
-                } else {
-                    continue;
-                }
-                let seq = ix.first_seq.saturating_add(u64::from(p));
-                let r = self.record(p).map_err(|why| {
-                    Refusal::Index(FileDefect::Segment {
-                        what: format!("record {seq}: {why}"),
-                    })
+        let empty = Vec::new();
+        let list = ix
+            .keys
+            .get(family)
+            .and_then(|p| p.get(key))
+            .unwrap_or(&empty);
+        let mut last = None;
+        for at in memchr::memmem::find_iter(data, needle) {
+            // The record the match is in (offsets are the segment's record
+            // starts: checked when the index was loaded).
+            let Some(p) = ix
+                .offsets
+                .partition_point(|&o| o as usize <= start + at)
+                .checked_sub(1)
+                .map(|p| p as u32)
+            else {
+                continue;
+            };
+            if last == Some(p) || list.binary_search(&p).is_ok() {
+                continue;
+            }
+            last = Some(p);
+            let seq = ix.first_seq.saturating_add(u64::from(p));
+            let r = self.record(p).map_err(|why| {
+                Refusal::Index(FileDefect::Segment {
+                    what: format!("record {seq}: {why}"),
+                })
+            })?;
+            // Engine records have no keys (the index never lists them).
+            if r.kind.get() >= Kind::RESERVED_START {
+                continue;
+            }
+            let mut has = false;
+            extractor
+                .keys(r.kind, r.version, r.payload, &mut |f, k| {
+                    has |= f == family && k == key;
+                })
+                .map_err(|source| IndexError::Keys {
+                    segment: self.name.to_owned(),
+                    offset: r.offset as u64,
+                    seq: r.seq,
+                    source,
                 })?;
-                let why = mismatch(q, filters, families, extractor, &r).map_err(|source| {
-                    IndexError::Keys {
-                        segment: self.name.to_owned(),
-                        offset: r.offset as u64,
-                        seq: r.seq,
-                        source,
-                    }
-                })?;
-                if why.is_none() {
-                    return Err(Refusal::Index(FileDefect::LeftOut {
-                        seq,
-                        family: families.get(family).copied().unwrap_or("?").to_owned(),
-                    }));
-                }
+            if has {
+                return Err(Refusal::Index(FileDefect::LeftOut {
+                    seq,
+                    family: families.get(family).copied().unwrap_or("?").to_owned(),
+                    key: key.to_owned(),
+                }));
             }
         }
         Ok(())

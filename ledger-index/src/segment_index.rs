@@ -195,21 +195,11 @@ impl SegmentIndex {
     /// This is what the index says; [`crate::LedgerIndex::query`] re-checks
     /// every position against its record before answering.
     pub fn candidates(&self, map: &dyn SegmentMap, q: &Query, families: &[&str]) -> Vec<u32> {
-        self.select(map, q, families).1
-    }
-
-    /// The positions `[lo, hi)` inside `q`'s ranges, and the candidates.
-    pub(crate) fn select(
-        &self,
-        map: &dyn SegmentMap,
-        q: &Query,
-        families: &[&str],
-    ) -> ((u32, u32), Vec<u32>) {
-        let (lo, hi) = self.range(map, q);
         let Ok(filters) = q.key_filters(families) else {
-            return ((lo, hi), Vec::new());
+            return Vec::new();
         };
-        ((lo, hi), self.pick(q, &filters, lo, hi))
+        let (lo, hi) = self.range(map, q);
+        self.pick(q, &filters, lo, hi)
     }
 
     /// The positions `[lo, hi)` inside `q`'s sequence and time ranges
