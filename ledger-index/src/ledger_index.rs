@@ -70,6 +70,9 @@ pub enum IndexSource {
 /// when it was built from the segment here.
 type Indexed = (Arc<SegmentIndex>, Option<[u8; 32]>);
 
+/// A key list proven complete: segment, index file checksum, family, key.
+type Proof = (String, [u8; 32], usize, String);
+
 /// How many proofs that a key's list is complete a `LedgerIndex` remembers
 /// (it forgets them all past this, and proves again).
 const PROOFS: usize = 1 << 16;
@@ -136,7 +139,7 @@ pub struct LedgerIndex {
     refused: Mutex<Vec<IndexFinding>>,
     /// Key lists of loaded index files proven complete: (segment, file
     /// checksum, family, key). A list is searched for once per file.
-    proven: Mutex<std::collections::HashSet<(String, [u8; 32], usize, String)>>,
+    proven: Mutex<std::collections::HashSet<Proof>>,
 }
 
 /// How many segment indexes queries keep in memory.
