@@ -839,14 +839,23 @@ pub fn event_decode(data: &[u8]) {
                 }
             };
         check_event(&event, kind);
-        let _ = validate(&event).map_err(|e| e.to_string());
-        let _ = proj.check(&event).map_err(|e| e.to_string());
+        let accepted = validate(&event).is_ok() && proj.check(&event).is_ok();
         let time = Timestamp::from_nanos(seq as i64 * 1_000_000_000);
+        let unfolded = proj.unfolded.len();
         proj.apply(Seq::new(seq), ChainHash::from_bytes([0; 32]), time, event);
+        // What validation accepts always folds: a validated trade never
+        // vanishes from the views.
+        assert!(
+            !accepted || proj.unfolded.len() == unfolded,
+            "an accepted event was not folded: {:?}",
+            proj.unfolded.last()
+        );
         seq += 1;
     }
-    let report = PerformanceReport::compute(&proj, &ReportFilter::default());
-    let _ = serde_json::to_string(&report);
+    // Checked all the way: an overflow is an error, never a panic.
+    if let Ok(report) = PerformanceReport::compute(&proj, &ReportFilter::default()) {
+        let _ = serde_json::to_string(&report);
+    }
     for t in proj.closed_trades() {
         let _ = (t.net_pnl(), t.return_on_cost());
     }

@@ -214,11 +214,11 @@ pub fn run(dir: &Path, args: &DemoArgs, out: &mut dyn Write) -> Result<Exit, Too
         ))
     )
     .map_err(w)?;
-    let perf = PerformanceReport::compute(&mine, &ReportFilter::default());
+    let perf = PerformanceReport::compute(&mine, &ReportFilter::default())?;
     write!(out, "{}", report_table(&perf)).map_err(w)?;
     if args.events > 0 {
         writeln!(out, "\nperformance of the whole ledger:").map_err(w)?;
-        let perf = PerformanceReport::compute(&all, &ReportFilter::default());
+        let perf = PerformanceReport::compute(&all, &ReportFilter::default())?;
         writeln!(
             out,
             "{} trades, win rate {}, net P&L {:.2}, max drawdown {:.2}",
