@@ -842,6 +842,23 @@ pub fn event_decode(data: &[u8]) {
                 }
             };
         check_event(&event, kind);
+        // A close only folds with the exact 128-bit P&L, which random bytes
+        // almost never hold: when the selector asks, the computed P&L is put
+        // in, so closes (and the report's sums over them) are reached with
+        // full-width amounts.
+        let event = match event {
+            Event::TradeClosed(mut c) if sel & 0x80 != 0 => {
+                if let Some(pnl) = proj
+                    .trades
+                    .get(&c.trade_id)
+                    .and_then(|t| t.pnl_if_closed(c.price, c.fees).ok())
+                {
+                    c.realized_pnl = pnl;
+                }
+                Event::TradeClosed(c)
+            }
+            other => other,
+        };
         let accepted = validate(&event).is_ok() && proj.check(&event).is_ok();
         let time = Timestamp::from_nanos(seq as i64 * 1_000_000_000);
         let unfolded = proj.unfolded.len();

@@ -32,7 +32,10 @@ fn in_hours(h: i64) -> Timestamp {
 #[test]
 fn the_default_allows_a_day_ahead() {
     assert_eq!(DEFAULT_MAX_CLOCK_SKEW, Duration::from_secs(86_400));
-    assert_eq!(WriterOptions::default().max_clock_skew, Some(DEFAULT_MAX_CLOCK_SKEW));
+    assert_eq!(
+        WriterOptions::default().max_clock_skew,
+        Some(DEFAULT_MAX_CLOCK_SKEW)
+    );
 }
 
 #[test]
@@ -42,7 +45,12 @@ fn the_end_of_time_is_refused_and_the_ledger_keeps_taking_real_times() {
     let _ = w.append(&entry(None)).unwrap();
     let end = Timestamp::from_nanos(i64::MAX);
     match w.append(&entry(Some(end))) {
-        Err(AppendError::TimeTooFarAhead { seq, found, skew_secs, .. }) => {
+        Err(AppendError::TimeTooFarAhead {
+            seq,
+            found,
+            skew_secs,
+            ..
+        }) => {
             assert_eq!(seq, Seq::new(2));
             assert_eq!(found, end);
             assert_eq!(skew_secs, 86_400);
@@ -86,10 +94,17 @@ fn a_record_without_a_time_does_not_inherit_a_time_beyond_the_limit() {
         other => panic!("expected TimeTooFarAhead, got {other:?}"),
     }
     let msg = w.append(&entry(None)).unwrap_err().to_string();
-    assert!(msg.contains("ahead of this machine's clock") && msg.contains("max_clock_skew"), "{msg}");
+    assert!(
+        msg.contains("ahead of this machine's clock") && msg.contains("max_clock_skew"),
+        "{msg}"
+    );
     // Raising the limit is the explicit way on.
     w.close().unwrap();
-    let mut w = Writer::open(dir.path(), opts().max_clock_skew(Some(Duration::from_secs(4 * 86_400)))).unwrap();
+    let mut w = Writer::open(
+        dir.path(),
+        opts().max_clock_skew(Some(Duration::from_secs(4 * 86_400))),
+    )
+    .unwrap();
     let r = w.append(&entry(None)).unwrap();
     assert_eq!(r.seq, Seq::new(2));
 }

@@ -61,8 +61,13 @@ fn a_validated_trade_with_the_largest_amounts_is_in_the_views() {
     // stored and exported but missing from replay.
     let dir = tempfile::tempdir().unwrap();
     let mut l = TradingLedger::open(dir.path(), opts()).unwrap();
-    l.append(&Event::TradeOpened(opened("T2", "10000000000000", "10000000000000", "0")))
-        .unwrap();
+    l.append(&Event::TradeOpened(opened(
+        "T2",
+        "10000000000000",
+        "10000000000000",
+        "0",
+    )))
+    .unwrap();
     let t = &l.projections().trades[&TradeId::from("T2")];
     assert_eq!(t.cost_basis, d("100000000000000000000000000"));
     assert!(l.projections().unfolded.is_empty());
@@ -108,7 +113,10 @@ fn a_fill_whose_sums_leave_the_range_is_refused_and_nothing_is_appended() {
     };
     let err = l.append(&Event::TradeFilled(fill)).unwrap_err();
     let msg = err.to_string();
-    assert!(msg.contains("trade T1") && msg.contains("overflow"), "{msg}");
+    assert!(
+        msg.contains("trade T1") && msg.contains("overflow"),
+        "{msg}"
+    );
     assert_eq!(l.writer().next_seq(), before, "nothing appended");
     let t = &l.projections().trades[&TradeId::from("T1")];
     assert_eq!(t.open_qty, d("1000000000000000"), "the trade is unchanged");
@@ -155,7 +163,8 @@ fn events_the_fold_cannot_apply_are_listed_never_dropped_silently() {
     write_unvalidated(dir.path(), &events);
     let reader = ledger_core::Reader::open(dir.path()).unwrap();
     let p = replay(&reader, &ReplayOptions::default()).unwrap();
-    let unfolded: Vec<(u64, EventKind)> = p.unfolded.iter().map(|u| (u.seq.get(), u.kind)).collect();
+    let unfolded: Vec<(u64, EventKind)> =
+        p.unfolded.iter().map(|u| (u.seq.get(), u.kind)).collect();
     assert_eq!(
         unfolded,
         vec![
@@ -165,8 +174,16 @@ fn events_the_fold_cannot_apply_are_listed_never_dropped_silently() {
             (5, EventKind::TradeClosed),
         ]
     );
-    assert!(p.unfolded[0].reason.contains("overflows"), "{:?}", p.unfolded[0]);
-    assert!(p.unfolded[3].reason.contains("does not match"), "{:?}", p.unfolded[3]);
+    assert!(
+        p.unfolded[0].reason.contains("overflows"),
+        "{:?}",
+        p.unfolded[0]
+    );
+    assert!(
+        p.unfolded[3].reason.contains("does not match"),
+        "{:?}",
+        p.unfolded[3]
+    );
     assert_eq!(p.open_trades().len(), 1, "T2 stays open");
     // Validation refuses each of them on a validated ledger.
     let v = tempfile::tempdir().unwrap();
@@ -190,7 +207,12 @@ fn decimal_arithmetic_at_the_extremes_never_panics() {
         Decimal::MINUS_ONE,
     ];
     for a in extremes {
-        let _ = (a.checked_abs(), a.checked_neg(), a.to_string(), format!("{a:.0}"));
+        let _ = (
+            a.checked_abs(),
+            a.checked_neg(),
+            a.to_string(),
+            format!("{a:.0}"),
+        );
         for b in extremes {
             let _ = (
                 a.checked_add(b),

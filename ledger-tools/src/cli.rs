@@ -483,7 +483,11 @@ pub fn parse_skew(s: &str) -> Result<Skew, String> {
         "m" => 60,
         "h" => 3600,
         "d" => 86_400,
-        other => return Err(format!("unknown duration suffix {other:?} (use s, m, h or d, or `off`)")),
+        other => {
+            return Err(format!(
+                "unknown duration suffix {other:?} (use s, m, h or d, or `off`)"
+            ))
+        }
     };
     let n: u64 = digits
         .parse()

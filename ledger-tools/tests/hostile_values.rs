@@ -47,15 +47,27 @@ fn a_far_future_time_is_refused_and_the_ledger_keeps_taking_real_times() {
     // Events without a time, and with a real one, still go in.
     ok(append_lines(&dir, &[audit_line(None, "later")], &[]));
     let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true);
-    ok(append_lines(&dir, &[audit_line(Some(&now), "real time")], &[]));
+    ok(append_lines(
+        &dir,
+        &[audit_line(Some(&now), "real time")],
+        &[],
+    ));
     assert_eq!(records(&dir), 3);
 
     // A custom limit: an hour ahead passes a 2-hour limit, fails the default.
     let soon = (chrono::Utc::now() + chrono::Duration::hours(1))
         .to_rfc3339_opts(chrono::SecondsFormat::Nanos, true);
-    let run = append_lines(&dir, &[audit_line(Some(&soon), "soon")], &["--max-clock-skew", "10m"]);
+    let run = append_lines(
+        &dir,
+        &[audit_line(Some(&soon), "soon")],
+        &["--max-clock-skew", "10m"],
+    );
     assert_eq!(run.code, 2, "{}", run.all());
-    ok(append_lines(&dir, &[audit_line(Some(&soon), "soon")], &["--max-clock-skew", "2h"]));
+    ok(append_lines(
+        &dir,
+        &[audit_line(Some(&soon), "soon")],
+        &["--max-clock-skew", "2h"],
+    ));
     assert_eq!(records(&dir), 4);
 }
 
@@ -88,11 +100,8 @@ fn d(s: &str) -> Decimal {
 /// trade opened with fees of -1e30 and closed with the matching P&L, twice.
 fn unvalidated_overflowing_log(dir: &std::path::Path) {
     let huge = "1000000000000000000000000000000";
-    let mut w = Writer::create(
-        dir,
-        WriterOptions::default().durability(Durability::NoSync),
-    )
-    .unwrap();
+    let mut w =
+        Writer::create(dir, WriterOptions::default().durability(Durability::NoSync)).unwrap();
     let mut buf = Vec::new();
     for (i, id) in ["T1", "T2"].into_iter().enumerate() {
         let open = Event::TradeOpened(TradeOpened {
@@ -128,7 +137,12 @@ fn report_and_replay_over_overflowing_sums_name_the_trade_instead_of_panicking()
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("l");
     unvalidated_overflowing_log(&dir);
-    for args in [&["report"][..], &["report", "--json"], &["replay"], &["replay", "--json"]] {
+    for args in [
+        &["report"][..],
+        &["report", "--json"],
+        &["replay"],
+        &["replay", "--json"],
+    ] {
         let run = on(&dir, args);
         assert_eq!(run.code, 2, "{args:?}: {}", run.all());
         assert_contains(&run.stderr, "overflows at trade T2");
@@ -143,7 +157,11 @@ fn report_and_replay_over_overflowing_sums_name_the_trade_instead_of_panicking()
 fn replay_lists_the_events_an_unvalidated_log_holds_that_cannot_fold() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("l");
-    let mut w = Writer::create(&dir, WriterOptions::default().durability(Durability::NoSync)).unwrap();
+    let mut w = Writer::create(
+        &dir,
+        WriterOptions::default().durability(Durability::NoSync),
+    )
+    .unwrap();
     let close = Event::TradeClosed(TradeClosed {
         session: "s".into(),
         trade_id: "T9".into(),
@@ -159,7 +177,10 @@ fn replay_lists_the_events_an_unvalidated_log_holds_that_cannot_fold() {
     w.close().unwrap();
     let run = ok(on(&dir, &["replay"]));
     assert_contains(&run.stdout, "events not folded (1");
-    assert_contains(&run.stdout, "record 1 (trade_closed): no trade T9 was opened");
+    assert_contains(
+        &run.stdout,
+        "record 1 (trade_closed): no trade T9 was opened",
+    );
     let v = json(&ok(on(&dir, &["replay", "--json"])));
     assert_eq!(v["unfolded"][0]["seq"], 1);
     assert_eq!(v["unfolded"][0]["kind"], "trade_closed");
