@@ -121,7 +121,8 @@ fn a_manifest_id_leaving_the_restore_folder_removes_nothing_outside_it() {
 
 #[test]
 fn every_path_field_of_a_manifest_must_be_a_plain_name() {
-    let cases: [(&str, fn(&mut Manifest)); 4] = [
+    type Edit = fn(&mut Manifest);
+    let cases: [(&str, Edit); 4] = [
         ("segments[1].name", |m| {
             m.segments[1].name = "../0000000001.active".into()
         }),

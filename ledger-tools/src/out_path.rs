@@ -161,23 +161,15 @@ fn refuse(what: &str, path: &Path, why: impl std::fmt::Display) -> ToolError {
 /// Checks `path` as an output file of `what` (e.g. `export --out`): not
 /// inside a ledger folder or a backup store, and not over a ledger file.
 pub fn check_output_file(what: &str, path: &Path) -> Result<(), ToolError> {
-    let name = match path.file_name() {
-        Some(n)
-            if path
-                .components()
-                .next_back()
-                .is_some_and(|c| matches!(c, Component::Normal(_))) =>
-        {
-            n.to_owned()
-        }
-        _ => return Err(refuse(what, path, "it does not end in a file name")),
+    let Some(name) = path.file_name() else {
+        return Err(refuse(what, path, "it does not end in a file name"));
     };
     let parent = path.parent().unwrap_or(Path::new("."));
     let dir = resolve_dir(parent).map_err(|why| refuse(what, path, why))?;
     if let Some(p) = protected_folder(&dir) {
         return Err(refuse(what, path, p));
     }
-    if let Some(why) = ledger_file(&dir.join(&name)) {
+    if let Some(why) = ledger_file(&dir.join(name)) {
         return Err(refuse(what, path, Protected::LedgerFile(why)));
     }
     Ok(())
