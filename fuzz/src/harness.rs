@@ -1330,6 +1330,10 @@ pub fn backup_manifest(data: &[u8]) {
     match Manifest::from_file(&file) {
         Ok((m, hash)) => {
             assert_eq!(hash.len(), 64, "manifest hash");
+            // Judging the fields never panics; an accepted id is a plain name.
+            if m.check_fields().is_ok() {
+                assert!(ledger_core::is_plain_id(&m.id), "{:?}", m.id);
+            }
             let (bytes, hash2) = m.to_file().expect("a parsed manifest serialises");
             let (m2, hash3) = Manifest::from_file(&bytes)
                 .unwrap_or_else(|e| panic!("a manifest this build wrote does not parse: {e}"));

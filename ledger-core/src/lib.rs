@@ -97,9 +97,10 @@ pub use verify::{verify, verify_dir, VerifyOptions, VerifyReport};
 
 // Backups and migration.
 pub use backup::{
-    decode_object, encode_object, is_address, BackupError, BackupReport, BackupStore,
-    BackupSummary, BackupVerifyReport, Manifest, ManifestSegment, ObjectError, Progress,
-    PruneReport, RestoreReport, SegmentState, MAX_OBJECT,
+    decode_object, encode_object, is_address, is_plain_id, BackupError, BackupReport, BackupStore,
+    BackupSummary, BackupVerifyReport, FieldDefect, Manifest, ManifestHead, ManifestLink,
+    ManifestSegment, ObjectError, Progress, PruneReport, PrunedBackup, RestoreReport, SegmentState,
+    MAX_ID_LEN, MAX_OBJECT,
 };
 pub use migrate::{
     migrate, verify_migration, MigrateOptions, MigrationReport, Provenance, UpcastError, Upcaster,
