@@ -15,12 +15,18 @@ use ledger_domain::snapshot::{self, SnapshotKey, PROJECTION_SCHEMA};
 use ledger_domain::*;
 use ledger_tools::sim::{demo_session, DEMO_START};
 
+/// The head a snapshot is bound to: sequence, chain hash, time.
+type Head = (Seq, ChainHash, Timestamp);
+
+/// Writes a forged snapshot bound to a head; returns its file name.
+type Forger = fn(&Path, Head) -> String;
+
 fn opts() -> WriterOptions {
     WriterOptions::default().durability(Durability::NoSync)
 }
 
 /// The demo session in `dir`; returns its head.
-fn build(dir: &Path) -> (Seq, ChainHash, Timestamp) {
+fn build(dir: &Path) -> Head {
     let mut l = TradingLedger::open(dir, opts()).unwrap();
     for (t, e) in demo_session("demo-1", "", DEMO_START) {
         let _ = l.append_at(t, &e).unwrap();
@@ -31,7 +37,7 @@ fn build(dir: &Path) -> (Seq, ChainHash, Timestamp) {
 }
 
 /// Empty projections that claim to have folded up to `head`.
-fn empty_views(head: (Seq, ChainHash, Timestamp)) -> Projections {
+fn empty_views(head: Head) -> Projections {
     Projections {
         last: Some(head),
         ..Projections::default()
@@ -39,7 +45,7 @@ fn empty_views(head: (Seq, ChainHash, Timestamp)) -> Projections {
 }
 
 /// The forgery of the issue: format 1, its checksum a plain blake3.
-fn forge_v1(dir: &Path, head: (Seq, ChainHash, Timestamp)) -> String {
+fn forge_v1(dir: &Path, head: Head) -> String {
     let id = Reader::open(dir).unwrap().ledger_id();
     let payload = postcard::to_allocvec(&empty_views(head)).unwrap();
     let mut b = Vec::new();
@@ -60,7 +66,7 @@ fn forge_v1(dir: &Path, head: (Seq, ChainHash, Timestamp)) -> String {
 }
 
 /// The same forgery in format 2, authenticated with the insider's own key.
-fn forge_v2(dir: &Path, head: (Seq, ChainHash, Timestamp)) -> String {
+fn forge_v2(dir: &Path, head: Head) -> String {
     let id = Reader::open(dir).unwrap().ledger_id();
     let insider = SnapshotKey::from_bytes([0x66; 32]);
     let (seq, bytes) = snapshot::encode(&id, &empty_views(head), &insider).unwrap();
@@ -131,7 +137,7 @@ fn a_forged_snapshot_does_not_let_a_duplicate_open_or_a_bogus_close_through() {
     let root = tempfile::tempdir().unwrap();
     let honest = root.path().join("honest");
     let head = build(&honest);
-    let cases: [(&str, fn(&Path, (Seq, ChainHash, Timestamp)) -> String); 2] = [
+    let cases: [(&str, Forger); 2] = [
         ("format 1", forge_v1),
         ("format 2, the insider's key", forge_v2),
     ];
