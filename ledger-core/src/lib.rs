@@ -89,8 +89,8 @@ pub use sealed::SealedSegment;
 
 // Verification, findings, checkpoints.
 pub use checkpoint::{
-    generate_key, key_from_text, key_to_text, public_key_from_text, public_key_to_text, Checkpoint,
-    CheckpointError, FieldError, SigningKey, VerifyingKey,
+    generate_key, key_from_text, key_to_text, public_key_from_bytes, public_key_from_text,
+    public_key_to_text, Checkpoint, CheckpointError, FieldError, SigningKey, VerifyingKey,
 };
 pub use finding::{Finding, FindingKind};
 pub use verify::{verify, verify_dir, VerifyOptions, VerifyReport};

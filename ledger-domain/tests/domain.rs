@@ -492,7 +492,8 @@ fn replay_of_one_session_folds_only_its_events() {
 #[test]
 fn snapshot_plus_tail_equals_a_full_rebuild() {
     let dir = tempfile::tempdir().unwrap();
-    let mut l = TradingLedger::open(dir.path(), opts()).unwrap();
+    let key = SnapshotKey::from_bytes([42; 32]);
+    let mut l = TradingLedger::open_with_snapshots(dir.path(), opts(), key.clone()).unwrap();
     generate(&mut l, 3000, 11);
     let name = l.save_snapshot().unwrap();
     assert_eq!(name, snapshot::file_name(Seq::new(3000)));
@@ -507,12 +508,22 @@ fn snapshot_plus_tail_equals_a_full_rebuild() {
     }
     let full = l.projections().clone();
     l.close().unwrap();
-    let reopened = TradingLedger::open(dir.path(), opts()).unwrap();
+    let reopened = TradingLedger::open_with_snapshots(dir.path(), opts(), key).unwrap();
     let report = reopened.open_report();
     assert_eq!(report.snapshot, Some(Seq::new(3000)));
     assert_eq!(report.folded, 2000, "only the tail is folded");
     assert!(report.rejected_snapshots.is_empty());
     assert_eq!(reopened.projections(), &full);
+    drop(reopened);
+    // Without the key, snapshot files are not read: the whole log is folded.
+    let plain = TradingLedger::open(dir.path(), opts()).unwrap();
+    assert_eq!(plain.open_report().snapshot, None);
+    assert_eq!(plain.open_report().folded, 5000);
+    assert_eq!(plain.projections(), &full);
+    assert!(matches!(
+        plain.save_snapshot(),
+        Err(DomainError::Snapshot(SnapshotError::NoKey))
+    ));
 }
 
 #[test]
@@ -529,7 +540,8 @@ fn a_snapshot_bound_to_another_chain_is_ignored() {
         let e = e.unwrap();
         std::fs::copy(e.path(), b.join(e.file_name())).unwrap();
     }
-    let mut la = TradingLedger::open(&a, opts()).unwrap();
+    let key = SnapshotKey::from_bytes([42; 32]);
+    let mut la = TradingLedger::open_with_snapshots(&a, opts(), key.clone()).unwrap();
     la.append(&Event::Metric(Metric {
         session: "x".into(),
         name: "in_a".into(),
@@ -548,7 +560,7 @@ fn a_snapshot_bound_to_another_chain_is_ignored() {
     let expected = lb.projections().clone();
     lb.close().unwrap();
     std::fs::copy(a.join(&snap), b.join(&snap)).unwrap();
-    let lb = TradingLedger::open(&b, opts()).unwrap();
+    let lb = TradingLedger::open_with_snapshots(&b, opts(), key.clone()).unwrap();
     let report = lb.open_report();
     assert_eq!(report.snapshot, None);
     assert_eq!(report.rejected_snapshots.len(), 1);
@@ -576,14 +588,14 @@ fn a_snapshot_bound_to_another_chain_is_ignored() {
     let mut bytes = std::fs::read(b.join(&snap)).unwrap();
     bytes[100] ^= 1;
     std::fs::write(b.join(&snap), bytes).unwrap();
-    let lb = TradingLedger::open(&b, opts()).unwrap();
+    let lb = TradingLedger::open_with_snapshots(&b, opts(), key).unwrap();
     let (name, why) = &lb.open_report().rejected_snapshots[0];
     assert_eq!(name, &snap);
     assert!(
-        matches!(why, SnapshotError::Invalid { path, defect: SnapshotDefect::Checksum, .. } if path.ends_with(&snap)),
+        matches!(why, SnapshotError::Invalid { path, defect: SnapshotDefect::Unauthenticated, .. } if path.ends_with(&snap)),
         "{why:?}"
     );
-    assert!(why.to_string().contains("checksum"), "{why}");
+    assert!(why.to_string().contains("not authenticated"), "{why}");
 }
 
 #[test]

@@ -315,8 +315,10 @@ pub struct VerifyArgs {
     #[arg(long, value_name = "N")]
     pub threads: Option<NonZeroUsize>,
 
-    /// This ledger was migrated from the ledger in DIR: also check the
-    /// provenance link (old id and head) and that every record was carried over.
+    /// This ledger was migrated from the ledger in DIR: also verify DIR in
+    /// full (any damage there breaks the link), check that the provenance
+    /// record names its id and exactly its verified head and record count,
+    /// and that every record of DIR was carried over.
     #[arg(long, value_name = "DIR")]
     pub previous: Option<PathBuf>,
 }
