@@ -16,7 +16,8 @@ use criterion::{criterion_main, BenchmarkId, Criterion, Throughput};
 use ledger_benches::{pace, temp_dir, wait_for_preallocation};
 use ledger_core::{Durability, Kind, Reader, Seq, WriterOptions};
 use ledger_domain::{
-    decode, replay, Event, EventHit, ReplayOptions, Symbol, TradeId, TradingKeys, TradingLedger,
+    decode, replay, Event, EventHit, ReplayOptions, SnapshotKey, Symbol, TradeId, TradingKeys,
+    TradingLedger,
 };
 use ledger_index::{LedgerIndex, Query};
 use ledger_tools::sim::{Generator, DEMO_START};
@@ -36,6 +37,12 @@ const TEST_TAIL: u64 = 200;
 const SEGMENT_SIZE: u64 = 4 << 20;
 /// The same in `--test` mode.
 const TEST_SEGMENT_SIZE: u64 = 256 << 10;
+
+/// The key the fixture's snapshot is authenticated with (a benchmark's
+/// process plays the one that wrote it).
+fn snapshot_key() -> SnapshotKey {
+    SnapshotKey::from_bytes([7; 32])
+}
 
 fn smoke() -> bool {
     std::env::args().any(|a| a == "--test")
@@ -68,7 +75,8 @@ fn fixture() -> Fixture {
     };
     let started = Instant::now();
     let dir = temp_dir().expect("temp dir");
-    let mut ledger = TradingLedger::open(dir.path(), options()).expect("create ledger");
+    let mut ledger = TradingLedger::open_with_snapshots(dir.path(), options(), snapshot_key())
+        .expect("create ledger");
     let mut events_in = Generator::new("bench", 7, DEMO_START);
     for (t, e) in events_in.by_ref().take((events - tail) as usize) {
         let _ = ledger.append_at(t, &e).expect("append generated event");
@@ -117,8 +125,8 @@ fn rebuild(c: &mut Criterion, f: &Fixture) {
     g.finish();
 }
 
-/// `TradingLedger::open`: from the snapshot (folding only the tail) and
-/// from nothing (folding every event).
+/// `TradingLedger::open_with_snapshots`: from the snapshot (folding only
+/// the tail), and `TradingLedger::open` (folding every event).
 fn startup(c: &mut Criterion, f: &Fixture) {
     let mut g = c.benchmark_group("projection/open");
     pace(&mut g, 10, Duration::from_secs(1), Duration::from_secs(4));
@@ -136,8 +144,16 @@ fn startup(c: &mut Criterion, f: &Fixture) {
             f.events,
         ),
     ] {
+        let open = || {
+            if snapshot {
+                TradingLedger::open_with_snapshots(dir.path(), options(), snapshot_key())
+            } else {
+                TradingLedger::open(dir.path(), options())
+            }
+            .expect("open")
+        };
         {
-            let l = TradingLedger::open(dir.path(), options()).expect("open");
+            let l = open();
             let report = l.open_report();
             assert_eq!(report.snapshot.is_some(), snapshot, "{report:?}");
             assert_eq!(report.folded, folded, "{report:?}");
@@ -148,7 +164,7 @@ fn startup(c: &mut Criterion, f: &Fixture) {
                 let mut elapsed = Duration::ZERO;
                 for _ in 0..n {
                     let start = Instant::now();
-                    let l = TradingLedger::open(dir.path(), options()).expect("open");
+                    let l = open();
                     elapsed += start.elapsed();
                     // Closing (and the preallocation the open started) is
                     // not part of the open.

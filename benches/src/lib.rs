@@ -107,8 +107,8 @@
 //! | group | what it measures |
 //! | --- | --- |
 //! | `projection/rebuild` | [`replay`](ledger_domain::replay()) of the whole ledger, in events per second |
-//! | `projection/open/snapshot_tail_2000` | `TradingLedger::open`: load the snapshot, fold the 2,000 events after it |
-//! | `projection/open/no_snapshot` | the same files without the snapshot: fold every event |
+//! | `projection/open/snapshot_tail_2000` | `TradingLedger::open_with_snapshots`: load the snapshot (authenticated with the key it was written with), fold the 2,000 events after it |
+//! | `projection/open/no_snapshot` | `TradingLedger::open` (which never reads snapshots) on the same files without the snapshot: fold every event |
 //! | `index/query/{trades_1pct,one_symbol}` | `LedgerIndex::query` (index files built beforehand, `TradingKeys`) for trades whose events are about 1 % of the ledger, and for the most frequent symbol, each hit decoded (`EventHit::decode`); throughput in matches per second |
 //! | `index/scan/{trades_1pct,one_symbol}` | `LedgerIndex::scan`: the same queries by decoding every record (to ask it its keys) |
 //! | `index/get/random_seq` | `LedgerIndex::get` of a random sequence |

@@ -21,7 +21,7 @@
 //! signature: <128 hex>
 //! ```
 
-use ed25519_dalek::{Signature, Signer, Verifier};
+use ed25519_dalek::{Signature, Signer};
 pub use ed25519_dalek::{SigningKey, VerifyingKey};
 
 use crate::types::{ChainHash, HexError, LedgerId, Seq, Timestamp};
@@ -101,6 +101,17 @@ pub enum CheckpointError {
         #[source]
         source: ed25519_dalek::SignatureError,
     },
+    /// A weak (small-order) ed25519 point, such as the identity: a
+    /// signature "by" such a key proves nothing (with the identity, one
+    /// signature verifies for every message), so it is never trusted.
+    #[error(
+        "{} is a weak (small-order) ed25519 public key: refused, a signature by it proves nothing",
+        hex::encode(.key)
+    )]
+    WeakPublicKey {
+        /// The key's 32 bytes.
+        key: [u8; 32],
+    },
     /// The first line is not the checkpoint format's.
     #[error("the first line must be {FIRST_LINE:?}")]
     FirstLine,
@@ -158,12 +169,25 @@ pub enum FieldError {
     Number(#[from] std::num::ParseIntError),
 }
 
-/// Parses the text form of a public key.
+/// Parses the text form of a public key, refusing a weak (small-order)
+/// point.
 pub fn public_key_from_text(text: &str) -> Result<VerifyingKey, CheckpointError> {
     let mut bytes = [0u8; 32];
     hex::decode_to_slice(text.trim(), &mut bytes)
         .map_err(|source| CheckpointError::PublicKeyText { source })?;
-    VerifyingKey::from_bytes(&bytes).map_err(|source| CheckpointError::InvalidPublicKey { source })
+    public_key_from_bytes(&bytes)
+}
+
+/// An ed25519 public key from its 32 bytes: a point on the curve that is
+/// not of small order ([`CheckpointError::WeakPublicKey`]). Every key this
+/// crate trusts or checks a signature with comes through here.
+pub fn public_key_from_bytes(bytes: &[u8; 32]) -> Result<VerifyingKey, CheckpointError> {
+    let key = VerifyingKey::from_bytes(bytes)
+        .map_err(|source| CheckpointError::InvalidPublicKey { source })?;
+    if key.is_weak() {
+        return Err(CheckpointError::WeakPublicKey { key: *bytes });
+    }
+    Ok(key)
 }
 
 /// Parses the text form of a secret key.
@@ -189,12 +213,12 @@ impl Checkpoint {
         }
     }
 
-    /// Checks the signature; the error says why it fails.
+    /// Checks the signature (strictly: a weak key, or a signature that is
+    /// not canonical, is refused); the error says why it fails.
     pub fn verify_signature(&self) -> Result<(), CheckpointError> {
-        let vk = VerifyingKey::from_bytes(&self.public_key)
-            .map_err(|source| CheckpointError::InvalidPublicKey { source })?;
+        let vk = public_key_from_bytes(&self.public_key)?;
         let sig = Signature::from_bytes(&self.signature);
-        vk.verify(
+        vk.verify_strict(
             &message(&self.ledger_id, self.seq, &self.chain_hash, self.time),
             &sig,
         )
@@ -204,6 +228,11 @@ impl Checkpoint {
     /// Checks the signature and that it was made by `expected` (a key the
     /// auditor trusts, rather than the one the file names).
     pub fn verify_signed_by(&self, expected: &VerifyingKey) -> Result<(), CheckpointError> {
+        if expected.is_weak() {
+            return Err(CheckpointError::WeakPublicKey {
+                key: expected.to_bytes(),
+            });
+        }
         if expected.to_bytes() != self.public_key {
             return Err(CheckpointError::UntrustedKey {
                 found: self.public_key,

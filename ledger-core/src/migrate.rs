@@ -6,8 +6,10 @@
 //! When the format itself changes, [`migrate`] writes a new ledger whose
 //! first record is a *provenance* record (kind [`Kind::PROVENANCE`]) naming
 //! the old ledger's id, its head sequence and head chain hash. The old
-//! ledger is only read. [`verify_migration`] checks that link and that every
-//! record after it carries the old record's content.
+//! ledger is only read. [`verify_migration`] recomputes that link: it
+//! verifies the old ledger in full, checks that the provenance names
+//! exactly its verified head, and that every old record is carried into
+//! the new ledger with its content.
 //!
 //! The engine does not know what a payload means: re-encoding records at
 //! their current schema versions (`--upcast`) takes an [`Upcaster`] that the
@@ -35,7 +37,7 @@ use std::sync::Arc;
 use crate::error::{Error, Result};
 use crate::le;
 use crate::reader::Reader;
-use crate::types::{ChainHash, Kind, LedgerId, SchemaVersion, Seq, Timestamp};
+use crate::types::{ChainHash, Kind, LedgerId, SchemaVersion, Timestamp};
 use crate::verify::{verify_dir, VerifyOptions};
 use crate::writer::{Durability, Entry, Writer, WriterOptions};
 
@@ -258,12 +260,33 @@ fn upcast_of(
     Some((k, v, out))
 }
 
-/// Checks a migrated ledger against its old ledger: the provenance record
-/// names the old ledger and a head it still holds, and every record after
-/// it carries the old record's kind, time and content. When the migration
-/// upcast the records, the content is compared after upcasting both with
-/// `upcaster` (the same event); without one, that check is reported as not
-/// possible. Returns the problems found (empty: the link holds).
+/// At most this many differing records are named one by one; the rest are
+/// counted.
+const NAMED_DIFFERENCES: usize = 10;
+
+/// Checks a migrated ledger against its old ledger, recomputing everything
+/// it vouches for in the old one:
+///
+/// - the old ledger is verified in full (every record re-hashed, every
+///   chain link, content address and segment checked): any damage there is
+///   a problem of the link, since the provenance would vouch for records
+///   that are not what was written;
+/// - the new ledger starts with a provenance record naming the old ledger's
+///   id and format, and exactly its verified head (sequence and chain hash;
+///   an empty head only when the old ledger really holds no record), and
+///   a record count equal to that head's sequence;
+/// - every record of the old ledger, from the first to its verified head,
+///   is carried into the new one, in order, with the same kind, time and
+///   content. Both ledgers are read with their chain recomputed, so the
+///   records compared are the ones the hashes vouch for. When the migration
+///   upcast the records, the content is compared after upcasting both with
+///   `upcaster` (the same event); without one, that check is reported as
+///   not possible.
+///
+/// Records the new ledger holds after the carried-over ones were appended
+/// after the migration and are not compared. Returns the problems found
+/// (empty: the link holds); errors are reserved for folders that cannot be
+/// opened or listed.
 pub fn verify_migration(
     new: &Path,
     old: &Path,
@@ -272,9 +295,15 @@ pub fn verify_migration(
     let mut problems = Vec::new();
     let new_reader = Reader::open(new)?;
     let old_reader = Reader::open(old)?;
-    let mut nc = new_reader.cursor()?;
-    let Some(first) = nc.next_record()? else {
-        return Ok(vec!["the new ledger is empty: no provenance record".into()]);
+    let mut nc = new_reader.cursor()?.verify_chain(true);
+    let first = match nc.next_record() {
+        Ok(Some(first)) => first,
+        Ok(None) => return Ok(vec!["the new ledger is empty: no provenance record".into()]),
+        Err(e) => {
+            return Ok(vec![format!(
+                "the new ledger's record 1 cannot be read: {e}"
+            )])
+        }
     };
     let Some(p) = (first.kind == Kind::PROVENANCE)
         .then(|| Provenance::decode(&first.payload))
@@ -284,28 +313,41 @@ pub fn verify_migration(
             "record 1 of the new ledger is not a provenance record".into(),
         ]);
     };
-    if p.old_ledger != old_reader.ledger_id() {
+    let old_id = old_reader.ledger_id();
+    if p.old_ledger != old_id {
         problems.push(format!(
-            "the provenance names ledger {}, the old ledger is {}",
+            "the provenance names ledger {}, the old ledger is {old_id}",
             p.old_ledger,
-            old_reader.ledger_id()
         ));
         return Ok(problems);
     }
-    if p.old_head_seq > 0 {
-        let mut c = old_reader.cursor_from(Seq::new(p.old_head_seq))?;
-        match c.next_record()? {
-            Some(r) if r.seq.get() == p.old_head_seq && r.chain_hash == p.old_head_hash => {}
-            Some(r) if r.seq.get() == p.old_head_seq => problems.push(format!(
-                "the old ledger's record {} has chain hash {}, the provenance names {}: the old ledger was rewritten",
-                p.old_head_seq, r.chain_hash, p.old_head_hash
-            )),
-            _ => problems.push(format!(
-                "the old ledger no longer holds record {} named by the provenance",
-                p.old_head_seq
-            )),
-        }
+
+    // What the provenance vouches for is recomputed: the old ledger in full.
+    let report = verify_dir(old, &VerifyOptions::default())?;
+    let damage: Vec<_> = report
+        .findings
+        .iter()
+        .filter(|f| f.kind.is_damage())
+        .collect();
+    if let Some(f) = damage.first() {
+        problems.push(format!(
+            "the old ledger is damaged ({} finding(s), the first: {f}): the provenance cannot vouch for it; `ledger -d {} verify` shows them all",
+            damage.len(),
+            old.display()
+        ));
+        return Ok(problems);
     }
+    let (head_seq, head_hash) = match report.head {
+        Some(h) => (h.seq.get(), h.chain_hash),
+        None => (0, crate::chain::genesis(&old_id)),
+    };
+    problems.extend(head_problems(
+        &p,
+        head_seq,
+        &head_hash,
+        old_reader.meta().version as u16,
+    ));
+
     let upcaster = match (p.upcast, upcaster) {
         (true, None) => {
             problems.push(
@@ -317,34 +359,139 @@ pub fn verify_migration(
         (true, Some(u)) => Some(u),
         (false, _) => None,
     };
-    let mut oc = old_reader.cursor()?;
-    for n in 1..=p.old_head_seq {
-        let (o, m) = (oc.next_record()?, nc.next_record()?);
-        let (Some(o), Some(m)) = (o, m) else {
-            problems.push(format!("record {n} of the old ledger has no counterpart"));
-            break;
+    let mut oc = old_reader.cursor()?.verify_chain(true);
+    let mut differing = 0usize;
+    for n in 1..=head_seq {
+        let o = match oc.next_record() {
+            Ok(Some(o)) => o,
+            Ok(None) => {
+                problems.push(format!(
+                    "the old ledger ends before record {n}, though it verified to record {head_seq} (changed while being checked?)"
+                ));
+                break;
+            }
+            Err(e) => {
+                problems.push(format!("the old ledger's record {n} cannot be read: {e}"));
+                break;
+            }
         };
-        let same = o.kind == m.kind
-            && o.timestamp == m.timestamp
-            && if let Some(u) = upcaster.filter(|_| is_domain(o.kind)) {
-                // Migration upcast every old record, so both must upcast,
-                // to the same bytes: two records that do not are not equal.
-                match (
-                    upcast_of(u, o.kind, o.version, &o.payload),
-                    upcast_of(u, m.kind, m.version, &m.payload),
-                ) {
-                    (Some(a), Some(b)) => a == b,
-                    _ => false,
-                }
+        let m = match nc.next_record() {
+            Ok(Some(m)) => m,
+            Ok(None) => {
+                problems.push(format!(
+                    "the new ledger ends before old record {n}: old records {n} to {head_seq} were never carried over"
+                ));
+                break;
+            }
+            Err(e) => {
+                problems.push(format!(
+                    "the new ledger's record {} (old record {n}) cannot be read: {e}",
+                    n.saturating_add(1)
+                ));
+                break;
+            }
+        };
+        if !carried_over(&o, &m, upcaster) {
+            differing += 1;
+            if differing <= NAMED_DIFFERENCES {
+                problems.push(format!(
+                    "old record {} and new record {} differ",
+                    o.seq, m.seq
+                ));
+            }
+        }
+        if n == p.old_head_seq && n < head_seq {
+            // The old ledger grew after the migration, or was rewritten.
+            problems.push(if o.chain_hash == p.old_head_hash {
+                format!(
+                    "old record {n} has the chain hash the provenance names: records {} to {head_seq} were appended to the old ledger after the migration",
+                    n.saturating_add(1)
+                )
             } else {
-                o.version == m.version && o.payload == m.payload
-            };
-        if !same {
+                format!(
+                    "old record {n} has chain hash {}, the provenance names {}",
+                    o.chain_hash, p.old_head_hash
+                )
+            });
+        }
+        if n == head_seq && o.chain_hash != head_hash {
             problems.push(format!(
-                "old record {} and new record {} differ",
-                o.seq, m.seq
+                "the old ledger's record {n} read with chain hash {}, it verified as {head_hash} (changed while being checked?)",
+                o.chain_hash
             ));
         }
     }
+    if differing > NAMED_DIFFERENCES {
+        problems.push(format!(
+            "{} more old records differ from their new counterparts",
+            differing - NAMED_DIFFERENCES
+        ));
+    }
     Ok(problems)
+}
+
+/// What is wrong with the provenance record's claims about the old ledger,
+/// whose verified head is `head_seq` with `head_hash` (0 and the genesis
+/// hash: it holds no record) and whose format is `format`.
+fn head_problems(p: &Provenance, head_seq: u64, head_hash: &ChainHash, format: u16) -> Vec<String> {
+    let mut problems = Vec::new();
+    if p.old_head_seq == 0 && head_seq > 0 {
+        problems.push(format!(
+            "the provenance says the old ledger was empty, but it holds {head_seq} record(s) (head chain hash {head_hash}): none of them is vouched for"
+        ));
+    } else if p.old_head_seq < head_seq {
+        problems.push(format!(
+            "the provenance names old record {} as the head, but the old ledger verifies to record {head_seq}: records {} to {head_seq} are not vouched for and were never carried over",
+            p.old_head_seq,
+            p.old_head_seq.saturating_add(1)
+        ));
+    } else if p.old_head_seq > head_seq {
+        problems.push(format!(
+            "the provenance names old record {} as the head, but the old ledger verifies only to record {head_seq}: it was cut back or rewritten",
+            p.old_head_seq
+        ));
+    } else if p.old_head_hash != *head_hash {
+        problems.push(format!(
+            "the old ledger's head, record {head_seq}, has chain hash {head_hash}, the provenance names {}: one of them was rewritten",
+            p.old_head_hash
+        ));
+    }
+    if p.records != head_seq {
+        problems.push(format!(
+            "the provenance says {} record(s) were copied, the old ledger holds {head_seq}",
+            p.records
+        ));
+    }
+    if p.old_format != format {
+        problems.push(format!(
+            "the provenance names format v{}, the old ledger is format v{format}",
+            p.old_format
+        ));
+    }
+    problems
+}
+
+/// Whether the new ledger's record `m` carries the old record `o`: the same
+/// kind and time, and the same content (after upcasting both, when the
+/// migration upcast).
+fn carried_over(
+    o: &crate::reader::Record,
+    m: &crate::reader::Record,
+    upcaster: Option<&dyn Upcaster>,
+) -> bool {
+    o.kind == m.kind
+        && o.timestamp == m.timestamp
+        && if let Some(u) = upcaster.filter(|_| is_domain(o.kind)) {
+            // Migration upcast every old record, so both must upcast, to
+            // the same bytes: two records that do not are not equal.
+            match (
+                upcast_of(u, o.kind, o.version, &o.payload),
+                upcast_of(u, m.kind, m.version, &m.payload),
+            ) {
+                (Some(a), Some(b)) => a == b,
+                _ => false,
+            }
+        } else {
+            o.version == m.version && o.payload == m.payload
+        }
 }

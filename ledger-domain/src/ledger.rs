@@ -1,6 +1,10 @@
 //! [`TradingLedger`]: the writer with the trading domain on top. It
 //! validates every event, keeps the projections current, and rebuilds them
-//! on open (from the newest valid snapshot, folding only what came after).
+//! on open by folding the log ([`TradingLedger::open`]), or, for a process
+//! that holds a snapshot key, from the newest snapshot that key
+//! authenticates, folding only what came after
+//! ([`TradingLedger::open_with_snapshots`]). A snapshot decides what
+//! validation accepts, so one that could be forged is never read.
 //! [`SessionLogger`] is the handle an engine keeps per session: one line per
 //! event.
 
@@ -16,7 +20,7 @@ use crate::events::*;
 use crate::ids::{OrderId, SessionId, TradeId};
 use crate::projections::Projections;
 use crate::replay::{self, ReplayOptions};
-use crate::snapshot::{self, SnapshotError};
+use crate::snapshot::{self, SnapshotError, SnapshotKey};
 use crate::validate::{check_time, validate};
 use ledger_core::Reader;
 use ledger_core::RecoveryReport;
@@ -28,9 +32,11 @@ use ledger_core::{Seq, Timestamp};
 pub struct OpenReport {
     /// The storage engine's recovery report.
     pub recovery: RecoveryReport,
-    /// The snapshot the views started from, if any.
+    /// The snapshot the views started from, if any (always `None` when
+    /// opened without a snapshot key: the views are a fold of the log).
     pub snapshot: Option<Seq>,
-    /// Snapshots passed over (file name, why), newest first.
+    /// Snapshots passed over (file name, why), newest first (opened with a
+    /// snapshot key only; without one, snapshot files are not read).
     pub rejected_snapshots: Vec<(String, SnapshotError)>,
     /// Events folded after the snapshot (or from the start).
     pub folded: u64,
@@ -42,6 +48,7 @@ pub struct TradingLedger {
     projections: Projections,
     buf: Vec<u8>,
     opened: OpenReport,
+    snapshot_key: Option<SnapshotKey>,
 }
 
 impl std::fmt::Debug for TradingLedger {
@@ -54,15 +61,46 @@ impl std::fmt::Debug for TradingLedger {
 
 impl TradingLedger {
     /// Opens (or creates, when `dir` is absent or empty) the ledger in `dir`
-    /// and rebuilds the views.
+    /// and rebuilds the views by folding the whole log. Snapshot files are
+    /// not read: nothing on disk but the records decides what validation
+    /// accepts.
     pub fn open(dir: impl AsRef<Path>, opts: WriterOptions) -> Result<Self, DomainError> {
         Self::with_writer(Writer::open_or_create(dir, opts)?)
     }
 
-    /// Wraps an open writer and rebuilds the views from its ledger.
+    /// Opens (or creates) the ledger in `dir` and rebuilds the views from
+    /// the newest snapshot `key` authenticates (and that is bound to this
+    /// ledger's chain), folding only the records after it; any other
+    /// snapshot is reported in [`OpenReport::rejected_snapshots`] and
+    /// ignored. [`Self::save_snapshot`] then writes snapshots with `key`.
+    pub fn open_with_snapshots(
+        dir: impl AsRef<Path>,
+        opts: WriterOptions,
+        key: SnapshotKey,
+    ) -> Result<Self, DomainError> {
+        Self::with_writer_and_snapshots(Writer::open_or_create(dir, opts)?, key)
+    }
+
+    /// Wraps an open writer and rebuilds the views by folding its log.
     pub fn with_writer(writer: Writer) -> Result<Self, DomainError> {
+        Self::build(writer, None)
+    }
+
+    /// Wraps an open writer and rebuilds the views from the newest snapshot
+    /// `key` authenticates, as [`Self::open_with_snapshots`] does.
+    pub fn with_writer_and_snapshots(
+        writer: Writer,
+        key: SnapshotKey,
+    ) -> Result<Self, DomainError> {
+        Self::build(writer, Some(key))
+    }
+
+    fn build(writer: Writer, snapshot_key: Option<SnapshotKey>) -> Result<Self, DomainError> {
         let reader = Reader::with_storage(Arc::clone(writer.storage()))?;
-        let loaded = snapshot::load_latest(&reader)?;
+        let loaded = match &snapshot_key {
+            Some(key) => snapshot::load_latest(&reader, key)?,
+            None => snapshot::Loaded::default(),
+        };
         let mut opened = OpenReport {
             recovery: writer.recovery_report().clone(),
             rejected_snapshots: loaded.rejected,
@@ -82,6 +120,7 @@ impl TradingLedger {
             projections,
             buf: Vec::with_capacity(512),
             opened,
+            snapshot_key,
         })
     }
 
@@ -142,13 +181,17 @@ impl TradingLedger {
         Ok(receipt)
     }
 
-    /// Saves a snapshot of the views; returns the file name.
+    /// Saves a snapshot of the views, authenticated with the snapshot key
+    /// the ledger was opened with; returns the file name. Without a key
+    /// ([`Self::open`]) it is refused ([`SnapshotError::NoKey`]).
     pub fn save_snapshot(&self) -> Result<String, DomainError> {
+        let key = self.snapshot_key.as_ref().ok_or(SnapshotError::NoKey)?;
         let storage = self.writer.storage();
         Ok(snapshot::save(
             storage.as_ref(),
             &self.writer.ledger_id(),
             &self.projections,
+            key,
         )?)
     }
 

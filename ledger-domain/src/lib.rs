@@ -17,8 +17,9 @@
 //! - [`validate`] and [`check_time`]: what an event must satisfy before it
 //!   is appended; a refusal names the field and the reason.
 //! - [`TradingLedger`]: the engine's [`Writer`](ledger_core::Writer) with
-//!   validation and [`Projections`] kept current, rebuilt on open from the
-//!   newest valid [`snapshot`]; [`SessionLogger`] is the cheap per-session
+//!   validation and [`Projections`] kept current, rebuilt on open by folding
+//!   the log (or, for a process holding a [`SnapshotKey`], from the newest
+//!   [`snapshot`] it authenticates); [`SessionLogger`] is the cheap per-session
 //!   handle an engine keeps (one call per event).
 //! - [`replay()`] folds the log up to a sequence or a time;
 //!   [`PerformanceReport`] computes the performance figures from the
@@ -90,10 +91,10 @@ pub use ids::{DecisionId, OrderId, SessionId, Symbol, TradeId};
 pub use index::{decision_chain, trade_events, EventHit, TradingKeys};
 pub use ledger::{LedgerHandle, OpenReport, SessionLogger, TradingLedger};
 pub use projections::{
-    At, DecisionChain, MetricSeries, PositionView, Projections, SessionView, TradeStory,
+    At, DecisionChain, MetricSeries, PositionView, Projections, SessionView, TradeStory, Unfolded,
 };
 pub use replay::{replay, ReplayOptions};
-pub use report::{Performance, PerformanceReport, ReportFilter};
-pub use snapshot::{SnapshotDefect, SnapshotError};
+pub use report::{total_net_pnl, Performance, PerformanceReport, ReportError, ReportFilter};
+pub use snapshot::{SnapshotDefect, SnapshotError, SnapshotKey};
 pub use trade::{Fill, Trade, TradeStatus};
 pub use validate::{check_time, validate, ValidationError};

@@ -1,12 +1,13 @@
 //! Projection snapshots: the views saved at sequence `N`, bound to the
-//! chain hash at `N`, so that startup folds only what came after.
+//! chain hash at `N` and authenticated with a secret key, so that a process
+//! holding the key folds only what came after.
 //!
 //! A snapshot is `snapshot-<N, 20 digits>.proj` in the ledger folder:
 //!
 //! ```text
 //! offset  size  field
 //! 0       8     magic "\x89LGRSNP\n"
-//! 8       2     snapshot format version: u16 LE (1)
+//! 8       2     snapshot format version: u16 LE (2)
 //! 10      2     projection schema version: u16 LE
 //! 12      4     zero
 //! 16      16    ledger id
@@ -14,13 +15,22 @@
 //! 40      32    chain hash of record N
 //! 72      8     payload length: u64 LE
 //! 80      n     payload: postcard of the projections
-//! 80+n    32    blake3 of bytes [0, 80+n)
+//! 80+n    32    blake3::keyed_hash(snapshot key, bytes [0, 80+n))
 //! ```
 //!
-//! A snapshot is used only when its checksum holds, its ledger id and
-//! schema version are this ledger's and this build's, and the ledger's
-//! record `N` has that chain hash. Anything else is reported and ignored, and
-//! the views are rebuilt from scratch. Snapshots are derived data: deleting
+//! A snapshot decides what validation accepts (which trades are open, at
+//! what size) and what the views show, and everything in it but the key is
+//! public: a plain checksum (format 1) let anyone with write access forge
+//! one. So a snapshot is trusted only when it is authenticated by a
+//! [`SnapshotKey`] that the process holds and an insider editing files does
+//! not: one the process generated itself ([`SnapshotKey::generate`], an
+//! accelerator for the process that wrote the snapshot), or one derived
+//! from the checkpoint signing key ([`SnapshotKey::from_signing_key`]).
+//! [`crate::TradingLedger::open`] never reads snapshots: it folds the log.
+//! [`crate::TradingLedger::open_with_snapshots`] uses the newest snapshot
+//! whose key, format, ledger id and schema version hold and whose record
+//! `N` has that chain hash. Anything else is reported and ignored, and the
+//! views are rebuilt from the log. Snapshots are derived data: deleting
 //! them loses nothing.
 
 use std::path::PathBuf;
@@ -31,10 +41,12 @@ use ledger_core::{ChainHash, LedgerId, Seq};
 use ledger_core::{Cursor, Reader};
 
 const MAGIC: [u8; 8] = *b"\x89LGRSNP\n";
-const FORMAT: u16 = 1;
+/// Format 2: the trailer is a keyed BLAKE3 MAC (format 1's plain checksum
+/// could be recomputed by anyone, and is no longer read).
+const FORMAT: u16 = 2;
 /// Bumped whenever the projections' layout changes; older snapshots are
 /// then ignored and rebuilt.
-pub const PROJECTION_SCHEMA: u16 = 1;
+pub const PROJECTION_SCHEMA: u16 = 2;
 const HEAD: usize = 80;
 
 /// Bounds-checked little-endian fields of a snapshot file (untrusted bytes).
@@ -62,6 +74,50 @@ fn parse_name(name: &str) -> Option<Seq> {
     digits.parse().ok().map(Seq::new)
 }
 
+/// The `blake3::derive_key` context of a snapshot key derived from a
+/// checkpoint signing key.
+pub const KEY_CONTEXT: &str = "tradeledger 2026-11 projection snapshot key v1";
+
+/// The secret key that authenticates projection snapshots (a keyed BLAKE3
+/// MAC over the whole file). Whoever holds it can write snapshots that a
+/// ledger opened with it will trust; keep it where the checkpoint signing
+/// key is kept, or only in the memory of the process that writes the
+/// snapshots. Its `Debug` form does not show the key.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SnapshotKey([u8; 32]);
+
+impl SnapshotKey {
+    /// A key from its 32 bytes.
+    pub fn from_bytes(bytes: [u8; 32]) -> Self {
+        SnapshotKey(bytes)
+    }
+
+    /// A fresh key from the operating system's random source: snapshots
+    /// written with it are usable only by a process given the same key
+    /// (typically the one that generated it).
+    pub fn generate() -> std::io::Result<Self> {
+        let seed = ledger_core::generate_key()?.to_bytes();
+        Ok(SnapshotKey(blake3::derive_key(KEY_CONTEXT, &seed)))
+    }
+
+    /// The key derived from a checkpoint signing key
+    /// (`blake3::derive_key(KEY_CONTEXT, seed)`): every process that holds
+    /// the signing key can use the snapshots of every other.
+    pub fn from_signing_key(key: &ledger_core::SigningKey) -> Self {
+        SnapshotKey(blake3::derive_key(KEY_CONTEXT, &key.to_bytes()))
+    }
+
+    fn mac(&self, body: &[u8]) -> blake3::Hash {
+        blake3::keyed_hash(&self.0, body)
+    }
+}
+
+impl std::fmt::Debug for SnapshotKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SnapshotKey(<secret>)")
+    }
+}
+
 /// What is wrong with a snapshot's bytes, or with its binding to the
 /// ledger's chain: why it is not used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -73,9 +129,12 @@ pub enum SnapshotDefect {
         /// The file's length.
         len: usize,
     },
-    /// The blake3 trailer does not match the bytes.
-    #[error("checksum mismatch (damaged or truncated)")]
-    Checksum,
+    /// The MAC trailer does not match the bytes under this key: forged,
+    /// damaged, or written with another key.
+    #[error(
+        "not authenticated by this snapshot key (forged, damaged, or written with another key)"
+    )]
+    Unauthenticated,
     /// Not a snapshot file.
     #[error("bad magic bytes")]
     Magic,
@@ -129,6 +188,10 @@ pub enum SnapshotDefect {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum SnapshotError {
+    /// The ledger was opened without a snapshot key, so it cannot
+    /// authenticate a snapshot.
+    #[error("no snapshot key: snapshots are written only by a ledger opened with one (`TradingLedger::open_with_snapshots`)")]
+    NoKey,
     /// No record folded yet: a snapshot would be bound to nothing.
     #[error("no snapshot can be taken before a record is folded")]
     NothingFolded,
@@ -174,9 +237,14 @@ pub enum SnapshotError {
     },
 }
 
-/// Encodes a snapshot of `p` (which must have folded at least one record);
-/// returns the sequence it is bound to and the file's bytes.
-pub fn encode(ledger: &LedgerId, p: &Projections) -> Result<(Seq, Vec<u8>), SnapshotError> {
+/// Encodes a snapshot of `p` (which must have folded at least one record),
+/// authenticated with `key`; returns the sequence it is bound to and the
+/// file's bytes.
+pub fn encode(
+    ledger: &LedgerId,
+    p: &Projections,
+    key: &SnapshotKey,
+) -> Result<(Seq, Vec<u8>), SnapshotError> {
     let (seq, hash, _) = p.last.ok_or(SnapshotError::NothingFolded)?;
     let payload =
         postcard::to_allocvec(p).map_err(|source| SnapshotError::Encode { seq, source })?;
@@ -190,23 +258,21 @@ pub fn encode(ledger: &LedgerId, p: &Projections) -> Result<(Seq, Vec<u8>), Snap
     b.extend_from_slice(hash.as_bytes());
     b.extend_from_slice(&(payload.len() as u64).to_le_bytes());
     b.extend_from_slice(&payload);
-    let sum = blake3::hash(&b);
-    b.extend_from_slice(sum.as_bytes());
+    let mac = key.mac(&b);
+    b.extend_from_slice(mac.as_bytes());
     Ok((seq, b))
 }
 
 /// Decodes a snapshot, checking everything but the binding to the ledger's
-/// chain.
+/// chain: its format, then its MAC under `key` (nothing else is read
+/// before), then the rest.
 pub fn decode(
     ledger: &LedgerId,
+    key: &SnapshotKey,
     b: &[u8],
 ) -> Result<(Seq, ChainHash, Projections), SnapshotDefect> {
     if b.len() < HEAD + 32 {
         return Err(SnapshotDefect::TooShort { len: b.len() });
-    }
-    let (body, sum) = b.split_at(b.len() - 32);
-    if blake3::hash(body).as_bytes() != sum {
-        return Err(SnapshotDefect::Checksum);
     }
     if le::array::<8>(b, 0) != Some(MAGIC) {
         return Err(SnapshotDefect::Magic);
@@ -214,6 +280,12 @@ pub fn decode(
     let format = le::u16_at(b, 8).unwrap_or_default();
     if format != FORMAT {
         return Err(SnapshotDefect::Format { found: format });
+    }
+    let (body, mac) = b.split_at(b.len() - 32);
+    let mac: [u8; 32] = mac.try_into().unwrap_or_default();
+    // `blake3::Hash` compares in constant time.
+    if key.mac(body) != mac {
+        return Err(SnapshotDefect::Unauthenticated);
     }
     let schema = le::u16_at(b, 10).unwrap_or_default();
     if schema != PROJECTION_SCHEMA {
@@ -248,8 +320,9 @@ pub struct Loaded {
     pub rejected: Vec<(String, SnapshotError)>,
 }
 
-/// Loads the newest snapshot that is valid and bound to this ledger's chain.
-pub fn load_latest(reader: &Reader) -> ledger_core::Result<Loaded> {
+/// Loads the newest snapshot that `key` authenticates and that is valid and
+/// bound to this ledger's chain.
+pub fn load_latest(reader: &Reader, key: &SnapshotKey) -> ledger_core::Result<Loaded> {
     let storage = reader.storage();
     let mut names: Vec<(Seq, String)> = storage
         .list()
@@ -264,7 +337,7 @@ pub fn load_latest(reader: &Reader) -> ledger_core::Result<Loaded> {
     names.sort();
     let mut out = Loaded::default();
     for (_, name) in names.into_iter().rev() {
-        match load_one(storage.as_ref(), reader, &name) {
+        match load_one(storage.as_ref(), reader, key, &name) {
             Ok((p, cursor)) => {
                 out.projections = Some(p);
                 out.cursor = Some(cursor);
@@ -279,6 +352,7 @@ pub fn load_latest(reader: &Reader) -> ledger_core::Result<Loaded> {
 fn load_one(
     storage: &dyn Storage,
     reader: &Reader,
+    key: &SnapshotKey,
     name: &str,
 ) -> Result<(Projections, Cursor), SnapshotError> {
     let path = || storage.path_of(name);
@@ -298,7 +372,7 @@ fn load_one(
             path: path(),
             source,
         })?;
-    let (seq, hash, p) = decode(&reader.ledger_id(), &bytes).map_err(invalid)?;
+    let (seq, hash, p) = decode(&reader.ledger_id(), key, &bytes).map_err(invalid)?;
     let mut cursor = reader.cursor_from(seq).map_err(ledger_err)?;
     match cursor.next_ref().map_err(ledger_err)? {
         Some(r) if r.seq == seq && r.chain_hash == hash => Ok((p, cursor)),
@@ -311,13 +385,15 @@ fn load_one(
     }
 }
 
-/// Writes a snapshot of `p` atomically; returns its file name.
+/// Writes a snapshot of `p`, authenticated with `key`, atomically; returns
+/// its file name.
 pub fn save(
     storage: &dyn Storage,
     ledger: &LedgerId,
     p: &Projections,
+    key: &SnapshotKey,
 ) -> Result<String, SnapshotError> {
-    let (seq, bytes) = encode(ledger, p)?;
+    let (seq, bytes) = encode(ledger, p, key)?;
     let name = file_name(seq);
     storage
         .write_file_atomic(&name, &bytes)
@@ -348,26 +424,42 @@ mod tests {
     #[test]
     fn defects_are_named() {
         let id = LedgerId::from_bytes([7; 16]);
+        let key = SnapshotKey::from_bytes([3; 32]);
         assert!(matches!(
-            encode(&id, &Projections::default()),
+            encode(&id, &Projections::default(), &key),
             Err(SnapshotError::NothingFolded)
         ));
         let p = folded(3);
-        let (seq, bytes) = encode(&id, &p).unwrap();
+        let (seq, bytes) = encode(&id, &p, &key).unwrap();
         assert_eq!(seq, Seq::new(3));
-        assert!(matches!(decode(&id, &bytes), Ok((s, _, q)) if s == seq && q == p));
+        assert!(matches!(decode(&id, &key, &bytes), Ok((s, _, q)) if s == seq && q == p));
         assert_eq!(
-            decode(&id, &bytes[..40]).err(),
+            decode(&id, &key, &bytes[..40]).err(),
             Some(SnapshotDefect::TooShort { len: 40 })
         );
         let mut flipped = bytes.clone();
         flipped[50] ^= 1;
-        assert_eq!(decode(&id, &flipped).err(), Some(SnapshotDefect::Checksum));
+        assert_eq!(
+            decode(&id, &key, &flipped).err(),
+            Some(SnapshotDefect::Unauthenticated)
+        );
+        let other_key = SnapshotKey::from_bytes([4; 32]);
+        assert_eq!(
+            decode(&id, &other_key, &bytes).err(),
+            Some(SnapshotDefect::Unauthenticated)
+        );
         let other = LedgerId::from_bytes([8; 16]);
         assert_eq!(
-            decode(&other, &bytes).err(),
+            decode(&other, &key, &bytes).err(),
             Some(SnapshotDefect::OtherLedger { found: id })
         );
+        let mut v1 = bytes;
+        v1[8] = 1;
+        assert_eq!(
+            decode(&id, &key, &v1).err(),
+            Some(SnapshotDefect::Format { found: 1 })
+        );
+        assert_eq!(format!("{key:?}"), "SnapshotKey(<secret>)");
     }
 
     #[test]
@@ -377,7 +469,8 @@ mod tests {
         st.create_root().unwrap();
         st.fail_file(&format!("{}.tmp", file_name(Seq::new(9))), IoFault::NoSpace);
         let p = folded(9);
-        let err = save(&st, &LedgerId::from_bytes([7; 16]), &p);
+        let key = SnapshotKey::from_bytes([3; 32]);
+        let err = save(&st, &LedgerId::from_bytes([7; 16]), &p, &key);
         assert!(
             matches!(&err, Err(SnapshotError::Io { op: "write", path, .. }) if path.ends_with(file_name(Seq::new(9)))),
             "{err:?}"

@@ -37,7 +37,7 @@ fn the_demo_report_matches_hand_computed_figures() {
     let p = l.projections();
     assert_eq!(p.count(EventKind::PositionSnapshot), 9);
     assert_eq!(p.trades.len(), 3);
-    let r = PerformanceReport::compute(p, &ReportFilter::default());
+    let r = PerformanceReport::compute(p, &ReportFilter::default()).unwrap();
     let t = &r.total;
     assert_eq!((t.trades, t.wins, t.losses), (3, 2, 1));
     assert!((t.win_rate.unwrap() - 2.0 / 3.0).abs() < 1e-12);
@@ -84,7 +84,8 @@ fn the_demo_report_matches_hand_computed_figures() {
             symbols: vec!["BTC-USD".into()],
             ..Default::default()
         },
-    );
+    )
+    .unwrap();
     assert_eq!(only_btc.total.net_pnl, d("280"));
     let t2_close = p.trades[&TradeId::from("T2")].closed.unwrap().1;
     let until_t2 = PerformanceReport::compute(
@@ -93,7 +94,8 @@ fn the_demo_report_matches_hand_computed_figures() {
             to: Some(Timestamp::from_nanos(t2_close.as_nanos() + 1)),
             ..Default::default()
         },
-    );
+    )
+    .unwrap();
     assert_eq!(until_t2.total.trades, 2);
     assert_eq!(until_t2.total.net_pnl, d("570"));
     assert_eq!(until_t2.total.sortino, None, "no losing trade, no downside");
@@ -106,7 +108,7 @@ fn why_did_we_trade_goes_from_trade_to_decision() {
     let reader = Reader::with_storage(l.writer().storage().clone()).unwrap();
     let p = l.projections();
     let story = p.explain_trade(&"T3".into(), &reader).unwrap().unwrap();
-    assert_eq!(story.trade.net_pnl(), d("-345"));
+    assert_eq!(story.trade.net_pnl(), Some(d("-345")));
     assert_eq!(story.trade.exit_price, Some(d("96.6")));
     let decision = story.decision.unwrap();
     assert_eq!(decision.event.decision_id, DecisionId::from("D3"));
@@ -490,7 +492,8 @@ fn replay_of_one_session_folds_only_its_events() {
 #[test]
 fn snapshot_plus_tail_equals_a_full_rebuild() {
     let dir = tempfile::tempdir().unwrap();
-    let mut l = TradingLedger::open(dir.path(), opts()).unwrap();
+    let key = SnapshotKey::from_bytes([42; 32]);
+    let mut l = TradingLedger::open_with_snapshots(dir.path(), opts(), key.clone()).unwrap();
     generate(&mut l, 3000, 11);
     let name = l.save_snapshot().unwrap();
     assert_eq!(name, snapshot::file_name(Seq::new(3000)));
@@ -505,12 +508,22 @@ fn snapshot_plus_tail_equals_a_full_rebuild() {
     }
     let full = l.projections().clone();
     l.close().unwrap();
-    let reopened = TradingLedger::open(dir.path(), opts()).unwrap();
+    let reopened = TradingLedger::open_with_snapshots(dir.path(), opts(), key).unwrap();
     let report = reopened.open_report();
     assert_eq!(report.snapshot, Some(Seq::new(3000)));
     assert_eq!(report.folded, 2000, "only the tail is folded");
     assert!(report.rejected_snapshots.is_empty());
     assert_eq!(reopened.projections(), &full);
+    drop(reopened);
+    // Without the key, snapshot files are not read: the whole log is folded.
+    let plain = TradingLedger::open(dir.path(), opts()).unwrap();
+    assert_eq!(plain.open_report().snapshot, None);
+    assert_eq!(plain.open_report().folded, 5000);
+    assert_eq!(plain.projections(), &full);
+    assert!(matches!(
+        plain.save_snapshot(),
+        Err(DomainError::Snapshot(SnapshotError::NoKey))
+    ));
 }
 
 #[test]
@@ -527,7 +540,8 @@ fn a_snapshot_bound_to_another_chain_is_ignored() {
         let e = e.unwrap();
         std::fs::copy(e.path(), b.join(e.file_name())).unwrap();
     }
-    let mut la = TradingLedger::open(&a, opts()).unwrap();
+    let key = SnapshotKey::from_bytes([42; 32]);
+    let mut la = TradingLedger::open_with_snapshots(&a, opts(), key.clone()).unwrap();
     la.append(&Event::Metric(Metric {
         session: "x".into(),
         name: "in_a".into(),
@@ -546,7 +560,7 @@ fn a_snapshot_bound_to_another_chain_is_ignored() {
     let expected = lb.projections().clone();
     lb.close().unwrap();
     std::fs::copy(a.join(&snap), b.join(&snap)).unwrap();
-    let lb = TradingLedger::open(&b, opts()).unwrap();
+    let lb = TradingLedger::open_with_snapshots(&b, opts(), key.clone()).unwrap();
     let report = lb.open_report();
     assert_eq!(report.snapshot, None);
     assert_eq!(report.rejected_snapshots.len(), 1);
@@ -574,14 +588,14 @@ fn a_snapshot_bound_to_another_chain_is_ignored() {
     let mut bytes = std::fs::read(b.join(&snap)).unwrap();
     bytes[100] ^= 1;
     std::fs::write(b.join(&snap), bytes).unwrap();
-    let lb = TradingLedger::open(&b, opts()).unwrap();
+    let lb = TradingLedger::open_with_snapshots(&b, opts(), key).unwrap();
     let (name, why) = &lb.open_report().rejected_snapshots[0];
     assert_eq!(name, &snap);
     assert!(
-        matches!(why, SnapshotError::Invalid { path, defect: SnapshotDefect::Checksum, .. } if path.ends_with(&snap)),
+        matches!(why, SnapshotError::Invalid { path, defect: SnapshotDefect::Unauthenticated, .. } if path.ends_with(&snap)),
         "{why:?}"
     );
-    assert!(why.to_string().contains("checksum"), "{why}");
+    assert!(why.to_string().contains("not authenticated"), "{why}");
 }
 
 #[test]

@@ -62,22 +62,6 @@ pub fn run(dir: &Path, args: &VerifyArgs, out: &mut dyn Write) -> Result<Exit, T
         )?),
         None => None,
     };
-    if let (Some(problems), false) = (&link_problems, args.json) {
-        for p in problems {
-            writeln!(out, "provenance: {p}").map_err(ToolError::Output)?;
-        }
-        if problems.is_empty() {
-            writeln!(
-                out,
-                "provenance: the link to {} holds",
-                args.previous
-                    .as_deref()
-                    .map(|p| p.display().to_string())
-                    .unwrap_or_default()
-            )
-            .map_err(ToolError::Output)?;
-        }
-    }
     let link_ok = link_problems.as_ref().is_none_or(|p| p.is_empty());
     let only_io_errors = report
         .findings
@@ -96,6 +80,13 @@ pub fn run(dir: &Path, args: &VerifyArgs, out: &mut dyn Write) -> Result<Exit, T
     };
     let written = if args.json {
         let mut v = to_json(&report);
+        if let (Some(problems), Some(previous)) = (&link_problems, &args.previous) {
+            v["provenance"] = serde_json::json!({
+                "previous": previous.display().to_string(),
+                "holds": problems.is_empty(),
+                "problems": problems,
+            });
+        }
         v["index_files"] = serde_json::json!({
             "good": index.good,
             "forged": index.forged(),
@@ -107,7 +98,12 @@ pub fn run(dir: &Path, args: &VerifyArgs, out: &mut dyn Write) -> Result<Exit, T
         });
         writeln!(out, "{v:#}")
     } else {
-        write_text(&report, &index, checkpoint.as_ref(), took, out)
+        write_text(&report, &index, checkpoint.as_ref(), took, out).and_then(|()| {
+            match (&link_problems, &args.previous) {
+                (Some(problems), Some(previous)) => write_link(problems, previous, out),
+                _ => Ok(()),
+            }
+        })
     };
     finish(exit, written)
 }
@@ -115,7 +111,9 @@ pub fn run(dir: &Path, args: &VerifyArgs, out: &mut dyn Write) -> Result<Exit, T
 /// The report as one JSON object: `ledger_id`, `segments`, `records`,
 /// `bytes`, `head` (`seq`, `chain_hash`, `timestamp_ns`, or null), `intact`,
 /// `checkpoint_ok` (null without a checkpoint) and `findings` (`kind`,
-/// `segment`, `offset`, `seq`, `detail`).
+/// `segment`, `offset`, `seq`, `detail`). `ledger verify --json` adds
+/// `index_files`, and with `--previous` a `provenance` object (`previous`,
+/// `holds`, `problems`).
 pub fn to_json(report: &VerifyReport) -> serde_json::Value {
     let findings: Vec<_> = report
         .findings
@@ -144,6 +142,25 @@ pub fn to_json(report: &VerifyReport) -> serde_json::Value {
         "checkpoint_ok": report.checkpoint_ok,
         "findings": findings,
     })
+}
+
+/// The provenance problems, one a line, then whether the link to
+/// `previous` holds (after the ledger's own result: the link is judged
+/// separately).
+fn write_link(problems: &[String], previous: &Path, out: &mut dyn Write) -> std::io::Result<()> {
+    for p in problems {
+        writeln!(out, "provenance: {p}")?;
+    }
+    if problems.is_empty() {
+        writeln!(out, "provenance: the link to {} holds", previous.display())
+    } else {
+        writeln!(
+            out,
+            "provenance: the link to {} DOES NOT HOLD ({} problem(s))",
+            previous.display(),
+            problems.len()
+        )
+    }
 }
 
 fn write_text(

@@ -90,9 +90,15 @@ fn migrate_writes_a_new_ledger_linked_to_the_old_one() {
     let run = on(&new, &["verify", "--previous", s(&old)]);
     assert_eq!(run.code, 0, "{}", run.stdout);
     assert_contains(&run.stdout, "the link to");
-    // Appending to the old ledger keeps the link (its head is still there).
+    // Records appended to the old ledger after the migration were never
+    // carried over: the link no longer vouches for the old ledger.
     assert_eq!(on(&old, &["demo"]).code, 0);
-    assert_eq!(on(&new, &["verify", "--previous", s(&old)]).code, 0);
+    let run = on(&new, &["verify", "--previous", s(&old)]);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert_contains(
+        &run.stdout,
+        "were appended to the old ledger after the migration",
+    );
     // A migration into an existing ledger is refused.
     let run = on(&old, &["migrate", "--to", s(&new)]);
     assert_eq!(run.code, 2, "{}", run.stderr);
