@@ -213,13 +213,56 @@ fn u64_at(b: &[u8], at: usize) -> Option<u64> {
     b.get(at..at + 8)?.try_into().ok().map(u64::from_le_bytes)
 }
 
-/// Decodes the payload: the head, `families` posting maps, `end`.
-fn decode_payload(mut rest: &[u8], families: usize) -> Result<SegmentIndex, FileDefect> {
+/// A varint (postcard's encoding of integers) at the start of `b`, and
+/// the bytes after it.
+fn varint(b: &[u8]) -> Result<(u64, &[u8]), FileDefect> {
+    let mut v: u64 = 0;
+    for (i, &byte) in b.iter().enumerate().take(10) {
+        v |= u64::from(byte & 0x7f) << (7 * i);
+        if byte & 0x80 == 0 {
+            return Ok((v, &b[i + 1..]));
+        }
+    }
+    Err(FileDefect::Payload(postcard::Error::DeserializeBadVarint))
+}
+
+/// The bytes after one family's posting map at the start of `b`, read
+/// without building it (each entry consumes bytes, so this ends).
+fn skip_postings(b: &[u8]) -> Result<&[u8], FileDefect> {
+    let short = || FileDefect::Payload(postcard::Error::DeserializeUnexpectedEnd);
+    let (keys, mut b) = varint(b)?;
+    for _ in 0..keys {
+        let (len, r) = varint(b)?;
+        b = usize::try_from(len)
+            .ok()
+            .and_then(|l| r.get(l..))
+            .ok_or_else(short)?;
+        let (n, r) = varint(b)?;
+        b = r;
+        for _ in 0..n {
+            b = varint(b)?.1;
+        }
+    }
+    Ok(b)
+}
+
+/// Decodes the payload: the head, `families` posting maps (those not
+/// `wanted` are skipped and left empty), `end`.
+fn decode_payload(
+    mut rest: &[u8],
+    families: usize,
+    wanted: &dyn Fn(usize) -> bool,
+) -> Result<SegmentIndex, FileDefect> {
     let ((first_seq, offsets, times, kinds), r) =
         postcard::take_from_bytes::<Head>(rest).map_err(FileDefect::Payload)?;
     rest = r;
     let mut keys = Vec::with_capacity(families.min(64));
-    for _ in 0..families {
+    for family in 0..families {
+        if !wanted(family) {
+            rest = skip_postings(rest)?;
+            keys.push(Postings::new());
+            continue;
+        }
         let (mut p, r) =
             postcard::take_from_bytes::<Postings>(rest).map_err(FileDefect::Payload)?;
         undelta(&mut p)?;
@@ -248,6 +291,19 @@ pub fn decode(
     address: &ContentHash,
     families: usize,
 ) -> Result<SegmentIndex, FileDefect> {
+    decode_families(b, address, families, &|_| true)
+}
+
+/// [`decode`], building only the posting maps of the families `wanted`
+/// says (the others are read past and left empty: most of a file's bytes
+/// and of its decoding time are the trade, decision and order maps, which
+/// most queries do not use).
+pub fn decode_families(
+    b: &[u8],
+    address: &ContentHash,
+    families: usize,
+    wanted: &dyn Fn(usize) -> bool,
+) -> Result<SegmentIndex, FileDefect> {
     if b.len() < HEAD + 32 {
         return Err(FileDefect::TooShort { len: b.len() });
     }
@@ -269,7 +325,7 @@ pub fn decode(
     if HEAD.checked_add(len) != Some(body.len()) {
         return Err(FileDefect::Length);
     }
-    let ix = decode_payload(&body[HEAD..], families)?;
+    let ix = decode_payload(&body[HEAD..], families, wanted)?;
     if u64_at(b, 48) != Some(ix.first_seq) || u64_at(b, 56) != Some(u64::from(ix.count())) {
         return Err(FileDefect::Disagree);
     }
@@ -295,4 +351,37 @@ fn check_order(ix: &SegmentIndex) -> Result<(), FileDefect> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn families_not_wanted_are_read_past_and_left_empty() {
+        let mut ix = SegmentIndex::new(ledger_core::Seq::new(5), 3);
+        ix.offsets = vec![4096, 4200, 4304];
+        ix.times = vec![7];
+        ix.kinds.insert(1, vec![0, 1, 2]);
+        ix.keys[0].insert("a".into(), vec![0, 2]);
+        ix.keys[1].insert("b".repeat(300), vec![1, 2]);
+        ix.keys[1].insert("c".into(), vec![0]);
+        ix.keys[2].insert("d".into(), vec![2]);
+        ix.end = 4400;
+        let address = ContentHash::from_bytes([7; 32]);
+        let bytes = encode(&address, &ix).unwrap();
+        assert_eq!(decode(&bytes, &address, 3).unwrap(), ix);
+        let some = decode_families(&bytes, &address, 3, &|f| f == 1).unwrap();
+        let mut expected = ix.clone();
+        expected.keys[0].clear();
+        expected.keys[2].clear();
+        assert_eq!(some, expected);
+        // A cut posting map is refused even when it is only read past.
+        let mut cut = bytes[..bytes.len() - 40].to_vec();
+        let n = (cut.len() - HEAD) as u64;
+        cut[64..72].copy_from_slice(&n.to_le_bytes());
+        let sum = blake3::hash(&cut);
+        cut.extend_from_slice(sum.as_bytes());
+        assert!(decode_families(&cut, &address, 3, &|_| false).is_err());
+    }
 }

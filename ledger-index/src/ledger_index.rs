@@ -65,10 +65,24 @@ pub enum IndexSource {
     Rebuilt(FileDefect),
 }
 
-/// A segment index, and the checksum of the file it was read from (its key
+/// A segment index; the checksum of the file it was read from (its key
 /// lists are then proven complete by the queries that use them), or `None`
-/// when it was built from the segment here.
-type Indexed = (Arc<SegmentIndex>, Option<[u8; 32]>);
+/// when it was built from the segment here; and which key families' lists
+/// it holds (bit `i` for family `i`; read from a file, only those a query
+/// needed are decoded: see [`file::decode_families`]).
+type Indexed = (Arc<SegmentIndex>, Option<[u8; 32]>, u64);
+
+/// Every family, as a mask of [`Indexed`] (a domain with 64 families or
+/// more always has all decoded).
+const ALL_FAMILIES: u64 = u64::MAX;
+
+/// The mask of family `f`.
+fn family_bit(f: usize) -> u64 {
+    u32::try_from(f)
+        .ok()
+        .and_then(|f| 1u64.checked_shl(f))
+        .unwrap_or(ALL_FAMILIES)
+}
 
 /// A key list proven complete: segment, index file checksum, family, key.
 type Proof = (String, [u8; 32], usize, String);
@@ -303,22 +317,31 @@ impl LedgerIndex {
         Ok(())
     }
 
-    /// The index of a sealed segment: its file if it agrees with the
-    /// segment, else built from the segment and written beside it; and
-    /// whether it was read from the file. `keep` keeps it in memory for
-    /// later lookups.
-    fn sealed_index(&self, seg: &Segment, keep: bool) -> Result<Indexed, IndexError> {
-        if let Some(((ix, file), _)) = seg.index.lock().as_ref() {
-            return Ok((Arc::clone(ix), *file));
+    /// The index of a sealed segment, holding at least the key families
+    /// `need` (a mask): its file if it agrees with the segment, else built
+    /// from the segment and written beside it. `keep` keeps it in memory
+    /// for later lookups.
+    fn sealed_index(&self, seg: &Segment, keep: bool, need: u64) -> Result<Indexed, IndexError> {
+        let covers = |have: u64| have & need == need;
+        let mut need = need;
+        if let Some(((ix, file, have), _)) = seg.index.lock().as_ref() {
+            if covers(*have) {
+                return Ok((Arc::clone(ix), *file, *have));
+            }
+            need |= *have;
         }
-        if let Some((_, (ix, file))) = self.recent.lock().iter().find(|(n, _)| *n == seg.name) {
-            if !keep {
-                return Ok((Arc::clone(ix), *file));
+        if !keep {
+            let recent = self.recent.lock();
+            if let Some((_, (ix, file, have))) = recent
+                .iter()
+                .find(|(n, (_, _, have))| *n == seg.name && covers(*have))
+            {
+                return Ok((Arc::clone(ix), *file, *have));
             }
         }
         self.check_address(seg)?;
-        let (ix, source, file) = self.load_or_build(seg)?;
-        let indexed = (Arc::new(ix), file);
+        let (ix, source, file, have) = self.load_or_build(seg, need)?;
+        let indexed = (Arc::new(ix), file, have);
         if keep {
             *seg.index.lock() = Some((indexed.clone(), source));
         } else {
@@ -347,18 +370,23 @@ impl LedgerIndex {
     }
 
     /// The index of a sealed segment from its file (with the file's
-    /// checksum) if it agrees with the segment, else built and written.
+    /// checksum, and only the key families `need` asks for decoded) if it
+    /// agrees with the segment, else built (every family) and written.
     fn load_or_build(
         &self,
         seg: &Segment,
-    ) -> Result<(SegmentIndex, IndexSource, Option<[u8; 32]>), IndexError> {
+        need: u64,
+    ) -> Result<(SegmentIndex, IndexSource, Option<[u8; 32]>, u64), IndexError> {
         let name = Self::index_name(seg)?;
         let families = self.extractor.families().len();
+        let wanted = |f: usize| family_bit(f) & need != 0;
         let why = match self.storage.read_file(&name) {
-            Ok(bytes) => match file::decode(&bytes, &seg.address, families) {
+            Ok(bytes) => match file::decode_families(&bytes, &seg.address, families, &wanted) {
                 Ok(ix) if ix.first_seq == seg.first_seq.get() => {
                     match self.agrees(seg, &bytes, &ix) {
-                        Ok(()) => return Ok((ix, IndexSource::Loaded, checksum(&bytes))),
+                        Ok(()) => {
+                            return Ok((ix, IndexSource::Loaded, checksum(&bytes), need));
+                        }
                         Err(why) => Some(why),
                     }
                 }
@@ -375,7 +403,7 @@ impl LedgerIndex {
             None => IndexSource::Built,
             Some(w) => IndexSource::Rebuilt(w),
         };
-        Ok((ix, source, None))
+        Ok((ix, source, None, ALL_FAMILIES))
     }
 
     /// Whether the index `ix`, decoded from the file `bytes`, agrees with
@@ -428,10 +456,13 @@ impl LedgerIndex {
         let ix = Arc::new(self.build(seg, &name)?);
         let mut kept = seg.index.lock();
         if kept.is_some() {
-            *kept = Some(((Arc::clone(&ix), None), IndexSource::Rebuilt(why)));
+            *kept = Some((
+                (Arc::clone(&ix), None, ALL_FAMILIES),
+                IndexSource::Rebuilt(why),
+            ));
         }
         drop(kept);
-        self.remember(&seg.name, (Arc::clone(&ix), None));
+        self.remember(&seg.name, (Arc::clone(&ix), None, ALL_FAMILIES));
         Ok(ix)
     }
 
@@ -489,7 +520,11 @@ impl LedgerIndex {
     /// The answer of a sealed segment: through its index, or, when its
     /// index file is refused, through an index rebuilt from it.
     fn answer_sealed(&self, seg: &Segment, q: &Query) -> Result<Vec<Hit>, IndexError> {
-        let (ix, file) = self.sealed_index(seg, false)?;
+        let need = q
+            .key_filters(self.extractor.families())?
+            .iter()
+            .fold(0, |m, (f, _)| m | family_bit(*f));
+        let (ix, file, _) = self.sealed_index(seg, false, need)?;
         let target = |index| Target {
             name: &seg.name,
             map: seg.map.as_ref(),
@@ -517,7 +552,7 @@ impl LedgerIndex {
             let kept = s.index.lock().as_ref().map(|(_, src)| src.clone());
             let src = match kept {
                 Some(src) => src,
-                None => self.load_or_build(&s)?.1,
+                None => self.load_or_build(&s, 0)?.1,
             };
             out.push((s.name.clone(), src));
         }
@@ -575,7 +610,7 @@ impl LedgerIndex {
         };
         let (name, map, offset) = match seg {
             Some(s) => {
-                let (ix, _) = self.sealed_index(&s, true)?;
+                let (ix, _, _) = self.sealed_index(&s, true, 0)?;
                 match ix.position(seq) {
                     Some(p) => (s.name.clone(), Arc::clone(&s.map), ix.offsets[p as usize]),
                     None => return Ok(None),
