@@ -72,6 +72,10 @@ pub enum IndexSource {
 /// needed are decoded: see [`file::decode_families`]).
 type Indexed = (Arc<SegmentIndex>, Option<[u8; 32]>, u64);
 
+/// An index as [`LedgerIndex::load_or_build`] obtained it: the index, how,
+/// the checksum of its file (when read from one) and its families' mask.
+type Obtained = (SegmentIndex, IndexSource, Option<[u8; 32]>, u64);
+
 /// Every family, as a mask of [`Indexed`] (a domain with 64 families or
 /// more always has all decoded).
 const ALL_FAMILIES: u64 = u64::MAX;
@@ -372,11 +376,7 @@ impl LedgerIndex {
     /// The index of a sealed segment from its file (with the file's
     /// checksum, and only the key families `need` asks for decoded) if it
     /// agrees with the segment, else built (every family) and written.
-    fn load_or_build(
-        &self,
-        seg: &Segment,
-        need: u64,
-    ) -> Result<(SegmentIndex, IndexSource, Option<[u8; 32]>, u64), IndexError> {
+    fn load_or_build(&self, seg: &Segment, need: u64) -> Result<Obtained, IndexError> {
         let name = Self::index_name(seg)?;
         let families = self.extractor.families().len();
         let wanted = |f: usize| family_bit(f) & need != 0;
