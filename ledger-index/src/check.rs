@@ -13,6 +13,7 @@ use ledger_core::segment::header::SegmentHeader;
 use ledger_core::segment::names::SegmentName;
 use ledger_core::storage::Storage;
 use ledger_core::ContentHash;
+use rayon::prelude::*;
 
 use crate::diff::differences;
 use crate::file;
@@ -82,87 +83,101 @@ pub fn check_index_files(
     storage: &dyn Storage,
     extractor: &dyn KeyExtractor,
 ) -> std::io::Result<IndexCheck> {
-    let families = extractor.families().len();
     let names = storage.list()?;
+    // Each file is rebuilt from its segment: in parallel, one file a thread.
+    let checked: Vec<Option<IndexFinding>> = names
+        .par_iter()
+        .filter(|n| n.ends_with(".idx"))
+        .map(|name| check_one(storage, extractor, &names, name))
+        .collect();
     let mut out = IndexCheck::default();
-    for name in names.iter().filter(|n| n.ends_with(".idx")) {
-        let Some(stem) = name.strip_suffix(".idx") else {
-            continue;
-        };
-        let segment = format!("{stem}.seg");
-        let address = match SegmentName::parse(&segment) {
-            Some(SegmentName::Sealed(_, address)) => address,
-            _ => {
-                out.findings.push(IndexFinding {
-                    file: name.clone(),
-                    reason: "its name is not that of a sealed segment's index".into(),
-                    forged: false,
-                });
-                continue;
-            }
-        };
-        if !names.contains(&segment) {
-            out.findings.push(IndexFinding {
-                file: name.clone(),
-                reason: format!("no segment {segment} in the folder (left over, unused)"),
-                forged: false,
-            });
-            continue;
-        }
-        let finding = match storage.read_file(name) {
-            Ok(bytes) => match file::decode(&bytes, &address, families) {
-                Ok(ix) => compare(storage, extractor, &segment, &address, &ix),
-                Err(d) => Some((d.to_string(), d.is_forgery())),
-            },
-            Err(e) => Some((format!("cannot be read: {e}"), false)),
-        };
+    for finding in checked {
         match finding {
             None => out.good += 1,
-            Some((reason, forged)) => out.findings.push(IndexFinding {
-                file: name.clone(),
-                reason,
-                forged,
-            }),
+            Some(f) => out.findings.push(f),
         }
     }
     Ok(out)
 }
 
-/// How the index `ix`, read from a file, differs from the index the records
-/// of `segment` give: `None` when it is that index, else the reason and
-/// whether the file is forged.
-fn compare(
+/// What is wrong with the index file `name` (of a folder holding `names`),
+/// if anything.
+fn check_one(
+    storage: &dyn Storage,
+    extractor: &dyn KeyExtractor,
+    names: &[String],
+    name: &str,
+) -> Option<IndexFinding> {
+    let finding = |reason: String, forged: bool| {
+        Some(IndexFinding {
+            file: name.to_owned(),
+            reason,
+            forged,
+        })
+    };
+    let stem = name.strip_suffix(".idx")?;
+    let segment = format!("{stem}.seg");
+    let Some(SegmentName::Sealed(_, address)) = SegmentName::parse(&segment) else {
+        return finding(
+            "its name is not that of a sealed segment's index".into(),
+            false,
+        );
+    };
+    if !names.contains(&segment) {
+        return finding(
+            format!("no segment {segment} in the folder (left over, unused)"),
+            false,
+        );
+    }
+    let bytes = match storage.read_file(name) {
+        Ok(bytes) => bytes,
+        Err(e) => return finding(format!("cannot be read: {e}"), false),
+    };
+    let real = rebuild(storage, extractor, &segment, &address);
+    // The file this build writes for the segment, byte for byte: good,
+    // without decoding it.
+    if let Ok(real) = &real {
+        if file::encode(&address, real).is_ok_and(|b| b == bytes) {
+            return None;
+        }
+    }
+    let ix = match file::decode(&bytes, &address, extractor.families().len()) {
+        Ok(ix) => ix,
+        Err(d) => return finding(d.to_string(), d.is_forgery()),
+    };
+    let real = match real {
+        Ok(real) => real,
+        Err(why) => return finding(format!("cannot be compared with {segment}: {why}"), false),
+    };
+    // Other bytes for the same index (a non-canonical encoding) are good.
+    let diff = differences(&ix, &real, extractor.families());
+    (!diff.is_empty()).then(|| IndexFinding {
+        file: name.to_owned(),
+        reason: format!(
+            "does not match its segment (forged or written wrong): {}",
+            diff.join("; ")
+        ),
+        forged: true,
+    })
+}
+
+/// The index the records of `segment` give, or why it cannot be built.
+fn rebuild(
     storage: &dyn Storage,
     extractor: &dyn KeyExtractor,
     segment: &str,
     address: &ContentHash,
-    ix: &SegmentIndex,
-) -> Option<(String, bool)> {
-    let cannot = |why: String| Some((format!("cannot be compared with {segment}: {why}"), false));
-    let map = match storage.map_segment(segment) {
-        Ok(map) => map,
-        Err(e) => return cannot(format!("the segment cannot be read: {e}")),
-    };
+) -> Result<SegmentIndex, String> {
+    let map = storage
+        .map_segment(segment)
+        .map_err(|e| format!("the segment cannot be read: {e}"))?;
     let bytes = map.bytes(0, map.len()).unwrap_or_default();
     if ContentHash::of(bytes) != *address {
-        return cannot("the segment does not match its content address (see its findings)".into());
+        return Err("the segment does not match its content address (see its findings)".into());
     }
-    let header = match SegmentHeader::decode(bytes) {
-        Ok(h) => h,
-        Err(d) => return cannot(format!("the segment's header: {d}")),
-    };
+    let header = SegmentHeader::decode(bytes).map_err(|d| format!("the segment's header: {d}"))?;
     let mut real = SegmentIndex::new(header.first_seq, extractor.families().len());
-    if let Err(e) = real.extend(map.as_ref(), segment, extractor) {
-        return cannot(format!("the segment's records cannot be indexed: {e}"));
-    }
-    let diff = differences(ix, &real, extractor.families());
-    (!diff.is_empty()).then(|| {
-        (
-            format!(
-                "does not match its segment (forged or written wrong): {}",
-                diff.join("; ")
-            ),
-            true,
-        )
-    })
+    real.extend(map.as_ref(), segment, extractor)
+        .map_err(|e| format!("the segment's records cannot be indexed: {e}"))?;
+    Ok(real)
 }
