@@ -6,10 +6,14 @@
 //!   watermark says how far records are known durable. An invalid record (or
 //!   a missing one) *before* the watermark is damage to committed data: an
 //!   error naming segment, offset and sequence, and nothing is changed.
-//! - An invalid record at or after the watermark starts a torn tail. The
-//!   tail's bytes are first saved to `cut-<ordinal>-<offset>.bin`, then
-//!   zeroed; the report says the sequence and offset of the cut, how many
-//!   bytes it removed, and how many valid-looking records were among them.
+//! - An invalid record at or after the watermark starts a torn tail when a
+//!   crash can have left the bytes from there on (the walker's rule,
+//!   "Torn tail or damage": whole records after it must be explained by
+//!   lost sectors); if not, it is damage like the above, and an edit that
+//!   lowered the watermark cuts nothing. The tail's bytes are first saved
+//!   to `cut-<ordinal>-<offset>.bin`, then zeroed; the report says the
+//!   sequence and offset of the cut, how many bytes it removed, and how
+//!   many valid-looking records were among them.
 //! - A footer found in the active segment means a crash interrupted sealing:
 //!   the seal is completed.
 //! - Preallocated and temporary files hold no committed data and are removed.
