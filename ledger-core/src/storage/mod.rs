@@ -11,6 +11,7 @@
 mod fs;
 mod mem;
 mod mmap;
+pub mod regular;
 
 use std::io;
 use std::path::PathBuf;

@@ -32,11 +32,15 @@ use durability::{FlushTarget, Shared, Wake};
 pub const DEFAULT_SEGMENT_SIZE: u64 = 64 << 20;
 /// Smallest segment size accepted.
 pub const MIN_SEGMENT_SIZE: u64 = 8 << 10;
+/// Largest segment size: the format's maximum (a larger option is lowered
+/// to it).
+pub use crate::segment::MAX_SEGMENT_SIZE;
 
 /// How a writer is configured.
 #[derive(Debug, Clone)]
 pub struct WriterOptions {
-    /// Size every segment file is preallocated to (rounded up to 4 KiB).
+    /// Size every segment file is preallocated to (rounded up to 4 KiB;
+    /// between [`MIN_SEGMENT_SIZE`] and [`MAX_SEGMENT_SIZE`]).
     pub segment_size: u64,
     /// When records become durable.
     pub durability: Durability,
@@ -204,7 +208,11 @@ impl Writer {
         mode: OpenMode,
         opts: WriterOptions,
     ) -> Result<Writer, OpenError> {
-        let size = opts.segment_size.max(MIN_SEGMENT_SIZE).div_ceil(4096) * 4096;
+        let size = opts
+            .segment_size
+            .clamp(MIN_SEGMENT_SIZE, MAX_SEGMENT_SIZE)
+            .div_ceil(4096)
+            * 4096;
         let opts = WriterOptions {
             segment_size: size,
             ..opts
