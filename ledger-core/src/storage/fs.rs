@@ -82,12 +82,51 @@ impl SegmentMap for FsMap {
     }
 }
 
+/// The writer's lock: `LOCK`, and `LEDGER` (the identity file, which every
+/// hard-linked copy of the folder shares and nothing ever replaces) once it
+/// exists.
 #[derive(Debug)]
 struct FsLock {
-    _file: File,
+    _lock: File,
+    identity: Option<File>,
+    meta_path: PathBuf,
 }
 
-impl LockGuard for FsLock {}
+/// Takes an exclusive `flock` on `path`: `Ok(None)` when another open file
+/// holds it. A missing file is `NotFound`. The file is opened for writing
+/// too when that is allowed (nothing is written): on NFS, `flock` is
+/// emulated with a byte-range lock, which needs it; elsewhere a read-only
+/// file locks as well.
+fn flock_file(path: &Path) -> io::Result<Option<File>> {
+    let file = match open_regular(path, OpenOptions::new().read(true).write(true)) {
+        Err(e)
+            if matches!(
+                e.kind(),
+                io::ErrorKind::PermissionDenied | io::ErrorKind::ReadOnlyFilesystem
+            ) =>
+        {
+            open_regular(path, OpenOptions::new().read(true))?
+        }
+        other => other?,
+    };
+    match file.try_lock() {
+        Ok(()) => Ok(Some(file)),
+        Err(fs::TryLockError::WouldBlock) => Ok(None),
+        Err(fs::TryLockError::Error(e)) => Err(e),
+    }
+}
+
+impl LockGuard for FsLock {
+    fn lock_identity(&mut self) -> io::Result<bool> {
+        if self.identity.is_none() {
+            match flock_file(&self.meta_path)? {
+                Some(f) => self.identity = Some(f),
+                None => return Ok(false),
+            }
+        }
+        Ok(true)
+    }
+}
 
 impl Storage for FsStorage {
     fn path_of(&self, name: &str) -> PathBuf {
@@ -229,9 +268,22 @@ impl Storage for FsStorage {
                 .truncate(false),
         )?;
         match file.try_lock() {
-            Ok(()) => Ok(Some(Box::new(FsLock { _file: file }))),
-            Err(fs::TryLockError::WouldBlock) => Ok(None),
-            Err(fs::TryLockError::Error(e)) => Err(e),
+            Ok(()) => {}
+            Err(fs::TryLockError::WouldBlock) => return Ok(None),
+            Err(fs::TryLockError::Error(e)) => return Err(e),
+        }
+        let mut guard = FsLock {
+            _lock: file,
+            identity: None,
+            meta_path: self.path_of(crate::meta::META_FILE),
+        };
+        match guard.lock_identity() {
+            Ok(true) => Ok(Some(Box::new(guard))),
+            Ok(false) => Ok(None),
+            // A folder being created has no identity file yet: the writer
+            // extends its lock once it has written one.
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Some(Box::new(guard))),
+            Err(e) => Err(e),
         }
     }
 }

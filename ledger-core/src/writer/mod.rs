@@ -251,7 +251,7 @@ impl Writer {
             }
             _ => {}
         }
-        let lock = st
+        let mut lock = st
             .try_lock()
             .ctx("lock", st.path_of("LOCK"))?
             .ok_or_else(|| Error::Locked {
@@ -265,6 +265,14 @@ impl Writer {
             };
             st.write_file_atomic(META_FILE, &meta.encode())
                 .ctx("write", st.path_of(META_FILE))?;
+        }
+        // The lock covers the identity file too (hard-linked copies of the
+        // folder share it): a new ledger's had no identity file to lock.
+        if !lock.lock_identity().ctx("lock", st.path_of(META_FILE))? {
+            return Err(Error::Locked {
+                path: st.path_of(META_FILE),
+            }
+            .into());
         }
         let layout = layout::read_layout(st)?;
         let rec = recovery::recover(st, &layout, size)?;
