@@ -617,23 +617,15 @@ fn sector_end(at: usize) -> usize {
 /// invalid slot, or non-zero bytes after the end, are past the watermark.
 pub fn not_a_lost_write(data: &[u8], o: usize, limit: usize, state: &ChainState) -> Option<String> {
     let data = data.get(..limit.min(data.len()))?;
-    let rec = first_record_after(data, o)?;
+    let rec = next_whole_record(data, o, state.next_seq.get())?;
     let r = rec.offset;
-    let expected = state.next_seq.get();
-    let missing = rec.seq.get().checked_sub(expected).filter(|&m| m > 0);
-    let why = match missing {
-        None => Some(format!(
-            "its sequence is not after {expected}, the one expected at offset {o}"
-        )),
-        Some(m) if m > ((r - o) / MIN_PADDED_RECORD) as u64 => Some(format!(
-            "the {m} records that would lie before it do not fit in the {} bytes from offset {o}",
-            r - o
-        )),
-        Some(_) if rec.timestamp < state.last_ts => Some(format!(
+    let why = if rec.timestamp < state.last_ts {
+        Some(format!(
             "its time {} is before the last record's {}",
             rec.timestamp, state.last_ts
-        )),
-        Some(_) => zeros_do_not_explain(data, o, r),
+        ))
+    } else {
+        zeros_do_not_explain(data, o, r)
     };
     why.map(|why| {
         format!(
@@ -645,20 +637,50 @@ pub fn not_a_lost_write(data: &[u8], o: usize, limit: usize, state: &ChainState)
     })
 }
 
-/// The first record whose envelope holds at an offset `o + 8k` (`k >= 1`)
-/// of `data`. Zero bytes are skipped fast: a slot whose length word is all
-/// zeros holds no record.
-fn first_record_after(data: &[u8], o: usize) -> Option<RecordRef<'_>> {
+/// The first record whose envelope holds at an offset `q = o + 8k`
+/// (`k >= 1`) of `data` with a sequence that can follow the records missing
+/// from `o` on: after `expected` (the one at `o`), by at most
+/// `(q - o) / 64` (every record takes at least 64 bytes). Zero bytes are
+/// skipped fast, and a slot's CRC is computed only when its length and
+/// sequence fit, so a tail of garbage costs one pass, not one CRC per slot.
+fn next_whole_record(data: &[u8], o: usize, expected: u64) -> Option<RecordRef<'_>> {
     let mut q = o.checked_add(8)?;
     loop {
         let nz = data.get(q..)?.iter().position(|&b| b != 0)?;
         // The slot holding the first non-zero byte in its length word.
         q = (q + nz) & !7;
-        if let Ok(Slot::Record(rec)) = record::parse_at(data, q) {
-            return Some(rec);
+        let fits = le::u32_at(data, q).is_some_and(|len| {
+            let len = len as usize;
+            len >= OVERHEAD
+                && q.checked_add(le::align8(len))
+                    .is_some_and(|end| end <= data.len())
+        });
+        let plausible = fits
+            && le::u64_at(data, q + 8).is_some_and(|seq| {
+                let most = ((q - o) / MIN_PADDED_RECORD) as u64;
+                seq > expected && seq - expected <= most
+            });
+        if plausible {
+            if let Ok(Slot::Record(rec)) = record::parse_at(data, q) {
+                return Some(rec);
+            }
         }
         q = q.checked_add(8)?;
     }
+}
+
+/// How many whole records lie in `data` after `o`, where the chain expects
+/// sequence `expected`: the records [`not_a_lost_write`] looks for, each
+/// one after the last (what recovery counts among the bytes it cuts). One
+/// pass over the bytes.
+pub fn whole_records_after(data: &[u8], o: usize, expected: u64) -> u64 {
+    let (mut at, mut seq, mut n) = (o, expected, 0);
+    while let Some(rec) = next_whole_record(data, at, seq) {
+        n += 1;
+        at = rec.offset;
+        seq = rec.seq.get();
+    }
+    n
 }
 
 /// Why the slots from `o` to the whole record at `r` are not records the
@@ -1323,6 +1345,29 @@ mod tests {
         assert_eq!(findings[0].kind, FindingKind::Truncated);
         assert_eq!(findings[0].offset, Some(offsets[3] as u64));
         assert_eq!(seqs.len(), 39);
+    }
+
+    /// The search for a whole record after a torn slot is one pass: a long
+    /// tail of garbage (whose length words often fit) is judged without a
+    /// CRC per slot.
+    #[test]
+    fn a_garbage_tail_is_a_torn_tail_found_in_one_pass() {
+        let (mut data, offsets, start) = records(5);
+        let mut x = 0x9E37_79B9_7F4A_7C15u64;
+        let tail = (0..16 << 20).map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        });
+        data.extend(tail);
+        let mode = Mode::Active {
+            watermark: Some(offsets[4]),
+        };
+        let (seqs, findings, stop) = walk_all(&data, mode, start);
+        assert_eq!(seqs, [1, 2, 3, 4, 5]);
+        assert!(findings.is_empty(), "{findings:?}");
+        assert!(matches!(stop, Stop::TornTail { .. }), "{stop:?}");
     }
 
     #[test]
