@@ -143,6 +143,20 @@ pub enum Error {
         /// The refused time.
         found: Timestamp,
     },
+    /// A record's timestamp is further ahead of the writer's clock than the
+    /// writer allows ([`crate::WriterOptions::max_clock_skew`]).
+    #[error("record {seq}: timestamp {found} is more than {skew_secs} s ahead of this machine's clock ({clock}); times never decrease along the chain, so every later record would be held to it: correct the time (or the clock), or raise the writer's max_clock_skew")]
+    TimeTooFarAhead {
+        /// The sequence the record would have had.
+        seq: Seq,
+        /// The refused time (for a record without a time of its own: the
+        /// previous record's, which it would inherit).
+        found: Timestamp,
+        /// The writer's clock when it refused.
+        clock: Timestamp,
+        /// The allowed skew, in seconds.
+        skew_secs: u64,
+    },
     /// The writer stopped after a failed flush, seal or segment start.
     #[error(
         "the writer stopped accepting appends after a failed write to disk ({cause}); \

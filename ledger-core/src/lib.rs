@@ -73,7 +73,8 @@ pub use reader::{is_ledger, read_published, Cursor, LiveSlots, Published, Reader
 pub use recovery::{RecoveryReport, TailCut};
 pub use writer::{
     Durability, DurabilityHandle, Entry, Head, OpenMode, Receipt, SharedWriter, Writer,
-    WriterOptions, DEFAULT_SEGMENT_SIZE, MAX_SEGMENT_SIZE, MIN_SEGMENT_SIZE,
+    WriterOptions, DEFAULT_MAX_CLOCK_SKEW, DEFAULT_SEGMENT_SIZE, MAX_SEGMENT_SIZE,
+    MIN_SEGMENT_SIZE,
 };
 
 // The values that must not be mixed up.
@@ -97,9 +98,10 @@ pub use verify::{verify, verify_dir, VerifyOptions, VerifyReport};
 
 // Backups and migration.
 pub use backup::{
-    decode_object, encode_object, is_address, BackupError, BackupReport, BackupStore,
-    BackupSummary, BackupVerifyReport, Manifest, ManifestSegment, ObjectError, Progress,
-    PruneReport, RestoreReport, SegmentState, MAX_OBJECT,
+    decode_object, encode_object, is_address, is_plain_id, BackupError, BackupReport, BackupStore,
+    BackupSummary, BackupVerifyReport, FieldDefect, Manifest, ManifestHead, ManifestLink,
+    ManifestSegment, ObjectError, Progress, PruneReport, PrunedBackup, RestoreReport, SegmentState,
+    MAX_ID_LEN, MAX_OBJECT,
 };
 pub use migrate::{
     migrate, verify_migration, MigrateOptions, MigrationReport, Provenance, UpcastError, Upcaster,

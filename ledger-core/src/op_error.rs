@@ -101,6 +101,9 @@ macro_rules! op_error {
     (@fields TimeWentBackwards, $($t:tt)*) => { op_error!(@emit TimeWentBackwards, $($t)*,
         [#[doc = "A record's timestamp is before the previous record's."] #[error("record {seq}: timestamp {found} is before the previous record's {last}; times never decrease along the chain")]]
         { seq: Seq => "The sequence the record would have had.", last: Timestamp => "The previous record's time.", found: Timestamp => "The refused time." }); };
+    (@fields TimeTooFarAhead, $($t:tt)*) => { op_error!(@emit TimeTooFarAhead, $($t)*,
+        [#[doc = "A record's timestamp is further ahead of the writer's clock than the writer allows."] #[error("record {seq}: timestamp {found} is more than {skew_secs} s ahead of this machine's clock ({clock}); times never decrease along the chain, so every later record would be held to it: correct the time (or the clock), or raise the writer's max_clock_skew")]]
+        { seq: Seq => "The sequence the record would have had.", found: Timestamp => "The refused time.", clock: Timestamp => "The writer's clock when it refused.", skew_secs: u64 => "The allowed skew, in seconds." }); };
     (@fields Poisoned, $($t:tt)*) => { op_error!(@emit Poisoned, $($t)*,
         [#[doc = "The writer stopped after a failed flush, seal or segment start."] #[error("the writer stopped accepting appends after a failed write to disk ({cause}); the kernel may have dropped unflushed pages, so reopen the ledger to recover from what is on disk")]]
         { cause: String => "The flush error." }); };
@@ -127,7 +130,8 @@ op_error! {
     /// writer has not given yet, closing the writer) failed. A segment is sealed and the next one started on the
     /// way, so file errors can occur.
     AppendError {
-        Io, Corrupt, RecordTooLarge, TimeWentBackwards, Poisoned, Closed, NoSuchSeq,
+        Io, Corrupt, RecordTooLarge, TimeWentBackwards, TimeTooFarAhead, Poisoned, Closed,
+        NoSuchSeq,
     }
 }
 

@@ -268,7 +268,10 @@ fn a_name_leaving_the_folder_is_refused() {
         m.segments[0].name = "../../evil.seg".into()
     });
     let err = assert_restore_fails(&store, root.path(), "traversal");
-    assert!(matches!(err, BackupError::UnsafeName { .. }), "{err}");
+    assert!(
+        matches!(&err, BackupError::UnsafeField { defect, .. } if defect.field == "segments[0].name"),
+        "{err}"
+    );
     assert!(!root.path().join("evil.seg").exists());
 }
 

@@ -12,8 +12,6 @@
 
 use std::cmp::Ordering;
 use std::fmt;
-use std::iter::Sum;
-use std::ops::{Add, AddAssign, Neg, Sub, SubAssign};
 use std::str::FromStr;
 
 /// An exact decimal with 8 fractional digits.
@@ -79,10 +77,25 @@ impl Decimal {
         self.0 == 0
     }
 
-    /// The absolute value.
-    pub const fn abs(self) -> Self {
-        Decimal(self.0.abs())
+    /// The absolute value, or `None` for the one value without one (the
+    /// most negative, `-1.7 × 10³⁰`).
+    pub const fn checked_abs(self) -> Option<Self> {
+        match self.0.checked_abs() {
+            Some(v) => Some(Decimal(v)),
+            None => None,
+        }
     }
+
+    /// `-self`, or `None` for the most negative value.
+    pub const fn checked_neg(self) -> Option<Self> {
+        match self.0.checked_neg() {
+            Some(v) => Some(Decimal(v)),
+            None => None,
+        }
+    }
+
+    /// `-1` as a decimal.
+    pub const MINUS_ONE: Decimal = Decimal(-Self::SCALE);
 
     /// `self + rhs`, or `None` on overflow.
     pub fn checked_add(self, rhs: Decimal) -> Option<Decimal> {
@@ -94,9 +107,14 @@ impl Decimal {
         self.0.checked_sub(rhs.0).map(Decimal)
     }
 
-    /// `self × rhs` rounded half-to-even to 8 digits, or `None` on overflow.
+    /// `self × rhs` rounded half-to-even to 8 digits, or `None` when the
+    /// result is out of range. The product is formed without overflowing
+    /// in between: any two amounts whose product fits multiply (10¹⁵ ×
+    /// 10¹⁵, say, although their unit counts multiply to 10⁴⁶).
     pub fn checked_mul(self, rhs: Decimal) -> Option<Decimal> {
-        div_round_half_even(self.0.checked_mul(rhs.0)?, Self::SCALE).map(Decimal)
+        let negative = (self.0 < 0) != (rhs.0 < 0);
+        let magnitude = mul_scaled_half_even(self.0.unsigned_abs(), rhs.0.unsigned_abs())?;
+        from_magnitude(magnitude, negative)
     }
 
     /// `self ÷ rhs` rounded half-to-even to 8 digits; `None` when `rhs` is
@@ -126,6 +144,45 @@ impl Decimal {
     }
 }
 
+/// `a × b / SCALE` rounded half-to-even, on magnitudes, or `None` when it
+/// does not fit in a `u128`. With `a = a1·S + a0` and `b = b1·S + b0`
+/// (`S` = [`Decimal::SCALE`], `a0, b0 < S`),
+/// `a·b/S = a1·b1·S + a1·b0 + a0·b1 + a0·b0/S`: every term is at most the
+/// result, so a term that overflows means the result does, and only the
+/// last term has a fraction.
+fn mul_scaled_half_even(a: u128, b: u128) -> Option<u128> {
+    const S: u128 = Decimal::SCALE as u128;
+    let (a1, a0) = (a / S, a % S);
+    let (b1, b0) = (b / S, b % S);
+    let low = a0 * b0; // < S², far inside u128
+    let q = a1
+        .checked_mul(b1)?
+        .checked_mul(S)?
+        .checked_add(a1.checked_mul(b0)?)?
+        .checked_add(a0.checked_mul(b1)?)?
+        .checked_add(low / S)?;
+    let r = low % S;
+    let up = match (r * 2).cmp(&S) {
+        Ordering::Less => false,
+        Ordering::Greater => true,
+        Ordering::Equal => q % 2 == 1,
+    };
+    if up {
+        q.checked_add(1)
+    } else {
+        Some(q)
+    }
+}
+
+/// A signed decimal from a magnitude, or `None` when it is out of range.
+fn from_magnitude(m: u128, negative: bool) -> Option<Decimal> {
+    if negative {
+        0i128.checked_sub_unsigned(m).map(Decimal)
+    } else {
+        i128::try_from(m).ok().map(Decimal)
+    }
+}
+
 /// `n / d` rounded half-to-even (`d > 0` or `d < 0`).
 fn div_round_half_even(n: i128, d: i128) -> Option<i128> {
     let q = n.checked_div(d)?;
@@ -147,46 +204,6 @@ fn div_round_half_even(n: i128, d: i128) -> Option<i128> {
         q.checked_sub(1)
     } else {
         q.checked_add(1)
-    }
-}
-
-impl Add for Decimal {
-    type Output = Decimal;
-    /// Exact; panics only on overflow of ±1.7 × 10³⁰, far past any amount.
-    fn add(self, rhs: Decimal) -> Decimal {
-        Decimal(self.0 + rhs.0)
-    }
-}
-
-impl Sub for Decimal {
-    type Output = Decimal;
-    fn sub(self, rhs: Decimal) -> Decimal {
-        Decimal(self.0 - rhs.0)
-    }
-}
-
-impl Neg for Decimal {
-    type Output = Decimal;
-    fn neg(self) -> Decimal {
-        Decimal(-self.0)
-    }
-}
-
-impl AddAssign for Decimal {
-    fn add_assign(&mut self, rhs: Decimal) {
-        self.0 += rhs.0;
-    }
-}
-
-impl SubAssign for Decimal {
-    fn sub_assign(&mut self, rhs: Decimal) {
-        self.0 -= rhs.0;
-    }
-}
-
-impl Sum for Decimal {
-    fn sum<I: Iterator<Item = Decimal>>(iter: I) -> Decimal {
-        iter.fold(Decimal::ZERO, |a, b| a + b)
     }
 }
 
@@ -415,7 +432,7 @@ mod tests {
 
     #[test]
     fn arithmetic_is_exact_and_rounds_half_even() {
-        assert_eq!(d("0.1") + d("0.2"), d("0.3"));
+        assert_eq!(d("0.1").checked_add(d("0.2")), Some(d("0.3")));
         assert_eq!(
             d("40600")
                 .checked_sub(d("40000"))
@@ -434,10 +451,48 @@ mod tests {
         assert_eq!(d("1").checked_div(Decimal::ZERO), None);
         assert_eq!(Decimal::new(12345, 2), Some(d("123.45")));
         assert_eq!(Decimal::new(1, 9), None);
+    }
+
+    #[test]
+    fn products_of_amounts_whose_result_fits_never_overflow_in_between() {
+        // 10^15 × 10^15: the unit counts multiply to 10^46, beyond i128,
+        // but the product, 10^30, fits (the range is ±1.7 × 10^30).
+        let max = d("1000000000000000");
         assert_eq!(
-            [d("1.5"), d("2.25")].into_iter().sum::<Decimal>(),
-            d("3.75")
+            max.checked_mul(max),
+            Some(d("1000000000000000000000000000000"))
         );
+        assert_eq!(
+            d("10000000000000").checked_mul(d("-10000000000000")),
+            Some(d("-100000000000000000000000000"))
+        );
+        // Past the range: None, never a panic or a wrap.
+        assert_eq!(max.checked_mul(d("10000000000000000")), None);
+        let top = Decimal::from_units(i128::MAX);
+        let bottom = Decimal::from_units(i128::MIN);
+        assert_eq!(top.checked_mul(Decimal::ONE), Some(top));
+        assert_eq!(bottom.checked_mul(Decimal::ONE), Some(bottom));
+        assert_eq!(
+            top.checked_mul(Decimal::MINUS_ONE),
+            Some(Decimal::from_units(-i128::MAX))
+        );
+        assert_eq!(bottom.checked_mul(Decimal::MINUS_ONE), None);
+        assert_eq!(top.checked_mul(d("1.00000001")), None);
+        assert_eq!(bottom.checked_abs(), None);
+        assert_eq!(bottom.checked_neg(), None);
+        assert_eq!(d("-3").checked_abs(), Some(d("3")));
+        // The wide product rounds exactly like the narrow one.
+        for (a, b) in [
+            ("1.23456789", "9.87654321"),
+            ("-0.00000005", "0.5"),
+            ("0.00000015", "0.5"),
+            ("123456.78", "-0.00000001"),
+        ] {
+            let narrow = d(a).units() * d(b).units();
+            let expect =
+                super::div_round_half_even(narrow, Decimal::SCALE).map(Decimal::from_units);
+            assert_eq!(d(a).checked_mul(d(b)), expect, "{a} × {b}");
+        }
     }
 
     #[test]

@@ -32,6 +32,9 @@ pub enum DomainError {
     /// A projection snapshot could not be taken or written.
     #[error(transparent)]
     Snapshot(#[from] SnapshotError),
+    /// A report's sums leave the exact range.
+    #[error(transparent)]
+    Report(#[from] crate::report::ReportError),
 }
 
 macro_rules! from_engine_op {

@@ -272,7 +272,7 @@ impl Direction {
     pub fn sign(self) -> Decimal {
         match self {
             Direction::Long => Decimal::ONE,
-            Direction::Short => -Decimal::ONE,
+            Direction::Short => Decimal::MINUS_ONE,
         }
     }
 }

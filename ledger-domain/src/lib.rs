@@ -90,10 +90,10 @@ pub use ids::{DecisionId, OrderId, SessionId, Symbol, TradeId};
 pub use index::{decision_chain, trade_events, EventHit, TradingKeys};
 pub use ledger::{LedgerHandle, OpenReport, SessionLogger, TradingLedger};
 pub use projections::{
-    At, DecisionChain, MetricSeries, PositionView, Projections, SessionView, TradeStory,
+    At, DecisionChain, MetricSeries, PositionView, Projections, SessionView, TradeStory, Unfolded,
 };
 pub use replay::{replay, ReplayOptions};
-pub use report::{Performance, PerformanceReport, ReportFilter};
+pub use report::{total_net_pnl, Performance, PerformanceReport, ReportError, ReportFilter};
 pub use snapshot::{SnapshotDefect, SnapshotError};
 pub use trade::{Fill, Trade, TradeStatus};
 pub use validate::{check_time, validate, ValidationError};

@@ -136,6 +136,21 @@ pub struct Projections {
     pub system_by_level: BTreeMap<Level, u64>,
     /// Events by kind code (index = [`EventKind::code`]).
     pub counts: Vec<u64>,
+    /// Events the fold could not apply, in order: kept so that no view
+    /// drops them silently (possible only in a log written without
+    /// validation; validation refuses every such event).
+    pub unfolded: Vec<Unfolded>,
+}
+
+/// An event that breaks a trade rule, so the fold left the trade unchanged.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Unfolded {
+    /// The record.
+    pub seq: Seq,
+    /// The event's kind.
+    pub kind: EventKind,
+    /// Why it was not applied.
+    pub reason: String,
 }
 
 impl Projections {
@@ -164,7 +179,7 @@ impl Projections {
                         e.trade_id, t.opened.0
                     ),
                 ),
-                None => Ok(()),
+                None => Trade::check_open(e).or_else(|r| refuse("qty", r)),
             },
             Event::TradeFilled(e) => match self.trades.get(&e.trade_id) {
                 None => refuse("trade_id", format!("no trade {} was opened", e.trade_id)),
@@ -206,7 +221,8 @@ impl Projections {
     }
 
     /// Folds one event. Events that break a trade rule (possible only in a
-    /// log written without validation) leave the trade unchanged.
+    /// log written without validation) leave the trade unchanged and are
+    /// listed in [`Self::unfolded`].
     pub fn apply(&mut self, seq: Seq, hash: ChainHash, time: Timestamp, event: Event) {
         self.last = Some((seq, hash, time));
         let code = event.kind().code() as usize;
@@ -264,28 +280,43 @@ impl Projections {
                     .push(seq),
             },
             Event::TradeOpened(e) => {
-                if self.trades.contains_key(&e.trade_id) {
-                    return;
+                if let Some(t) = self.trades.get(&e.trade_id) {
+                    let reason = format!(
+                        "trade {} already exists (opened at record {})",
+                        e.trade_id, t.opened.0
+                    );
+                    return self.unfold(seq, EventKind::TradeOpened, reason);
                 }
-                if let Ok(t) = Trade::open(seq, time, &e) {
-                    if let Some(chain) = e
-                        .decision_id
-                        .as_ref()
-                        .and_then(|d| self.decisions.get_mut(d))
-                    {
-                        chain.trades.push(e.trade_id.clone());
+                match Trade::open(seq, time, &e) {
+                    Ok(t) => {
+                        if let Some(chain) = e
+                            .decision_id
+                            .as_ref()
+                            .and_then(|d| self.decisions.get_mut(d))
+                        {
+                            chain.trades.push(e.trade_id.clone());
+                        }
+                        self.trades.insert(e.trade_id, t);
                     }
-                    self.trades.insert(e.trade_id, t);
+                    Err(reason) => self.unfold(seq, EventKind::TradeOpened, reason),
                 }
             }
             Event::TradeFilled(e) => {
-                if let Some(t) = self.trades.get_mut(&e.trade_id) {
-                    let _ = t.fill(seq, time, &e);
+                let done = match self.trades.get_mut(&e.trade_id) {
+                    Some(t) => t.fill(seq, time, &e),
+                    None => Err(format!("no trade {} was opened", e.trade_id)),
+                };
+                if let Err(reason) = done {
+                    self.unfold(seq, EventKind::TradeFilled, reason);
                 }
             }
             Event::TradeClosed(e) => {
-                if let Some(t) = self.trades.get_mut(&e.trade_id) {
-                    let _ = t.close(seq, time, &e);
+                let done = match self.trades.get_mut(&e.trade_id) {
+                    Some(t) => t.close(seq, time, &e),
+                    None => Err(format!("no trade {} was opened", e.trade_id)),
+                };
+                if let Err(reason) = done {
+                    self.unfold(seq, EventKind::TradeClosed, reason);
                 }
             }
             Event::PositionSnapshot(e) => {
@@ -336,6 +367,10 @@ impl Projections {
                 event: e,
             }),
         }
+    }
+
+    fn unfold(&mut self, seq: Seq, kind: EventKind, reason: String) {
+        self.unfolded.push(Unfolded { seq, kind, reason });
     }
 
     /// Open trades, in the order they were opened.

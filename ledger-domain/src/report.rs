@@ -24,10 +24,24 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::decimal::Decimal;
-use crate::ids::Symbol;
+use crate::ids::{Symbol, TradeId};
 use crate::projections::Projections;
 use crate::trade::Trade;
-use ledger_core::Timestamp;
+use ledger_core::{Seq, Timestamp};
+
+/// Why a report cannot be computed: a sum over the trades leaves the exact
+/// range (possible only in a log written without validation, whose amounts
+/// were never bounded). The report is refused rather than wrapped or cut.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the report's {figure} overflows at trade {trade} (opened at record {opened}): its amounts are beyond what the ledger computes exactly; was the log written without validation?")]
+pub struct ReportError {
+    /// The figure being summed (`net P&L`, `gross profit`, `equity`, ...).
+    pub figure: &'static str,
+    /// The trade whose amount made it overflow.
+    pub trade: TradeId,
+    /// The record that opened that trade.
+    pub opened: Seq,
+}
 
 /// Which trades a report covers.
 #[derive(Debug, Clone, Default)]
@@ -91,8 +105,12 @@ pub struct PerformanceReport {
 }
 
 impl PerformanceReport {
-    /// Computes the report over the closed trades of `p` that `filter` selects.
-    pub fn compute(p: &Projections, filter: &ReportFilter) -> PerformanceReport {
+    /// Computes the report over the closed trades of `p` that `filter`
+    /// selects; every sum is checked, and an overflow names the trade.
+    pub fn compute(
+        p: &Projections,
+        filter: &ReportFilter,
+    ) -> Result<PerformanceReport, ReportError> {
         let starting_equity = p
             .sessions
             .values()
@@ -113,30 +131,70 @@ impl PerformanceReport {
         for t in &trades {
             by.entry(t.symbol.clone()).or_default().push(t);
         }
-        PerformanceReport {
+        Ok(PerformanceReport {
             starting_equity,
-            total: performance(&trades, starting_equity),
+            total: performance(&trades, starting_equity)?,
             by_symbol: by
                 .into_iter()
-                .map(|(s, ts)| (s, performance(&ts, starting_equity)))
-                .collect(),
-        }
+                .map(|(s, ts)| Ok((s, performance(&ts, starting_equity)?)))
+                .collect::<Result<_, ReportError>>()?,
+        })
     }
 }
 
-fn performance(trades: &[&Trade], start: Decimal) -> Performance {
+/// The sum of the net P&L of `trades`, checked.
+pub fn total_net_pnl(trades: &[&Trade]) -> Result<Decimal, ReportError> {
+    trades.iter().try_fold(Decimal::ZERO, |sum, t| {
+        let net = t.net_pnl().ok_or_else(|| overflow("net P&L", t))?;
+        add("net P&L", sum, net, t)
+    })
+}
+
+/// Adds `figure`'s next term, naming `t` when the sum overflows.
+fn add(
+    figure: &'static str,
+    sum: Decimal,
+    term: Decimal,
+    t: &Trade,
+) -> Result<Decimal, ReportError> {
+    sum.checked_add(term).ok_or_else(|| overflow(figure, t))
+}
+
+fn overflow(figure: &'static str, t: &Trade) -> ReportError {
+    ReportError {
+        figure,
+        trade: t.trade_id.clone(),
+        opened: t.opened.0,
+    }
+}
+
+fn performance(trades: &[&Trade], start: Decimal) -> Result<Performance, ReportError> {
     let n = trades.len() as u64;
-    let pnl: Vec<Decimal> = trades.iter().map(|t| t.net_pnl()).collect();
+    let pnl = trades
+        .iter()
+        .map(|t| t.net_pnl().ok_or_else(|| overflow("net P&L", t)))
+        .collect::<Result<Vec<Decimal>, _>>()?;
     let wins = pnl.iter().filter(|p| p.is_positive()).count() as u64;
     let losses = pnl.iter().filter(|p| p.is_negative()).count() as u64;
-    let gross_profit: Decimal = pnl.iter().copied().filter(|p| p.is_positive()).sum();
-    let gross_loss: Decimal = pnl
-        .iter()
-        .copied()
-        .filter(|p| p.is_negative())
-        .sum::<Decimal>()
-        .abs();
-    let net: Decimal = pnl.iter().copied().sum();
+    let (mut gross_profit, mut losing, mut gross_loss, mut net, mut fees) = (
+        Decimal::ZERO,
+        Decimal::ZERO,
+        Decimal::ZERO,
+        Decimal::ZERO,
+        Decimal::ZERO,
+    );
+    for (t, p) in trades.iter().zip(&pnl) {
+        if p.is_positive() {
+            gross_profit = add("gross profit", gross_profit, *p, t)?;
+        } else if p.is_negative() {
+            losing = add("gross loss", losing, *p, t)?;
+            gross_loss = losing
+                .checked_abs()
+                .ok_or_else(|| overflow("gross loss", t))?;
+        }
+        net = add("net P&L", net, *p, t)?;
+        fees = add("fees", fees, t.fees, t)?;
+    }
     let div = |a: Decimal, k: u64| a.checked_div(Decimal::from_int(k as i64));
 
     let mut equity = start;
@@ -145,9 +203,11 @@ fn performance(trades: &[&Trade], start: Decimal) -> Performance {
     let mut max_dd_pct: Option<f64> = None;
     let mut curve = Vec::with_capacity(trades.len());
     for (t, p) in trades.iter().zip(&pnl) {
-        equity += *p;
+        equity = add("equity", equity, *p, t)?;
         peak = peak.max(equity);
-        let dd = peak - equity;
+        let dd = peak
+            .checked_sub(equity)
+            .ok_or_else(|| overflow("drawdown", t))?;
         if dd > max_dd {
             max_dd = dd;
         }
@@ -162,7 +222,7 @@ fn performance(trades: &[&Trade], start: Decimal) -> Performance {
 
     let returns: Vec<f64> = trades.iter().filter_map(|t| t.return_on_cost()).collect();
     let (sharpe, sortino) = ratios(&returns);
-    Performance {
+    Ok(Performance {
         trades: n,
         wins,
         losses,
@@ -170,7 +230,7 @@ fn performance(trades: &[&Trade], start: Decimal) -> Performance {
         gross_profit,
         gross_loss,
         net_pnl: net,
-        fees: trades.iter().map(|t| t.fees).sum(),
+        fees,
         profit_factor: (!gross_loss.is_zero()).then(|| gross_profit.to_f64() / gross_loss.to_f64()),
         average_win: if wins > 0 {
             div(gross_profit, wins)
@@ -188,7 +248,7 @@ fn performance(trades: &[&Trade], start: Decimal) -> Performance {
         sharpe,
         sortino,
         equity_curve: curve,
-    }
+    })
 }
 
 /// Per-trade Sharpe and Sortino ratios of `r`.

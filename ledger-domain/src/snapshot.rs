@@ -34,7 +34,7 @@ const MAGIC: [u8; 8] = *b"\x89LGRSNP\n";
 const FORMAT: u16 = 1;
 /// Bumped whenever the projections' layout changes; older snapshots are
 /// then ignored and rebuilt.
-pub const PROJECTION_SCHEMA: u16 = 1;
+pub const PROJECTION_SCHEMA: u16 = 2;
 const HEAD: usize = 80;
 
 /// Bounds-checked little-endian fields of a snapshot file (untrusted bytes).

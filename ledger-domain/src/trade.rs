@@ -92,13 +92,60 @@ fn gross(direction: Direction, avg: Decimal, exit: Decimal, qty: Decimal) -> Opt
         .checked_mul(direction.sign())
 }
 
+/// The amounts of a trade that its events change, computed before any is
+/// stored: checking an event and applying it run the same arithmetic, so an
+/// event validation accepts always folds, and one that cannot fold (possible
+/// only in a log written without validation) changes nothing.
+#[derive(Debug, Clone, Copy)]
+struct Amounts {
+    open_qty: Decimal,
+    avg_entry: Decimal,
+    cost_basis: Decimal,
+    max_qty: Decimal,
+    realized_gross: Decimal,
+    fees: Decimal,
+}
+
+impl Amounts {
+    /// The net P&L these amounts give, which must exist for them to be stored.
+    fn checked(self, trade: &TradeId) -> Result<Self, TradeError> {
+        self.realized_gross
+            .checked_sub(self.fees)
+            .map(|_| self)
+            .ok_or_else(|| overflow(trade))
+    }
+}
+
+fn overflow(trade: &TradeId) -> TradeError {
+    format!("amounts of trade {trade} overflow")
+}
+
 impl Trade {
-    /// A trade from its opening event.
-    pub fn open(seq: Seq, time: Timestamp, e: &TradeOpened) -> Result<Trade, TradeError> {
+    /// The amounts an opening event starts a trade with.
+    fn opening(e: &TradeOpened) -> Result<Amounts, TradeError> {
         let cost = e
             .price
             .checked_mul(e.qty)
-            .ok_or_else(|| "price × qty overflows".to_owned())?;
+            .ok_or_else(|| format!("price × qty of trade {} overflows", e.trade_id))?;
+        Amounts {
+            open_qty: e.qty,
+            avg_entry: e.price,
+            cost_basis: cost,
+            max_qty: e.qty,
+            realized_gross: Decimal::ZERO,
+            fees: e.fees,
+        }
+        .checked(&e.trade_id)
+    }
+
+    /// Checks an opening event's arithmetic without opening the trade.
+    pub fn check_open(e: &TradeOpened) -> Result<(), TradeError> {
+        Self::opening(e).map(|_| ())
+    }
+
+    /// A trade from its opening event.
+    pub fn open(seq: Seq, time: Timestamp, e: &TradeOpened) -> Result<Trade, TradeError> {
+        let amounts = Self::opening(e)?;
         Ok(Trade {
             trade_id: e.trade_id.clone(),
             session: e.session.clone(),
@@ -106,12 +153,12 @@ impl Trade {
             direction: e.direction,
             decision_id: e.decision_id.clone(),
             status: TradeStatus::Open,
-            open_qty: e.qty,
-            avg_entry: e.price,
-            cost_basis: cost,
-            max_qty: e.qty,
-            realized_gross: Decimal::ZERO,
-            fees: e.fees,
+            open_qty: amounts.open_qty,
+            avg_entry: amounts.avg_entry,
+            cost_basis: amounts.cost_basis,
+            max_qty: amounts.max_qty,
+            realized_gross: amounts.realized_gross,
+            fees: amounts.fees,
             fills: vec![Fill {
                 seq,
                 time,
@@ -128,6 +175,26 @@ impl Trade {
         })
     }
 
+    fn amounts(&self) -> Amounts {
+        Amounts {
+            open_qty: self.open_qty,
+            avg_entry: self.avg_entry,
+            cost_basis: self.cost_basis,
+            max_qty: self.max_qty,
+            realized_gross: self.realized_gross,
+            fees: self.fees,
+        }
+    }
+
+    fn store(&mut self, a: Amounts) {
+        self.open_qty = a.open_qty;
+        self.avg_entry = a.avg_entry;
+        self.cost_basis = a.cost_basis;
+        self.max_qty = a.max_qty;
+        self.realized_gross = a.realized_gross;
+        self.fees = a.fees;
+    }
+
     fn require_open(&self) -> Result<(), TradeError> {
         match (self.status, self.closed) {
             (TradeStatus::Open, _) => Ok(()),
@@ -141,8 +208,8 @@ impl Trade {
         }
     }
 
-    /// Checks a further fill without applying it.
-    pub fn check_fill(&self, e: &TradeFilled) -> Result<(), TradeError> {
+    /// The amounts after a further fill, and the gross P&L it realizes.
+    fn after_fill(&self, e: &TradeFilled) -> Result<(Amounts, Decimal), TradeError> {
         self.require_open()?;
         if e.effect == FillEffect::Reduce && e.qty >= self.open_qty {
             return Err(format!(
@@ -150,44 +217,47 @@ impl Trade {
                 e.qty, self.trade_id, self.open_qty
             ));
         }
-        Ok(())
-    }
-
-    /// Applies a further fill.
-    pub fn fill(&mut self, seq: Seq, time: Timestamp, e: &TradeFilled) -> Result<(), TradeError> {
-        self.check_fill(e)?;
-        let overflow = || format!("amounts of trade {} overflow", self.trade_id);
-        let new_fees = self.fees.checked_add(e.fees).ok_or_else(overflow)?;
+        let overflow = || overflow(&self.trade_id);
+        let mut a = self.amounts();
+        a.fees = a.fees.checked_add(e.fees).ok_or_else(overflow)?;
         let mut realized = Decimal::ZERO;
         match e.effect {
             FillEffect::Increase => {
-                let new_qty = self.open_qty.checked_add(e.qty).ok_or_else(overflow)?;
-                let value = self
+                let new_qty = a.open_qty.checked_add(e.qty).ok_or_else(overflow)?;
+                let added = e.price.checked_mul(e.qty).ok_or_else(overflow)?;
+                let value = a
                     .avg_entry
-                    .checked_mul(self.open_qty)
-                    .and_then(|a| a.checked_add(e.price.checked_mul(e.qty)?))
+                    .checked_mul(a.open_qty)
+                    .and_then(|v| v.checked_add(added))
                     .ok_or_else(overflow)?;
-                self.avg_entry = value.checked_div(new_qty).ok_or_else(overflow)?;
-                self.cost_basis = self
-                    .cost_basis
-                    .checked_add(e.price.checked_mul(e.qty).ok_or_else(overflow)?)
-                    .ok_or_else(overflow)?;
-                self.open_qty = new_qty;
-                self.max_qty = self.max_qty.max(new_qty);
+                a.avg_entry = value.checked_div(new_qty).ok_or_else(overflow)?;
+                a.cost_basis = a.cost_basis.checked_add(added).ok_or_else(overflow)?;
+                a.open_qty = new_qty;
+                a.max_qty = a.max_qty.max(new_qty);
             }
             FillEffect::Reduce => {
                 realized =
-                    gross(self.direction, self.avg_entry, e.price, e.qty).ok_or_else(overflow)?;
-                let gross_total = self
+                    gross(self.direction, a.avg_entry, e.price, e.qty).ok_or_else(overflow)?;
+                a.realized_gross = a
                     .realized_gross
                     .checked_add(realized)
                     .ok_or_else(overflow)?;
-                let open = self.open_qty.checked_sub(e.qty).ok_or_else(overflow)?;
-                self.realized_gross = gross_total;
-                self.open_qty = open;
+                a.open_qty = a.open_qty.checked_sub(e.qty).ok_or_else(overflow)?;
             }
         }
-        self.fees = new_fees;
+        Ok((a.checked(&self.trade_id)?, realized))
+    }
+
+    /// Checks a further fill without applying it: the trade must be open, a
+    /// reducing fill must leave quantity open, and every amount must fit.
+    pub fn check_fill(&self, e: &TradeFilled) -> Result<(), TradeError> {
+        self.after_fill(e).map(|_| ())
+    }
+
+    /// Applies a further fill; a fill [`Self::check_fill`] refuses changes nothing.
+    pub fn fill(&mut self, seq: Seq, time: Timestamp, e: &TradeFilled) -> Result<(), TradeError> {
+        let (amounts, realized) = self.after_fill(e)?;
+        self.store(amounts);
         self.fills.push(Fill {
             seq,
             time,
@@ -201,17 +271,25 @@ impl Trade {
         Ok(())
     }
 
+    /// The amounts after closing at `price` with `fees`, and the gross P&L
+    /// of the closing fill.
+    fn after_close(&self, price: Decimal, fees: Decimal) -> Result<(Amounts, Decimal), TradeError> {
+        self.require_open()?;
+        let overflow = || overflow(&self.trade_id);
+        let mut a = self.amounts();
+        let last = gross(self.direction, a.avg_entry, price, a.open_qty).ok_or_else(overflow)?;
+        a.realized_gross = a.realized_gross.checked_add(last).ok_or_else(overflow)?;
+        a.fees = a.fees.checked_add(fees).ok_or_else(overflow)?;
+        a.open_qty = Decimal::ZERO;
+        Ok((a.checked(&self.trade_id)?, last))
+    }
+
     /// The net P&L closing at `price` with `fees` would realize.
     pub fn pnl_if_closed(&self, price: Decimal, fees: Decimal) -> Result<Decimal, TradeError> {
-        self.require_open()?;
-        let overflow = || format!("amounts of trade {} overflow", self.trade_id);
-        let last =
-            gross(self.direction, self.avg_entry, price, self.open_qty).ok_or_else(overflow)?;
-        self.realized_gross
-            .checked_add(last)
-            .and_then(|x| x.checked_sub(self.fees))
-            .and_then(|x| x.checked_sub(fees))
-            .ok_or_else(overflow)
+        let (a, _) = self.after_close(price, fees)?;
+        a.realized_gross
+            .checked_sub(a.fees)
+            .ok_or_else(|| overflow(&self.trade_id))
     }
 
     /// Checks a close without applying it: the trade must be open and a
@@ -235,41 +313,39 @@ impl Trade {
         Ok(pnl)
     }
 
-    /// Applies the close.
+    /// Applies the close; a close [`Self::check_close`] refuses changes nothing.
     pub fn close(&mut self, seq: Seq, time: Timestamp, e: &TradeClosed) -> Result<(), TradeError> {
         self.check_close(e)?;
-        let overflow = || format!("amounts of trade {} overflow", self.trade_id);
-        let last =
-            gross(self.direction, self.avg_entry, e.price, self.open_qty).ok_or_else(overflow)?;
-        self.realized_gross = self.realized_gross.checked_add(last).ok_or_else(overflow)?;
-        self.fees = self.fees.checked_add(e.fees).ok_or_else(overflow)?;
+        let (amounts, last) = self.after_close(e.price, e.fees)?;
+        let closed_qty = self.open_qty;
+        self.store(amounts);
         self.fills.push(Fill {
             seq,
             time,
             effect: FillEffect::Reduce,
-            qty: self.open_qty,
+            qty: closed_qty,
             price: e.price,
             fees: e.fees,
             realized: last,
             order_id: e.order_id.clone(),
         });
-        self.open_qty = Decimal::ZERO;
         self.status = TradeStatus::Closed;
         self.closed = Some((seq, time));
         self.exit_price = Some(e.price);
         Ok(())
     }
 
-    /// Net P&L: realized gross minus all fees (final once closed).
-    pub fn net_pnl(&self) -> Decimal {
-        self.realized_gross
-            .checked_sub(self.fees)
-            .unwrap_or(self.realized_gross)
+    /// Net P&L: realized gross minus all fees (final once closed). The fold
+    /// never stores amounts without one; `None` only for a trade built
+    /// otherwise (by hand, or decoded from a forged snapshot).
+    pub fn net_pnl(&self) -> Option<Decimal> {
+        self.realized_gross.checked_sub(self.fees)
     }
 
     /// Return on the capital committed: net P&L / cost basis.
     pub fn return_on_cost(&self) -> Option<f64> {
-        (!self.cost_basis.is_zero()).then(|| self.net_pnl().to_f64() / self.cost_basis.to_f64())
+        let net = self.net_pnl()?;
+        (!self.cost_basis.is_zero()).then(|| net.to_f64() / self.cost_basis.to_f64())
     }
 }
 
@@ -337,7 +413,7 @@ mod tests {
         fill(&mut t, FillEffect::Increase, "0.2", "40000", "4");
         assert_eq!(t.avg_entry, d("40000"));
         assert_eq!(close(&mut t, "40600", "10"), d("280"));
-        assert_eq!(t.net_pnl(), d("280"));
+        assert_eq!(t.net_pnl(), Some(d("280")));
         assert_eq!(t.cost_basis, d("20000"));
     }
 

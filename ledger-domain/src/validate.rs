@@ -22,8 +22,13 @@ pub struct ValidationError {
     pub reason: String,
 }
 
-/// The largest magnitude of a price, quantity, fee or P&L: 10^15. Products
-/// of two such amounts stay far inside [`Decimal`]'s exact range.
+/// The largest magnitude of a price, quantity, fee or P&L: 10^15. The
+/// product of two such amounts (10^30) fits in [`Decimal`]'s exact range
+/// (±1.7 × 10^30), and [`Decimal::checked_mul`] forms it without overflowing
+/// in between. Sums the fold accumulates over many events (cost basis,
+/// average entry × quantity, fees) can still leave the range: validation
+/// runs the fold's own arithmetic ([`crate::Projections::check`]), so such
+/// an event is refused, naming the trade, and whatever is accepted folds.
 pub const MAX_AMOUNT: Decimal = Decimal::from_int(1_000_000_000_000_000);
 
 struct Check {
@@ -68,7 +73,7 @@ impl Check {
     }
 
     fn in_range(&self, field: &str, v: Decimal) -> Res {
-        if v.abs() > MAX_AMOUNT {
+        if v.checked_abs().is_none_or(|a| a > MAX_AMOUNT) {
             return self.fail(
                 field,
                 format!("{v} is beyond the largest amount the ledger takes ({MAX_AMOUNT})"),

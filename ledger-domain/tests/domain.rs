@@ -37,7 +37,7 @@ fn the_demo_report_matches_hand_computed_figures() {
     let p = l.projections();
     assert_eq!(p.count(EventKind::PositionSnapshot), 9);
     assert_eq!(p.trades.len(), 3);
-    let r = PerformanceReport::compute(p, &ReportFilter::default());
+    let r = PerformanceReport::compute(p, &ReportFilter::default()).unwrap();
     let t = &r.total;
     assert_eq!((t.trades, t.wins, t.losses), (3, 2, 1));
     assert!((t.win_rate.unwrap() - 2.0 / 3.0).abs() < 1e-12);
@@ -84,7 +84,8 @@ fn the_demo_report_matches_hand_computed_figures() {
             symbols: vec!["BTC-USD".into()],
             ..Default::default()
         },
-    );
+    )
+    .unwrap();
     assert_eq!(only_btc.total.net_pnl, d("280"));
     let t2_close = p.trades[&TradeId::from("T2")].closed.unwrap().1;
     let until_t2 = PerformanceReport::compute(
@@ -93,7 +94,8 @@ fn the_demo_report_matches_hand_computed_figures() {
             to: Some(Timestamp::from_nanos(t2_close.as_nanos() + 1)),
             ..Default::default()
         },
-    );
+    )
+    .unwrap();
     assert_eq!(until_t2.total.trades, 2);
     assert_eq!(until_t2.total.net_pnl, d("570"));
     assert_eq!(until_t2.total.sortino, None, "no losing trade, no downside");
@@ -106,7 +108,7 @@ fn why_did_we_trade_goes_from_trade_to_decision() {
     let reader = Reader::with_storage(l.writer().storage().clone()).unwrap();
     let p = l.projections();
     let story = p.explain_trade(&"T3".into(), &reader).unwrap().unwrap();
-    assert_eq!(story.trade.net_pnl(), d("-345"));
+    assert_eq!(story.trade.net_pnl(), Some(d("-345")));
     assert_eq!(story.trade.exit_price, Some(d("96.6")));
     let decision = story.decision.unwrap();
     assert_eq!(decision.event.decision_id, DecisionId::from("D3"));

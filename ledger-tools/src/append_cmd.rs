@@ -36,6 +36,7 @@ fn refuses_the_line(e: &DomainError) -> bool {
         DomainError::Ledger(e) => matches!(
             e,
             ledger_core::Error::TimeWentBackwards { .. }
+                | ledger_core::Error::TimeTooFarAhead { .. }
                 | ledger_core::Error::RecordTooLarge { .. }
         ),
         _ => false,
@@ -64,7 +65,8 @@ pub fn run(
     let opts = WriterOptions::default()
         .segment_size(args.segment_size)
         .durability(Durability::default())
-        .preallocate(false);
+        .preallocate(false)
+        .max_clock_skew(args.max_clock_skew.0);
     let existed = ledger_core::is_ledger(&ledger_core::storage::FsStorage::new(dir));
     let mut ledger = TradingLedger::open(dir, opts)?;
     let id = ledger.writer().ledger_id();

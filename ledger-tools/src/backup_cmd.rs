@@ -53,14 +53,23 @@ pub fn run(
             if *json {
                 let v = serde_json::json!({
                     "id": m.id, "segments": m.segments.len(), "copied": r.copied, "reused": r.reused,
+                    "replaced_damaged": r.replaced,
                     "added_bytes": m.added_bytes, "added_stored_bytes": m.added_stored_bytes,
                     "head": m.head.as_ref().map(|h| serde_json::json!({"seq": h.seq, "chain_hash": h.chain_hash})),
                 });
                 writeln!(out, "{v:#}").map_err(w)?;
             } else {
+                if r.replaced > 0 {
+                    writeln!(
+                        out,
+                        "{} object(s) in the store were damaged and were written anew from the ledger",
+                        r.replaced
+                    )
+                    .map_err(w)?;
+                }
                 writeln!(
                     out,
-                    "backup {} of ledger {}: {} segments ({} copied, {} already in the store), added {} ({} stored), head {} in {}",
+                    "backup {} of ledger {}: {} segments ({} copied, {} already in the store and re-hashed), added {} ({} stored), head {} in {}",
                     m.id,
                     m.ledger_id,
                     m.segments.len(),
@@ -165,7 +174,15 @@ pub fn run(
                     .map_err(w)?;
                     Ok(Exit::Success)
                 }
-                Err(e @ (BackupError::Object { .. } | BackupError::RestoreFailed { .. })) => {
+                Err(
+                    e @ (BackupError::Object { .. }
+                    | BackupError::RestoreFailed { .. }
+                    | BackupError::BrokenChain { .. }
+                    | BackupError::WrongLedger { .. }
+                    | BackupError::UnsafeField { .. }
+                    | BackupError::Manifest { .. }
+                    | BackupError::ManifestMeta { .. }),
+                ) => {
                     writeln!(out, "{e}").map_err(w)?;
                     Ok(Exit::Damage)
                 }
@@ -179,6 +196,9 @@ pub fn run(
         } => {
             let store = BackupStore::open(store).map_err(backup_err)?;
             let r = store.prune(*keep_last, *keep_within).map_err(backup_err)?;
+            for u in &r.unexpected {
+                writeln!(out, "{u}").map_err(w)?;
+            }
             writeln!(
                 out,
                 "removed {} backup(s), {} object(s) and {} leftover temporary file(s) ({} freed); {} backup(s) kept",
@@ -189,7 +209,17 @@ pub fn run(
                 r.kept
             )
             .map_err(w)?;
-            Ok(Exit::Success)
+            if r.unexpected.is_empty() {
+                Ok(Exit::Success)
+            } else {
+                writeln!(
+                    out,
+                    "{} unexpected entr(y/ies) in the store (left alone, not followed): DAMAGED",
+                    r.unexpected.len()
+                )
+                .map_err(w)?;
+                Ok(Exit::Damage)
+            }
         }
     }
 }

@@ -448,9 +448,54 @@ pub struct AppendArgs {
     )]
     pub segment_size: u64,
 
+    /// Refuse events whose time is more than this far ahead of this
+    /// machine's clock (seconds, or with a suffix s, m, h, d; `off`: no
+    /// limit). Times never decrease along the chain, so one event stamped
+    /// far ahead would hold every later event to its time.
+    #[arg(
+        long,
+        value_name = "DURATION",
+        default_value = "1d",
+        value_parser = parse_skew
+    )]
+    pub max_clock_skew: Skew,
+
     /// Print one JSON object instead of text.
     #[arg(long)]
     pub json: bool,
+}
+
+/// A clock-skew limit: a duration, or none (`off`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Skew(pub Option<std::time::Duration>);
+
+/// Parses `--max-clock-skew`: `off`, or a whole number with an optional
+/// suffix `s`, `m`, `h` or `d` (seconds without one).
+pub fn parse_skew(s: &str) -> Result<Skew, String> {
+    let t = s.trim();
+    if t.eq_ignore_ascii_case("off") {
+        return Ok(Skew(None));
+    }
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (digits, suffix) = t.split_at(split);
+    let unit: u64 = match suffix.trim() {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        other => {
+            return Err(format!(
+                "unknown duration suffix {other:?} (use s, m, h or d, or `off`)"
+            ))
+        }
+    };
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("{s:?} is not a duration (e.g. 90s, 15m, 1d, off)"))?;
+    let secs = n
+        .checked_mul(unit)
+        .ok_or_else(|| format!("{s:?} is too long"))?;
+    Ok(Skew(Some(std::time::Duration::from_secs(secs))))
 }
 
 /// Output formats of `ledger export`.

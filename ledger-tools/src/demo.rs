@@ -80,9 +80,26 @@ pub fn run(dir: &Path, args: &DemoArgs, out: &mut dyn Write) -> Result<Exit, Too
     } else {
         format!("r{run_no}-")
     };
-    let start = Timestamp::now().max(Timestamp::from_nanos(
-        ledger.writer().head().map_or(0, |h| h.timestamp.as_nanos()) + 1_000_000,
-    ));
+    // Continue 1 ms after the last record (times never decrease); a last
+    // record at the end of time leaves no room.
+    let last = ledger.writer().head().map_or(0, |h| h.timestamp.as_nanos());
+    let after = last.checked_add(1_000_000).ok_or_else(|| {
+        ToolError::Refused(format!(
+            "the last record of the ledger in {} is stamped {}, the latest time the format holds; no event can follow it",
+            dir.display(),
+            Timestamp::from_nanos(last)
+        ))
+    })?;
+    let clock = Timestamp::now();
+    let skew = i64::try_from(ledger_core::DEFAULT_MAX_CLOCK_SKEW.as_nanos()).unwrap_or(i64::MAX);
+    if after > clock.as_nanos().saturating_add(skew) {
+        return Err(ToolError::Refused(format!(
+            "the last record of the ledger in {} is stamped {}, more than a day ahead of this machine's clock ({clock}); the demo's events would have to follow it",
+            dir.display(),
+            Timestamp::from_nanos(last)
+        )));
+    }
+    let start = clock.max(Timestamp::from_nanos(after));
     let sealed_before = ledger.writer().sealed_segments();
     let handle = ledger.into_handle();
     let logger = handle.session(session.as_str());
@@ -214,11 +231,11 @@ pub fn run(dir: &Path, args: &DemoArgs, out: &mut dyn Write) -> Result<Exit, Too
         ))
     )
     .map_err(w)?;
-    let perf = PerformanceReport::compute(&mine, &ReportFilter::default());
+    let perf = PerformanceReport::compute(&mine, &ReportFilter::default())?;
     write!(out, "{}", report_table(&perf)).map_err(w)?;
     if args.events > 0 {
         writeln!(out, "\nperformance of the whole ledger:").map_err(w)?;
-        let perf = PerformanceReport::compute(&all, &ReportFilter::default());
+        let perf = PerformanceReport::compute(&all, &ReportFilter::default())?;
         writeln!(
             out,
             "{} trades, win rate {}, net P&L {:.2}, max drawdown {:.2}",

@@ -101,6 +101,12 @@ impl ToolError {
     }
 }
 
+impl From<ledger_domain::ReportError> for ToolError {
+    fn from(e: ledger_domain::ReportError) -> Self {
+        ToolError::Domain(e.into())
+    }
+}
+
 impl From<ledger_domain::DomainError> for ToolError {
     fn from(e: ledger_domain::DomainError) -> Self {
         match e {

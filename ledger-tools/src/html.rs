@@ -5,7 +5,7 @@
 
 use std::fmt::Write as _;
 
-use ledger_domain::PerformanceReport;
+use ledger_domain::{Decimal, PerformanceReport};
 
 use crate::human::time;
 use crate::report_fmt::{report_columns, report_labels};
@@ -219,7 +219,8 @@ pub fn report_page(r: &PerformanceReport, scope: &str, ledger: &str) -> String {
     let mut peak = r.starting_equity;
     for (i, (t, e)) in r.total.equity_curve.iter().enumerate() {
         peak = peak.max(*e);
-        let dd = peak - *e;
+        // The report's own check keeps every drawdown in range.
+        let dd = peak.checked_sub(*e).unwrap_or(Decimal::ZERO);
         let n = i as f64 + 1.0;
         equity.push(Point {
             x: n,

@@ -30,7 +30,9 @@
 //! Times are RFC 3339 or dates ([`times`]); kinds are snake_case names.
 //! Progress bars ([`progress`]) are drawn on standard error only when it is
 //! a terminal. Files a command writes (`--out`, `--html`) are written whole
-//! or not at all ([`outfile`]).
+//! or not at all ([`outfile`]), and no command writes a file or folder
+//! inside a ledger folder or a backup store, or over a ledger file
+//! ([`out_path`]).
 //!
 //! Exit codes: 0 success, 1 damage or tampering found, 2 usage, input or
 //! I/O error ([`exit::Exit`]). Nothing but `repair --truncate-after`
@@ -75,6 +77,7 @@ pub mod human;
 pub mod init_cmd;
 pub mod inspect_cmd;
 pub mod keys;
+pub mod out_path;
 pub mod outfile;
 pub mod progress;
 pub mod repair_cmd;
@@ -98,6 +101,8 @@ use exit::Exit;
 /// Runs the command `cli` names, writing its output to `out`. Errors are
 /// returned, not printed; [`ToolError::exit`] gives their exit code.
 pub fn run(cli: &Cli, out: &mut dyn Write) -> Result<Exit, ToolError> {
+    // Before any work: no output inside a ledger folder or a backup store.
+    out_path::check_command(cli)?;
     match &cli.command {
         Command::Init(args) => init_cmd::run(cli.ledger_dir()?, args, out),
         Command::Demo(args) => demo::run(cli.ledger_dir()?, args, out),

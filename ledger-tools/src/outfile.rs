@@ -1,7 +1,9 @@
 //! Output files written whole or not at all: the bytes go to a temporary
 //! file beside the target, which is renamed over the target only once
 //! everything is written and flushed. An interrupted command leaves the
-//! old file (or none), never half of a new one.
+//! old file (or none), never half of a new one. Nothing is written inside
+//! a ledger folder or a backup store, nor over a ledger file
+//! ([`crate::out_path`]).
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufWriter, Write};
@@ -19,7 +21,10 @@ pub struct OutFile {
 
 impl OutFile {
     /// Starts writing `path` (through `.<name>.<pid>.tmp` in its folder).
+    /// A path inside a ledger folder or a backup store, or an existing
+    /// ledger file, is refused first ([`crate::out_path`]).
     pub fn create(path: &Path) -> Result<Self, ToolError> {
+        crate::out_path::check_output_file("output file", path)?;
         let name = path
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())

@@ -8,7 +8,7 @@ use std::io::Write;
 use std::path::Path;
 
 use ledger_core::{Reader, Seq};
-use ledger_domain::{replay, EventKind, Projections, ReplayOptions, SessionId, TradeId};
+use ledger_domain::{replay, Decimal, EventKind, Projections, ReplayOptions, SessionId, TradeId};
 use serde_json::json;
 
 use crate::cli::ReplayArgs;
@@ -58,10 +58,11 @@ pub fn run(dir: &Path, args: &ReplayArgs, out: &mut dyn Write) -> Result<Exit, T
         return finish(Exit::Success, written);
     }
 
+    let closed_net = ledger_domain::total_net_pnl(&p.closed_trades())?;
     let written = if args.json {
-        writeln!(out, "{:#}", state_json(&p, args))
+        writeln!(out, "{:#}", state_json(&p, args, closed_net))
     } else {
-        write_state(&p, &point, args, out)
+        write_state(&p, &point, args, closed_net, out)
     };
     finish(Exit::Success, written)
 }
@@ -84,7 +85,9 @@ fn sorted_sessions(p: &Projections) -> Vec<(&SessionId, &ledger_domain::SessionV
 }
 
 /// The state as one JSON object.
-pub fn state_json(p: &Projections, args: &ReplayArgs) -> serde_json::Value {
+/// `closed_net` is the checked sum of the closed trades' net P&L
+/// ([`ledger_domain::total_net_pnl`]).
+pub fn state_json(p: &Projections, args: &ReplayArgs, closed_net: Decimal) -> serde_json::Value {
     let counts: serde_json::Map<String, serde_json::Value> = EventKind::ALL
         .iter()
         .map(|k| (k.name().to_owned(), json!(p.count(*k))))
@@ -125,7 +128,11 @@ pub fn state_json(p: &Projections, args: &ReplayArgs) -> serde_json::Value {
         })
         .collect();
     let closed = p.closed_trades();
-    let closed_net: ledger_domain::Decimal = closed.iter().map(|t| t.net_pnl()).sum();
+    let unfolded: Vec<_> = p
+        .unfolded
+        .iter()
+        .map(|u| json!({"seq": u.seq.get(), "kind": u.kind.name(), "reason": u.reason}))
+        .collect();
     let positions: Vec<_> = p
         .positions
         .iter()
@@ -162,6 +169,7 @@ pub fn state_json(p: &Projections, args: &ReplayArgs) -> serde_json::Value {
         "open_trades": open,
         "closed_trades": closed.len(),
         "closed_net_pnl": closed_net,
+        "unfolded": unfolded,
         "positions": positions,
         "metrics": metrics,
         "risk_events": p.risk.len(),
@@ -172,6 +180,7 @@ fn write_state(
     p: &Projections,
     point: &str,
     args: &ReplayArgs,
+    closed_net: Decimal,
     out: &mut dyn Write,
 ) -> std::io::Result<()> {
     writeln!(out, "state after {point}")?;
@@ -209,7 +218,16 @@ fn write_state(
     }
     let open = p.open_trades();
     let closed = p.closed_trades();
-    let closed_net: ledger_domain::Decimal = closed.iter().map(|t| t.net_pnl()).sum();
+    if !p.unfolded.is_empty() {
+        writeln!(
+            out,
+            "\nevents not folded ({}; the log was written without validation):",
+            p.unfolded.len()
+        )?;
+        for u in &p.unfolded {
+            writeln!(out, "  record {} ({}): {}", u.seq, u.kind.name(), u.reason)?;
+        }
+    }
     writeln!(
         out,
         "\ntrades: {} open, {} closed (net P&L of the closed: {closed_net:.2})",
@@ -226,7 +244,7 @@ fn write_state(
             t.session,
             t.open_qty,
             t.avg_entry,
-            t.realized_gross - t.fees,
+            t.net_pnl().map_or_else(|| "(beyond the exact range)".to_owned(), |n| format!("{n:.2}")),
             t.opened.0,
             time(t.opened.1)
         )?;

@@ -57,7 +57,7 @@ pub fn run(dir: &Path, args: &ReportArgs, out: &mut dyn Write) -> Result<Exit, T
             .map(|s| Symbol::new(s.as_str()))
             .collect(),
     };
-    let report = PerformanceReport::compute(&projections, &filter);
+    let report = PerformanceReport::compute(&projections, &filter)?;
     let scope = scope(args);
     if let Some(path) = &args.html {
         let page = html::report_page(&report, &scope, &reader.ledger_id().to_hex());

@@ -195,7 +195,7 @@ pub fn trade_story(s: &TradeStory<'_>) -> String {
                 out,
                 "  closed at {} (record {seq}): net P&L {} after {} fees (average entry {}, exit {})",
                 at(when),
-                signed(t.net_pnl()),
+                t.net_pnl().map_or_else(|| "(beyond the exact range)".to_owned(), signed),
                 money(t.fees),
                 t.avg_entry,
                 t.exit_price.map_or("-".into(), |p| p.to_string())
@@ -207,7 +207,8 @@ pub fn trade_story(s: &TradeStory<'_>) -> String {
                 "  open: {} at average entry {}, realized so far {}",
                 t.open_qty,
                 t.avg_entry,
-                signed(t.realized_gross - t.fees)
+                t.net_pnl()
+                    .map_or_else(|| "(beyond the exact range)".to_owned(), signed)
             );
         }
     }

@@ -658,8 +658,9 @@ impl Generator {
                 format!("size {qty} within the per-symbol limit"),
             ],
             market: MarketSnapshot {
-                bid: price - spread,
-                ask: price + spread,
+                // Simulated prices are small: these never leave the range.
+                bid: price.checked_sub(spread).unwrap_or(price),
+                ask: price.checked_add(spread).unwrap_or(price),
                 last: price,
                 volume: Decimal::from_int(1000 + self.below(100_000) as i64),
                 indicators: vec![
@@ -729,7 +730,11 @@ impl Generator {
         }
         let ev = Event::TradeOpened(opened);
         self.queue.push_back(ev);
-        let signed = if long { qty } else { -qty };
+        let signed = if long {
+            qty
+        } else {
+            qty.checked_neg().unwrap_or(qty)
+        };
         let ev = Event::PositionSnapshot(PositionSnapshot {
             session: s,
             symbol: sym,

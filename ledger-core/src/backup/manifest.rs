@@ -2,6 +2,9 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::object::is_address;
+use crate::segment::names::SegmentName;
+
 /// The manifest format this build writes and reads.
 pub const MANIFEST_FORMAT: u32 = 1;
 
@@ -88,27 +91,14 @@ pub struct Manifest {
 impl Manifest {
     /// The file form: the JSON, then `blake3:<hex>` of the JSON.
     pub fn to_file(&self) -> Result<(Vec<u8>, String), serde_json::Error> {
-        let mut json = serde_json::to_vec_pretty(self)?;
-        let hash = blake3::hash(&json).to_hex().to_string();
-        json.extend_from_slice(format!("\nblake3:{hash}\n").as_bytes());
-        Ok((json, hash))
+        Ok(hashed_file(serde_json::to_vec_pretty(self)?))
     }
 
-    /// Parses the file form, checking its hash; returns the manifest and the hash.
+    /// Parses the file form, checking its hash; returns the manifest and the
+    /// hash. The fields are not judged here: [`Manifest::check_fields`]
+    /// does that (the store calls both before it uses a manifest).
     pub fn from_file(bytes: &[u8]) -> Result<(Manifest, String), String> {
-        let text = std::str::from_utf8(bytes).map_err(|_| "not UTF-8 text".to_owned())?;
-        let body_end = text
-            .trim_end()
-            .rfind("\nblake3:")
-            .ok_or("no blake3 line at the end (truncated?)")?;
-        let body = &text[..body_end];
-        let stated = text[body_end + "\nblake3:".len()..].trim();
-        let actual = blake3::hash(body.as_bytes()).to_hex().to_string();
-        if stated != actual {
-            return Err(format!(
-                "hash mismatch: the file says {stated}, the JSON hashes to {actual} (damaged or edited)"
-            ));
-        }
+        let (body, actual) = split_hashed_file(bytes)?;
         let m: Manifest =
             serde_json::from_str(body).map_err(|e| format!("not a valid manifest: {e}"))?;
         if m.format != MANIFEST_FORMAT {
@@ -118,5 +108,146 @@ impl Manifest {
             ));
         }
         Ok((m, actual))
+    }
+}
+
+/// The hashed file form of `json`: the JSON, then a line `blake3:<hex>`
+/// of the JSON; returns it with the hash.
+pub(crate) fn hashed_file(mut json: Vec<u8>) -> (Vec<u8>, String) {
+    let hash = blake3::hash(&json).to_hex().to_string();
+    json.extend_from_slice(format!("\nblake3:{hash}\n").as_bytes());
+    (json, hash)
+}
+
+/// Splits the hashed file form into the JSON and its hash, checking the hash.
+pub(crate) fn split_hashed_file(bytes: &[u8]) -> Result<(&str, String), String> {
+    let text = std::str::from_utf8(bytes).map_err(|_| "not UTF-8 text".to_owned())?;
+    let body_end = text
+        .trim_end()
+        .rfind("\nblake3:")
+        .ok_or("no blake3 line at the end (truncated?)")?;
+    let body = &text[..body_end];
+    let stated = text[body_end + "\nblake3:".len()..].trim();
+    let actual = blake3::hash(body.as_bytes()).to_hex().to_string();
+    if stated != actual {
+        return Err(format!(
+            "hash mismatch: the file says {stated}, the JSON hashes to {actual} (damaged or edited)"
+        ));
+    }
+    Ok((body, actual))
+}
+
+/// A manifest field that must not be used: its value could name a path
+/// outside the store or the restore target, or is not what the field holds.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("field `{field}` is {value:?}: {reason}")]
+pub struct FieldDefect {
+    /// The field, e.g. `id` or `segments[2].name`.
+    pub field: String,
+    /// Its value (as found; shown escaped).
+    pub value: String,
+    /// What is wrong with it.
+    pub reason: &'static str,
+}
+
+/// The longest backup id accepted.
+pub const MAX_ID_LEN: usize = 64;
+
+/// Whether `s` is a plain name usable as a backup id: 1 to [`MAX_ID_LEN`]
+/// ASCII letters, digits, `-` and `_`, not starting with `-`. Such a name
+/// holds no separator, no `.` (so neither `..` nor a hidden file) and no
+/// control character, so a path built from it stays in its folder.
+///
+/// ```
+/// use ledger_core::is_plain_id;
+/// assert!(is_plain_id("00000001767225600000000000-a1b2c3"));
+/// assert!(!is_plain_id("x/../../rp2/victim"));
+/// assert!(!is_plain_id(".."));
+/// assert!(!is_plain_id(""));
+/// ```
+pub fn is_plain_id(s: &str) -> bool {
+    (1..=MAX_ID_LEN).contains(&s.len())
+        && !s.starts_with('-')
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+fn is_hex(s: &str, digits: usize) -> bool {
+    s.len() == digits
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+impl Manifest {
+    /// Checks every field that names a file or an object, or that is
+    /// compared with the ledger: the id and the previous backup's id are
+    /// plain names ([`is_plain_id`]); each segment's name is the canonical
+    /// name of a segment file with the ordinal and state the entry states;
+    /// object addresses and hashes are lowercase hex of the right length.
+    /// The first field at fault is returned.
+    pub fn check_fields(&self) -> Result<(), FieldDefect> {
+        let bad = |field: String, value: &str, reason: &'static str| FieldDefect {
+            field,
+            value: value.to_owned(),
+            reason,
+        };
+        const PLAIN: &str = "not a plain name (1 to 64 ASCII letters, digits, `-` or `_`): a path built from it could leave its folder";
+        if !is_plain_id(&self.id) {
+            return Err(bad("id".into(), &self.id, PLAIN));
+        }
+        if !is_hex(&self.ledger_id, 32) {
+            return Err(bad(
+                "ledger_id".into(),
+                &self.ledger_id,
+                "not 32 lowercase hex digits",
+            ));
+        }
+        if let Some(link) = &self.previous {
+            if !is_plain_id(&link.id) {
+                return Err(bad("previous.id".into(), &link.id, PLAIN));
+            }
+            if !is_hex(&link.hash, 64) {
+                return Err(bad(
+                    "previous.hash".into(),
+                    &link.hash,
+                    "not 64 lowercase hex digits",
+                ));
+            }
+        }
+        if let Some(head) = &self.head {
+            if !is_hex(&head.chain_hash, 64) {
+                return Err(bad(
+                    "head.chain_hash".into(),
+                    &head.chain_hash,
+                    "not 64 lowercase hex digits",
+                ));
+            }
+        }
+        for (i, s) in self.segments.iter().enumerate() {
+            let canonical = match SegmentName::parse(&s.name) {
+                Some(n @ SegmentName::Sealed(o, _)) if s.state == SegmentState::Sealed => {
+                    o.get() == s.ordinal && n.to_string() == s.name
+                }
+                Some(n @ SegmentName::Active(o)) if s.state == SegmentState::Active => {
+                    o.get() == s.ordinal && n.to_string() == s.name
+                }
+                _ => false,
+            };
+            if !canonical {
+                return Err(bad(
+                    format!("segments[{i}].name"),
+                    &s.name,
+                    "not the file name of a segment with this entry's ordinal and state: a path built from it could leave the target folder",
+                ));
+            }
+            if !is_address(&s.object) {
+                return Err(bad(
+                    format!("segments[{i}].object"),
+                    &s.object,
+                    "not an object address (64 lowercase hex digits)",
+                ));
+            }
+        }
+        Ok(())
     }
 }

@@ -7,6 +7,8 @@
 //!                                the blake3 of the uncompressed bytes
 //! manifests/<id>.manifest        one per backup: JSON, then a line
 //!                                "blake3:<hex of the JSON's hash>"
+//! manifests/<id>.pruned          the record of a backup `prune` removed
+//!                                (same form): its id, hash and link
 //! ```
 //!
 //! A sealed segment is stored under its content address, which is already
@@ -20,14 +22,32 @@
 //! Restoring writes into a new folder beside the target, verifies the
 //! restored ledger end to end, and only then moves it into place: nothing
 //! restored half-way is left looking like a good ledger.
+//!
+//! Nothing a manifest says is trusted: every field that becomes a path is a
+//! plain name ([`Manifest::check_fields`]); the ledger it claims is compared
+//! with its copy of the identity file and with the restored ledger; its
+//! segments must form one continuous chain from the genesis to its head,
+//! checked alike by verify and restore; the chain of manifests is checked;
+//! an object is re-hashed before a backup reuses it; and no file or folder
+//! of the store is followed through a symbolic link.
 
+mod check;
+mod continuity;
+mod files;
+mod history;
 mod manifest;
 mod object;
+mod prune;
+mod restore;
 mod store;
 
-pub use manifest::{Manifest, ManifestSegment, SegmentState};
-pub use object::{decode_object, encode_object, is_address, ObjectError, MAX_OBJECT};
-pub use store::{
-    BackupError, BackupReport, BackupStore, BackupSummary, BackupVerifyReport, Progress,
-    PruneReport, RestoreReport,
+pub use check::BackupVerifyReport;
+pub use history::PrunedBackup;
+pub use manifest::{
+    is_plain_id, FieldDefect, Manifest, ManifestHead, ManifestLink, ManifestSegment, SegmentState,
+    MAX_ID_LEN,
 };
+pub use object::{decode_object, encode_object, is_address, ObjectError, MAX_OBJECT};
+pub use prune::PruneReport;
+pub use restore::RestoreReport;
+pub use store::{BackupError, BackupReport, BackupStore, BackupSummary, Progress};

@@ -1,26 +1,26 @@
-//! [`BackupStore`]: create, list, verify, restore and prune backups.
+//! [`BackupStore`]: the store's folders and objects, and `create` and
+//! `list`; verifying, restoring and pruning are in their own modules.
 
-use std::collections::BTreeSet;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
 
+use super::files::{is_real_dir, open_regular, read_regular, EntryKind, MAX_MANIFEST};
+use super::history::PrunedBackup;
 use super::manifest::{
-    Manifest, ManifestHead, ManifestLink, ManifestSegment, SegmentState, MANIFEST_FORMAT,
+    is_plain_id, FieldDefect, Manifest, ManifestHead, ManifestLink, ManifestSegment, SegmentState,
+    MANIFEST_FORMAT,
 };
-use super::object::{decode_object, encode_object, is_address, ObjectError, MAX_OBJECT};
+use super::object::{decode_object, encode_object, is_address, ObjectError};
 use crate::layout::read_layout;
 use crate::meta::{LedgerMeta, MetaDefect, META_FILE};
 use crate::reader::LiveSlots;
 use crate::segment::header::{encode_watermark, SegmentHeader, HEADER_LEN, WATERMARK_AT};
-use crate::segment::names::SegmentName;
 use crate::segment::walk::{Mode, Step, Walker};
 use crate::segment::ChainState;
 use crate::storage::{FsStorage, Storage};
-use crate::types::{ContentHash, Timestamp};
-use crate::verify::{verify_dir, VerifyOptions};
+use crate::types::{ContentHash, LedgerId, Timestamp};
 
 /// What can go wrong with backups. Every variant names the file or object.
 #[derive(Debug, thiserror::Error)]
@@ -45,6 +45,15 @@ pub enum BackupError {
         /// The folder.
         path: PathBuf,
     },
+    /// A folder of the store is a symbolic link (or not a folder): the store
+    /// never follows links.
+    #[error("{path} {reason}; a backup store's folders are never followed through links")]
+    UnsafeStore {
+        /// The folder.
+        path: PathBuf,
+        /// What it is.
+        reason: &'static str,
+    },
     /// A manifest is damaged or invalid.
     #[error("manifest {path}: {reason}")]
     Manifest {
@@ -62,6 +71,35 @@ pub enum BackupError {
         #[source]
         defect: MetaDefect,
     },
+    /// A manifest field that names a file or an object, or is compared
+    /// with the ledger, is not what it must be; nothing is built from it.
+    #[error("manifest {path}: {defect}; refusing it")]
+    UnsafeField {
+        /// The manifest file.
+        path: PathBuf,
+        /// The field, its value and what is wrong (also in the message).
+        #[source]
+        defect: FieldDefect,
+    },
+    /// The manifest does not describe the ledger it claims: its `ledger_id`
+    /// is not the id in its copy of the identity file, or not the id of the
+    /// ledger restored from it.
+    #[error("manifest {path}: {reason}")]
+    WrongLedger {
+        /// The manifest file.
+        path: PathBuf,
+        /// What differs.
+        reason: String,
+    },
+    /// The manifest's segments do not form one continuous chain from the
+    /// genesis to its head (a segment missing, out of order, or foreign).
+    #[error("manifest {path}: {reason}")]
+    BrokenChain {
+        /// The manifest file.
+        path: PathBuf,
+        /// Which segment breaks the chain, and how.
+        reason: String,
+    },
     /// An object is missing, damaged or does not match its address.
     #[error("object {object} ({segment}): {error}")]
     Object {
@@ -78,14 +116,6 @@ pub enum BackupError {
     DamagedSegment {
         /// The segment file.
         segment: String,
-    },
-    /// A name in a manifest would leave the target folder or is not a segment name.
-    #[error("manifest {id} names {name:?}, which is not a segment file name; refusing (it could write outside the target folder)")]
-    UnsafeName {
-        /// The manifest.
-        id: String,
-        /// The name.
-        name: String,
     },
     /// No backup with that id, or none at all.
     #[error("no backup {id:?} in {store}")]
@@ -113,9 +143,12 @@ pub enum BackupError {
     },
 }
 
-type Result<T, E = BackupError> = std::result::Result<T, E>;
+pub(super) type Result<T, E = BackupError> = std::result::Result<T, E>;
 
-fn io_err(op: &'static str, path: impl Into<PathBuf>) -> impl FnOnce(io::Error) -> BackupError {
+pub(super) fn io_err(
+    op: &'static str,
+    path: impl Into<PathBuf>,
+) -> impl FnOnce(io::Error) -> BackupError {
     let path = path.into();
     move |error| BackupError::Io { op, path, error }
 }
@@ -136,10 +169,13 @@ pub struct Progress {
 pub struct BackupReport {
     /// The backup's manifest.
     pub manifest: Manifest,
-    /// Segments whose object was already in the store.
+    /// Segments whose object was already in the store (and re-hashed intact).
     pub reused: usize,
     /// Segments copied.
     pub copied: usize,
+    /// Of those copied, objects that were in the store but damaged (or not
+    /// regular files), and were written anew.
+    pub replaced: usize,
 }
 
 /// One line of `backup list`.
@@ -151,57 +187,23 @@ pub struct BackupSummary {
     pub size: u64,
 }
 
-/// What `backup verify` found.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct BackupVerifyReport {
-    /// Manifests checked.
-    pub manifests: usize,
-    /// Objects decompressed and re-hashed.
-    pub objects: usize,
-    /// Uncompressed bytes checked.
-    pub bytes: u64,
-    /// Problems, each naming the manifest or object.
-    pub findings: Vec<String>,
-}
-
-/// What a restore did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RestoreReport {
-    /// The backup restored.
-    pub id: String,
-    /// Segments written.
-    pub segments: usize,
-    /// Bytes written.
-    pub bytes: u64,
-    /// Records verified in the restored ledger.
-    pub records: u64,
-}
-
-/// What pruning removed.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct PruneReport {
-    /// Backups removed.
-    pub removed_backups: Vec<String>,
-    /// Objects removed (no kept backup needs them).
-    pub removed_objects: usize,
-    /// Temporary files removed: halves of objects or manifests that a
-    /// backup killed or stopped by a full disk left behind.
-    pub removed_temps: usize,
-    /// Bytes freed (as stored).
-    pub freed_bytes: u64,
-    /// Backups kept.
-    pub kept: usize,
-}
-
 /// A backup store folder.
 #[derive(Debug, Clone)]
 pub struct BackupStore {
-    root: PathBuf,
+    pub(super) root: PathBuf,
 }
 
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+/// Writes `path` whole or not at all: a temporary file beside it (created
+/// anew: a link planted under its name is removed, never written through),
+/// synced, renamed into place (replacing a link there, not its target).
+pub(super) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
-    let written = File::create(&tmp)
+    // A leftover of a killed process with this id (or a planted link).
+    let _ = fs::remove_file(&tmp);
+    let written = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&tmp)
         .map_err(io_err("create", &tmp))
         .and_then(|mut f| {
             f.write_all(bytes).map_err(io_err("write", &tmp))?;
@@ -221,18 +223,35 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
-/// Removes `path` if it is a temporary file of [`write_atomic`], counting it.
-fn remove_if_temp(path: &Path, report: &mut PruneReport) -> Result<bool> {
-    let temp = path
-        .extension()
+/// Whether a file name is one of [`write_atomic`]'s temporary files.
+pub(super) fn is_temp(path: &Path) -> bool {
+    path.extension()
         .and_then(|x| x.to_str())
-        .is_some_and(|x| x.starts_with("tmp-"));
-    if temp {
-        report.freed_bytes += fs::metadata(path).map(|m| m.len()).unwrap_or(0);
-        fs::remove_file(path).map_err(io_err("remove", path))?;
-        report.removed_temps += 1;
-    }
-    Ok(temp)
+        .is_some_and(|x| x.starts_with("tmp-"))
+}
+
+/// What is in the `manifests` folder.
+#[derive(Debug, Default)]
+pub(super) struct ManifestsDir {
+    /// Each manifest, oldest first: its id (from the file name) and the
+    /// manifest with its hash, or why it cannot be used.
+    pub manifests: Vec<(String, Result<(Manifest, String)>)>,
+    /// Each record of a pruned backup, oldest first.
+    pub pruned: Vec<(String, Result<PrunedBackup>)>,
+    /// Entries that are not what a store holds there (symbolic links,
+    /// folders, FIFOs), described; never followed or read.
+    pub unexpected: Vec<String>,
+}
+
+/// What is found at an object's path.
+#[derive(Debug)]
+enum Existing {
+    /// Nothing.
+    Absent,
+    /// An object that decompresses to the bytes its address names.
+    Intact,
+    /// Something else: damaged, or not a regular file. It is replaced.
+    Damaged,
 }
 
 impl BackupStore {
@@ -252,13 +271,31 @@ impl BackupStore {
         Self::open(root)
     }
 
-    /// Opens an existing store.
+    /// Opens an existing store. Its `objects` and `manifests` folders must
+    /// be real folders, not symbolic links.
     pub fn open(root: impl Into<PathBuf>) -> Result<Self> {
         let root = root.into();
-        if !root.join("objects").is_dir() || !root.join("manifests").is_dir() {
-            return Err(BackupError::NotAStore { path: root });
+        for sub in ["objects", "manifests"] {
+            let path = root.join(sub);
+            match fs::symlink_metadata(&path) {
+                Ok(m) if m.is_dir() => {}
+                Ok(m) if m.file_type().is_symlink() => {
+                    return Err(BackupError::UnsafeStore {
+                        path,
+                        reason: "is a symbolic link",
+                    })
+                }
+                _ => return Err(BackupError::NotAStore { path: root }),
+            }
         }
         Ok(BackupStore { root })
+    }
+
+    /// Whether `dir` looks like a backup store: it holds `objects` and
+    /// `manifests` folders (links to folders count: a folder that merely
+    /// points at a store's parts is treated as one).
+    pub fn is_store(dir: &Path) -> bool {
+        dir.join("objects").is_dir() && dir.join("manifests").is_dir()
     }
 
     /// The store's folder.
@@ -266,36 +303,63 @@ impl BackupStore {
         &self.root
     }
 
-    fn object_path(&self, hash: &str) -> PathBuf {
+    /// The object file of `hash`, which must be an address ([`is_address`]).
+    pub(super) fn object_path(&self, hash: &str) -> PathBuf {
+        let sub = hash.get(..2).unwrap_or("__");
         self.root
             .join("objects")
-            .join(&hash[..2])
+            .join(sub)
             .join(format!("{hash}.zst"))
     }
 
-    fn manifest_path(&self, id: &str) -> PathBuf {
+    /// The manifest file of `id`, which must be a plain name ([`is_plain_id`]).
+    pub(super) fn manifest_path(&self, id: &str) -> PathBuf {
         self.root.join("manifests").join(format!("{id}.manifest"))
     }
 
-    /// Stores `bytes` as the object `hash` unless it is there; returns the
-    /// stored (compressed) size when it was written.
-    fn put_object(&self, hash: &str, bytes: &[u8]) -> Result<Option<u64>> {
+    /// The record that backup `id` was pruned.
+    pub(super) fn pruned_path(&self, id: &str) -> PathBuf {
+        self.root.join("manifests").join(format!("{id}.pruned"))
+    }
+
+    /// What is at object `hash`'s path, re-hashing an object that is there
+    /// (it must decompress to `size` bytes hashing to `hash`).
+    fn existing_object(&self, hash: &str, size: u64) -> Result<Existing> {
         let path = self.object_path(hash);
-        if path.is_file() {
-            return Ok(None);
+        match fs::symlink_metadata(&path) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Existing::Absent),
+            Err(e) => return Err(io_err("stat", &path)(e)),
+            Ok(_) => {}
         }
+        Ok(match self.get_object(hash, size, "") {
+            Ok(_) => Existing::Intact,
+            Err(_) => Existing::Damaged,
+        })
+    }
+
+    /// Stores `bytes` as the object `hash`, replacing whatever is at its
+    /// path (a damaged object, a link); returns the stored (compressed) size.
+    fn write_object(&self, hash: &str, bytes: &[u8]) -> Result<u64> {
+        let path = self.object_path(hash);
         if let Some(dir) = path.parent() {
             fs::create_dir_all(dir).map_err(io_err("create", dir))?;
+            if !is_real_dir(dir) {
+                return Err(BackupError::UnsafeStore {
+                    path: dir.to_owned(),
+                    reason: "is not a folder (a symbolic link?)",
+                });
+            }
         }
         let compressed = encode_object(bytes).map_err(io_err("compress", &path))?;
         write_atomic(&path, &compressed)?;
-        Ok(Some(compressed.len() as u64))
+        Ok(compressed.len() as u64)
     }
 
     /// Reads and decompresses object `hash`, checking that it decompresses
     /// to exactly `size` bytes (never more: a decompression bomb stops there)
-    /// whose blake3 is `hash`.
-    fn get_object(&self, hash: &str, size: u64, segment: &str) -> Result<Vec<u8>> {
+    /// whose blake3 is `hash`. Neither the object nor its folder is read
+    /// through a symbolic link.
+    pub(super) fn get_object(&self, hash: &str, size: u64, segment: &str) -> Result<Vec<u8>> {
         let bad = |error: ObjectError| BackupError::Object {
             object: hash.to_owned(),
             segment: segment.to_owned(),
@@ -305,52 +369,181 @@ impl BackupStore {
             return Err(bad(ObjectError::BadAddress));
         }
         let path = self.object_path(hash);
-        let file = File::open(&path).map_err(|source| bad(ObjectError::Open { path, source }))?;
+        let dir_ok = path.parent().is_some_and(is_real_dir);
+        let file = if dir_ok {
+            open_regular(&path)
+        } else {
+            Err(io::Error::new(
+                io::ErrorKind::NotFound,
+                "its folder is missing or not a real folder (a symbolic link?)",
+            ))
+        };
+        let file = file.map_err(|source| bad(ObjectError::Open { path, source }))?;
         decode_object(file, hash, size).map_err(bad)
     }
 
-    /// Every manifest, oldest first, with its hash; damaged ones as errors.
-    fn manifests(&self) -> Result<Vec<Result<(Manifest, String), BackupError>>> {
+    /// Reads the manifest at `path`: its hash, its format, its fields
+    /// ([`Manifest::check_fields`]), and that its id is its file name.
+    pub(super) fn read_manifest(&self, path: &Path) -> Result<(Manifest, String)> {
+        let bytes = read_regular(path, MAX_MANIFEST).map_err(io_err("read", path))?;
+        let (m, hash) = Manifest::from_file(&bytes).map_err(|reason| BackupError::Manifest {
+            path: path.to_owned(),
+            reason,
+        })?;
+        m.check_fields()
+            .map_err(|defect| BackupError::UnsafeField {
+                path: path.to_owned(),
+                defect,
+            })?;
+        let stem = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.strip_suffix(".manifest"));
+        if stem != Some(m.id.as_str()) {
+            return Err(BackupError::UnsafeField {
+                path: path.to_owned(),
+                defect: FieldDefect {
+                    field: "id".into(),
+                    value: m.id,
+                    reason: "is not the manifest's file name (a manifest copied or renamed)",
+                },
+            });
+        }
+        Ok((m, hash))
+    }
+
+    /// Lists the `manifests` folder, reading every manifest and record of a
+    /// pruned backup; links and other odd entries are listed, not followed.
+    pub(super) fn manifests_dir(&self) -> Result<ManifestsDir> {
         let dir = self.root.join("manifests");
-        let mut names: Vec<PathBuf> = fs::read_dir(&dir)
-            .map_err(io_err("list", &dir))?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|x| x == "manifest"))
-            .collect();
-        names.sort();
-        Ok(names
-            .into_iter()
-            .map(|path| {
-                let bytes = fs::read(&path).map_err(io_err("read", &path))?;
-                Manifest::from_file(&bytes).map_err(|reason| BackupError::Manifest { path, reason })
-            })
-            .collect())
-    }
-
-    fn latest(&self) -> Result<Option<(Manifest, String)>> {
-        Ok(self.manifests()?.into_iter().filter_map(|m| m.ok()).last())
-    }
-
-    fn find(&self, id: Option<&str>) -> Result<(Manifest, String)> {
-        let found = match id {
-            None => self.latest()?,
-            Some(id) => {
-                let path = self.manifest_path(id);
-                if id.contains(['/', '\\']) || !path.is_file() {
-                    None
-                } else {
-                    let bytes = fs::read(&path).map_err(io_err("read", &path))?;
-                    Some(
-                        Manifest::from_file(&bytes)
-                            .map_err(|reason| BackupError::Manifest { path, reason })?,
-                    )
-                }
+        let mut out = ManifestsDir::default();
+        let mut entries = Vec::new();
+        for e in fs::read_dir(&dir).map_err(io_err("list", &dir))? {
+            let e = e.map_err(io_err("list", &dir))?;
+            let name = e.file_name().to_string_lossy().into_owned();
+            let kind = EntryKind::of(&e).map_err(io_err("stat", e.path()))?;
+            let ours = name.ends_with(".manifest") || name.ends_with(".pruned");
+            if kind != EntryKind::File && (ours || kind == EntryKind::Other) {
+                out.unexpected.push(format!(
+                    "{}: {}, not a regular file; not followed",
+                    e.path().display(),
+                    EntryKind::describe(&e)
+                ));
+            } else if ours {
+                entries.push((name, e.path()));
             }
-        };
-        found.ok_or_else(|| BackupError::NoSuchBackup {
+        }
+        entries.sort();
+        for (name, path) in entries {
+            if let Some(id) = name.strip_suffix(".manifest") {
+                out.manifests
+                    .push((id.to_owned(), self.read_manifest(&path)));
+            } else if let Some(id) = name.strip_suffix(".pruned") {
+                let read = read_regular(&path, MAX_MANIFEST)
+                    .map_err(io_err("read", &path))
+                    .and_then(|bytes| {
+                        PrunedBackup::from_file(&bytes).map_err(|reason| BackupError::Manifest {
+                            path: path.clone(),
+                            reason,
+                        })
+                    })
+                    .and_then(|p| {
+                        if p.id == id {
+                            Ok(p)
+                        } else {
+                            Err(BackupError::Manifest {
+                                path: path.clone(),
+                                reason: format!("names backup {:?}, not its file name", p.id),
+                            })
+                        }
+                    });
+                out.pruned.push((id.to_owned(), read));
+            }
+        }
+        Ok(out)
+    }
+
+    /// The link a new backup makes: to the newest backup, kept or pruned.
+    fn newest_link(&self) -> Result<Option<ManifestLink>> {
+        let dir = self.manifests_dir()?;
+        let kept = dir
+            .manifests
+            .into_iter()
+            .filter_map(|(_, m)| m.ok())
+            .map(|(m, hash)| ManifestLink { id: m.id, hash });
+        let pruned = dir
+            .pruned
+            .into_iter()
+            .filter_map(|(_, p)| p.ok())
+            .map(|p| ManifestLink {
+                id: p.id,
+                hash: p.hash,
+            });
+        Ok(kept.chain(pruned).max_by(|a, b| a.id.cmp(&b.id)))
+    }
+
+    /// The manifest `id` (the newest without one; an error if that one is
+    /// damaged), checked as
+    /// [`BackupStore::read_manifest`] does; returns it, its hash and its path.
+    pub(super) fn find(&self, id: Option<&str>) -> Result<(Manifest, String, PathBuf)> {
+        let none = || BackupError::NoSuchBackup {
             id: id.unwrap_or_default().to_owned(),
             store: self.root.clone(),
-        })
+        };
+        match id {
+            None => {
+                // The newest manifest, damaged or not: a damaged one is an
+                // error, never a reason to restore an older backup silently.
+                let (_, newest) = self.manifests_dir()?.manifests.pop().ok_or_else(none)?;
+                let (m, hash) = newest?;
+                let path = self.manifest_path(&m.id);
+                Ok((m, hash, path))
+            }
+            Some(id) => {
+                if !is_plain_id(id) {
+                    return Err(none());
+                }
+                let path = self.manifest_path(id);
+                if fs::symlink_metadata(&path).is_err() {
+                    return Err(none());
+                }
+                let (m, hash) = self.read_manifest(&path)?;
+                Ok((m, hash, path))
+            }
+        }
+    }
+
+    /// The ledger a manifest claims, checked against its own copy of the
+    /// identity file: returns that file's bytes and the ledger id, or why
+    /// they disagree.
+    pub(super) fn identity(&self, m: &Manifest, path: &Path) -> Result<(Vec<u8>, LedgerId)> {
+        let meta_bytes = hex::decode(&m.ledger_meta).map_err(|e| BackupError::Manifest {
+            path: path.to_owned(),
+            reason: format!("ledger_meta is not hex: {e}"),
+        })?;
+        let meta = LedgerMeta::decode(&meta_bytes).map_err(|defect| BackupError::ManifestMeta {
+            path: path.to_owned(),
+            defect,
+        })?;
+        if meta.id.to_hex() != m.ledger_id {
+            return Err(BackupError::WrongLedger {
+                path: path.to_owned(),
+                reason: format!(
+                    "ledger_id says ledger {}, but its copy of the identity file (ledger_meta) is ledger {}",
+                    m.ledger_id, meta.id
+                ),
+            });
+        }
+        if meta.version as u16 != m.ledger_format {
+            return Err(BackupError::WrongLedger {
+                path: path.to_owned(),
+                reason: format!(
+                    "ledger_format says {}, but its copy of the identity file says {}",
+                    m.ledger_format, meta.version as u16
+                ),
+            });
+        }
+        Ok((meta_bytes, meta.id))
     }
 
     /// Backs up the ledger in `ledger_dir` while its writer may keep
@@ -380,14 +573,17 @@ impl BackupStore {
 
     /// Takes the store's lock: one backup or prune at a time, so pruning
     /// never removes an object a backup being made relies on.
-    fn lock(&self) -> Result<File> {
+    pub(super) fn lock(&self) -> Result<File> {
         let path = self.root.join("LOCK");
-        let f = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(io_err("open", &path))?;
+        let mut opts = OpenOptions::new();
+        opts.create(true).truncate(false).write(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            // Never through a link planted in the store.
+            opts.custom_flags(libc::O_NOFOLLOW);
+        }
+        let f = opts.open(&path).map_err(io_err("open", &path))?;
         f.lock().map_err(io_err("lock", &path))?;
         Ok(f)
     }
@@ -410,14 +606,18 @@ impl BackupStore {
         }
         let mut done = 0u64;
         let mut segments = Vec::new();
-        let (mut reused, mut copied, mut added, mut added_stored) = (0, 0, 0u64, 0u64);
+        let (mut reused, mut copied, mut replaced) = (0, 0, 0);
+        let (mut added, mut added_stored) = (0u64, 0u64);
         let mut head = None;
         for f in &layout.sealed {
             let hash = f.address.to_hex();
             let size = st
                 .file_len(&f.name)
                 .map_err(io_err("stat", st.path_of(&f.name)))?;
-            if self.object_path(&hash).is_file() {
+            // An object already in the store is reused only once it has
+            // been re-hashed: a damaged one is written anew.
+            let existing = self.existing_object(&hash, size)?;
+            if let Existing::Intact = existing {
                 reused += 1;
             } else {
                 let bytes =
@@ -427,11 +627,12 @@ impl BackupStore {
                         segment: f.name.clone(),
                     });
                 }
-                if let Some(stored) = self.put_object(&hash, &bytes)? {
-                    added += bytes.len() as u64;
-                    added_stored += stored;
-                }
+                added_stored += self.write_object(&hash, &bytes)?;
+                added += bytes.len() as u64;
                 copied += 1;
+                if let Existing::Damaged = existing {
+                    replaced += 1;
+                }
             }
             done += size;
             progress(Progress {
@@ -498,12 +699,16 @@ impl BackupStore {
                 }
             }
             let hash = blake3::hash(&bytes).to_hex().to_string();
-            if let Some(stored) = self.put_object(&hash, &bytes)? {
-                added += bytes.len() as u64;
-                added_stored += stored;
-                copied += 1;
-            } else {
-                reused += 1;
+            match self.existing_object(&hash, bytes.len() as u64)? {
+                Existing::Intact => reused += 1,
+                existing => {
+                    added_stored += self.write_object(&hash, &bytes)?;
+                    added += bytes.len() as u64;
+                    copied += 1;
+                    if let Existing::Damaged = existing {
+                        replaced += 1;
+                    }
+                }
             }
             segments.push(ManifestSegment {
                 ordinal: ordinal.get(),
@@ -514,9 +719,7 @@ impl BackupStore {
                 capacity: Some(header.capacity.max(map.len() as u64)),
             });
         }
-        let previous = self
-            .latest()?
-            .map(|(m, hash)| ManifestLink { id: m.id, hash });
+        let previous = self.newest_link()?;
         let now = Timestamp::now();
         let mut suffix = [0u8; 3];
         getrandom::getrandom(&mut suffix).map_err(|e| BackupError::Io {
@@ -548,317 +751,21 @@ impl BackupStore {
             manifest,
             reused,
             copied,
+            replaced,
         })
     }
 
     /// Every backup, oldest first. A damaged manifest is an error naming it.
     pub fn list(&self) -> Result<Vec<BackupSummary>> {
-        self.manifests()?
+        self.manifests_dir()?
+            .manifests
             .into_iter()
-            .map(|m| {
+            .map(|(_, m)| {
                 m.map(|(manifest, _)| BackupSummary {
                     size: manifest.segments.iter().map(|s| s.size).sum(),
                     manifest,
                 })
             })
             .collect()
-    }
-
-    /// Checks every manifest (or one): its hash, its link to the previous
-    /// one, and that every object it names decompresses to bytes that hash
-    /// to its address.
-    pub fn verify(
-        &self,
-        id: Option<&str>,
-        progress: &mut dyn FnMut(Progress),
-    ) -> Result<BackupVerifyReport> {
-        let mut report = BackupVerifyReport::default();
-        let all = self.manifests()?;
-        let mut good: Vec<(Manifest, String)> = Vec::new();
-        for m in all {
-            match m {
-                Ok(m) => good.push(m),
-                Err(e) => report.findings.push(e.to_string()),
-            }
-        }
-        for i in 0..good.len() {
-            let (m, _) = &good[i];
-            if let Some(link) = &m.previous {
-                match good[..i].iter().find(|(p, _)| p.id == link.id) {
-                    Some((_, hash)) if *hash != link.hash => report.findings.push(format!(
-                        "manifest {}: its link to {} names hash {}, but that manifest hashes to {hash}",
-                        m.id, link.id, link.hash
-                    )),
-                    _ => {}
-                }
-            }
-        }
-        let selected: Vec<&(Manifest, String)> = match id {
-            Some(id) => {
-                let m = good.iter().find(|(m, _)| m.id == id);
-                match m {
-                    Some(m) => vec![m],
-                    None => {
-                        return Err(BackupError::NoSuchBackup {
-                            id: id.to_owned(),
-                            store: self.root.clone(),
-                        })
-                    }
-                }
-            }
-            None => good.iter().collect(),
-        };
-        let mut objects = BTreeSet::new();
-        let total: u64 = selected
-            .iter()
-            .flat_map(|(m, _)| m.segments.iter())
-            .map(|s| s.size)
-            .sum();
-        for (m, _) in &selected {
-            report.manifests += 1;
-            for s in &m.segments {
-                if !objects.insert(s.object.clone()) {
-                    continue;
-                }
-                match self.get_object(&s.object, s.size, &s.name) {
-                    Ok(bytes) => {
-                        report.objects += 1;
-                        report.bytes += bytes.len() as u64;
-                        // The bytes hash to `s.object` (checked by reading
-                        // the object): a sealed segment's name must carry
-                        // that address and the ordinal.
-                        let named = match SegmentName::parse(&s.name) {
-                            Some(SegmentName::Sealed(o, address)) => {
-                                o.get() == s.ordinal && address.to_hex() == s.object
-                            }
-                            _ => false,
-                        };
-                        if s.state == SegmentState::Sealed && !named {
-                            report.findings.push(format!(
-                                "manifest {}: segment {} does not match its object",
-                                m.id, s.name
-                            ));
-                        }
-                    }
-                    Err(e) => report.findings.push(format!("manifest {}: {e}", m.id)),
-                }
-                progress(Progress {
-                    phase: "objects",
-                    done: report.bytes,
-                    total,
-                });
-            }
-        }
-        Ok(report)
-    }
-
-    /// Restores a backup (the newest by default) into `to`, which must be
-    /// absent or empty. The ledger is written beside it, verified end to end,
-    /// and only then moved into place.
-    pub fn restore(
-        &self,
-        id: Option<&str>,
-        to: &Path,
-        progress: &mut dyn FnMut(Progress),
-    ) -> Result<RestoreReport> {
-        let (m, _) = self.find(id)?;
-        if to.exists() {
-            let mut entries = fs::read_dir(to).map_err(io_err("list", to))?;
-            if entries.next().is_some() {
-                let reason = if to.join(META_FILE).exists() {
-                    "it holds a ledger (restore never writes over a ledger)"
-                } else {
-                    "it is not empty"
-                };
-                return Err(BackupError::Target {
-                    path: to.to_owned(),
-                    reason: reason.into(),
-                });
-            }
-        }
-        let meta_bytes = hex::decode(&m.ledger_meta).map_err(|e| BackupError::Manifest {
-            path: self.manifest_path(&m.id),
-            reason: format!("ledger_meta is not hex: {e}"),
-        })?;
-        LedgerMeta::decode(&meta_bytes).map_err(|defect| BackupError::ManifestMeta {
-            path: self.manifest_path(&m.id),
-            defect,
-        })?;
-        for s in &m.segments {
-            let ok = match (SegmentName::parse(&s.name), s.state) {
-                (Some(SegmentName::Sealed(o, _)), SegmentState::Sealed)
-                | (Some(SegmentName::Active(o)), SegmentState::Active) => o.get() == s.ordinal,
-                _ => false,
-            };
-            if !ok || s.name.contains(['/', '\\']) || s.name.starts_with('.') {
-                return Err(BackupError::UnsafeName {
-                    id: m.id.clone(),
-                    name: s.name.clone(),
-                });
-            }
-        }
-        let parent = to
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        fs::create_dir_all(parent).map_err(io_err("create", parent))?;
-        let staging = parent.join(format!(
-            ".{}.restoring-{}",
-            to.file_name().and_then(|n| n.to_str()).unwrap_or("ledger"),
-            m.id
-        ));
-        let _ = fs::remove_dir_all(&staging);
-        fs::create_dir(&staging).map_err(io_err("create", &staging))?;
-        let result = self.restore_into(&m, &meta_bytes, &staging, progress);
-        let report = match result {
-            Ok(r) => r,
-            Err(e) => {
-                let _ = fs::remove_dir_all(&staging);
-                return Err(e);
-            }
-        };
-        let verified = verify_dir(&staging, &VerifyOptions::default());
-        let problem = match &verified {
-            Err(e) => Some(e.to_string()),
-            Ok(v) if !v.is_intact() => Some(
-                v.findings
-                    .iter()
-                    .map(|f| f.to_string())
-                    .collect::<Vec<_>>()
-                    .join("; "),
-            ),
-            Ok(v) => match (&m.head, v.head) {
-                (Some(h), Some(vh))
-                    if h.seq == vh.seq.get() && h.chain_hash == vh.chain_hash.to_hex() =>
-                {
-                    None
-                }
-                (None, None) => None,
-                _ => Some("the restored head is not the manifest's".into()),
-            },
-        };
-        if let Some(findings) = problem {
-            let _ = fs::remove_dir_all(&staging);
-            return Err(BackupError::RestoreFailed {
-                path: to.to_owned(),
-                findings,
-            });
-        }
-        if to.exists() {
-            fs::remove_dir(to).map_err(io_err("replace the empty folder", to))?;
-        }
-        fs::rename(&staging, to).map_err(io_err("move the restored ledger to", to))?;
-        File::open(parent)
-            .and_then(|d| d.sync_all())
-            .map_err(io_err("sync", parent))?;
-        Ok(RestoreReport {
-            records: verified.map(|v| v.records).unwrap_or(0),
-            ..report
-        })
-    }
-
-    fn restore_into(
-        &self,
-        m: &Manifest,
-        meta: &[u8],
-        dir: &Path,
-        progress: &mut dyn FnMut(Progress),
-    ) -> Result<RestoreReport> {
-        let total: u64 = m.segments.iter().map(|s| s.size).sum();
-        let mut done = 0;
-        for s in &m.segments {
-            let bytes = self.get_object(&s.object, s.size, &s.name)?;
-            let path = dir.join(&s.name);
-            let mut f = OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(&path)
-                .map_err(io_err("create", &path))?;
-            f.write_all(&bytes).map_err(io_err("write", &path))?;
-            if let (SegmentState::Active, Some(cap)) = (s.state, s.capacity) {
-                // Allocated, not sparse (a full disk is an error now, not a
-                // SIGBUS in the writer later); a capacity no segment can have
-                // is not believed.
-                let len = cap.min(MAX_OBJECT).max(bytes.len() as u64);
-                crate::storage::allocate(&f, len).map_err(io_err("extend", &path))?;
-            }
-            f.sync_all().map_err(io_err("sync", &path))?;
-            done += s.size;
-            progress(Progress {
-                phase: "restore",
-                done,
-                total,
-            });
-        }
-        // The identity file last: until it exists the folder is no ledger.
-        write_atomic(&dir.join(META_FILE), meta)?;
-        Ok(RestoreReport {
-            id: m.id.clone(),
-            segments: m.segments.len(),
-            bytes: total,
-            records: 0,
-        })
-    }
-
-    /// Removes backups beyond the newest `keep_last`, except those made
-    /// within `keep_within` of now, then every object no kept backup needs.
-    pub fn prune(&self, keep_last: usize, keep_within: Option<Duration>) -> Result<PruneReport> {
-        let _lock = self.lock()?;
-        let all: Vec<(Manifest, String)> = self.manifests()?.into_iter().collect::<Result<_>>()?;
-        let now = Timestamp::now().as_nanos();
-        let n = all.len();
-        let mut report = PruneReport::default();
-        let mut kept = Vec::new();
-        for (i, (m, _)) in all.into_iter().enumerate() {
-            let recent = keep_within
-                .is_some_and(|d| now.saturating_sub(m.created_ns) <= d.as_nanos() as i64);
-            if i + keep_last >= n || recent {
-                kept.push(m);
-            } else {
-                let path = self.manifest_path(&m.id);
-                fs::remove_file(&path).map_err(io_err("remove", &path))?;
-                report.removed_backups.push(m.id);
-            }
-        }
-        let needed: BTreeSet<String> = kept
-            .iter()
-            .flat_map(|m| m.segments.iter().map(|s| s.object.clone()))
-            .collect();
-        // The store lock is held: no backup is writing, so every temporary
-        // file is a leftover of one that was killed or failed.
-        let manifests = self.root.join("manifests");
-        for entry in fs::read_dir(&manifests).map_err(io_err("list", &manifests))? {
-            remove_if_temp(
-                &entry.map_err(io_err("list", &manifests))?.path(),
-                &mut report,
-            )?;
-        }
-        let objects = self.root.join("objects");
-        for sub in fs::read_dir(&objects).map_err(io_err("list", &objects))? {
-            let sub = sub.map_err(io_err("list", &objects))?.path();
-            if !sub.is_dir() {
-                continue;
-            }
-            for obj in fs::read_dir(&sub).map_err(io_err("list", &sub))? {
-                let path = obj.map_err(io_err("list", &sub))?.path();
-                if remove_if_temp(&path, &mut report)? {
-                    continue;
-                }
-                let Some(hash) = path
-                    .file_name()
-                    .and_then(|n| n.to_str())
-                    .and_then(|n| n.strip_suffix(".zst"))
-                else {
-                    continue;
-                };
-                if !needed.contains(hash) {
-                    report.freed_bytes += fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
-                    fs::remove_file(&path).map_err(io_err("remove", &path))?;
-                    report.removed_objects += 1;
-                }
-            }
-        }
-        report.kept = kept.len();
-        Ok(report)
     }
 }

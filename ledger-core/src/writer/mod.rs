@@ -6,7 +6,7 @@ mod durability;
 mod shared;
 
 use std::path::Path;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
@@ -48,7 +48,15 @@ pub struct WriterOptions {
     /// thread, so rotation and the first writes to a fresh segment do not
     /// stall the writer.
     pub preallocate: bool,
+    /// How far ahead of this machine's clock a record's time may be (`None`:
+    /// no limit). Times never decrease along the chain, so one record
+    /// stamped far ahead would hold every later record to its time; the
+    /// default refuses anything more than a day ahead.
+    pub max_clock_skew: Option<std::time::Duration>,
 }
+
+/// The default [`WriterOptions::max_clock_skew`]: one day.
+pub const DEFAULT_MAX_CLOCK_SKEW: std::time::Duration = std::time::Duration::from_secs(86_400);
 
 impl Default for WriterOptions {
     fn default() -> Self {
@@ -56,6 +64,7 @@ impl Default for WriterOptions {
             segment_size: DEFAULT_SEGMENT_SIZE,
             durability: Durability::default(),
             preallocate: true,
+            max_clock_skew: Some(DEFAULT_MAX_CLOCK_SKEW),
         }
     }
 }
@@ -79,6 +88,14 @@ impl WriterOptions {
     #[must_use]
     pub fn preallocate(mut self, on: bool) -> Self {
         self.preallocate = on;
+        self
+    }
+
+    /// Sets how far ahead of the clock a record's time may be (`None`: no
+    /// limit; see [`WriterOptions::max_clock_skew`]).
+    #[must_use]
+    pub fn max_clock_skew(mut self, skew: Option<std::time::Duration>) -> Self {
+        self.max_clock_skew = skew;
         self
     }
 }
@@ -165,6 +182,9 @@ pub struct Writer {
     populating: Option<(Arc<std::sync::atomic::AtomicBool>, JoinHandle<()>)>,
     recovery: RecoveryReport,
     closed: bool,
+    /// The latest time a record may have, as last computed from the clock
+    /// and `opts.max_clock_skew` (nanoseconds; see `check_clock_skew`).
+    time_limit: AtomicI64,
     _lock: Box<dyn LockGuard>,
 }
 
@@ -303,6 +323,12 @@ impl Writer {
         ));
         // Whatever recovery found on disk is as durable as it gets.
         shared.mark_durable(committed);
+        // Without a skew limit every time passes the cached check.
+        let no_time_limit = if opts.max_clock_skew.is_none() {
+            i64::MAX
+        } else {
+            i64::MIN
+        };
         let flusher = match (opts.durability, wake, rx) {
             (Durability::GroupCommit { interval }, Some(tx), Some(rx)) => {
                 let sh = Arc::clone(&shared);
@@ -327,6 +353,7 @@ impl Writer {
             populating: None,
             recovery: rec.report,
             closed: false,
+            time_limit: AtomicI64::new(no_time_limit),
             _lock: lock,
         };
         w.prepare_next();
@@ -487,8 +514,37 @@ impl Writer {
                 last,
                 found: ts,
             }),
-            _ => Ok(()),
+            // A record without a time gets max(clock, previous time).
+            ts => self.check_clock_skew(ts.unwrap_or(last), seq),
         }
+    }
+
+    /// Refuses a time further ahead of the clock than the options allow.
+    /// The limit read last time is cached: the clock only moves forward, so
+    /// a time within the cached limit is within the current one, and the
+    /// clock is read only for a time beyond it.
+    #[inline]
+    fn check_clock_skew(&self, ts: Timestamp, seq: Seq) -> Result<()> {
+        if ts.as_nanos() <= self.time_limit.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        let Some(skew) = self.opts.max_clock_skew else {
+            return Ok(());
+        };
+        let clock = Timestamp::now();
+        let limit = clock
+            .as_nanos()
+            .saturating_add(i64::try_from(skew.as_nanos()).unwrap_or(i64::MAX));
+        self.time_limit.store(limit, Ordering::Relaxed);
+        if ts.as_nanos() <= limit {
+            return Ok(());
+        }
+        Err(Error::TimeTooFarAhead {
+            seq,
+            found: ts,
+            clock,
+            skew_secs: skew.as_secs(),
+        })
     }
 
     /// Writes one record that [`Self::check_entry`] accepted.
