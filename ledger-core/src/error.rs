@@ -64,7 +64,8 @@ pub enum Error {
     /// Another writer holds the ledger's lock.
     #[error(
         "another writer (in this or another process) holds the lock on {path}; \
-         a ledger has exactly one writer"
+         a ledger has exactly one writer (the lock is on the LOCK and LEDGER files, \
+         which a hard-linked copy of the folder shares)"
     )]
     Locked {
         /// The lock file.

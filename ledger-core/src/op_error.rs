@@ -78,7 +78,7 @@ macro_rules! op_error {
         [#[doc = "Refusing to create a ledger where one exists."] #[error("{path} already holds a ledger")]]
         { path: PathBuf => "The folder." }); };
     (@fields Locked, $($t:tt)*) => { op_error!(@emit Locked, $($t)*,
-        [#[doc = "Another writer holds the ledger's lock."] #[error("another writer (in this or another process) holds the lock on {path}; a ledger has exactly one writer")]]
+        [#[doc = "Another writer holds the ledger's lock."] #[error("another writer (in this or another process) holds the lock on {path}; a ledger has exactly one writer (the lock is on the LOCK and LEDGER files, which a hard-linked copy of the folder shares)")]]
         { path: PathBuf => "The lock file." }); };
     (@fields BadMeta, $($t:tt)*) => { op_error!(@emit BadMeta, $($t)*,
         [#[doc = "The `LEDGER` identity file is damaged."] #[error("ledger identity file {path} is damaged: {defect}")]]

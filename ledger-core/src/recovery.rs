@@ -6,10 +6,14 @@
 //!   watermark says how far records are known durable. An invalid record (or
 //!   a missing one) *before* the watermark is damage to committed data: an
 //!   error naming segment, offset and sequence, and nothing is changed.
-//! - An invalid record at or after the watermark starts a torn tail. The
-//!   tail's bytes are first saved to `cut-<ordinal>-<offset>.bin`, then
-//!   zeroed; the report says the sequence and offset of the cut, how many
-//!   bytes it removed, and how many valid-looking records were among them.
+//! - An invalid record at or after the watermark starts a torn tail when a
+//!   crash can have left the bytes from there on (the walker's rule,
+//!   "Torn tail or damage": whole records after it must be explained by
+//!   lost sectors); if not, it is damage like the above, and an edit that
+//!   lowered the watermark cuts nothing. The tail's bytes are first saved
+//!   to `cut-<ordinal>-<offset>.bin`, then zeroed; the report says the
+//!   sequence and offset of the cut, how many bytes it removed, and how
+//!   many valid-looking records were among them.
 //! - A footer found in the active segment means a crash interrupted sealing:
 //!   the seal is completed.
 //! - Preallocated and temporary files hold no committed data and are removed.
@@ -45,8 +49,9 @@ pub struct TailCut {
     pub bytes: u64,
     /// Why the record at `offset` was invalid.
     pub reason: String,
-    /// How many valid-looking (CRC-correct) records were among the cut bytes:
-    /// non-zero when a power loss persisted later pages but not earlier ones.
+    /// How many valid-looking records (CRC-correct, with sequences that
+    /// could follow the cut) were among the cut bytes: non-zero when a power
+    /// loss persisted later sectors but not earlier ones.
     pub valid_looking_records: u64,
     /// The file the cut bytes were saved to.
     pub saved_to: String,
@@ -332,9 +337,12 @@ fn cut_tail(
     let end = offset + rest.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
     let cut = data.get(offset..end).unwrap_or_default();
     // Up to the 8-byte boundary after the last non-zero byte: a record's
-    // zero padding belongs to it.
-    let valid_looking =
-        walk::readable_records(data, offset, crate::le::align8(end).min(data.len())).len() as u64;
+    // zero padding belongs to it. Whole records whose sequences could
+    // follow, found in one pass (a tail of garbage costs no CRC per slot).
+    let upto = data
+        .get(..crate::le::align8(end).min(data.len()))
+        .unwrap_or_default();
+    let valid_looking = walk::whole_records_after(upto, offset, seq.get());
     let saved_to = cut_file_name(ordinal, offset as u64);
     storage
         .write_file_atomic(&saved_to, cut)

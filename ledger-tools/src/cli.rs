@@ -671,7 +671,8 @@ pub struct KeygenArgs {
 
 /// Parses a byte size: digits with an optional binary suffix (`K`, `KiB`,
 /// `M`, `MiB`, `G`, `GiB`, case-insensitive), at least
-/// [`ledger_core::MIN_SEGMENT_SIZE`].
+/// [`ledger_core::MIN_SEGMENT_SIZE`] and at most
+/// [`ledger_core::MAX_SEGMENT_SIZE`].
 ///
 /// ```
 /// use ledger_tools::cli::parse_segment_size;
@@ -706,6 +707,12 @@ pub fn parse_segment_size(s: &str) -> Result<u64, String> {
             "a segment holds at least {min} bytes, {s:?} is less"
         ));
     }
+    let max = ledger_core::MAX_SEGMENT_SIZE;
+    if bytes > max {
+        return Err(format!(
+            "a segment holds at most {max} bytes (4 GiB), {s:?} is more"
+        ));
+    }
     Ok(bytes)
 }
 
@@ -726,6 +733,11 @@ mod tests {
         assert!(parse_segment_size("").is_err());
         assert!(parse_segment_size("12 parsecs").is_err());
         assert!(parse_segment_size("-5").is_err());
+        assert_eq!(
+            parse_segment_size("4GiB"),
+            Ok(ledger_core::MAX_SEGMENT_SIZE)
+        );
+        assert!(parse_segment_size("5GiB").is_err(), "above the maximum");
         assert!(parse_segment_size("99999999999999G").is_err());
         assert!(parse_segment_size("4096").is_err());
     }

@@ -1,8 +1,9 @@
 //! `ledger inspect SEGMENT`: one segment file on its own: header, durable
 //! watermark, footer, the first records, and what is wrong with it, as the
 //! engine's segment walker judges it (the same findings `ledger verify`
-//! reports). Reads the file with `std::fs::read` and never changes it; needs
-//! no ledger folder around it.
+//! reports). Reads the file whole and never changes it; needs no ledger
+//! folder around it. Only a regular file no larger than a segment may be is
+//! read: a FIFO, a device (`/dev/zero`) or a directory is refused at once.
 
 use std::io::Write;
 use std::path::Path;
@@ -17,6 +18,7 @@ use crate::summary::kind_name;
 use crate::times::rfc3339;
 use ledger_core::segment::names::SegmentName;
 use ledger_core::segment::walk::{walk_segment, Expect, Role, SegmentWalk, Stop};
+use ledger_core::storage::regular::read_regular;
 use ledger_core::Finding;
 use ledger_core::{ChainHash, Kind, SchemaVersion, Seq, Timestamp};
 
@@ -107,7 +109,7 @@ impl Inspection {
 /// Runs `ledger inspect` on the file `args.segment`.
 pub fn run(args: &InspectArgs, out: &mut dyn Write) -> Result<Exit, ToolError> {
     let path = &args.segment;
-    let data = std::fs::read(path).map_err(io_err("read", path))?;
+    let data = read_regular(path, ledger_core::MAX_SEGMENT_SIZE).map_err(io_err("read", path))?;
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())

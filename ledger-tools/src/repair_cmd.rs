@@ -35,6 +35,7 @@ use ledger_core::segment::footer::FOOTER_LEN;
 use ledger_core::segment::header::{encode_watermark, SegmentHeader, HEADER_LEN, WATERMARK_AT};
 use ledger_core::segment::names::SegmentName;
 use ledger_core::segment::walk::{readable_records, walk_segment, Expect, Role};
+use ledger_core::storage::regular::{open_regular, read_regular};
 use ledger_core::storage::{FsStorage, Storage};
 use ledger_core::Seq;
 use ledger_core::{verify_dir, FindingKind, VerifyOptions, VerifyReport};
@@ -101,9 +102,11 @@ fn list_segments(dir: &Path) -> Result<Vec<SegFile>, ToolError> {
     Ok(out)
 }
 
+/// A segment file's bytes: only a regular file, at most the largest a
+/// segment may be (a FIFO of that name is refused, not waited on).
 fn read(dir: &Path, name: &str) -> Result<Vec<u8>, ToolError> {
     let path = dir.join(name);
-    fs::read(&path).map_err(io_err("read", path))
+    read_regular(&path, ledger_core::MAX_SEGMENT_SIZE).map_err(io_err("read", path))
 }
 
 /// Works out a cut after `seq`, refusing one that would keep damage.
@@ -265,7 +268,7 @@ fn read_head(dir: &Path, name: &str) -> Result<Vec<u8>, ToolError> {
     use std::io::Read;
     let path = dir.join(name);
     let mut buf = Vec::with_capacity(HEADER_LEN);
-    fs::File::open(&path)
+    open_regular(&path, fs::OpenOptions::new().read(true))
         .and_then(|f| f.take(HEADER_LEN as u64).read_to_end(&mut buf))
         .map_err(io_err("read", path))?;
     Ok(buf)

@@ -12,6 +12,11 @@ pub mod walk;
 
 use crate::types::{ChainHash, Seq, Timestamp};
 
+/// The largest a segment file may be (4 GiB): the writer makes no larger
+/// one, and a file named like a segment that is larger is refused before
+/// it is read or mapped (`docs/FORMAT.md`, "Segment files").
+pub const MAX_SEGMENT_SIZE: u64 = 1 << 32;
+
 /// The chain's state between two records: what the next record must carry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ChainState {

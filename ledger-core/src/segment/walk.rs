@@ -55,9 +55,10 @@ pub enum Mode {
     Sealed,
     /// An active segment, judged by its durable watermark: an invalid slot
     /// before the watermark is damage; the first invalid slot at or after it
-    /// is a torn tail, where the walk stops. `None`: the watermark is not
-    /// valid, so nothing can be called a torn tail and every invalid slot is
-    /// damage.
+    /// is a torn tail, where the walk stops, when a crash can have left the
+    /// bytes from there on ([`not_a_lost_write`]), and damage otherwise.
+    /// `None`: the watermark is not valid, so nothing can be called a torn
+    /// tail and every invalid slot is damage.
     Active {
         /// The valid durable watermark, if any.
         watermark: Option<usize>,
@@ -105,7 +106,8 @@ pub enum Stop {
         offset: u64,
     },
     /// The first invalid slot at or after the durable watermark of an active
-    /// segment: the trace of a crash; recovery cuts from here.
+    /// segment, when the bytes from there on can be the trace of a crash
+    /// ([`not_a_lost_write`]); recovery cuts from here.
     TornTail {
         /// Offset of the invalid slot (where recovery cuts).
         offset: u64,
@@ -196,6 +198,10 @@ pub struct Walker {
     stopped: Option<Stop>,
     /// Whether a file that ends before the watermark was reported.
     cut_reported: bool,
+    /// Where the walk ended at an empty slot past the watermark: the first
+    /// non-zero byte after it, if any (scanned once, see
+    /// [`Walker::nonzero_after_end`]).
+    end_scan: Option<Option<usize>>,
 }
 
 impl Walker {
@@ -217,6 +223,7 @@ impl Walker {
             ends_on_record: true,
             stopped: None,
             cut_reported: false,
+            end_scan: None,
         }
     }
 
@@ -337,6 +344,18 @@ impl Walker {
                 offset: pos as u64,
             }),
             (Ok(Slot::Empty), Mode::Active { watermark }) if watermark.is_none_or(|w| pos >= w) => {
+                // Past a valid watermark an empty slot ends the records,
+                // unless whole records follow that no crash could leave
+                // there (`docs/FORMAT.md`, "Torn tail or damage").
+                if watermark.is_some() {
+                    if let Some(why) = self.records_after_empty_slot(src) {
+                        return self.damage(
+                            src,
+                            FindingKind::Truncated,
+                            format!("an empty slot past the durable watermark, but {why}"),
+                        );
+                    }
+                }
                 self.stop(Stop::End {
                     offset: pos as u64,
                 })
@@ -376,9 +395,36 @@ impl Walker {
         }
     }
 
-    /// Whether an invalid slot at the current position is a torn tail.
+    /// Whether an invalid slot at the current position is past the durable
+    /// watermark, where it may be a torn tail.
     fn is_torn(&self) -> bool {
         matches!(self.mode, Mode::Active { watermark: Some(w) } if self.pos >= w)
+    }
+
+    /// For an empty slot at the current position, past the watermark: why
+    /// the non-zero bytes after it cannot be a torn tail (`None` when there
+    /// are none, or when a crash can leave them). Scans the rest of the
+    /// file once; on a clean segment that is the scan for bytes after the
+    /// end that [`walk_segment`] makes anyway, and it reuses this one.
+    fn records_after_empty_slot<'a, S: SlotSource<'a>>(&mut self, src: &S) -> Option<String> {
+        let data = src.plain()?;
+        let data = data.get(..self.limit.min(data.len()))?;
+        let pos = self.pos;
+        let nonzero = data
+            .get(pos..)
+            .and_then(|rest| rest.iter().position(|&b| b != 0))
+            .map(|i| pos + i);
+        let why = nonzero.and_then(|_| not_a_lost_write(data, pos, data.len(), &self.state));
+        // Kept for the walk's end only (after damage the walk goes on).
+        self.end_scan = why.is_none().then_some(nonzero);
+        why
+    }
+
+    /// Where a walk that ended at an empty slot past the watermark found
+    /// the first non-zero byte after it: `Some(None)` when the rest of the
+    /// file is zero, `None` when it did not look.
+    pub fn nonzero_after_end(&self) -> Option<Option<usize>> {
+        self.end_scan
     }
 
     fn invalid<'a, S: SlotSource<'a>>(
@@ -388,10 +434,16 @@ impl Walker {
         reason: String,
     ) -> Step<'static> {
         if self.is_torn() {
-            return self.stop(Stop::TornTail {
-                offset: self.pos as u64,
-                reason,
-            });
+            let why = src
+                .plain()
+                .and_then(|b| not_a_lost_write(b, self.pos, self.limit, &self.state));
+            return match why {
+                None => self.stop(Stop::TornTail {
+                    offset: self.pos as u64,
+                    reason,
+                }),
+                Some(why) => self.damage(src, kind, format!("{reason}; {why}")),
+            };
         }
         if self.mode == Mode::Live {
             let f = self.finding(kind, self.pos, Some(self.state.next_seq), reason);
@@ -405,12 +457,9 @@ impl Walker {
         if let Some(p) = problem.as_ref().filter(|_| self.mode == Mode::Live) {
             return self.stop(Stop::Invalid(Finding::clone(p)));
         }
-        if let Some(p) = problem.as_ref().filter(|_| self.is_torn()) {
-            return self.stop(Stop::TornTail {
-                offset: self.pos as u64,
-                reason: p.detail.clone(),
-            });
-        }
+        // A record whose envelope holds but whose sequence, time or link is
+        // wrong is damage wherever it is: a crash leaves a record missing
+        // bytes (its CRC fails), never a whole one that does not belong.
         let prev = self.linked.then_some(self.state.prev_hash);
         self.damaged |= problem.is_some();
         self.linked = true;
@@ -537,6 +586,158 @@ impl Walker {
         }
         self.limit
     }
+}
+
+/// The unit in which a write reaches the storage medium whole or not at
+/// all (`docs/FORMAT.md`, "Assumptions about the storage medium"): after a
+/// crash each sector of a segment holds what the writer had written into it
+/// by some moment.
+pub const SECTOR: usize = 512;
+
+/// The smallest a record can be with its padding.
+const MIN_PADDED_RECORD: usize = le::align8(OVERHEAD);
+
+/// The end of the sector that holds offset `at`.
+fn sector_end(at: usize) -> usize {
+    (at / SECTOR).saturating_add(1).saturating_mul(SECTOR)
+}
+
+/// Whether the bytes of `data` from `o` on, where `o` is the first invalid
+/// (or empty) slot at or after the durable watermark and the chain expects
+/// `state.next_seq` there, can be what a crash left: records in flight that
+/// reached the disk in part. `None` when they can (a torn tail), else why
+/// not (damage). `docs/FORMAT.md`, "Torn tail or damage", is the rule.
+///
+/// A crash tears records by leaving sectors older than the writer's last
+/// writes, so what is missing reads as zeros, and the writer stores a
+/// record's length word after all its other bytes. Whole records after an
+/// invalid slot are therefore possible (a later sector reached the disk
+/// and an earlier one did not), but only where zeros account for every
+/// record between. Costs nothing on a clean segment: it runs only when an
+/// invalid slot, or non-zero bytes after the end, are past the watermark.
+pub fn not_a_lost_write(data: &[u8], o: usize, limit: usize, state: &ChainState) -> Option<String> {
+    let data = data.get(..limit.min(data.len()))?;
+    let rec = next_whole_record(data, o, state.next_seq.get())?;
+    let r = rec.offset;
+    let why = if rec.timestamp < state.last_ts {
+        Some(format!(
+            "its time {} is before the last record's {}",
+            rec.timestamp, state.last_ts
+        ))
+    } else {
+        zeros_do_not_explain(data, o, r)
+    };
+    why.map(|why| {
+        format!(
+            "a whole record (sequence {}) starts at offset {r} after it and {why}, \
+             which no crash leaves: damage, not a torn tail; nothing is cut \
+             (`ledger repair` shows what a cut would remove)",
+            rec.seq
+        )
+    })
+}
+
+/// The first record whose envelope holds at an offset `q = o + 8k`
+/// (`k >= 1`) of `data` with a sequence that can follow the records missing
+/// from `o` on: after `expected` (the one at `o`), by at most
+/// `(q - o) / 64` (every record takes at least 64 bytes). Zero bytes are
+/// skipped fast, and a slot's CRC is computed only when its length and
+/// sequence fit, so a tail of garbage costs one pass, not one CRC per slot.
+fn next_whole_record(data: &[u8], o: usize, expected: u64) -> Option<RecordRef<'_>> {
+    let mut q = o.checked_add(8)?;
+    loop {
+        let nz = data.get(q..)?.iter().position(|&b| b != 0)?;
+        // The slot holding the first non-zero byte in its length word.
+        q = (q + nz) & !7;
+        let fits = le::u32_at(data, q).is_some_and(|len| {
+            let len = len as usize;
+            len >= OVERHEAD
+                && q.checked_add(le::align8(len))
+                    .is_some_and(|end| end <= data.len())
+        });
+        let plausible = fits
+            && le::u64_at(data, q + 8).is_some_and(|seq| {
+                let most = ((q - o) / MIN_PADDED_RECORD) as u64;
+                seq > expected && seq - expected <= most
+            });
+        if plausible {
+            if let Ok(Slot::Record(rec)) = record::parse_at(data, q) {
+                return Some(rec);
+            }
+        }
+        q = q.checked_add(8)?;
+    }
+}
+
+/// How many whole records lie in `data` after `o`, where the chain expects
+/// sequence `expected`: the records [`not_a_lost_write`] looks for, each
+/// one after the last (what recovery counts among the bytes it cuts). One
+/// pass over the bytes.
+pub fn whole_records_after(data: &[u8], o: usize, expected: u64) -> u64 {
+    let (mut at, mut seq, mut n) = (o, expected, 0);
+    while let Some(rec) = next_whole_record(data, at, seq) {
+        n += 1;
+        at = rec.offset;
+        seq = rec.seq.get();
+    }
+    n
+}
+
+/// Why the slots from `o` to the whole record at `r` are not records the
+/// crash tore, following their length words from `o`; `None` when zeros
+/// account for all of them.
+fn zeros_do_not_explain(data: &[u8], o: usize, r: usize) -> Option<String> {
+    let mut p = o;
+    while p < r {
+        let Some(word) = le::u32_at(data, p) else {
+            return Some(format!("the slot at offset {p} is cut off"));
+        };
+        if word == 0 {
+            // The sector holding a missing length word is older than that
+            // record: nothing written after it can be in that sector.
+            return (r < sector_end(p)).then(|| {
+                format!(
+                    "shares the {SECTOR}-byte sector of the empty slot at offset {p} \
+                     (a record written after a missing one cannot reach the disk in its sector)"
+                )
+            });
+        }
+        let len = word as usize;
+        let Some(next) = p
+            .checked_add(le::align8(len))
+            .filter(|&n| len >= OVERHEAD && n <= r)
+        else {
+            return Some(format!(
+                "the length word {word} at offset {p} does not lead to it"
+            ));
+        };
+        // The length word reached the disk, so its sector was written after
+        // the whole record: the bytes the record lacks are in a later
+        // sector that reached the disk older, ending in zeros. That sector
+        // ends before the next length word, unless that word is missing too.
+        let end = p + len;
+        let next_missing = next < r && le::u32_at(data, next) == Some(0);
+        let mut w = sector_end(p);
+        let mut explained = false;
+        while w < end {
+            let w_end = w.saturating_add(SECTOR);
+            let holds_zero = data.get(w..end.min(w_end)).is_some_and(|b| b.contains(&0));
+            if holds_zero && (w_end <= next || next_missing) {
+                explained = true;
+                break;
+            }
+            w = w_end;
+        }
+        if !explained {
+            return Some(format!(
+                "the invalid record at offset {p} has its length word, and no later \
+                 sector of it is missing (a record whose length word reached the disk \
+                 is whole in that sector)"
+            ));
+        }
+        p = next;
+    }
+    None
 }
 
 /// The detail of a chain-hash finding.
@@ -904,10 +1105,13 @@ pub fn walk_segment<'a>(
         }
         Stop::End { offset } => {
             let from = *offset as usize;
-            if let Some(i) = data
-                .get(from..)
-                .and_then(|r| r.iter().position(|&b| b != 0))
-            {
+            let nonzero = walker.nonzero_after_end().unwrap_or_else(|| {
+                data.get(from..)
+                    .and_then(|r| r.iter().position(|&b| b != 0))
+                    .map(|i| from + i)
+            });
+            if let Some(at) = nonzero {
+                let i = at - from;
                 match mode {
                     Mode::Active {
                         watermark: Some(_),
@@ -1031,18 +1235,139 @@ mod tests {
             (4, 1),
             "damage below the watermark"
         );
+        // The last record torn, nothing whole after it: a torn tail.
+        let (mut data, offsets, start) = records(5);
+        data.extend_from_slice(&[0; 64]);
+        data[offsets[4] + 30] ^= 1;
         let above = Mode::Active {
             watermark: Some(offsets[2]),
         };
         let (seqs, findings, stop) = walk_all(&data, above, start);
-        assert_eq!(seqs, [1, 2, 3]);
+        assert_eq!(seqs, [1, 2, 3, 4]);
         assert!(findings.is_empty());
         assert_eq!(
             stop.offset(),
-            Some(offsets[3] as u64),
+            Some(offsets[4] as u64),
             "the torn tail starts at the invalid slot"
         );
         assert!(matches!(stop, Stop::TornTail { .. }));
+    }
+
+    /// A watermark lowered over durable records and one byte changed after
+    /// it: the whole record after the changed one shows it is no torn write.
+    #[test]
+    fn a_whole_record_after_an_invalid_one_past_the_watermark_is_damage() {
+        let (mut data, offsets, start) = records(5);
+        data.extend_from_slice(&[0; 64]);
+        data[offsets[3] + 30] ^= 1;
+        let above = Mode::Active {
+            watermark: Some(offsets[2]),
+        };
+        let (seqs, findings, stop) = walk_all(&data, above, start);
+        assert_eq!(seqs, [1, 2, 3, 5], "the walk goes on after the damage");
+        assert_eq!(findings.len(), 1, "{findings:?}");
+        assert_eq!(findings[0].kind, FindingKind::Crc);
+        assert_eq!(findings[0].offset, Some(offsets[3] as u64));
+        assert_eq!(findings[0].seq, Some(Seq::new(4)));
+        assert!(
+            findings[0].detail.contains("sequence 5"),
+            "{}",
+            findings[0].detail
+        );
+        assert!(matches!(stop, Stop::End { .. }), "{stop:?}");
+    }
+
+    /// A record whose envelope holds but does not belong (wrong sequence or
+    /// link) is damage past the watermark too.
+    #[test]
+    fn a_whole_record_that_does_not_belong_past_the_watermark_is_damage() {
+        let (mut data, offsets, start) = records(5);
+        data.extend_from_slice(&[0; 64]);
+        // Record 4's payload changed and its CRC recomputed: its link fails.
+        let (at, len) = (offsets[3], offsets[4] - offsets[3]);
+        let n = u32::from_le_bytes(data[at..at + 4].try_into().unwrap()) as usize;
+        assert!(n <= len);
+        data[at + 30] ^= 1;
+        let crc = crc32fast::hash(&data[at..at + n - 4]);
+        data[at + n - 4..at + n].copy_from_slice(&crc.to_le_bytes());
+        let above = Mode::Active {
+            watermark: Some(offsets[2]),
+        };
+        let (seqs, findings, _) = walk_all(&data, above, start);
+        assert_eq!(seqs, [1, 2, 3, 4, 5]);
+        assert_eq!(findings.len(), 1, "{findings:?}");
+        assert_eq!(findings[0].kind, FindingKind::ChainHash);
+        assert_eq!(findings[0].offset, Some(at as u64));
+    }
+
+    /// Records in flight reach the disk by sectors, in any order: whole
+    /// records after a lost sector are a torn tail; a lost record whose
+    /// sector holds the next one is not.
+    #[test]
+    fn whole_records_after_a_lost_sector_are_a_torn_tail_only_when_zeros_explain_them() {
+        let (data, offsets, start) = records(40);
+        let mode = Mode::Active {
+            watermark: Some(offsets[1]),
+        };
+        // The first record that starts in the second sector of the data.
+        let i = offsets
+            .iter()
+            .position(|&o| o >= HEADER_LEN + SECTOR)
+            .unwrap();
+        let lost_from = offsets[i - 2];
+        let sector = sector_end(lost_from);
+        assert!(offsets[i] < sector + SECTOR && offsets[i - 1] < sector);
+        // The sector holding record i-1 reached the disk older than its
+        // last writes: zeros from record i-1 to the sector's end.
+        let mut lost = data.clone();
+        lost[lost_from..sector].fill(0);
+        let (seqs, findings, stop) = walk_all(&lost, mode, start);
+        assert!(findings.is_empty(), "{findings:?}");
+        assert_eq!(seqs.len(), i - 2);
+        assert_eq!(stop.offset(), Some(lost_from as u64));
+        // Also when record i-1's length word reached the disk and the next
+        // sector, with its end and record i's start, did not.
+        assert!(
+            offsets[i] > sector,
+            "record i-1 crosses into the next sector"
+        );
+        let mut lost = data.clone();
+        lost[sector..sector + SECTOR].fill(0);
+        let (_, findings, stop) = walk_all(&lost, mode, start);
+        assert!(findings.is_empty(), "{findings:?}");
+        assert!(matches!(stop, Stop::TornTail { offset, .. } if offset == offsets[i - 1] as u64));
+        // One record zeroed, the next one in the same sector whole: that
+        // sector was written after the zeroed record, so it was zeroed later.
+        let mut zeroed = data.clone();
+        zeroed[offsets[3]..offsets[4]].fill(0);
+        let (seqs, findings, _) = walk_all(&zeroed, mode, start);
+        assert_eq!(findings.len(), 1, "{findings:?}");
+        assert_eq!(findings[0].kind, FindingKind::Truncated);
+        assert_eq!(findings[0].offset, Some(offsets[3] as u64));
+        assert_eq!(seqs.len(), 39);
+    }
+
+    /// The search for a whole record after a torn slot is one pass: a long
+    /// tail of garbage (whose length words often fit) is judged without a
+    /// CRC per slot.
+    #[test]
+    fn a_garbage_tail_is_a_torn_tail_found_in_one_pass() {
+        let (mut data, offsets, start) = records(5);
+        let mut x = 0x9E37_79B9_7F4A_7C15u64;
+        let tail = (0..16 << 20).map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        });
+        data.extend(tail);
+        let mode = Mode::Active {
+            watermark: Some(offsets[4]),
+        };
+        let (seqs, findings, stop) = walk_all(&data, mode, start);
+        assert_eq!(seqs, [1, 2, 3, 4, 5]);
+        assert!(findings.is_empty(), "{findings:?}");
+        assert!(matches!(stop, Stop::TornTail { .. }), "{stop:?}");
     }
 
     #[test]

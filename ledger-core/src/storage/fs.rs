@@ -1,4 +1,9 @@
 //! [`FsStorage`]: a ledger folder on a real file system.
+//!
+//! Every file is opened through [`super::regular`]: only regular files are
+//! opened, without ever blocking (a FIFO named like a segment is refused,
+//! not waited on), and a file read or mapped whole must not be larger than
+//! a segment may be.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
@@ -6,10 +11,16 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::mmap::{reserve, RawMap};
+use super::regular::{check_len, check_regular, open_regular, read_regular};
 use super::{is_sealed_name, LockGuard, SegmentMap, Storage, Token};
+use crate::segment::MAX_SEGMENT_SIZE;
 
 /// The name of the file that carries the exclusive writer lock.
 const LOCK_FILE: &str = "LOCK";
+
+/// The most bytes [`Storage::read_file`] reads of the identity file (44
+/// bytes when intact): a longer one is refused without reading it.
+const META_READ_MAX: u64 = 4096;
 
 /// A ledger folder on the file system.
 #[derive(Debug, Clone)]
@@ -71,12 +82,51 @@ impl SegmentMap for FsMap {
     }
 }
 
+/// The writer's lock: `LOCK`, and `LEDGER` (the identity file, which every
+/// hard-linked copy of the folder shares and nothing ever replaces) once it
+/// exists.
 #[derive(Debug)]
 struct FsLock {
-    _file: File,
+    _lock: File,
+    identity: Option<File>,
+    meta_path: PathBuf,
 }
 
-impl LockGuard for FsLock {}
+/// Takes an exclusive `flock` on `path`: `Ok(None)` when another open file
+/// holds it. A missing file is `NotFound`. The file is opened for writing
+/// too when that is allowed (nothing is written): on NFS, `flock` is
+/// emulated with a byte-range lock, which needs it; elsewhere a read-only
+/// file locks as well.
+fn flock_file(path: &Path) -> io::Result<Option<File>> {
+    let file = match open_regular(path, OpenOptions::new().read(true).write(true)) {
+        Err(e)
+            if matches!(
+                e.kind(),
+                io::ErrorKind::PermissionDenied | io::ErrorKind::ReadOnlyFilesystem
+            ) =>
+        {
+            open_regular(path, OpenOptions::new().read(true))?
+        }
+        other => other?,
+    };
+    match file.try_lock() {
+        Ok(()) => Ok(Some(file)),
+        Err(fs::TryLockError::WouldBlock) => Ok(None),
+        Err(fs::TryLockError::Error(e)) => Err(e),
+    }
+}
+
+impl LockGuard for FsLock {
+    fn lock_identity(&mut self) -> io::Result<bool> {
+        if self.identity.is_none() {
+            match flock_file(&self.meta_path)? {
+                Some(f) => self.identity = Some(f),
+                None => return Ok(false),
+            }
+        }
+        Ok(true)
+    }
+}
 
 impl Storage for FsStorage {
     fn path_of(&self, name: &str) -> PathBuf {
@@ -129,7 +179,8 @@ impl Storage for FsStorage {
     }
 
     fn map_segment(&self, name: &str) -> io::Result<Arc<dyn SegmentMap>> {
-        let file = OpenOptions::new().read(true).open(self.path_of(name))?;
+        let file = open_regular(&self.path_of(name), OpenOptions::new().read(true))?;
+        check_len(file.metadata()?.len(), MAX_SEGMENT_SIZE)?;
         Ok(Arc::new(FsMap {
             map: RawMap::of_file(&file, false)?,
             sealed: is_sealed_name(name),
@@ -137,10 +188,11 @@ impl Storage for FsStorage {
     }
 
     fn map_writable(&self, _: Token, name: &str) -> io::Result<Arc<dyn SegmentMap>> {
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .open(self.path_of(name))?;
+        let file = open_regular(
+            &self.path_of(name),
+            OpenOptions::new().read(true).write(true),
+        )?;
+        check_len(file.metadata()?.len(), MAX_SEGMENT_SIZE)?;
         Ok(Arc::new(FsMap {
             map: RawMap::of_file(&file, true)?,
             sealed: false,
@@ -148,11 +200,13 @@ impl Storage for FsStorage {
     }
 
     fn file_len(&self, name: &str) -> io::Result<u64> {
-        Ok(fs::metadata(self.path_of(name))?.len())
+        let meta = fs::metadata(self.path_of(name))?;
+        check_regular(&meta)?;
+        Ok(meta.len())
     }
 
     fn truncate(&self, _: Token, name: &str, len: u64) -> io::Result<()> {
-        let file = OpenOptions::new().write(true).open(self.path_of(name))?;
+        let file = open_regular(&self.path_of(name), OpenOptions::new().write(true))?;
         if len > file.metadata()?.len() {
             // Growing (recovery giving a cut active segment room again):
             // allocate the blocks, as for a new segment.
@@ -172,21 +226,31 @@ impl Storage for FsStorage {
     }
 
     fn sync_dir(&self) -> io::Result<()> {
-        File::open(&self.root)?.sync_all()
+        use std::os::unix::fs::OpenOptionsExt;
+        // Never blocks, whatever is at the folder's path.
+        OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_DIRECTORY | libc::O_NONBLOCK)
+            .open(&self.root)?
+            .sync_all()
     }
 
     fn read_file(&self, name: &str) -> io::Result<Vec<u8>> {
-        fs::read(self.path_of(name))
+        let max = if name == crate::meta::META_FILE {
+            META_READ_MAX
+        } else {
+            MAX_SEGMENT_SIZE
+        };
+        read_regular(&self.path_of(name), max)
     }
 
     fn write_file_atomic(&self, name: &str, bytes: &[u8]) -> io::Result<()> {
         let tmp = format!("{name}.tmp");
         {
-            let mut file = OpenOptions::new()
-                .write(true)
-                .create(true)
-                .truncate(true)
-                .open(self.path_of(&tmp))?;
+            let mut file = open_regular(
+                &self.path_of(&tmp),
+                OpenOptions::new().write(true).create(true).truncate(true),
+            )?;
             file.write_all(bytes)?;
             file.sync_all()?;
         }
@@ -195,16 +259,31 @@ impl Storage for FsStorage {
     }
 
     fn try_lock(&self) -> io::Result<Option<Box<dyn LockGuard>>> {
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(self.path_of(LOCK_FILE))?;
+        let file = open_regular(
+            &self.path_of(LOCK_FILE),
+            OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(false),
+        )?;
         match file.try_lock() {
-            Ok(()) => Ok(Some(Box::new(FsLock { _file: file }))),
-            Err(fs::TryLockError::WouldBlock) => Ok(None),
-            Err(fs::TryLockError::Error(e)) => Err(e),
+            Ok(()) => {}
+            Err(fs::TryLockError::WouldBlock) => return Ok(None),
+            Err(fs::TryLockError::Error(e)) => return Err(e),
+        }
+        let mut guard = FsLock {
+            _lock: file,
+            identity: None,
+            meta_path: self.path_of(crate::meta::META_FILE),
+        };
+        match guard.lock_identity() {
+            Ok(true) => Ok(Some(Box::new(guard))),
+            Ok(false) => Ok(None),
+            // A folder being created has no identity file yet: the writer
+            // extends its lock once it has written one.
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Some(Box::new(guard))),
+            Err(e) => Err(e),
         }
     }
 }

@@ -11,6 +11,7 @@
 mod fs;
 mod mem;
 mod mmap;
+pub mod regular;
 
 use std::io;
 use std::path::PathBuf;
@@ -29,7 +30,14 @@ pub fn allocate(file: &std::fs::File, len: u64) -> io::Result<()> {
 pub use mem::{CrashMode, Fault, IoFault, IoOp, MemStorage};
 
 /// A guard that holds the ledger's exclusive writer lock until dropped.
-pub trait LockGuard: Send + Sync + std::fmt::Debug {}
+pub trait LockGuard: Send + Sync + std::fmt::Debug {
+    /// Extends the lock to the identity file once it exists (a ledger being
+    /// created has none when its lock is taken; see
+    /// [`Storage::try_lock`]): `Ok(false)` when another writer holds it.
+    fn lock_identity(&mut self) -> io::Result<bool> {
+        Ok(true)
+    }
+}
 
 /// A folder of named files. Names are plain file names (no separators).
 pub trait Storage: Send + Sync + std::fmt::Debug {
@@ -70,7 +78,13 @@ pub trait Storage: Send + Sync + std::fmt::Debug {
     /// written and synced, then renamed over `name`, then the folder is synced.
     fn write_file_atomic(&self, name: &str, bytes: &[u8]) -> io::Result<()>;
     /// Takes the exclusive writer lock, or returns `Ok(None)` when another
-    /// writer (in this or another process) holds it.
+    /// writer (in this or another process) holds it. On a real folder the
+    /// lock is an exclusive `flock` on `LOCK` and on `LEDGER` (when it
+    /// exists): `flock` locks the file itself (its inode), which every hard
+    /// link to it shares, so a writer through a hard-linked copy of the
+    /// folder (`cp -al`) finds it held even when the copy's `LOCK` is its
+    /// own file. A copy of the bytes is another ledger's folder and shares
+    /// nothing.
     fn try_lock(&self) -> io::Result<Option<Box<dyn LockGuard>>>;
 }
 

@@ -32,11 +32,15 @@ use durability::{FlushTarget, Shared, Wake};
 pub const DEFAULT_SEGMENT_SIZE: u64 = 64 << 20;
 /// Smallest segment size accepted.
 pub const MIN_SEGMENT_SIZE: u64 = 8 << 10;
+/// Largest segment size: the format's maximum (a larger option is lowered
+/// to it).
+pub use crate::segment::MAX_SEGMENT_SIZE;
 
 /// How a writer is configured.
 #[derive(Debug, Clone)]
 pub struct WriterOptions {
-    /// Size every segment file is preallocated to (rounded up to 4 KiB).
+    /// Size every segment file is preallocated to (rounded up to 4 KiB;
+    /// between [`MIN_SEGMENT_SIZE`] and [`MAX_SEGMENT_SIZE`]).
     pub segment_size: u64,
     /// When records become durable.
     pub durability: Durability,
@@ -224,7 +228,11 @@ impl Writer {
         mode: OpenMode,
         opts: WriterOptions,
     ) -> Result<Writer, OpenError> {
-        let size = opts.segment_size.max(MIN_SEGMENT_SIZE).div_ceil(4096) * 4096;
+        let size = opts
+            .segment_size
+            .clamp(MIN_SEGMENT_SIZE, MAX_SEGMENT_SIZE)
+            .div_ceil(4096)
+            * 4096;
         let opts = WriterOptions {
             segment_size: size,
             ..opts
@@ -263,7 +271,7 @@ impl Writer {
             }
             _ => {}
         }
-        let lock = st
+        let mut lock = st
             .try_lock()
             .ctx("lock", st.path_of("LOCK"))?
             .ok_or_else(|| Error::Locked {
@@ -277,6 +285,14 @@ impl Writer {
             };
             st.write_file_atomic(META_FILE, &meta.encode())
                 .ctx("write", st.path_of(META_FILE))?;
+        }
+        // The lock covers the identity file too (hard-linked copies of the
+        // folder share it): a new ledger's had no identity file to lock.
+        if !lock.lock_identity().ctx("lock", st.path_of(META_FILE))? {
+            return Err(Error::Locked {
+                path: st.path_of(META_FILE),
+            }
+            .into());
         }
         let layout = layout::read_layout(st)?;
         let rec = recovery::recover(st, &layout, size)?;
