@@ -467,9 +467,8 @@ fn repair_folder(dir: &Path) -> Result<PathBuf, ToolError> {
 }
 
 fn sync_dir(path: &Path) -> Result<(), ToolError> {
-    fs::File::open(path)
-        .and_then(|f| f.sync_all())
-        .map_err(io_err("sync", path))
+    // A folder only, never waiting on a FIFO put in its place.
+    ledger_core::storage::regular::sync_dir(path).map_err(io_err("sync", path))
 }
 
 /// Derived files that belong to a dropped segment, or describe records
