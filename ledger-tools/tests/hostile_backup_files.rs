@@ -120,3 +120,45 @@ fn a_fifo_named_like_an_object_fails_backup_verify_at_once() {
     assert!(std::fs::symlink_metadata(&object).unwrap().is_file());
     ok(bare(&["backup", "verify", "--in", path_str(&store)]));
 }
+
+/// A manifest (re-hashed: anyone can) whose active segment claims a
+/// capacity of 1 TiB: `backup restore` allocated the restored file to it
+/// (capped only at 16 GiB, four times the largest segment, so the restored
+/// ledger could not even be opened). A size or capacity beyond the largest
+/// segment is now a defect of the manifest: verify and restore refuse it,
+/// naming the field, and nothing is restored.
+#[test]
+fn a_manifest_claiming_a_capacity_beyond_any_segment_is_refused() {
+    let (tmp, dir, store) = ledger();
+    ok(on(&dir, &["backup", "create", "--to", path_str(&store)]));
+    let path = std::fs::read_dir(store.join("manifests"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "manifest"))
+        .unwrap();
+    let (mut m, _) = ledger_core::Manifest::from_file(&std::fs::read(&path).unwrap()).unwrap();
+    let active = m
+        .segments
+        .iter_mut()
+        .find(|s| s.capacity.is_some())
+        .expect("an active segment");
+    active.capacity = Some(1 << 40);
+    std::fs::write(&path, m.to_file().unwrap().0).unwrap();
+
+    let run = bare(&["backup", "verify", "--in", path_str(&store)]);
+    assert_ne!(run.code, 0, "{}", run.all());
+    assert_contains(&run.all(), "capacity");
+    assert_contains(&run.all(), &file_name(&path));
+    let target = tmp.path().join("restored");
+    let run = bare(&[
+        "backup",
+        "restore",
+        "--from",
+        path_str(&store),
+        "--to",
+        path_str(&target),
+    ]);
+    assert_ne!(run.code, 0, "{}", run.all());
+    assert_contains(&run.all(), "capacity");
+    assert!(!target.exists(), "nothing was restored");
+}
