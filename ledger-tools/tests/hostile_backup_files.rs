@@ -88,7 +88,7 @@ fn a_fifo_as_the_store_lock_file_is_refused_not_waited_on() {
     }
     mkfifo(&lock);
     let run = on(&dir, &["backup", "create", "--to", path_str(&store)]);
-    refused(&run, &path_str(&lock).to_owned(), "FIFO");
+    refused(&run, path_str(&lock), "FIFO");
     assert_eq!(manifests(&store), 1, "no second backup was recorded");
     let run = bare(&[
         "backup",
