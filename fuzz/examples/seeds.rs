@@ -6,16 +6,16 @@
 
 use std::path::{Path, PathBuf};
 
-use ledger_core::{encode_object, Manifest, ManifestSegment, SegmentState};
 use ledger_core::key_from_text;
-use ledger_domain::codec::legacy::{MetricV1, SystemEventV1};
-use ledger_tools::sim::{demo_session, DEMO_START};
-use ledger_domain::{encode, EventKind, TradingKeys, TradingLedger};
 use ledger_core::segment::names::SegmentName;
 use ledger_core::segment::record::{parse_at, Slot};
+use ledger_core::{encode_object, Manifest, ManifestSegment, SegmentState};
 use ledger_core::{Checkpoint, Durability, Head, LedgerId, Seq, WriterOptions, MIN_SEGMENT_SIZE};
+use ledger_domain::codec::legacy::{MetricV1, SystemEventV1};
+use ledger_domain::{encode, EventKind, TradingKeys, TradingLedger};
 use ledger_fuzz::harness::{build_baseline, scan_mode};
 use ledger_index::LedgerIndex;
+use ledger_tools::sim::{demo_session, DEMO_START};
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
 

@@ -142,8 +142,10 @@ fn ledger_file(path: &Path) -> Option<&'static str> {
         return Some("named like a segment file");
     }
     let mut head = [0u8; 8];
-    // A regular file (checked above): no FIFO to wait on.
-    let read = fs::File::open(path).and_then(|f| f.take(8).read_exact(&mut head).map(|()| head));
+    // Opened as a regular file only, without blocking: a FIFO swapped in
+    // since the check above is refused, not waited on.
+    let read = ledger_core::storage::regular::open_regular(path, fs::OpenOptions::new().read(true))
+        .and_then(|f| f.take(8).read_exact(&mut head).map(|()| head));
     match read {
         Ok(h) if h == SEGMENT_MAGIC => Some("it starts with a segment's magic bytes"),
         Ok(h) if h == META_MAGIC => Some("it starts with an identity file's magic bytes"),

@@ -13,7 +13,9 @@
 //! 2. the segment `K` that holds record SEQ is rebuilt as an active segment
 //!    in that folder: its header unchanged but for the durable watermark
 //!    (set to the end of record SEQ), its records up to SEQ byte for byte,
-//!    zeros up to its capacity; written and fsynced;
+//!    zeros up to its capacity, but never past the length of the file it
+//!    replaces (a forged header could claim any capacity; one beyond the
+//!    largest segment the format allows is refused); written and fsynced;
 //! 3. every segment file after `K` (and their index files, projection
 //!    snapshots past SEQ, preallocated files), then segment `K`'s own file as
 //!    it was, are *moved* into the repair folder, highest ordinal first, so
@@ -37,8 +39,8 @@ use ledger_core::segment::names::SegmentName;
 use ledger_core::segment::walk::{readable_records, walk_segment, Expect, Role};
 use ledger_core::storage::regular::{open_regular, read_regular};
 use ledger_core::storage::{FsStorage, Storage};
-use ledger_core::Seq;
 use ledger_core::{verify_dir, FindingKind, VerifyOptions, VerifyReport};
+use ledger_core::{Seq, MAX_SEGMENT_SIZE};
 
 use crate::cli::RepairArgs;
 use crate::error::{io_err, ToolError};
@@ -106,7 +108,7 @@ fn list_segments(dir: &Path) -> Result<Vec<SegFile>, ToolError> {
 /// segment may be (a FIFO of that name is refused, not waited on).
 fn read(dir: &Path, name: &str) -> Result<Vec<u8>, ToolError> {
     let path = dir.join(name);
-    read_regular(&path, ledger_core::MAX_SEGMENT_SIZE).map_err(io_err("read", path))
+    read_regular(&path, MAX_SEGMENT_SIZE).map_err(io_err("read", path))
 }
 
 /// Works out a cut after `seq`, refusing one that would keep damage.
@@ -143,6 +145,16 @@ fn plan(dir: &Path, report: &VerifyReport, seq: u64) -> Result<Plan, ToolError> 
             "no segment with a readable header holds record {seq}"
         ));
     };
+    // The rebuilt segment is never made larger than the file it replaces
+    // (see `rebuilt_len`), but a capacity no writer can have set shows a
+    // forged or damaged header: repair does not rebuild from it.
+    if header.capacity > MAX_SEGMENT_SIZE {
+        return refuse(format!(
+            "{}: its header claims a capacity of {} bytes, more than the {} bytes a segment may have \
+             (a forged or damaged header); repair does not rebuild a segment from it",
+            cut.name, header.capacity, MAX_SEGMENT_SIZE
+        ));
+    }
     let k = cut.kind.ordinal();
     // The kept segments must be free of damage.
     for f in report.findings.iter().filter(|f| f.kind.is_damage()) {
@@ -467,9 +479,8 @@ fn repair_folder(dir: &Path) -> Result<PathBuf, ToolError> {
 }
 
 fn sync_dir(path: &Path) -> Result<(), ToolError> {
-    fs::File::open(path)
-        .and_then(|f| f.sync_all())
-        .map_err(io_err("sync", path))
+    // A folder only, never waiting on a FIFO put in its place.
+    ledger_core::storage::regular::sync_dir(path).map_err(io_err("sync", path))
 }
 
 /// Derived files that belong to a dropped segment, or describe records
@@ -497,20 +508,34 @@ fn derived_past_cut(dir: &Path, plan: &Plan) -> Result<Vec<String>, ToolError> {
     Ok(gone)
 }
 
+/// The length of the rebuilt segment: the header's `capacity`, but never
+/// more than the file it replaces (rounded up to a page: an active segment
+/// was preallocated to its capacity, a sealed one cut after its footer) nor
+/// than the format allows, and always room for the kept records and a
+/// footer. The header is a claim a forger can set to anything; the writer
+/// rotates by the file's length, so a segment rebuilt shorter than its
+/// header says is simply sealed early.
+fn rebuilt_len(capacity: u64, file_len: u64, keep_end: u64) -> u64 {
+    let page = HEADER_LEN as u64;
+    let need = (keep_end + FOOTER_LEN as u64).div_ceil(page) * page;
+    capacity
+        .min(file_len.div_ceil(page).saturating_mul(page))
+        .min(MAX_SEGMENT_SIZE)
+        .max(need)
+}
+
 /// Carries out `plan`; returns the repair folder.
 fn truncate(dir: &Path, plan: &Plan) -> Result<PathBuf, ToolError> {
     let original = read(dir, &plan.cut.name)?;
     let keep_end = plan.keep_end as usize;
-    let capacity = match plan.cut.kind {
-        SegmentName::Active(_) => plan.header.capacity.max(original.len() as u64),
-        _ => plan.header.capacity,
-    };
-    if capacity < plan.keep_end + FOOTER_LEN as u64 || keep_end > original.len() {
+    if keep_end > original.len() {
         return Err(ToolError::Refused(format!(
-            "{}: its capacity {capacity} cannot hold its records up to offset {keep_end}",
-            plan.cut.name
+            "{}: the file ends at {} bytes, before its records up to offset {keep_end}",
+            plan.cut.name,
+            original.len()
         )));
     }
+    let capacity = rebuilt_len(plan.header.capacity, original.len() as u64, plan.keep_end);
     let saved = repair_folder(dir)?;
     let active_name = SegmentName::Active(plan.cut.kind.ordinal()).to_string();
 

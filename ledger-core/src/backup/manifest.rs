@@ -247,6 +247,25 @@ impl Manifest {
                     "not an object address (64 lowercase hex digits)",
                 ));
             }
+            // An object holds one segment's bytes, and a restored active
+            // segment is allocated to its capacity: neither may exceed the
+            // largest segment the format allows (a restored file beyond it
+            // could not even be opened).
+            let max = crate::segment::MAX_SEGMENT_SIZE;
+            if s.size > max {
+                return Err(bad(
+                    format!("segments[{i}].size"),
+                    &s.size.to_string(),
+                    "more bytes than a segment may hold (the format's maximum segment size)",
+                ));
+            }
+            if let Some(cap) = s.capacity.filter(|&c| c > max) {
+                return Err(bad(
+                    format!("segments[{i}].capacity"),
+                    &cap.to_string(),
+                    "more bytes than a segment may hold (the format's maximum segment size)",
+                ));
+            }
         }
         Ok(())
     }

@@ -7,8 +7,9 @@ use std::io::{self, Read};
 
 /// zstd level: fast, and ledger segments compress well at it.
 pub(crate) const ZSTD_LEVEL: i32 = 3;
-/// No object may decompress to more than this, whatever its manifest says.
-pub const MAX_OBJECT: u64 = 16 << 30;
+/// No object may decompress to more than this, whatever its manifest says:
+/// an object holds one segment's bytes.
+pub const MAX_OBJECT: u64 = crate::segment::MAX_SEGMENT_SIZE;
 
 /// Whether `s` is an object address: 64 lowercase hex digits.
 pub fn is_address(s: &str) -> bool {

@@ -6,7 +6,7 @@
 //! the restore did not create: the staging folder's name is built from
 //! plain names and a fresh random suffix, and is created anew.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
@@ -167,9 +167,7 @@ impl BackupStore {
         }
         fs::rename(&staging.path, to).map_err(io_err("move the restored ledger to", to))?;
         staging.keep = true;
-        File::open(parent)
-            .and_then(|d| d.sync_all())
-            .map_err(io_err("sync", parent))?;
+        crate::storage::regular::sync_dir(parent).map_err(io_err("sync", parent))?;
         Ok(RestoreReport {
             records: verified.map(|v| v.records).unwrap_or(0),
             ..report

@@ -216,9 +216,7 @@ pub(super) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         return Err(e);
     }
     if let Some(dir) = path.parent() {
-        File::open(dir)
-            .and_then(|d| d.sync_all())
-            .map_err(io_err("sync", dir))?;
+        crate::storage::regular::sync_dir(dir).map_err(io_err("sync", dir))?;
     }
     Ok(())
 }
@@ -580,10 +578,29 @@ impl BackupStore {
         #[cfg(unix)]
         {
             use std::os::unix::fs::OpenOptionsExt;
-            // Never through a link planted in the store.
-            opts.custom_flags(libc::O_NOFOLLOW);
+            // Never through a link planted in the store, and never waiting
+            // (a FIFO opened for writing waits for a reader).
+            opts.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
+        }
+        let not_regular = |what: &str| {
+            io_err("open", &path)(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("{what} where the store's lock file must be; it is not opened"),
+            ))
+        };
+        // Looked at first: a FIFO without a reader fails the open with a
+        // less telling error.
+        if let Ok(m) = fs::symlink_metadata(&path) {
+            if !m.is_file() {
+                return Err(not_regular(crate::storage::regular::describe(
+                    m.file_type(),
+                )));
+            }
         }
         let f = opts.open(&path).map_err(io_err("open", &path))?;
+        if !f.metadata().map_err(io_err("stat", &path))?.is_file() {
+            return Err(not_regular("not a regular file"));
+        }
         f.lock().map_err(io_err("lock", &path))?;
         Ok(f)
     }
@@ -620,8 +637,12 @@ impl BackupStore {
             if let Existing::Intact = existing {
                 reused += 1;
             } else {
-                let bytes =
-                    fs::read(st.path_of(&f.name)).map_err(io_err("read", st.path_of(&f.name)))?;
+                // Through the storage: only a regular file, never larger
+                // than a segment may be (a FIFO swapped in under the name
+                // after the size was taken is refused, not waited on).
+                let bytes = st
+                    .read_file(&f.name)
+                    .map_err(io_err("read", st.path_of(&f.name)))?;
                 if ContentHash::of(&bytes) != f.address {
                     return Err(BackupError::DamagedSegment {
                         segment: f.name.clone(),

@@ -245,16 +245,43 @@ impl Storage for FsStorage {
     }
 
     fn write_file_atomic(&self, name: &str, bytes: &[u8]) -> io::Result<()> {
-        let tmp = format!("{name}.tmp");
-        {
-            let mut file = open_regular(
-                &self.path_of(&tmp),
-                OpenOptions::new().write(true).create(true).truncate(true),
-            )?;
-            file.write_all(bytes)?;
-            file.sync_all()?;
+        let tmp = self.path_of(&format!("{name}.tmp"));
+        // A stale temporary file (a crash), or anything planted under its
+        // name, is removed without following it: a symbolic link is
+        // removed, not its target. The new file is then created exclusively
+        // (`O_CREAT | O_EXCL`, which never follows a link either), so a
+        // link planted between the two makes the write fail instead of
+        // redirecting it.
+        match fs::symlink_metadata(&tmp) {
+            Ok(meta) if meta.is_dir() => {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!(
+                        "{} is a directory where a temporary file is written; nothing was written",
+                        tmp.display()
+                    ),
+                ))
+            }
+            Ok(_) => fs::remove_file(&tmp)?,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
         }
-        fs::rename(self.path_of(&tmp), self.path_of(name))?;
+        use std::os::unix::fs::OpenOptionsExt;
+        let written = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+            .open(&tmp)
+            .and_then(|mut file| {
+                file.write_all(bytes)?;
+                file.sync_all()
+            })
+            .and_then(|()| fs::rename(&tmp, self.path_of(name)));
+        if let Err(e) = written {
+            // Never leave half a file behind (a full disk).
+            let _ = fs::remove_file(&tmp);
+            return Err(e);
+        }
         self.sync_dir()
     }
 

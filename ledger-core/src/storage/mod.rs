@@ -76,6 +76,9 @@ pub trait Storage: Send + Sync + std::fmt::Debug {
     fn read_file(&self, name: &str) -> io::Result<Vec<u8>>;
     /// Writes a whole (small) file atomically and durably: a temporary file is
     /// written and synced, then renamed over `name`, then the folder is synced.
+    /// On a real folder the temporary file (`name.tmp`) is created anew: what
+    /// was under its name (a crash's leftover, a planted symbolic link) is
+    /// removed, never written through.
     fn write_file_atomic(&self, name: &str, bytes: &[u8]) -> io::Result<()>;
     /// Takes the exclusive writer lock, or returns `Ok(None)` when another
     /// writer (in this or another process) holds it. On a real folder the

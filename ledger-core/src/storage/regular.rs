@@ -102,6 +102,18 @@ pub fn read_regular(path: &Path, max: u64) -> io::Result<Vec<u8>> {
     Ok(out)
 }
 
+/// Flushes the folder `path` (after a rename into it or out of it). It is
+/// opened as a folder only (`O_DIRECTORY`) and without blocking
+/// (`O_NONBLOCK`): a FIFO put in the folder's place is refused, not waited
+/// on.
+pub fn sync_dir(path: &Path) -> io::Result<()> {
+    OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_DIRECTORY | libc::O_NONBLOCK)
+        .open(path)?
+        .sync_all()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
