@@ -202,6 +202,19 @@ pub struct Walker {
     /// non-zero byte after it, if any (scanned once, see
     /// [`Walker::nonzero_after_end`]).
     end_scan: Option<Option<usize>>,
+    /// Bytes the search for a record after damage may still checksum
+    /// ([`crc_budget`]); spent, the rest of the data area is damaged.
+    crc_budget: usize,
+}
+
+/// How many bytes a search for whole records may run CRCs over in a
+/// segment of `len` bytes: twice its size and a MiB. Honest bytes rarely
+/// hold a slot whose length word and sequence both fit, so an honest
+/// search never comes near it; crafted garbage with such a slot every 8
+/// bytes would otherwise cost one CRC over the rest of the file per slot
+/// (quadratic: about 75 minutes for 64 MiB), stalling `verify` and opening.
+pub fn crc_budget(len: usize) -> usize {
+    len.saturating_mul(2).saturating_add(1 << 20)
 }
 
 impl Walker {
@@ -224,6 +237,7 @@ impl Walker {
             stopped: None,
             cut_reported: false,
             end_scan: None,
+            crc_budget: crc_budget(limit),
         }
     }
 
@@ -557,7 +571,13 @@ impl Walker {
     /// an empty slot, or the end of the data area), else at the next offset
     /// (in 8-byte steps) where a record whose envelope holds starts, else
     /// at the end of the data area.
-    fn resync<'a, S: SlotSource<'a>>(&self, src: &S, from: usize) -> usize {
+    ///
+    /// A slot is parsed only when its length word fits the data area, and
+    /// the bytes such candidates cover are charged to the walk's CRC
+    /// budget; when it is spent, the damage runs to the end of the data
+    /// area (never a record missed that a search could prove, only a region
+    /// reported whole).
+    fn resync<'a, S: SlotSource<'a>>(&mut self, src: &S, from: usize) -> usize {
         let by_length = match src.slot(from, self.limit) {
             Err(
                 RecordDefect::Crc { .. } | RecordDefect::Padding | RecordDefect::Truncated { .. },
@@ -579,6 +599,20 @@ impl Walker {
         }
         let mut q = from + 8;
         while q + 4 <= self.limit {
+            if let Some(len) = len_word(src, q, self.limit) {
+                let size = le::align8(len as usize);
+                let fits = len as usize >= OVERHEAD
+                    && q.checked_add(size).is_some_and(|end| end <= self.limit);
+                if !fits {
+                    // Not a record: no CRC to compute.
+                    q += 8;
+                    continue;
+                }
+                match self.crc_budget.checked_sub(size) {
+                    Some(rest) => self.crc_budget = rest,
+                    None => return self.limit,
+                }
+            }
             if matches!(src.slot(q, self.limit), Ok(Slot::Record(_))) {
                 return q;
             }
@@ -617,7 +651,19 @@ fn sector_end(at: usize) -> usize {
 /// invalid slot, or non-zero bytes after the end, are past the watermark.
 pub fn not_a_lost_write(data: &[u8], o: usize, limit: usize, state: &ChainState) -> Option<String> {
     let data = data.get(..limit.min(data.len()))?;
-    let rec = next_whole_record(data, o, state.next_seq.get())?;
+    let mut budget = crc_budget(data.len());
+    let rec = match next_whole_record(data, o, state.next_seq.get(), &mut budget) {
+        Ok(Some(rec)) => rec,
+        Ok(None) => return None,
+        Err(BudgetSpent) => {
+            return Some(format!(
+                "the bytes after offset {o} hold more record-like slots than a crash leaves \
+                 (the search for whole records spent its budget of {} bytes): \
+                 damage, not a torn tail; nothing is cut",
+                crc_budget(data.len())
+            ))
+        }
+    };
     let r = rec.offset;
     let why = if rec.timestamp < state.last_ts {
         Some(format!(
@@ -642,11 +688,25 @@ pub fn not_a_lost_write(data: &[u8], o: usize, limit: usize, state: &ChainState)
 /// from `o` on: after `expected` (the one at `o`), by at most
 /// `(q - o) / 64` (every record takes at least 64 bytes). Zero bytes are
 /// skipped fast, and a slot's CRC is computed only when its length and
-/// sequence fit, so a tail of garbage costs one pass, not one CRC per slot.
-fn next_whole_record(data: &[u8], o: usize, expected: u64) -> Option<RecordRef<'_>> {
-    let mut q = o.checked_add(8)?;
+/// sequence fit, so a tail of garbage costs one pass, not one CRC per slot;
+/// the bytes those CRCs cover are charged to `budget`, and a search that
+/// would overspend it stops with [`BudgetSpent`] (crafted garbage).
+fn next_whole_record<'d>(
+    data: &'d [u8],
+    o: usize,
+    expected: u64,
+    budget: &mut usize,
+) -> Result<Option<RecordRef<'d>>, BudgetSpent> {
+    let Some(mut q) = o.checked_add(8) else {
+        return Ok(None);
+    };
     loop {
-        let nz = data.get(q..)?.iter().position(|&b| b != 0)?;
+        let Some(nz) = data
+            .get(q..)
+            .and_then(|rest| rest.iter().position(|&b| b != 0))
+        else {
+            return Ok(None);
+        };
         // The slot holding the first non-zero byte in its length word.
         q = (q + nz) & !7;
         let fits = le::u32_at(data, q).is_some_and(|len| {
@@ -661,21 +721,33 @@ fn next_whole_record(data: &[u8], o: usize, expected: u64) -> Option<RecordRef<'
                 seq > expected && seq - expected <= most
             });
         if plausible {
+            let size = le::u32_at(data, q).map_or(0, |len| le::align8(len as usize));
+            *budget = budget.checked_sub(size).ok_or(BudgetSpent)?;
             if let Ok(Slot::Record(rec)) = record::parse_at(data, q) {
-                return Some(rec);
+                return Ok(Some(rec));
             }
         }
-        q = q.checked_add(8)?;
+        let Some(next) = q.checked_add(8) else {
+            return Ok(None);
+        };
+        q = next;
     }
 }
+
+/// A search for whole records stopped: it would have spent more than its
+/// [`crc_budget`] on CRCs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct BudgetSpent;
 
 /// How many whole records lie in `data` after `o`, where the chain expects
 /// sequence `expected`: the records [`not_a_lost_write`] looks for, each
 /// one after the last (what recovery counts among the bytes it cuts). One
 /// pass over the bytes.
+/// A search that spends its [`crc_budget`] counts what it found so far.
 pub fn whole_records_after(data: &[u8], o: usize, expected: u64) -> u64 {
     let (mut at, mut seq, mut n) = (o, expected, 0);
-    while let Some(rec) = next_whole_record(data, at, seq) {
+    let mut budget = crc_budget(data.len());
+    while let Ok(Some(rec)) = next_whole_record(data, at, seq, &mut budget) {
         n += 1;
         at = rec.offset;
         seq = rec.seq.get();
@@ -1368,6 +1440,73 @@ mod tests {
         assert_eq!(seqs, [1, 2, 3, 4, 5]);
         assert!(findings.is_empty(), "{findings:?}");
         assert!(matches!(stop, Stop::TornTail { .. }), "{stop:?}");
+    }
+
+    /// Crafted garbage: every other slot's length word runs to the end of
+    /// the data, and the slot after it holds a small, plausible sequence,
+    /// so every such slot is a candidate whose CRC covers the rest of the
+    /// file (without a budget: about a CRC of 8 MiB per slot, 10^6 slots).
+    fn crafted_garbage(data: &mut Vec<u8>, from: usize, len: usize) {
+        let start = data.len();
+        data.resize(start + len, 0);
+        let end = data.len();
+        let mut q = (from + 8).max(start);
+        while q + 16 <= end {
+            let rest = (end - q) as u32;
+            data[q..q + 4].copy_from_slice(&rest.to_le_bytes());
+            data[q + 4..q + 8].copy_from_slice(&[0xAA; 4]);
+            data[q + 8..q + 12].copy_from_slice(&7u32.to_le_bytes());
+            q += 16;
+        }
+    }
+
+    #[test]
+    fn crafted_garbage_past_the_watermark_spends_the_crc_budget_and_is_damage() {
+        let (mut data, offsets, start) = records(5);
+        let o = data.len();
+        crafted_garbage(&mut data, o, 16 << 20);
+        let state = ChainState {
+            next_seq: Seq::new(6),
+            prev_hash: start.prev_hash,
+            last_ts: Timestamp::from_nanos(5),
+        };
+        let why = not_a_lost_write(&data, o, data.len(), &state).expect("damage");
+        assert!(why.contains("spent its budget"), "{why}");
+        assert_eq!(whole_records_after(&data, o, 6), 0);
+        // The walk says so too: damage, never a torn tail to cut.
+        let mode = Mode::Active {
+            watermark: Some(offsets[4]),
+        };
+        let (seqs, findings, stop) = walk_all(&data, mode, start);
+        assert_eq!(seqs, [1, 2, 3, 4, 5]);
+        assert!(!matches!(stop, Stop::TornTail { .. }), "{stop:?}");
+        assert!(
+            findings
+                .iter()
+                .any(|f| f.detail.contains("spent its budget")),
+            "{findings:?}"
+        );
+    }
+
+    #[test]
+    fn crafted_garbage_after_damage_ends_the_resync_at_the_end_of_the_data() {
+        let (mut data, offsets, start) = records(3);
+        // The third record's length word now runs past the end: damage,
+        // and no length to step over it by.
+        data[offsets[2]..offsets[2] + 4].copy_from_slice(&u32::MAX.to_le_bytes());
+        let at = data.len();
+        crafted_garbage(&mut data, at, 16 << 20);
+        let (seqs, findings, _) = walk_all(&data, Mode::Sealed, start);
+        assert_eq!(seqs, [1, 2]);
+        assert_eq!(findings.len(), 1, "{findings:?}");
+        assert!(
+            findings[0]
+                .detail
+                .contains(&format!("runs to offset {}", data.len())),
+            "{findings:?}"
+        );
+        let readable = readable_records(&data, HEADER_LEN, data.len());
+        assert_eq!(readable.len(), 2);
     }
 
     #[test]
