@@ -9,7 +9,7 @@ mod common;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use common::{assert_contains, bare, demo, ok, on, path_str as s};
+use common::{assert_contains, bare, demo, first_object, ok, on, path_str as s};
 use ledger_core::Manifest;
 
 struct Fixture {
@@ -180,14 +180,7 @@ fn prune_does_not_follow_a_symlinked_object_folder() {
 #[test]
 fn backup_create_rewrites_a_damaged_object_instead_of_reusing_it() {
     let f = Fixture::new(1);
-    let objects = f.store.join("objects");
-    let sub = fs::read_dir(&objects)
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
-    let object = fs::read_dir(&sub).unwrap().next().unwrap().unwrap().path();
+    let object = first_object(&f.store);
     let good = fs::read(&object).unwrap();
     fs::write(&object, &good[..good.len() / 2]).unwrap();
     assert_eq!(f.verify().code, 1);

@@ -15,15 +15,6 @@ use std::path::{Path, PathBuf};
 
 use common::*;
 
-fn mkfifo(path: &Path) {
-    let ok = std::process::Command::new("mkfifo")
-        .arg(path)
-        .status()
-        .expect("run mkfifo")
-        .success();
-    assert!(ok, "mkfifo {}", path.display());
-}
-
 /// Replaces `file` with a FIFO of the same name.
 fn fifo_for(file: &Path) {
     std::fs::remove_file(file).unwrap();

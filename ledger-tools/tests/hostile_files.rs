@@ -12,15 +12,6 @@ use std::path::{Path, PathBuf};
 
 use common::*;
 
-fn mkfifo(path: &Path) {
-    let ok = std::process::Command::new("mkfifo")
-        .arg(path)
-        .status()
-        .expect("run mkfifo")
-        .success();
-    assert!(ok, "mkfifo {}", path.display());
-}
-
 /// A demo ledger with sealed segments.
 fn ledger() -> (tempfile::TempDir, PathBuf) {
     let tmp = tempfile::tempdir().unwrap();

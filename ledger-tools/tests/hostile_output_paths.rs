@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use common::{assert_contains, bare, demo, file_name, json, ok, on, path_str as s};
+use common::{assert_contains, bare, demo, file_name, first_object, json, ok, on, path_str as s};
 
 /// Every file of `dir` with its bytes.
 fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
@@ -176,14 +176,7 @@ fn output_files_through_a_symlink_or_dotdot_into_the_ledger_are_refused() {
 #[test]
 fn output_files_inside_a_backup_store_are_refused() {
     let f = Fixture::new();
-    let objects = f.store.join("objects");
-    let sub = fs::read_dir(&objects)
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
-    let object = fs::read_dir(&sub).unwrap().next().unwrap().unwrap().path();
+    let object = first_object(&f.store);
     let store_before = fs::read(&object).unwrap();
     f.all_refused(&object, "inside the backup store");
     let manifest = fs::read_dir(f.store.join("manifests"))

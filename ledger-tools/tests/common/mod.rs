@@ -210,3 +210,30 @@ pub fn files_under(dir: &Path) -> Vec<PathBuf> {
     out.sort();
     out
 }
+
+/// Creates a FIFO at `path` (with the system's `mkfifo`).
+#[track_caller]
+pub fn mkfifo(path: &Path) {
+    let ok = Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .expect("run mkfifo")
+        .success();
+    assert!(ok, "mkfifo {}", path.display());
+}
+
+/// The first object file of the backup store at `store`.
+pub fn first_object(store: &Path) -> PathBuf {
+    let sub = std::fs::read_dir(store.join("objects"))
+        .unwrap()
+        .next()
+        .expect("an object folder")
+        .unwrap()
+        .path();
+    std::fs::read_dir(sub)
+        .unwrap()
+        .next()
+        .expect("an object")
+        .unwrap()
+        .path()
+}
