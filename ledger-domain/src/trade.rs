@@ -109,9 +109,13 @@ struct Amounts {
 impl Amounts {
     /// The net P&L these amounts give, which must exist for them to be stored.
     fn checked(self, trade: &TradeId) -> Result<Self, TradeError> {
+        self.net(trade).map(|_| self)
+    }
+
+    /// The net P&L: realized gross minus all fees.
+    fn net(&self, trade: &TradeId) -> Result<Decimal, TradeError> {
         self.realized_gross
             .checked_sub(self.fees)
-            .map(|_| self)
             .ok_or_else(|| overflow(trade))
     }
 }
@@ -287,9 +291,7 @@ impl Trade {
     /// The net P&L closing at `price` with `fees` would realize.
     pub fn pnl_if_closed(&self, price: Decimal, fees: Decimal) -> Result<Decimal, TradeError> {
         let (a, _) = self.after_close(price, fees)?;
-        a.realized_gross
-            .checked_sub(a.fees)
-            .ok_or_else(|| overflow(&self.trade_id))
+        a.net(&self.trade_id)
     }
 
     /// Checks a close without applying it: the trade must be open and a
@@ -302,10 +304,7 @@ impl Trade {
     /// trade's net P&L, if `e` passes [`Self::check_close`].
     fn closing(&self, e: &TradeClosed) -> Result<(Amounts, Decimal, Decimal), TradeError> {
         let (a, last) = self.after_close(e.price, e.fees)?;
-        let pnl = a
-            .realized_gross
-            .checked_sub(a.fees)
-            .ok_or_else(|| overflow(&self.trade_id))?;
+        let pnl = a.net(&self.trade_id)?;
         if e.realized_pnl != pnl {
             return Err(format!(
                 "realized_pnl {} does not match {pnl}, the P&L of trade {} closed at {} with fees {} \
