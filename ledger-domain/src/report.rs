@@ -144,10 +144,14 @@ impl PerformanceReport {
 
 /// The sum of the net P&L of `trades`, checked.
 pub fn total_net_pnl(trades: &[&Trade]) -> Result<Decimal, ReportError> {
-    trades.iter().try_fold(Decimal::ZERO, |sum, t| {
-        let net = t.net_pnl().ok_or_else(|| overflow("net P&L", t))?;
-        add("net P&L", sum, net, t)
-    })
+    trades
+        .iter()
+        .try_fold(Decimal::ZERO, |sum, t| add("net P&L", sum, net_pnl(t)?, t))
+}
+
+/// The net P&L of `t`, naming it when it has none.
+fn net_pnl(t: &Trade) -> Result<Decimal, ReportError> {
+    t.net_pnl().ok_or_else(|| overflow("net P&L", t))
 }
 
 /// Adds `figure`'s next term, naming `t` when the sum overflows.
@@ -172,7 +176,7 @@ fn performance(trades: &[&Trade], start: Decimal) -> Result<Performance, ReportE
     let n = trades.len() as u64;
     let pnl = trades
         .iter()
-        .map(|t| t.net_pnl().ok_or_else(|| overflow("net P&L", t)))
+        .map(|t| net_pnl(t))
         .collect::<Result<Vec<Decimal>, _>>()?;
     let wins = pnl.iter().filter(|p| p.is_positive()).count() as u64;
     let losses = pnl.iter().filter(|p| p.is_negative()).count() as u64;

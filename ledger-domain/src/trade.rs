@@ -109,9 +109,13 @@ struct Amounts {
 impl Amounts {
     /// The net P&L these amounts give, which must exist for them to be stored.
     fn checked(self, trade: &TradeId) -> Result<Self, TradeError> {
+        self.net(trade).map(|_| self)
+    }
+
+    /// The net P&L: realized gross minus all fees.
+    fn net(&self, trade: &TradeId) -> Result<Decimal, TradeError> {
         self.realized_gross
             .checked_sub(self.fees)
-            .map(|_| self)
             .ok_or_else(|| overflow(trade))
     }
 }
@@ -287,15 +291,20 @@ impl Trade {
     /// The net P&L closing at `price` with `fees` would realize.
     pub fn pnl_if_closed(&self, price: Decimal, fees: Decimal) -> Result<Decimal, TradeError> {
         let (a, _) = self.after_close(price, fees)?;
-        a.realized_gross
-            .checked_sub(a.fees)
-            .ok_or_else(|| overflow(&self.trade_id))
+        a.net(&self.trade_id)
     }
 
     /// Checks a close without applying it: the trade must be open and a
     /// given realized P&L must be the computed one.
     pub fn check_close(&self, e: &TradeClosed) -> Result<Decimal, TradeError> {
-        let pnl = self.pnl_if_closed(e.price, e.fees)?;
+        self.closing(e).map(|(_, _, pnl)| pnl)
+    }
+
+    /// The amounts after the close `e`, the gross P&L of its fill and the
+    /// trade's net P&L, if `e` passes [`Self::check_close`].
+    fn closing(&self, e: &TradeClosed) -> Result<(Amounts, Decimal, Decimal), TradeError> {
+        let (a, last) = self.after_close(e.price, e.fees)?;
+        let pnl = a.net(&self.trade_id)?;
         if e.realized_pnl != pnl {
             return Err(format!(
                 "realized_pnl {} does not match {pnl}, the P&L of trade {} closed at {} with fees {} \
@@ -310,13 +319,12 @@ impl Trade {
                 self.fees
             ));
         }
-        Ok(pnl)
+        Ok((a, last, pnl))
     }
 
     /// Applies the close; a close [`Self::check_close`] refuses changes nothing.
     pub fn close(&mut self, seq: Seq, time: Timestamp, e: &TradeClosed) -> Result<(), TradeError> {
-        self.check_close(e)?;
-        let (amounts, last) = self.after_close(e.price, e.fees)?;
+        let (amounts, last, _) = self.closing(e)?;
         let closed_qty = self.open_qty;
         self.store(amounts);
         self.fills.push(Fill {

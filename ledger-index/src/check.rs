@@ -176,8 +176,6 @@ fn rebuild(
         return Err("the segment does not match its content address (see its findings)".into());
     }
     let header = SegmentHeader::decode(bytes).map_err(|d| format!("the segment's header: {d}"))?;
-    let mut real = SegmentIndex::new(header.first_seq, extractor.families().len());
-    real.extend(map.as_ref(), segment, extractor)
-        .map_err(|e| format!("the segment's records cannot be indexed: {e}"))?;
-    Ok(real)
+    SegmentIndex::build(map.as_ref(), segment, header.first_seq, extractor)
+        .map_err(|e| format!("the segment's records cannot be indexed: {e}"))
 }

@@ -424,8 +424,12 @@ impl LedgerIndex {
     /// Builds the index of a sealed segment from its records and writes it
     /// to `name`.
     fn build(&self, seg: &Segment, name: &str) -> Result<SegmentIndex, IndexError> {
-        let mut ix = SegmentIndex::new(seg.first_seq, self.extractor.families().len());
-        ix.extend(seg.map.as_ref(), &seg.name, self.extractor.as_ref())?;
+        let ix = SegmentIndex::build(
+            seg.map.as_ref(),
+            &seg.name,
+            seg.first_seq,
+            self.extractor.as_ref(),
+        )?;
         let bytes = file::encode(&seg.address, &ix).map_err(|e| IndexError::Segment {
             segment: seg.name.clone(),
             offset: 0,

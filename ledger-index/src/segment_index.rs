@@ -80,6 +80,19 @@ impl SegmentIndex {
         }
     }
 
+    /// The index of every record of the segment `name` in `map`, whose
+    /// first record has `first_seq`, with the keys `extractor` gives.
+    pub(crate) fn build(
+        map: &dyn SegmentMap,
+        name: &str,
+        first_seq: Seq,
+        extractor: &dyn KeyExtractor,
+    ) -> Result<Self, IndexError> {
+        let mut ix = Self::new(first_seq, extractor.families().len());
+        ix.extend(map, name, extractor)?;
+        Ok(ix)
+    }
+
     /// Number of records indexed.
     pub fn count(&self) -> u32 {
         self.offsets.len() as u32
