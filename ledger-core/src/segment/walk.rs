@@ -582,14 +582,12 @@ impl Walker {
             Err(
                 RecordDefect::Crc { .. } | RecordDefect::Padding | RecordDefect::Truncated { .. },
             ) => len_word(src, from, self.limit).and_then(|len| {
-                let next = from.checked_add(le::align8(len as usize))?;
-                let plausible = len as usize >= OVERHEAD
-                    && next <= self.limit
-                    && (next == self.limit
-                        || matches!(
-                            src.slot(next, self.limit),
-                            Ok(Slot::Record(_) | Slot::Empty)
-                        ));
+                let next = slot_end(from, len, self.limit)?;
+                let plausible = next == self.limit
+                    || matches!(
+                        src.slot(next, self.limit),
+                        Ok(Slot::Record(_) | Slot::Empty)
+                    );
                 plausible.then_some(next)
             }),
             _ => None,
@@ -600,15 +598,12 @@ impl Walker {
         let mut q = from + 8;
         while q + 4 <= self.limit {
             if let Some(len) = len_word(src, q, self.limit) {
-                let size = le::align8(len as usize);
-                let fits = len as usize >= OVERHEAD
-                    && q.checked_add(size).is_some_and(|end| end <= self.limit);
-                if !fits {
+                let Some(end) = slot_end(q, len, self.limit) else {
                     // Not a record: no CRC to compute.
                     q += 8;
                     continue;
-                }
-                match self.crc_budget.checked_sub(size) {
+                };
+                match self.crc_budget.checked_sub(end - q) {
                     Some(rest) => self.crc_budget = rest,
                     None => return self.limit,
                 }
@@ -709,20 +704,15 @@ fn next_whole_record<'d>(
         };
         // The slot holding the first non-zero byte in its length word.
         q = (q + nz) & !7;
-        let fits = le::u32_at(data, q).is_some_and(|len| {
-            let len = len as usize;
-            len >= OVERHEAD
-                && q.checked_add(le::align8(len))
-                    .is_some_and(|end| end <= data.len())
-        });
-        let plausible = fits
-            && le::u64_at(data, q + 8).is_some_and(|seq| {
+        let end = le::u32_at(data, q).and_then(|len| slot_end(q, len, data.len()));
+        let plausible = end.filter(|_| {
+            le::u64_at(data, q + 8).is_some_and(|seq| {
                 let most = ((q - o) / MIN_PADDED_RECORD) as u64;
                 seq > expected && seq - expected <= most
-            });
-        if plausible {
-            let size = le::u32_at(data, q).map_or(0, |len| le::align8(len as usize));
-            *budget = budget.checked_sub(size).ok_or(BudgetSpent)?;
+            })
+        });
+        if let Some(end) = plausible {
+            *budget = budget.checked_sub(end - q).ok_or(BudgetSpent)?;
             if let Ok(Slot::Record(rec)) = record::parse_at(data, q) {
                 return Ok(Some(rec));
             }
@@ -775,10 +765,7 @@ fn zeros_do_not_explain(data: &[u8], o: usize, r: usize) -> Option<String> {
             });
         }
         let len = word as usize;
-        let Some(next) = p
-            .checked_add(le::align8(len))
-            .filter(|&n| len >= OVERHEAD && n <= r)
-        else {
+        let Some(next) = slot_end(p, word, r) else {
             return Some(format!(
                 "the length word {word} at offset {p} does not lead to it"
             ));
@@ -814,6 +801,16 @@ fn zeros_do_not_explain(data: &[u8], o: usize, r: usize) -> Option<String> {
 
 /// The detail of a chain-hash finding.
 pub const CHAIN_MISMATCH: &str = "stored chain hash is not blake3(previous hash || record bytes)";
+
+/// Where the slot at `at` whose length word is `len` ends (with its
+/// padding), when that length can be a record's and the slot ends by
+/// `limit`: the test a length word passes before a slot is parsed (and a
+/// CRC computed) at `at`.
+fn slot_end(at: usize, len: u32, limit: usize) -> Option<usize> {
+    let len = len as usize;
+    at.checked_add(le::align8(len))
+        .filter(|&end| len >= OVERHEAD && end <= limit)
+}
 
 /// The length word at `offset` of a plain source.
 fn len_word<'a, S: SlotSource<'a>>(src: &S, offset: usize, limit: usize) -> Option<u32> {

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::mmap::{reserve, RawMap};
-use super::regular::{check_len, check_regular, open_regular, read_regular};
+use super::regular::{check_regular, open_bounded, open_regular, read_regular};
 use super::{is_sealed_name, LockGuard, SegmentMap, Storage, Token};
 use crate::segment::MAX_SEGMENT_SIZE;
 
@@ -179,8 +179,11 @@ impl Storage for FsStorage {
     }
 
     fn map_segment(&self, name: &str) -> io::Result<Arc<dyn SegmentMap>> {
-        let file = open_regular(&self.path_of(name), OpenOptions::new().read(true))?;
-        check_len(file.metadata()?.len(), MAX_SEGMENT_SIZE)?;
+        let (file, _) = open_bounded(
+            &self.path_of(name),
+            OpenOptions::new().read(true),
+            MAX_SEGMENT_SIZE,
+        )?;
         Ok(Arc::new(FsMap {
             map: RawMap::of_file(&file, false)?,
             sealed: is_sealed_name(name),
@@ -188,11 +191,11 @@ impl Storage for FsStorage {
     }
 
     fn map_writable(&self, _: Token, name: &str) -> io::Result<Arc<dyn SegmentMap>> {
-        let file = open_regular(
+        let (file, _) = open_bounded(
             &self.path_of(name),
             OpenOptions::new().read(true).write(true),
+            MAX_SEGMENT_SIZE,
         )?;
-        check_len(file.metadata()?.len(), MAX_SEGMENT_SIZE)?;
         Ok(Arc::new(FsMap {
             map: RawMap::of_file(&file, true)?,
             sealed: false,
@@ -226,13 +229,8 @@ impl Storage for FsStorage {
     }
 
     fn sync_dir(&self) -> io::Result<()> {
-        use std::os::unix::fs::OpenOptionsExt;
         // Never blocks, whatever is at the folder's path.
-        OpenOptions::new()
-            .read(true)
-            .custom_flags(libc::O_DIRECTORY | libc::O_NONBLOCK)
-            .open(&self.root)?
-            .sync_all()
+        super::regular::sync_dir(&self.root)
     }
 
     fn read_file(&self, name: &str) -> io::Result<Vec<u8>> {

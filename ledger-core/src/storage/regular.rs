@@ -78,6 +78,11 @@ pub fn check_len(len: u64, max: u64) -> io::Result<()> {
 /// without blocking. A name that does not exist is left to `opts` (an error,
 /// or a new file).
 pub fn open_regular(path: &Path, opts: &mut OpenOptions) -> io::Result<File> {
+    open_checked(path, opts).map(|(file, _)| file)
+}
+
+/// [`open_regular`], also returning the open file's metadata.
+fn open_checked(path: &Path, opts: &mut OpenOptions) -> io::Result<(File, Metadata)> {
     // A FIFO opened for writing without a reader fails with ENXIO under
     // O_NONBLOCK: looking first gives the clearer error.
     match std::fs::metadata(path) {
@@ -86,15 +91,26 @@ pub fn open_regular(path: &Path, opts: &mut OpenOptions) -> io::Result<File> {
         Err(e) => return Err(e),
     }
     let file = opts.custom_flags(libc::O_NONBLOCK).open(path)?;
-    check_regular(&file.metadata()?)?;
-    Ok(file)
+    let meta = file.metadata()?;
+    check_regular(&meta)?;
+    Ok((file, meta))
+}
+
+/// Opens the regular file `path` with `opts` (see [`open_regular`]) if it
+/// holds at most `max` bytes; returns it with its length.
+pub(crate) fn open_bounded(
+    path: &Path,
+    opts: &mut OpenOptions,
+    max: u64,
+) -> io::Result<(File, u64)> {
+    let (file, meta) = open_checked(path, opts)?;
+    check_len(meta.len(), max)?;
+    Ok((file, meta.len()))
 }
 
 /// Reads the regular file `path` whole, if it holds at most `max` bytes.
 pub fn read_regular(path: &Path, max: u64) -> io::Result<Vec<u8>> {
-    let file = open_regular(path, OpenOptions::new().read(true))?;
-    let len = file.metadata()?.len();
-    check_len(len, max)?;
+    let (file, len) = open_bounded(path, OpenOptions::new().read(true), max)?;
     let mut out = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
     // A file that grows while it is read is read no further than `max`.
     file.take(max.saturating_add(1)).read_to_end(&mut out)?;

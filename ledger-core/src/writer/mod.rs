@@ -6,7 +6,7 @@ mod durability;
 mod shared;
 
 use std::path::Path;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
@@ -184,7 +184,7 @@ pub struct Writer {
     closed: bool,
     /// The latest time a record may have, as last computed from the clock
     /// and `opts.max_clock_skew` (nanoseconds; see `check_clock_skew`).
-    time_limit: AtomicI64,
+    time_limit: i64,
     _lock: Box<dyn LockGuard>,
 }
 
@@ -353,7 +353,7 @@ impl Writer {
             populating: None,
             recovery: rec.report,
             closed: false,
-            time_limit: AtomicI64::new(no_time_limit),
+            time_limit: no_time_limit,
             _lock: lock,
         };
         w.prepare_next();
@@ -501,7 +501,7 @@ impl Writer {
     /// Checks that `e` fits in a segment and does not go back in time from
     /// `last` (the record before it).
     #[inline]
-    fn check_entry(&self, e: &Entry<'_>, seq: Seq, last: Timestamp) -> Result<()> {
+    fn check_entry(&mut self, e: &Entry<'_>, seq: Seq, last: Timestamp) -> Result<()> {
         if e.payload.len() > self.max_payload() {
             return Err(Error::RecordTooLarge {
                 len: e.payload.len() + record::OVERHEAD,
@@ -524,8 +524,8 @@ impl Writer {
     /// a time within the cached limit is within the current one, and the
     /// clock is read only for a time beyond it.
     #[inline]
-    fn check_clock_skew(&self, ts: Timestamp, seq: Seq) -> Result<()> {
-        if ts.as_nanos() <= self.time_limit.load(Ordering::Relaxed) {
+    fn check_clock_skew(&mut self, ts: Timestamp, seq: Seq) -> Result<()> {
+        if ts.as_nanos() <= self.time_limit {
             return Ok(());
         }
         let Some(skew) = self.opts.max_clock_skew else {
@@ -535,7 +535,7 @@ impl Writer {
         let limit = clock
             .as_nanos()
             .saturating_add(i64::try_from(skew.as_nanos()).unwrap_or(i64::MAX));
-        self.time_limit.store(limit, Ordering::Relaxed);
+        self.time_limit = limit;
         if ts.as_nanos() <= limit {
             return Ok(());
         }
