@@ -15,7 +15,6 @@ use super::files::EntryKind;
 use super::history::{check_history, ChainEntry};
 use super::manifest::{Manifest, SegmentState};
 use super::store::{io_err, BackupError, BackupStore, Progress, Result};
-use crate::types::ContentHash;
 
 /// What `backup verify` found.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -127,9 +126,7 @@ impl BackupStore {
                         .map_err(|e| e.to_string())?;
                     report.objects += 1;
                     report.bytes += bytes.len() as u64;
-                    let address = ContentHash::from_hex(&s.object)
-                        .map_err(|e| format!("object {}: {e}", s.object))?;
-                    SegmentSummary::of(&s.name, s.state, &address, &bytes)
+                    SegmentSummary::of(s, &bytes)
                 });
                 done += s.size;
                 progress(Progress {
