@@ -241,6 +241,18 @@ pub(super) struct ManifestsDir {
     pub unexpected: Vec<String>,
 }
 
+/// The entries of the `objects` folder, listed without following links.
+#[derive(Debug, Default)]
+pub(super) struct ObjectEntries {
+    /// The regular files inside its real subfolders (objects, and
+    /// temporary files of killed backups).
+    pub files: Vec<fs::DirEntry>,
+    /// Every other entry, in listing order: a subfolder that is not a real
+    /// folder (a link above all), or an entry of one that is not a regular
+    /// file. Never followed.
+    pub odd: Vec<fs::DirEntry>,
+}
+
 /// What is found at an object's path.
 #[derive(Debug)]
 enum Existing {
@@ -318,6 +330,29 @@ impl BackupStore {
     /// The record that backup `id` was pruned.
     pub(super) fn pruned_path(&self, id: &str) -> PathBuf {
         self.root.join("manifests").join(format!("{id}.pruned"))
+    }
+
+    /// Lists the `objects` folder and its subfolders; see [`ObjectEntries`].
+    pub(super) fn object_entries(&self) -> Result<ObjectEntries> {
+        let objects = self.root.join("objects");
+        let mut out = ObjectEntries::default();
+        for sub in fs::read_dir(&objects).map_err(io_err("list", &objects))? {
+            let sub = sub.map_err(io_err("list", &objects))?;
+            if EntryKind::of(&sub).map_err(io_err("stat", sub.path()))? != EntryKind::Dir {
+                out.odd.push(sub);
+                continue;
+            }
+            let path = sub.path();
+            for obj in fs::read_dir(&path).map_err(io_err("list", &path))? {
+                let obj = obj.map_err(io_err("list", &path))?;
+                if EntryKind::of(&obj).map_err(io_err("stat", obj.path()))? == EntryKind::File {
+                    out.files.push(obj);
+                } else {
+                    out.odd.push(obj);
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// What is at object `hash`'s path, re-hashing an object that is there
