@@ -253,6 +253,18 @@ pub(super) struct ObjectEntries {
     pub odd: Vec<fs::DirEntry>,
 }
 
+/// What storing a backup's objects did so far.
+#[derive(Debug, Default)]
+struct Tally {
+    reused: usize,
+    copied: usize,
+    replaced: usize,
+    /// Uncompressed bytes copied.
+    added: u64,
+    /// Those bytes as stored.
+    added_stored: u64,
+}
+
 /// What is found at an object's path.
 #[derive(Debug)]
 enum Existing {
@@ -368,6 +380,31 @@ impl BackupStore {
             Ok(_) => Existing::Intact,
             Err(_) => Existing::Damaged,
         })
+    }
+
+    /// Stores the object `hash` (of `size` bytes) unless an intact copy is
+    /// already there: an object in the store is reused only once it has
+    /// been re-hashed, a damaged one is written anew from `bytes()`.
+    fn put_object(
+        &self,
+        hash: &str,
+        size: u64,
+        bytes: impl FnOnce() -> Result<Vec<u8>>,
+        tally: &mut Tally,
+    ) -> Result<()> {
+        let existing = self.existing_object(hash, size)?;
+        if let Existing::Intact = existing {
+            tally.reused += 1;
+            return Ok(());
+        }
+        let bytes = bytes()?;
+        tally.added_stored += self.write_object(hash, &bytes)?;
+        tally.added += bytes.len() as u64;
+        tally.copied += 1;
+        if let Existing::Damaged = existing {
+            tally.replaced += 1;
+        }
+        Ok(())
     }
 
     /// Stores `bytes` as the object `hash`, replacing whatever is at its
@@ -658,20 +695,14 @@ impl BackupStore {
         }
         let mut done = 0u64;
         let mut segments = Vec::new();
-        let (mut reused, mut copied, mut replaced) = (0, 0, 0);
-        let (mut added, mut added_stored) = (0u64, 0u64);
+        let mut tally = Tally::default();
         let mut head = None;
         for f in &layout.sealed {
             let hash = f.address.to_hex();
             let size = st
                 .file_len(&f.name)
                 .map_err(io_err("stat", st.path_of(&f.name)))?;
-            // An object already in the store is reused only once it has
-            // been re-hashed: a damaged one is written anew.
-            let existing = self.existing_object(&hash, size)?;
-            if let Existing::Intact = existing {
-                reused += 1;
-            } else {
+            let read = || {
                 // Through the storage: only a regular file, never larger
                 // than a segment may be (a FIFO swapped in under the name
                 // after the size was taken is refused, not waited on).
@@ -683,13 +714,9 @@ impl BackupStore {
                         segment: f.name.clone(),
                     });
                 }
-                added_stored += self.write_object(&hash, &bytes)?;
-                added += bytes.len() as u64;
-                copied += 1;
-                if let Existing::Damaged = existing {
-                    replaced += 1;
-                }
-            }
+                Ok(bytes)
+            };
+            self.put_object(&hash, size, read, &mut tally)?;
             done += size;
             progress(Progress {
                 phase: "segments",
@@ -755,23 +782,14 @@ impl BackupStore {
                 }
             }
             let hash = blake3::hash(&bytes).to_hex().to_string();
-            match self.existing_object(&hash, bytes.len() as u64)? {
-                Existing::Intact => reused += 1,
-                existing => {
-                    added_stored += self.write_object(&hash, &bytes)?;
-                    added += bytes.len() as u64;
-                    copied += 1;
-                    if let Existing::Damaged = existing {
-                        replaced += 1;
-                    }
-                }
-            }
+            let size = bytes.len() as u64;
+            self.put_object(&hash, size, || Ok(bytes), &mut tally)?;
             segments.push(ManifestSegment {
                 ordinal: ordinal.get(),
                 name: name.clone(),
                 state: SegmentState::Active,
                 object: hash,
-                size: bytes.len() as u64,
+                size,
                 capacity: Some(header.capacity.max(map.len() as u64)),
             });
         }
@@ -794,8 +812,8 @@ impl BackupStore {
             segments,
             head,
             previous,
-            added_bytes: added,
-            added_stored_bytes: added_stored,
+            added_bytes: tally.added,
+            added_stored_bytes: tally.added_stored,
         };
         let path = self.manifest_path(&manifest.id);
         let (bytes, _) = manifest.to_file().map_err(|e| BackupError::Manifest {
@@ -805,9 +823,9 @@ impl BackupStore {
         write_atomic(&path, &bytes)?;
         Ok(BackupReport {
             manifest,
-            reused,
-            copied,
-            replaced,
+            reused: tally.reused,
+            copied: tally.copied,
+            replaced: tally.replaced,
         })
     }
 
