@@ -8,14 +8,12 @@
 //! entries in the store are reported, never followed.
 
 use std::collections::BTreeMap;
-use std::fs;
 
 use super::continuity::{Continuity, SegmentSummary};
 use super::files::EntryKind;
 use super::history::{check_history, ChainEntry};
 use super::manifest::{Manifest, SegmentState};
-use super::store::{io_err, BackupError, BackupStore, Progress, Result};
-use crate::types::ContentHash;
+use super::store::{BackupError, BackupStore, Progress, Result};
 
 /// What `backup verify` found.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -127,9 +125,7 @@ impl BackupStore {
                         .map_err(|e| e.to_string())?;
                     report.objects += 1;
                     report.bytes += bytes.len() as u64;
-                    let address = ContentHash::from_hex(&s.object)
-                        .map_err(|e| format!("object {}: {e}", s.object))?;
-                    SegmentSummary::of(&s.name, s.state, &address, &bytes)
+                    SegmentSummary::of(s, &bytes)
                 });
                 done += s.size;
                 progress(Progress {
@@ -165,29 +161,17 @@ impl BackupStore {
     /// Entries of `objects/` that are not real folders holding regular
     /// files (symbolic links above all), described; never followed.
     fn unexpected_objects(&self) -> Result<Vec<String>> {
-        let objects = self.root.join("objects");
-        let mut out = Vec::new();
-        let odd = |e: &fs::DirEntry| {
-            format!(
-                "{}: {} in the object store; not followed",
-                e.path().display(),
-                EntryKind::describe(e)
-            )
-        };
-        for sub in fs::read_dir(&objects).map_err(io_err("list", &objects))? {
-            let sub = sub.map_err(io_err("list", &objects))?;
-            if EntryKind::of(&sub).map_err(io_err("stat", sub.path()))? != EntryKind::Dir {
-                out.push(odd(&sub));
-                continue;
-            }
-            let path = sub.path();
-            for obj in fs::read_dir(&path).map_err(io_err("list", &path))? {
-                let obj = obj.map_err(io_err("list", &path))?;
-                if EntryKind::of(&obj).map_err(io_err("stat", obj.path()))? != EntryKind::File {
-                    out.push(odd(&obj));
-                }
-            }
-        }
-        Ok(out)
+        Ok(self
+            .object_entries()?
+            .odd
+            .iter()
+            .map(|e| {
+                format!(
+                    "{}: {} in the object store; not followed",
+                    e.path().display(),
+                    EntryKind::describe(e)
+                )
+            })
+            .collect())
     }
 }

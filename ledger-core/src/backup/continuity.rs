@@ -34,24 +34,22 @@ pub(crate) struct SegmentSummary {
 }
 
 impl SegmentSummary {
-    /// Walks the bytes of the object `address` (already checked to hash to
-    /// it), judged as `state`; the error is the first damage found.
-    pub(crate) fn of(
-        name: &str,
-        state: SegmentState,
-        address: &ContentHash,
-        bytes: &[u8],
-    ) -> Result<SegmentSummary, String> {
+    /// Walks `bytes`, the object the manifest entry `entry` names (already
+    /// checked to hash to its address), judged as the entry's state; the
+    /// error is the first damage found.
+    pub(crate) fn of(entry: &ManifestSegment, bytes: &[u8]) -> Result<SegmentSummary, String> {
+        let address = ContentHash::from_hex(&entry.object)
+            .map_err(|e| format!("object {}: {e}", entry.object))?;
         let expect = Expect {
-            role: match state {
-                SegmentState::Sealed => Role::Sealed(*address),
+            role: match entry.state {
+                SegmentState::Sealed => Role::Sealed(address),
                 SegmentState::Active => Role::Active,
             },
             ordinal: None,
             ledger: None,
             check_chain: true,
         };
-        let walk = walk_segment(name, bytes, &expect, |_, _| {});
+        let walk = walk_segment(&entry.name, bytes, &expect, |_, _| {});
         if let Some(f) = walk.findings.iter().find(|f| f.kind.is_damage()) {
             return Err(format!("the segment is damaged: {f}"));
         }

@@ -96,37 +96,25 @@ impl BackupStore {
                 report.removed_temps += 1;
             }
         }
-        let objects = self.root.join("objects");
-        for sub in fs::read_dir(&objects).map_err(io_err("list", &objects))? {
-            let sub = sub.map_err(io_err("list", &objects))?;
-            if EntryKind::of(&sub).map_err(io_err("stat", sub.path()))? != EntryKind::Dir {
-                report.unexpected.push(unexpected(&sub));
+        let objects = self.object_entries()?;
+        report.unexpected.extend(objects.odd.iter().map(unexpected));
+        for obj in &objects.files {
+            let path = obj.path();
+            if is_temp(&path) {
+                remove(obj, &mut report)?;
+                report.removed_temps += 1;
                 continue;
             }
-            let sub_path = sub.path();
-            for obj in fs::read_dir(&sub_path).map_err(io_err("list", &sub_path))? {
-                let obj = obj.map_err(io_err("list", &sub_path))?;
-                if EntryKind::of(&obj).map_err(io_err("stat", obj.path()))? != EntryKind::File {
-                    report.unexpected.push(unexpected(&obj));
-                    continue;
-                }
-                let path = obj.path();
-                if is_temp(&path) {
-                    remove(&obj, &mut report)?;
-                    report.removed_temps += 1;
-                    continue;
-                }
-                let Some(hash) = path
-                    .file_name()
-                    .and_then(|n| n.to_str())
-                    .and_then(|n| n.strip_suffix(".zst"))
-                else {
-                    continue;
-                };
-                if !needed.contains(hash) {
-                    remove(&obj, &mut report)?;
-                    report.removed_objects += 1;
-                }
+            let Some(hash) = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .and_then(|n| n.strip_suffix(".zst"))
+            else {
+                continue;
+            };
+            if !needed.contains(hash) {
+                remove(obj, &mut report)?;
+                report.removed_objects += 1;
             }
         }
         report.kept = kept.len();

@@ -15,7 +15,7 @@ use super::manifest::{Manifest, SegmentState};
 use super::object::MAX_OBJECT;
 use super::store::{io_err, write_atomic, BackupError, BackupStore, Progress, Result};
 use crate::meta::META_FILE;
-use crate::types::{ContentHash, LedgerId};
+use crate::types::LedgerId;
 use crate::verify::{verify_dir, VerifyOptions};
 
 /// What a restore did.
@@ -194,9 +194,7 @@ impl BackupStore {
         };
         for s in &m.segments {
             let bytes = self.get_object(&s.object, s.size, &s.name)?;
-            let address = ContentHash::from_hex(&s.object)
-                .map_err(|e| broken(format!("segment {}: object {}: {e}", s.name, s.object)))?;
-            SegmentSummary::of(&s.name, s.state, &address, &bytes)
+            SegmentSummary::of(s, &bytes)
                 .and_then(|summary| chain.push(s, &summary))
                 .map_err(|reason| broken(format!("segment {}: {reason}", s.name)))?;
             // `s.name` is a segment file name (checked when the manifest

@@ -241,6 +241,30 @@ pub(super) struct ManifestsDir {
     pub unexpected: Vec<String>,
 }
 
+/// The entries of the `objects` folder, listed without following links.
+#[derive(Debug, Default)]
+pub(super) struct ObjectEntries {
+    /// The regular files inside its real subfolders (objects, and
+    /// temporary files of killed backups).
+    pub files: Vec<fs::DirEntry>,
+    /// Every other entry, in listing order: a subfolder that is not a real
+    /// folder (a link above all), or an entry of one that is not a regular
+    /// file. Never followed.
+    pub odd: Vec<fs::DirEntry>,
+}
+
+/// What storing a backup's objects did so far.
+#[derive(Debug, Default)]
+struct Tally {
+    reused: usize,
+    copied: usize,
+    replaced: usize,
+    /// Uncompressed bytes copied.
+    added: u64,
+    /// Those bytes as stored.
+    added_stored: u64,
+}
+
 /// What is found at an object's path.
 #[derive(Debug)]
 enum Existing {
@@ -320,6 +344,29 @@ impl BackupStore {
         self.root.join("manifests").join(format!("{id}.pruned"))
     }
 
+    /// Lists the `objects` folder and its subfolders; see [`ObjectEntries`].
+    pub(super) fn object_entries(&self) -> Result<ObjectEntries> {
+        let objects = self.root.join("objects");
+        let mut out = ObjectEntries::default();
+        for sub in fs::read_dir(&objects).map_err(io_err("list", &objects))? {
+            let sub = sub.map_err(io_err("list", &objects))?;
+            if EntryKind::of(&sub).map_err(io_err("stat", sub.path()))? != EntryKind::Dir {
+                out.odd.push(sub);
+                continue;
+            }
+            let path = sub.path();
+            for obj in fs::read_dir(&path).map_err(io_err("list", &path))? {
+                let obj = obj.map_err(io_err("list", &path))?;
+                if EntryKind::of(&obj).map_err(io_err("stat", obj.path()))? == EntryKind::File {
+                    out.files.push(obj);
+                } else {
+                    out.odd.push(obj);
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// What is at object `hash`'s path, re-hashing an object that is there
     /// (it must decompress to `size` bytes hashing to `hash`).
     fn existing_object(&self, hash: &str, size: u64) -> Result<Existing> {
@@ -333,6 +380,31 @@ impl BackupStore {
             Ok(_) => Existing::Intact,
             Err(_) => Existing::Damaged,
         })
+    }
+
+    /// Stores the object `hash` (of `size` bytes) unless an intact copy is
+    /// already there: an object in the store is reused only once it has
+    /// been re-hashed, a damaged one is written anew from `bytes()`.
+    fn put_object(
+        &self,
+        hash: &str,
+        size: u64,
+        bytes: impl FnOnce() -> Result<Vec<u8>>,
+        tally: &mut Tally,
+    ) -> Result<()> {
+        let existing = self.existing_object(hash, size)?;
+        if let Existing::Intact = existing {
+            tally.reused += 1;
+            return Ok(());
+        }
+        let bytes = bytes()?;
+        tally.added_stored += self.write_object(hash, &bytes)?;
+        tally.added += bytes.len() as u64;
+        tally.copied += 1;
+        if let Existing::Damaged = existing {
+            tally.replaced += 1;
+        }
+        Ok(())
     }
 
     /// Stores `bytes` as the object `hash`, replacing whatever is at its
@@ -623,20 +695,14 @@ impl BackupStore {
         }
         let mut done = 0u64;
         let mut segments = Vec::new();
-        let (mut reused, mut copied, mut replaced) = (0, 0, 0);
-        let (mut added, mut added_stored) = (0u64, 0u64);
+        let mut tally = Tally::default();
         let mut head = None;
         for f in &layout.sealed {
             let hash = f.address.to_hex();
             let size = st
                 .file_len(&f.name)
                 .map_err(io_err("stat", st.path_of(&f.name)))?;
-            // An object already in the store is reused only once it has
-            // been re-hashed: a damaged one is written anew.
-            let existing = self.existing_object(&hash, size)?;
-            if let Existing::Intact = existing {
-                reused += 1;
-            } else {
+            let read = || {
                 // Through the storage: only a regular file, never larger
                 // than a segment may be (a FIFO swapped in under the name
                 // after the size was taken is refused, not waited on).
@@ -648,13 +714,9 @@ impl BackupStore {
                         segment: f.name.clone(),
                     });
                 }
-                added_stored += self.write_object(&hash, &bytes)?;
-                added += bytes.len() as u64;
-                copied += 1;
-                if let Existing::Damaged = existing {
-                    replaced += 1;
-                }
-            }
+                Ok(bytes)
+            };
+            self.put_object(&hash, size, read, &mut tally)?;
             done += size;
             progress(Progress {
                 phase: "segments",
@@ -720,23 +782,14 @@ impl BackupStore {
                 }
             }
             let hash = blake3::hash(&bytes).to_hex().to_string();
-            match self.existing_object(&hash, bytes.len() as u64)? {
-                Existing::Intact => reused += 1,
-                existing => {
-                    added_stored += self.write_object(&hash, &bytes)?;
-                    added += bytes.len() as u64;
-                    copied += 1;
-                    if let Existing::Damaged = existing {
-                        replaced += 1;
-                    }
-                }
-            }
+            let size = bytes.len() as u64;
+            self.put_object(&hash, size, || Ok(bytes), &mut tally)?;
             segments.push(ManifestSegment {
                 ordinal: ordinal.get(),
                 name: name.clone(),
                 state: SegmentState::Active,
                 object: hash,
-                size: bytes.len() as u64,
+                size,
                 capacity: Some(header.capacity.max(map.len() as u64)),
             });
         }
@@ -759,8 +812,8 @@ impl BackupStore {
             segments,
             head,
             previous,
-            added_bytes: added,
-            added_stored_bytes: added_stored,
+            added_bytes: tally.added,
+            added_stored_bytes: tally.added_stored,
         };
         let path = self.manifest_path(&manifest.id);
         let (bytes, _) = manifest.to_file().map_err(|e| BackupError::Manifest {
@@ -770,9 +823,9 @@ impl BackupStore {
         write_atomic(&path, &bytes)?;
         Ok(BackupReport {
             manifest,
-            reused,
-            copied,
-            replaced,
+            reused: tally.reused,
+            copied: tally.copied,
+            replaced: tally.replaced,
         })
     }
 
