@@ -41,6 +41,11 @@ pub enum FindingKind {
     /// crash interrupted sealing, and the next open completes the seal. Not
     /// damage to committed data.
     InterruptedSeal,
+    /// A full segment, not yet sealed: an active segment that ends in a
+    /// footer matching its records, followed by a later segment (the
+    /// writer's sealer thread seals it in the background; the next open
+    /// does if the writer stopped first). Not damage.
+    AwaitingSeal,
     /// The ledger does not hold the checkpointed record.
     Checkpoint,
     /// Records below the durable watermark are missing (zeroed or cut off).
@@ -70,6 +75,7 @@ impl FindingKind {
             FindingKind::StrayBytes => "stray_bytes",
             FindingKind::TornTail => "torn_tail",
             FindingKind::InterruptedSeal => "interrupted_seal",
+            FindingKind::AwaitingSeal => "awaiting_seal",
             FindingKind::Checkpoint => "checkpoint",
             FindingKind::Truncated => "truncated",
             FindingKind::Unreadable => "unreadable",
@@ -79,7 +85,10 @@ impl FindingKind {
     /// Whether this finding means committed data is damaged or was tampered
     /// with (a torn tail is not: recovery cuts it by design).
     pub fn is_damage(self) -> bool {
-        !matches!(self, FindingKind::TornTail | FindingKind::InterruptedSeal)
+        !matches!(
+            self,
+            FindingKind::TornTail | FindingKind::InterruptedSeal | FindingKind::AwaitingSeal
+        )
     }
 
     /// Whether a finding of this kind is about the segment as a whole (its

@@ -1,6 +1,7 @@
 //! Reading a ledger folder: which files it holds and whether they form a
-//! ledger (identity file, contiguous sealed segments, at most one active
-//! segment right after them).
+//! ledger (identity file, contiguous sealed segments, then the segments
+//! still named `.active`: any full segments the sealer thread has not
+//! sealed yet, and the active segment last).
 
 use crate::error::{Error, IoContext, Result};
 use crate::meta::{LedgerMeta, META_FILE};
@@ -26,7 +27,13 @@ pub struct Layout {
     pub meta: LedgerMeta,
     /// Sealed segments in order, contiguous from ordinal 0.
     pub sealed: Vec<SealedFile>,
-    /// The active segment, if any: its ordinal follows the last sealed one.
+    /// Full segments not yet sealed, in order: `.active` files that end in
+    /// a footer and are followed by a later segment (the writer has moved
+    /// on; its sealer thread seals them in the background). Their ordinals
+    /// follow the last sealed one. Usually empty or one.
+    pub full: Vec<(SegmentOrdinal, String)>,
+    /// The active segment, if any: the last `.active` file, whose ordinal
+    /// follows the full ones (or the last sealed one).
     pub active: Option<(SegmentOrdinal, String)>,
     /// Preallocated segment files (never hold data).
     pub prealloc: Vec<String>,
@@ -40,6 +47,16 @@ impl Layout {
         self.sealed
             .last()
             .map_or(SegmentOrdinal::new(0), |s| s.ordinal.next())
+    }
+
+    /// Every `.active` file in order: the full ones, then the active one.
+    pub fn unsealed(&self) -> impl Iterator<Item = &(SegmentOrdinal, String)> {
+        self.full.iter().chain(self.active.as_ref())
+    }
+
+    /// How many segment files the ledger has (sealed, full and active).
+    pub fn segment_count(&self) -> u64 {
+        (self.sealed.len() + self.full.len()) as u64 + u64::from(self.active.is_some())
     }
 }
 
@@ -127,27 +144,16 @@ pub fn read_layout(storage: &dyn Storage) -> Result<Layout> {
             });
         }
     }
-    if actives.len() > 1 {
-        return Err(Error::Corrupt {
-            segment: actives[1].1.clone(),
-            offset: 0,
-            seq: None,
-            defect: crate::error::Defect::finding(
-                crate::finding::FindingKind::MissingSegment,
-                format!("a second active segment beside {}", actives[0].1),
-            ),
-        });
-    }
-    let next = sealed
+    actives.sort_by_key(|(o, _)| *o);
+    let mut expect = sealed
         .last()
         .map_or(SegmentOrdinal::new(0), |s| s.ordinal.next());
-    let active = actives.pop();
-    if let Some((o, name)) = &active {
-        if *o != next {
-            return Err(if *o > next {
+    for (o, name) in &actives {
+        if *o != expect {
+            return Err(if *o > expect {
                 Error::MissingSegment {
-                    ordinal: next,
-                    detail: format!("the active segment is {name}"),
+                    ordinal: expect,
+                    detail: format!("the next segment found is {name}"),
                 }
             } else {
                 Error::Corrupt {
@@ -157,16 +163,20 @@ pub fn read_layout(storage: &dyn Storage) -> Result<Layout> {
                     defect: crate::error::Defect::finding(
                         crate::finding::FindingKind::MissingSegment,
                         format!(
-                            "an active segment with ordinal {o}, but segment {o} is already sealed"
+                            "an active segment with ordinal {o}, but segment {o} is already sealed or active"
                         ),
                     ),
                 }
             });
         }
+        expect = o.next();
     }
+    let active = actives.pop();
+    let full = actives;
     Ok(Layout {
         meta,
         sealed,
+        full,
         active,
         prealloc,
         temps,

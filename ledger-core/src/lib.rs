@@ -72,9 +72,9 @@ mod writer;
 pub use reader::{is_ledger, read_published, Cursor, LiveSlots, Published, Reader, Record};
 pub use recovery::{RecoveryReport, TailCut};
 pub use writer::{
-    Durability, DurabilityHandle, Entry, Head, OpenMode, Receipt, SharedWriter, Writer,
-    WriterOptions, DEFAULT_MAX_CLOCK_SKEW, DEFAULT_SEGMENT_SIZE, MAX_SEGMENT_SIZE,
-    MIN_SEGMENT_SIZE,
+    Durability, DurabilityHandle, Entry, Head, OpenMode, Receipt, SealerStatus, SharedWriter,
+    Writer, WriterOptions, DEFAULT_MAX_CLOCK_SKEW, DEFAULT_SEGMENT_SIZE, MAX_PENDING_SEALS,
+    MAX_SEGMENT_SIZE, MIN_SEGMENT_SIZE,
 };
 
 // The values that must not be mixed up.

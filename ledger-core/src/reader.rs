@@ -254,16 +254,27 @@ impl Cursor {
     fn seek(&mut self, from: Seq) -> Result<()> {
         // Binary search over the ordinals by their headers' first sequence.
         let layout = crate::layout::read_layout(self.storage.as_ref())?;
-        let count = layout.sealed.len() as u64 + u64::from(layout.active.is_some());
+        let count = layout.segment_count();
+        let unsealed: Vec<&(SegmentOrdinal, String)> = layout.unsealed().collect();
         let (mut lo, mut hi) = (0u64, count);
-        // The folder is listed once; only sealed segments (whose names never
-        // change) are probed, the active one is last anyway.
+        // The folder is listed once; a file the sealer renames meanwhile is
+        // looked up again by ordinal when it is entered.
         while hi - lo > 1 {
             let mid = (lo + hi) / 2;
             let first = match layout.sealed.get(mid as usize) {
                 Some(f) => self.first_seq_of(&f.name)?,
-                None => match &layout.active {
-                    Some((_, name)) => self.first_seq_of(name)?,
+                None => match unsealed.get(mid as usize - layout.sealed.len()) {
+                    Some((o, name)) => match self.first_seq_of(name) {
+                        Err(Error::Io { error, .. })
+                            if error.kind() == std::io::ErrorKind::NotFound =>
+                        {
+                            match self.open_segment(*o)? {
+                                Some((_, _, h)) => h.first_seq,
+                                None => break,
+                            }
+                        }
+                        other => other?,
+                    },
                     None => break,
                 },
             };

@@ -15,7 +15,15 @@
 //!   sequence and offset of the cut, how many bytes it removed, and how
 //!   many valid-looking records were among them.
 //! - A footer found in the active segment means a crash interrupted sealing:
-//!   the seal is completed.
+//!   the seal is completed. The same holds for every full segment the
+//!   sealer thread had not sealed yet (`.active` files before the last).
+//! - A full segment without its footer (a power loss before the sealer made
+//!   it durable) is sealed if the next segment links to its records, and
+//!   otherwise becomes the active segment after its torn tail is cut; every
+//!   later segment then holds nothing that was promised durable (their
+//!   watermarks must say so, or it is damage) and is saved to a cut file
+//!   and removed. So is a last segment whose header page never became
+//!   durable (all zeros) behind a full one.
 //! - Preallocated and temporary files hold no committed data and are removed.
 //! - The last sealed segment is checked (content address, header, footer)
 //!   and must link to the active one; other sealed segments are checked by
@@ -62,8 +70,12 @@ pub struct TailCut {
 pub struct RecoveryReport {
     /// The torn tail that was cut, if any.
     pub cut: Option<TailCut>,
-    /// A segment whose interrupted seal was completed.
-    pub completed_seal: Option<String>,
+    /// Segments whose seal was completed (a crash interrupted it, or the
+    /// sealer thread had not reached them yet), in order.
+    pub completed_seals: Vec<String>,
+    /// Segments after a full segment's torn tail, which held nothing
+    /// promised durable: saved whole to cut files and removed.
+    pub discarded: Vec<TailCut>,
     /// Leftover preallocated and temporary files removed.
     pub removed: Vec<String>,
     /// Whether a fresh active segment was started.
@@ -73,7 +85,7 @@ pub struct RecoveryReport {
 impl RecoveryReport {
     /// Whether recovery changed nothing.
     pub fn is_clean(&self) -> bool {
-        self.cut.is_none() && self.completed_seal.is_none()
+        self.cut.is_none() && self.completed_seals.is_empty() && self.discarded.is_empty()
     }
 }
 
@@ -121,24 +133,50 @@ pub(crate) fn recover(storage: &dyn Storage, layout: &Layout, capacity: u64) -> 
     }
     let mut state = state_after_sealed(storage, layout)?;
     let mut ordinal = layout.next_ordinal();
-
-    if let Some((active_ordinal, name)) = &layout.active {
+    let mut unsealed: Vec<(SegmentOrdinal, String)> = layout.unsealed().cloned().collect();
+    // The writer renames the next segment before the sealer flushes its
+    // header: after a power loss the name can be durable and the header
+    // not. Only behind a full segment, and only with nothing in it.
+    if unsealed.len() > 1 {
+        if let Some((o, name)) = unsealed.last() {
+            if header_page_is_zero(storage, name)? {
+                let cut = discard(
+                    storage,
+                    *o,
+                    name,
+                    state.next_seq,
+                    "its header never became durable",
+                )?;
+                report.discarded.push(cut);
+                unsealed.pop();
+            }
+        }
+    }
+    for (i, (active_ordinal, name)) in unsealed.iter().enumerate() {
+        let later = &unsealed[i + 1..];
         match recover_active(
             storage,
             layout,
             (*active_ordinal, name),
+            later,
             &mut state,
             &mut report,
         )? {
             ActiveOutcome::Ready(seg) => {
+                for (o, n) in later {
+                    let why = format!("it follows the torn tail of {name}");
+                    report
+                        .discarded
+                        .push(discard(storage, *o, n, state.next_seq, &why)?);
+                }
                 return Ok(Recovered {
                     active: seg,
                     state,
                     report,
-                })
+                });
             }
             ActiveOutcome::Sealed(file) => {
-                report.completed_seal = Some(file.name);
+                report.completed_seals.push(file.name);
                 ordinal = ordinal.next();
             }
         }
@@ -153,6 +191,122 @@ pub(crate) fn recover(storage: &dyn Storage, layout: &Layout, capacity: u64) -> 
     })
 }
 
+/// Whether the first page of `name` holds only zeros (a header that was
+/// never written durably).
+fn header_page_is_zero(storage: &dyn Storage, name: &str) -> Result<bool> {
+    let map = storage
+        .map_segment(name)
+        .ctx("map", storage.path_of(name))?;
+    let page = map
+        .raw(
+            crate::storage::TOKEN,
+            0,
+            crate::segment::header::HEADER_LEN.min(map.len()),
+        )
+        .unwrap_or_default();
+    Ok(page.iter().all(|&b| b == 0))
+}
+
+/// Saves a segment that holds nothing promised durable to a cut file and
+/// removes it.
+fn discard(
+    storage: &dyn Storage,
+    ordinal: SegmentOrdinal,
+    name: &str,
+    seq: Seq,
+    why: &str,
+) -> Result<TailCut> {
+    let bytes = storage.read_file(name).ctx("read", storage.path_of(name))?;
+    let end = bytes.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
+    let upto = &bytes[..crate::le::align8(end).min(bytes.len())];
+    // Whole records from the start of its data, one after the other.
+    let mut valid_looking = 0;
+    let mut at = crate::segment::header::HEADER_LEN;
+    while let Ok(crate::segment::record::Slot::Record(r)) =
+        crate::segment::record::parse_at(upto, at)
+    {
+        valid_looking += 1;
+        at += r.padded_len();
+    }
+    let saved_to = cut_file_name(ordinal, 0);
+    storage
+        .write_file_atomic(&saved_to, &bytes[..end])
+        .ctx("save cut bytes to", storage.path_of(&saved_to))?;
+    storage.remove(name).ctx("remove", storage.path_of(name))?;
+    storage.sync_dir().ctx("sync", storage.path_of(""))?;
+    Ok(TailCut {
+        segment: name.to_owned(),
+        offset: 0,
+        seq,
+        bytes: end as u64,
+        reason: format!("the whole segment was cut: {why}; nothing in it was durable"),
+        valid_looking_records: valid_looking,
+        saved_to,
+    })
+}
+
+/// Whether the segment file `name` (after a full segment without its
+/// footer) links to `state`, and promises nothing durable.
+fn later_links(storage: &dyn Storage, name: &str, state: &ChainState) -> Result<bool> {
+    let map = storage
+        .map_segment(name)
+        .ctx("map", storage.path_of(name))?;
+    let fixed = map
+        .raw(
+            crate::storage::TOKEN,
+            0,
+            crate::segment::header::WATERMARK_AT.min(map.len()),
+        )
+        .unwrap_or_default();
+    Ok(SegmentHeader::decode_fixed(fixed)
+        .is_ok_and(|h| h.first_seq == state.next_seq && h.prev_hash == state.prev_hash))
+}
+
+/// Refuses to cut a full segment's tail when a later segment's watermark
+/// promises records after it: the writer never raises a segment's
+/// watermark before the segments before it are durable, so that is damage.
+fn check_later_promise_nothing(
+    storage: &dyn Storage,
+    name: &str,
+    offset: usize,
+    later: &[(SegmentOrdinal, String)],
+    seq: Seq,
+) -> Result<()> {
+    for (_, n) in later {
+        let map = storage.map_segment(n).ctx("map", storage.path_of(n))?;
+        let zero = map
+            .raw(
+                crate::storage::TOKEN,
+                0,
+                crate::segment::header::HEADER_LEN.min(map.len()),
+            )
+            .unwrap_or_default()
+            .iter()
+            .all(|&b| b == 0);
+        let promised = match active::load_watermark(map.as_ref()) {
+            _ if zero => false,
+            Some(w) => w > crate::segment::header::HEADER_LEN as u64,
+            None => true,
+        };
+        if promised {
+            return Err(corrupt(
+                name,
+                offset,
+                Some(seq),
+                Defect::finding(
+                    FindingKind::Truncated,
+                    format!(
+                        "{name} ends without its footer at offset {offset}, but the later segment {n} \
+                         has a durable watermark (or a damaged one): records it promised durable \
+                         would follow a gap"
+                    ),
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 enum ActiveOutcome {
     Ready(ActiveSegment),
     Sealed(SealedFile),
@@ -162,6 +316,7 @@ fn recover_active(
     storage: &dyn Storage,
     layout: &Layout,
     (ordinal, name): (SegmentOrdinal, &str),
+    later: &[(SegmentOrdinal, String)],
     state: &mut ChainState,
     report: &mut RecoveryReport,
 ) -> Result<ActiveOutcome> {
@@ -250,6 +405,31 @@ fn recover_active(
         ),
         (Stop::End { offset }, None) => {
             let offset = *offset as usize;
+            if let Some((_, next)) = later.first() {
+                if count > 0 && later_links(storage, next, state)? {
+                    // Every record is here and the next segment follows
+                    // them: only the footer was lost. Seal it.
+                    let map = ensure_room(storage, name, map, offset)?;
+                    let seg = ActiveSegment {
+                        name: name.to_owned(),
+                        map,
+                        header,
+                        pos: offset,
+                        count,
+                        first_ts,
+                    };
+                    let end = active::write_footer(
+                        &seg,
+                        state.next_seq.prev(),
+                        state.prev_hash,
+                        state.last_ts,
+                    );
+                    let file =
+                        active::finish_seal(storage, name, header.ordinal, seg.map.as_ref(), end)?;
+                    return Ok(ActiveOutcome::Sealed(file));
+                }
+                check_later_promise_nothing(storage, name, offset, later, state.next_seq)?;
+            }
             let map = ensure_room(storage, name, map, offset)?;
             return Ok(ActiveOutcome::Ready(ActiveSegment {
                 name: name.to_owned(),
@@ -272,6 +452,7 @@ fn recover_active(
             ))
         }
     };
+    check_later_promise_nothing(storage, name, cut_at, later, state.next_seq)?;
     let cut = cut_tail(
         storage,
         name,

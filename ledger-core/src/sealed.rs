@@ -106,6 +106,17 @@ impl SealedSegment {
         Ok((header, footer))
     }
 
+    /// Judges the bytes a sealed segment `file` would hold (the sealed image
+    /// of a full segment not yet sealed) like [`SealedSegment::open`]
+    /// judges a file; returns its footer.
+    pub(crate) fn check_bytes(
+        file: &SealedFile,
+        data: &[u8],
+        ledger: &LedgerId,
+    ) -> Result<SegmentFooter> {
+        Self::check(&file.name, data, file, ledger).map(|(_, footer)| footer)
+    }
+
     /// Judges a sealed segment's bytes with the segment walker.
     fn check(
         name: &str,

@@ -182,7 +182,20 @@ fn verify_inner(st: &dyn Storage, opts: &VerifyOptions) -> Result<VerifyReport, 
     let mut active_before: Option<String> = None;
     let mut prev: Option<SegResult> = None;
     let mut damaged = !report.findings.is_empty();
-    for (f, r) in files.iter().zip(results) {
+    let last_index = files.len().saturating_sub(1);
+    for (i, (f, mut r)) in files.iter().zip(results).enumerate() {
+        // A footer in an active segment with a later segment after it: the
+        // writer moved on and its sealer thread has not sealed it yet.
+        if f.sealed.is_none() && i < last_index {
+            for x in &mut r.findings {
+                if x.kind == FindingKind::InterruptedSeal {
+                    x.kind = FindingKind::AwaitingSeal;
+                    x.detail = "full, not yet sealed: a footer that matches the records, and a \
+                        later segment after it; the writer's sealer thread (or the next open) seals it"
+                        .to_owned();
+                }
+            }
+        }
         report.segments += 1;
         report.records += r.records;
         report.bytes += r.bytes;

@@ -321,10 +321,14 @@ fn an_interrupted_seal_is_completed_on_open() {
     drop(w);
     let w = reopen(&crashed).unwrap();
     let report = w.recovery_report().clone();
-    assert!(report.completed_seal.is_some(), "{report:?}");
-    assert!(report.started_segment);
+    // The sealer failed on the first full segment; the writer may have
+    // filled more before it saw the failure: every one is sealed now.
+    assert!(!report.completed_seals.is_empty(), "{report:?}");
+    // The writer started the next segment before handing the full one to
+    // the sealer: recovery continues it.
+    assert!(!report.started_segment, "{report:?}");
     assert_eq!(w.next_seq().get() as usize, receipts.len() + 1);
-    assert_eq!(w.sealed_segments(), 1);
+    assert_eq!(w.sealed_segments(), report.completed_seals.len() as u64);
     drop(w);
     assert_holds(&crashed, &receipts, receipts.len());
 }

@@ -118,7 +118,8 @@ struct Segment {
     index: Mutex<Option<(Indexed, IndexSource)>>,
 }
 
-/// The active segment's in-memory index, extended as records arrive.
+/// An unsealed segment's in-memory index (the active segment, or a full one
+/// the writer's sealer has not sealed yet), extended as records arrive.
 struct Active {
     ordinal: SegmentOrdinal,
     name: String,
@@ -148,7 +149,9 @@ pub struct LedgerIndex {
     extractor: Arc<dyn KeyExtractor>,
     ledger: LedgerId,
     sealed: Mutex<Vec<Arc<Segment>>>,
-    active: Mutex<Option<Active>>,
+    /// The unsealed segments, in order: full ones awaiting the sealer, then
+    /// the active one.
+    active: Mutex<Vec<Active>>,
     /// The indexes of the segments queried most recently (bounded, so a
     /// query over the whole ledger does not keep every index in memory),
     /// and whether each was read from its file.
@@ -192,7 +195,7 @@ impl LedgerIndex {
             extractor: Arc::new(extractor),
             ledger: layout.meta.id,
             sealed: Mutex::new(Vec::new()),
-            active: Mutex::new(None),
+            active: Mutex::new(Vec::new()),
             recent: Mutex::new(std::collections::VecDeque::new()),
             refused: Mutex::new(Vec::new()),
             proven: Mutex::new(std::collections::HashSet::new()),
@@ -217,12 +220,14 @@ impl LedgerIndex {
             sealed.push(Arc::new(self.open_sealed(f)?));
         }
         let mut active = self.active.lock();
-        match &layout.active {
-            Some((ordinal, name)) => {
-                // An active segment that holds no record may have been
-                // replaced by a larger file of the same name (the writer does
-                // that when a record does not fit it): map the new one.
-                let keep = active.as_ref().is_some_and(|a| {
+        let mut now = Vec::new();
+        for (ordinal, name) in layout.unsealed() {
+            // An active segment that holds no record may have been replaced
+            // by a larger file of the same name (the writer does that when a
+            // record does not fit it): map the new one.
+            let kept = active
+                .iter()
+                .position(|a| {
                     a.ordinal == *ordinal
                         && &a.name == name
                         && (a.index.count() > 0
@@ -230,8 +235,11 @@ impl LedgerIndex {
                                 .storage
                                 .file_len(name)
                                 .is_ok_and(|l| l == a.map.len() as u64))
-                });
-                if !keep {
+                })
+                .map(|i| active.swap_remove(i));
+            let mut a = match kept {
+                Some(a) => a,
+                None => {
                     let map =
                         self.storage
                             .map_segment(name)
@@ -248,21 +256,20 @@ impl LedgerIndex {
                         offset: 0,
                         reason: d.to_string(),
                     })?;
-                    *active = Some(Active {
+                    Active {
                         ordinal: *ordinal,
                         name: name.clone(),
                         map,
                         prev_hash: header.prev_hash,
                         index: SegmentIndex::new(header.first_seq, self.extractor.families().len()),
-                    });
+                    }
                 }
-                if let Some(a) = active.as_mut() {
-                    a.index
-                        .extend(a.map.as_ref(), &a.name, self.extractor.as_ref())?;
-                }
-            }
-            None => *active = None,
+            };
+            a.index
+                .extend(a.map.as_ref(), &a.name, self.extractor.as_ref())?;
+            now.push(a);
         }
+        *active = now;
         Ok(())
     }
 
@@ -586,7 +593,8 @@ impl LedgerIndex {
             query: q.clone(),
             sealed,
             next_sealed: 0,
-            active_done: false,
+            actives: self.active.lock().iter().map(|a| a.ordinal).collect(),
+            next_active: 0,
             current: None,
         })
     }
@@ -622,7 +630,7 @@ impl LedgerIndex {
             }
             None => {
                 let active = self.active.lock();
-                let Some(a) = active.as_ref() else {
+                let Some(a) = active.iter().find(|a| a.index.position(seq).is_some()) else {
                     return Ok(None);
                 };
                 match a.index.position(seq) {
@@ -695,7 +703,10 @@ pub struct QueryIter<'a> {
     query: Query,
     sealed: Vec<Arc<Segment>>,
     next_sealed: usize,
-    active_done: bool,
+    /// The unsealed segments when the query started, and the next one to
+    /// answer from (one sealed since is answered from its sealed file).
+    actives: Vec<SegmentOrdinal>,
+    next_active: usize,
     current: Option<Current>,
 }
 
@@ -717,10 +728,13 @@ impl QueryIter<'_> {
             });
             return Ok(true);
         }
-        if !self.active_done {
-            self.active_done = true;
+        let Some(&ordinal) = self.actives.get(self.next_active) else {
+            return Ok(false);
+        };
+        self.next_active += 1;
+        {
             let active = self.ix.active.lock();
-            if let Some(a) = active.as_ref() {
+            if let Some(a) = active.iter().find(|a| a.ordinal == ordinal) {
                 let target = Target {
                     name: &a.name,
                     map: a.map.as_ref(),
@@ -737,7 +751,31 @@ impl QueryIter<'_> {
                 return Ok(true);
             }
         }
-        Ok(false)
+        // Sealed since the query started (another query's refresh moved it
+        // to the sealed segments): answer from the sealed file.
+        let sealed = self
+            .ix
+            .sealed
+            .lock()
+            .iter()
+            .find(|s| {
+                matches!(ledger_core::segment::names::SegmentName::parse(&s.name),
+                Some(ledger_core::segment::names::SegmentName::Sealed(o, _)) if o == ordinal)
+            })
+            .cloned();
+        let Some(seg) = sealed else {
+            return Err(IndexError::Segment {
+                segment: ledger_core::segment::names::SegmentName::Active(ordinal).to_string(),
+                offset: 0,
+                reason: "the segment was neither active nor sealed when the query reached it"
+                    .into(),
+            });
+        };
+        let hits = self.ix.answer_sealed(&seg, &self.query)?;
+        self.current = Some(Current {
+            hits: hits.into_iter(),
+        });
+        Ok(true)
     }
 
     fn next_hit(&mut self) -> Result<Option<Hit>, IndexError> {

@@ -59,7 +59,7 @@ pub fn run(dir: &Path, args: &DemoArgs, out: &mut dyn Write) -> Result<Exit, Too
             )
             .map_err(w)?;
         }
-        if let Some(seg) = &rec.completed_seal {
+        for seg in &rec.completed_seals {
             writeln!(out, "recovery completed the interrupted seal of {seg}").map_err(w)?;
         }
     } else {

@@ -40,7 +40,7 @@ pub fn run(dir: &Path, args: &StatsArgs, out: &mut dyn Write) -> Result<Exit, To
         .sealed
         .iter()
         .map(|s| (s.name.clone(), true))
-        .chain(layout.active.iter().map(|(_, n)| (n.clone(), false)))
+        .chain(layout.unsealed().map(|(_, n)| (n.clone(), false)))
         .map(|(name, sealed)| {
             let path = dir.join(&name);
             std::fs::metadata(&path)

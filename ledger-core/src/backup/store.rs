@@ -22,6 +22,83 @@ use crate::segment::ChainState;
 use crate::storage::{FsStorage, Storage};
 use crate::types::{ContentHash, LedgerId, Timestamp};
 
+/// The sealed image of a full segment not yet sealed: its bytes up to the
+/// end of its footer with the watermark at the footer (exactly what the
+/// sealer will leave), its content address, and its last record. Reads
+/// nothing past the footer (the sealer trims there); the image is then
+/// checked like a sealed segment.
+fn capture_full(
+    st: &dyn Storage,
+    name: &str,
+    ledger: &LedgerId,
+) -> Result<(Vec<u8>, ContentHash, ManifestHead)> {
+    let map = st
+        .map_segment(name)
+        .map_err(io_err("map", st.path_of(name)))?;
+    let fixed = map
+        .raw(crate::storage::TOKEN, 0, WATERMARK_AT)
+        .unwrap_or_default();
+    let corrupt = |offset: u64, detail: String| crate::Error::Corrupt {
+        segment: name.to_owned(),
+        offset,
+        seq: None,
+        defect: crate::error::Defect::finding(crate::finding::FindingKind::Footer, detail),
+    };
+    let header = SegmentHeader::decode_fixed(fixed).map_err(|d| crate::Error::Corrupt {
+        segment: name.to_owned(),
+        offset: 0,
+        seq: None,
+        defect: d.into(),
+    })?;
+    let start = ChainState {
+        next_seq: header.first_seq,
+        prev_hash: header.prev_hash,
+        last_ts: Timestamp::from_nanos(i64::MIN),
+    };
+    let mut walker = Walker::new(name, Mode::Live, start, map.len());
+    let footer_at = loop {
+        match walker.step(&LiveSlots(map.as_ref())) {
+            Step::Record { problem: None, .. } => {}
+            Step::Stop(crate::segment::walk::Stop::Sealed { offset }) => break offset as usize,
+            other => {
+                return Err(corrupt(
+                    walker.position() as u64,
+                    format!(
+                        "a full segment awaiting its seal does not end in a footer ({other:?})"
+                    ),
+                )
+                .into())
+            }
+        }
+    };
+    let end = footer_at + crate::segment::footer::FOOTER_LEN;
+    let mut bytes = map
+        .raw(crate::storage::TOKEN, 0, end)
+        .ok_or_else(|| {
+            corrupt(
+                map.len() as u64,
+                format!("the file ends before its footer's end {end}"),
+            )
+        })?
+        .to_vec();
+    bytes[WATERMARK_AT..WATERMARK_AT + 16].copy_from_slice(&encode_watermark(footer_at as u64));
+    let address = ContentHash::of(&bytes);
+    let file = crate::layout::SealedFile {
+        ordinal: header.ordinal,
+        address,
+        name: crate::segment::names::SegmentName::Sealed(header.ordinal, address).to_string(),
+    };
+    let footer = crate::sealed::SealedSegment::check_bytes(&file, &bytes, ledger)?;
+    Ok((
+        bytes,
+        address,
+        ManifestHead {
+            seq: footer.last_seq.get(),
+            chain_hash: footer.last_hash.to_hex(),
+        },
+    ))
+}
+
 /// What can go wrong with backups. Every variant names the file or object.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -737,6 +814,26 @@ impl BackupStore {
             head = Some(ManifestHead {
                 seq: seg.footer.last_seq.get(),
                 chain_hash: seg.footer.last_hash.to_hex(),
+            });
+        }
+        // Full segments the writer's sealer has not sealed yet: their sealed
+        // bytes are already fixed (the header with the watermark at the
+        // footer, the records, the footer), so they are stored as the
+        // sealed segments they are about to become, under the same name.
+        for (ordinal, name) in &layout.full {
+            let (bytes, address, last) = capture_full(st, name, &layout.meta.id)?;
+            let sealed_name =
+                crate::segment::names::SegmentName::Sealed(*ordinal, address).to_string();
+            let size = bytes.len() as u64;
+            self.put_object(&address.to_hex(), size, || Ok(bytes), &mut tally)?;
+            head = Some(last);
+            segments.push(ManifestSegment {
+                ordinal: ordinal.get(),
+                name: sealed_name,
+                state: SegmentState::Sealed,
+                object: address.to_hex(),
+                size,
+                capacity: None,
             });
         }
         if let Some((ordinal, name)) = &layout.active {

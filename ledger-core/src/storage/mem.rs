@@ -223,6 +223,11 @@ struct Faults {
     /// Flushes left before every flush fails (the older, flush-only knob).
     flushes_before_failure: AtomicU64,
     flush_countdown_armed: AtomicBool,
+    /// Operations of this kind wait until released ([`MemStorage::hold`]).
+    held: Mutex<Option<IoOp>>,
+    held_cv: parking_lot::Condvar,
+    /// How many operations wait at the hold now.
+    holding: AtomicU64,
 }
 
 impl Faults {
@@ -231,6 +236,16 @@ impl Faults {
     fn step(&self, shared: &Shared, op: IoOp, name: &str) -> Verdict {
         if self.dead.load(Ordering::Acquire) {
             return Verdict::Dead;
+        }
+        {
+            let mut held = self.held.lock();
+            if *held == Some(op) {
+                self.holding.fetch_add(1, Ordering::AcqRel);
+                while *held == Some(op) {
+                    self.held_cv.wait(&mut held);
+                }
+                self.holding.fetch_sub(1, Ordering::AcqRel);
+            }
         }
         let n = self.steps.fetch_add(1, Ordering::AcqRel);
         self.log.lock().push((op, name.to_owned()));
@@ -488,6 +503,23 @@ impl MemStorage {
         *f.plan.lock() = None;
         *f.standing.lock() = None;
         f.bad_files.lock().clear();
+    }
+
+    /// Makes every later operation of kind `op` wait until
+    /// [`release`](Self::release) (a slow disk, to hold a thread at a step).
+    pub fn hold(&self, op: IoOp) {
+        *self.shared.faults.held.lock() = Some(op);
+    }
+
+    /// Lets held operations go on.
+    pub fn release(&self) {
+        *self.shared.faults.held.lock() = None;
+        self.shared.faults.held_cv.notify_all();
+    }
+
+    /// How many operations wait at the hold now.
+    pub fn holding(&self) -> u64 {
+        self.shared.faults.holding.load(Ordering::Acquire)
     }
 
     /// How many I/O steps ran (or were refused) so far.

@@ -44,17 +44,47 @@ pub(crate) fn load_watermark(map: &dyn SegmentMap) -> Option<u64> {
 
 /// Creates the active segment `header.ordinal`, using `prepared` (the
 /// preallocated file of that ordinal) when given: the header is written and
-/// flushed before the file is renamed to its active name, so an active
-/// segment always has a durable header.
+/// flushed before the file is renamed to its active name, and the folder is
+/// synced, so the segment has a durable header and name (opening, recovery).
 pub(crate) fn create_active(
     storage: &dyn Storage,
     header: SegmentHeader,
     prepared: Option<Arc<dyn SegmentMap>>,
 ) -> Result<ActiveSegment> {
-    let ordinal = header.ordinal;
-    let pre_name = SegmentName::Prealloc(ordinal).to_string();
-    let name = SegmentName::Active(ordinal).to_string();
-    let map = match prepared {
+    let pre_name = SegmentName::Prealloc(header.ordinal).to_string();
+    let map = prepared_or_new(storage, &header, prepared)?;
+    map.write(TOKEN, 0, &header.encode());
+    map.flush(TOKEN, 0, HEADER_LEN)
+        .ctx("flush header of", storage.path_of(&pre_name))?;
+    let seg = name_active(storage, header, map)?;
+    storage.sync_dir().ctx("sync", storage.path_of(""))?;
+    Ok(seg)
+}
+
+/// Starts the next segment at rotation, on the writer's thread: the header
+/// is written into `prepared` (or a new file) and the file renamed to its
+/// active name; nothing is flushed. The sealer thread flushes the header and
+/// syncs the folder before any record of this segment is called durable
+/// (see [`super::sealer`]).
+pub(crate) fn start_next(
+    storage: &dyn Storage,
+    header: SegmentHeader,
+    prepared: Option<Arc<dyn SegmentMap>>,
+) -> Result<ActiveSegment> {
+    let map = prepared_or_new(storage, &header, prepared)?;
+    map.write(TOKEN, 0, &header.encode());
+    name_active(storage, header, map)
+}
+
+/// The preallocated file of `header.ordinal`, if it has the right size, or
+/// a new one.
+fn prepared_or_new(
+    storage: &dyn Storage,
+    header: &SegmentHeader,
+    prepared: Option<Arc<dyn SegmentMap>>,
+) -> Result<Arc<dyn SegmentMap>> {
+    let pre_name = SegmentName::Prealloc(header.ordinal).to_string();
+    Ok(match prepared {
         Some(m) if m.len() as u64 == header.capacity => m,
         _ => {
             let _ = storage.remove(&pre_name);
@@ -62,14 +92,20 @@ pub(crate) fn create_active(
                 .create_segment(TOKEN, &pre_name, header.capacity)
                 .ctx("create", storage.path_of(&pre_name))?
         }
-    };
-    map.write(TOKEN, 0, &header.encode());
-    map.flush(TOKEN, 0, HEADER_LEN)
-        .ctx("flush header of", storage.path_of(&pre_name))?;
+    })
+}
+
+/// Renames the `.prealloc` file holding `header` to its active name.
+fn name_active(
+    storage: &dyn Storage,
+    header: SegmentHeader,
+    map: Arc<dyn SegmentMap>,
+) -> Result<ActiveSegment> {
+    let pre_name = SegmentName::Prealloc(header.ordinal).to_string();
+    let name = SegmentName::Active(header.ordinal).to_string();
     storage
         .rename(&pre_name, &name)
         .ctx("rename", storage.path_of(&pre_name))?;
-    storage.sync_dir().ctx("sync", storage.path_of(""))?;
     Ok(ActiveSegment {
         name,
         map,
@@ -94,14 +130,15 @@ pub(crate) fn preallocate(
     Ok(map)
 }
 
-/// Writes the footer after the last record and seals the segment.
-pub(crate) fn seal(
-    storage: &dyn Storage,
+/// Writes the footer after the last record of a full segment (the writer's
+/// part of sealing: a copy into the map, marker last). Returns the end of
+/// the footer, where the sealed file will end.
+pub(crate) fn write_footer(
     seg: &ActiveSegment,
     last_seq: Seq,
     last_hash: crate::types::ChainHash,
     last_ts: Timestamp,
-) -> Result<SealedFile> {
+) -> usize {
     let footer = SegmentFooter {
         count: seg.count,
         first_seq: seg.header.first_seq,
@@ -114,21 +151,12 @@ pub(crate) fn seal(
     let bytes = footer.encode();
     seg.map.write(TOKEN, seg.pos + 4, &bytes[4..]);
     seg.map.store_u32_release(TOKEN, seg.pos, FOOTER_MARKER);
-    finish_seal(
-        storage,
-        &seg.name,
-        seg.header.ordinal,
-        seg.map.as_ref(),
-        seg.pos + FOOTER_LEN,
-    )
+    seg.pos + FOOTER_LEN
 }
 
-/// The steps of sealing after the footer is in place: flush the records
-/// and the footer, *then* raise the watermark to the footer and flush the
-/// header (the watermark never claims bytes that are not yet durable), hash,
-/// trim to `end`, rename to the content address, sync the folder. Recovery
-/// re-runs this for a segment whose seal a crash interrupted; every step is
-/// idempotent.
+/// The steps of sealing after the footer is in place: [`make_durable`],
+/// then [`address_and_rename`]. Recovery re-runs this for a segment whose
+/// seal a crash interrupted; every step is idempotent.
 pub(crate) fn finish_seal(
     storage: &dyn Storage,
     name: &str,
@@ -136,6 +164,19 @@ pub(crate) fn finish_seal(
     map: &dyn SegmentMap,
     end: usize,
 ) -> Result<SealedFile> {
+    make_durable(storage, name, map, end)?;
+    address_and_rename(storage, name, ordinal, map, end)
+}
+
+/// Makes a full segment's records and footer durable: flush them, *then*
+/// raise the watermark to the footer and flush the header (the watermark
+/// never claims bytes that are not yet durable).
+pub(crate) fn make_durable(
+    storage: &dyn Storage,
+    name: &str,
+    map: &dyn SegmentMap,
+    end: usize,
+) -> Result<()> {
     let path = storage.path_of(name);
     let end_in_map = end.min(map.len());
     map.flush(TOKEN, HEADER_LEN, end_in_map.saturating_sub(HEADER_LEN))
@@ -145,7 +186,20 @@ pub(crate) fn finish_seal(
         store_watermark(map, footer_at);
     }
     map.flush(TOKEN, 0, HEADER_LEN)
-        .ctx("flush header of", path.clone())?;
+        .ctx("flush header of", path)?;
+    Ok(())
+}
+
+/// The last steps of sealing a durable full segment: hash its bytes, trim
+/// the file to `end`, rename it to its content address, sync the folder.
+pub(crate) fn address_and_rename(
+    storage: &dyn Storage,
+    name: &str,
+    ordinal: SegmentOrdinal,
+    map: &dyn SegmentMap,
+    end: usize,
+) -> Result<SealedFile> {
+    let path = storage.path_of(name);
     let data = map.raw(TOKEN, 0, end).ok_or_else(|| Error::Corrupt {
         segment: name.to_owned(),
         offset: map.len() as u64,

@@ -33,6 +33,7 @@ use crate::storage::TOKEN;
 use crate::types::Seq;
 
 use super::active::store_watermark;
+use super::sealer::{Gate, SealStats};
 
 const PAGE: usize = 4096;
 
@@ -63,6 +64,9 @@ impl Default for Durability {
 /// What the flusher flushes: the active segment.
 pub(crate) struct FlushTarget {
     pub map: Arc<dyn SegmentMap>,
+    /// Closed while the segment before this one is not yet durable (see
+    /// `sealer.rs`): nothing of this segment is flushed or promised then.
+    pub gate: Arc<Gate>,
     /// Offset up to which the map was flushed.
     pub flushed_to: usize,
     /// Offset of the first record not known to be wholly durable.
@@ -70,9 +74,10 @@ pub(crate) struct FlushTarget {
 }
 
 impl FlushTarget {
-    pub(crate) fn new(map: Arc<dyn SegmentMap>, pos: usize) -> Self {
+    pub(crate) fn new(map: Arc<dyn SegmentMap>, pos: usize, gate: Arc<Gate>) -> Self {
         FlushTarget {
             map,
+            gate,
             flushed_to: pos,
             scan_pos: pos,
         }
@@ -99,6 +104,8 @@ pub(crate) struct Shared {
     /// Wakes the group-commit thread, when there is one.
     wake: Option<Sender<Wake>>,
     path: String,
+    /// The sealer's counters.
+    pub seal_stats: SealStats,
 }
 
 pub(crate) enum Wake {
@@ -126,6 +133,7 @@ impl Shared {
             closed: AtomicBool::new(false),
             wake,
             path,
+            seal_stats: SealStats::default(),
         }
     }
 
@@ -171,10 +179,51 @@ impl Shared {
         self.notify();
     }
 
+    /// Asks the group-commit thread for a round if a waiter waits for a
+    /// sequence not yet durable (the sealer calls this when it opens a gate).
+    pub(crate) fn wake_flusher_if_waited(&self) {
+        let wanted = self.wanted_seq.load(Ordering::Acquire);
+        if wanted > self.durable_seq.load(Ordering::Acquire) {
+            if let Some(tx) = &self.wake {
+                let _ = tx.try_send(Wake::Flush);
+            }
+        }
+    }
+
+    /// Wakes whoever waits for the sealer (a gate opened, a job finished).
+    pub(crate) fn notify_sealed(&self) {
+        self.notify();
+    }
+
+    /// Blocks until `gate` is open (the sealer made the segment before the
+    /// target durable), the writer is poisoned, or it is closed.
+    fn wait_gate(&self, gate: &Gate) -> Result<()> {
+        let mut g = self.durable_mx.lock();
+        while !gate.is_open() {
+            self.check_poison()?;
+            self.durable_cv.wait_for(&mut g, Duration::from_millis(20));
+        }
+        Ok(())
+    }
+
+    /// Blocks until the sealer has no job left (or the writer is poisoned).
+    pub(crate) fn wait_seals(&self) -> Result<()> {
+        let mut g = self.durable_mx.lock();
+        while self.seal_stats.pending.load(Ordering::Acquire) > 0 {
+            self.check_poison()?;
+            self.durable_cv.wait_for(&mut g, Duration::from_millis(20));
+        }
+        self.check_poison()
+    }
+
     /// Flushes the target up to `end` and advances the watermark and the
     /// durable sequence over every record wholly inside the flushed range.
+    /// Does nothing while the target's gate is closed.
     pub(crate) fn flush_upto(&self, t: &mut FlushTarget, end: usize) -> Result<()> {
         self.check_poison()?;
+        if !t.gate.is_open() {
+            return Ok(());
+        }
         if end > t.flushed_to {
             let start = t.flushed_to & !(PAGE - 1);
             if let Err(e) = t.map.flush(TOKEN, start, end - start) {
@@ -203,17 +252,39 @@ impl Shared {
         Ok(())
     }
 
-    /// Flushes everything published so far.
+    /// Flushes everything published so far, first waiting (without
+    /// holding the target) for the sealer to make earlier segments durable.
     pub(crate) fn flush_all(&self) -> Result<()> {
-        let mut t = self.target.lock();
-        let end = self.committed_end.load(Ordering::Acquire) as usize;
-        self.flush_upto(&mut t, end)
+        loop {
+            let mut t = self.target.lock();
+            if !t.gate.is_open() {
+                let gate = Arc::clone(&t.gate);
+                drop(t);
+                self.wait_gate(&gate)?;
+                continue;
+            }
+            let end = self.committed_end.load(Ordering::Acquire) as usize;
+            return self.flush_upto(&mut t, end);
+        }
     }
 
     pub(crate) fn close(&self) {
         self.closed.store(true, Ordering::Release);
         self.notify();
     }
+}
+
+/// A moment's view of the sealer thread ([`DurabilityHandle::sealer_status`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SealerStatus {
+    /// Full segments handed to the sealer and not sealed yet.
+    pub pending: u64,
+    /// Segments the sealer has sealed since the writer opened.
+    pub sealed: u64,
+    /// Rotations at which the writer found the backlog full and waited.
+    pub backlog_waits: u64,
+    /// Whether the writer is waiting for room in the backlog right now.
+    pub writer_waiting: bool,
 }
 
 /// A cloneable handle to learn when appended records are durable, usable
@@ -237,6 +308,18 @@ impl DurabilityHandle {
         match self.shared.durable_seq.load(Ordering::Acquire) {
             0 => None,
             s => Some(Seq::new(s)),
+        }
+    }
+
+    /// What the sealer thread is doing: full segments waiting, segments it
+    /// sealed, and how often the writer found the backlog full.
+    pub fn sealer_status(&self) -> SealerStatus {
+        let st = &self.shared.seal_stats;
+        SealerStatus {
+            pending: st.pending.load(Ordering::Acquire),
+            sealed: st.sealed.load(Ordering::Acquire),
+            backlog_waits: st.backlog_waits.load(Ordering::Acquire),
+            writer_waiting: st.writer_waiting.load(Ordering::Acquire),
         }
     }
 

@@ -3,6 +3,7 @@
 
 pub(crate) mod active;
 mod durability;
+pub(crate) mod sealer;
 mod shared;
 
 use std::path::Path;
@@ -10,7 +11,8 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-pub use durability::{Durability, DurabilityHandle};
+pub use durability::{Durability, DurabilityHandle, SealerStatus};
+pub use sealer::MAX_PENDING_SEALS;
 pub use shared::SharedWriter;
 
 use crate::error::{Error, IoContext, Result};
@@ -27,6 +29,7 @@ use crate::storage::{FsStorage, LockGuard, SegmentMap, Storage};
 use crate::types::{ChainHash, Kind, LedgerId, SchemaVersion, SegmentOrdinal, Seq, Timestamp};
 use active::ActiveSegment;
 use durability::{FlushTarget, Shared, Wake};
+use sealer::{Gate, SealJob, Sealer};
 
 /// Default segment size: 64 MiB.
 pub const DEFAULT_SEGMENT_SIZE: u64 = 64 << 20;
@@ -53,6 +56,11 @@ pub struct WriterOptions {
     /// stamped far ahead would hold every later record to its time; the
     /// default refuses anything more than a day ahead.
     pub max_clock_skew: Option<std::time::Duration>,
+    /// Seal full segments on a background thread (the default), so a
+    /// rotation costs the writer a few copies and one `rename`. Off, the
+    /// writer runs the same sealing steps itself at rotation, in a fixed
+    /// order (the fault-injection tests use that for repeatable steps).
+    pub seal_in_background: bool,
 }
 
 /// The default [`WriterOptions::max_clock_skew`]: one day.
@@ -65,6 +73,7 @@ impl Default for WriterOptions {
             durability: Durability::default(),
             preallocate: true,
             max_clock_skew: Some(DEFAULT_MAX_CLOCK_SKEW),
+            seal_in_background: true,
         }
     }
 }
@@ -88,6 +97,14 @@ impl WriterOptions {
     #[must_use]
     pub fn preallocate(mut self, on: bool) -> Self {
         self.preallocate = on;
+        self
+    }
+
+    /// Seals full segments on a background thread, or on the writer's own
+    /// (see [`WriterOptions::seal_in_background`]).
+    #[must_use]
+    pub fn seal_in_background(mut self, on: bool) -> Self {
+        self.seal_in_background = on;
         self
     }
 
@@ -177,6 +194,8 @@ pub struct Writer {
     scratch: Vec<u8>,
     shared: Arc<Shared>,
     flusher: Option<(crossbeam_channel::Sender<Wake>, JoinHandle<()>)>,
+    /// The sealer thread (with `seal_in_background`).
+    sealer: Option<Sealer>,
     prepared: Option<JoinHandle<std::io::Result<Arc<dyn SegmentMap>>>>,
     /// Pre-faults the rest of the active segment opened by recovery.
     populating: Option<(Arc<std::sync::atomic::AtomicBool>, JoinHandle<()>)>,
@@ -307,7 +326,7 @@ impl Writer {
         lock: Box<dyn LockGuard>,
     ) -> Result<Writer> {
         let committed = rec.state.next_seq.prev().get();
-        let target = FlushTarget::new(Arc::clone(&rec.active.map), rec.active.pos);
+        let target = FlushTarget::new(Arc::clone(&rec.active.map), rec.active.pos, Gate::open());
         let (wake, rx) = match opts.durability {
             Durability::GroupCommit { .. } => {
                 let (tx, rx) = crossbeam_channel::bounded(1);
@@ -340,6 +359,11 @@ impl Writer {
             }
             _ => None,
         };
+        let sealer = if opts.seal_in_background {
+            Some(Sealer::start(Arc::clone(&storage), Arc::clone(&shared))?)
+        } else {
+            None
+        };
         let mut w = Writer {
             storage,
             meta: layout.meta,
@@ -349,6 +373,7 @@ impl Writer {
             scratch: Vec::with_capacity(1024),
             shared,
             flusher,
+            sealer,
             prepared: None,
             populating: None,
             recovery: rec.report,
@@ -443,10 +468,23 @@ impl Writer {
         self.active.header.ordinal
     }
 
-    /// How many segments are sealed (they are numbered from 0, and the
-    /// active segment comes right after them).
+    /// How many segments are full: sealed, or handed to the sealer thread
+    /// and not sealed yet ([`Writer::pending_seals`]). They are numbered
+    /// from 0, and the active segment comes right after them.
     pub fn sealed_segments(&self) -> u64 {
         self.active.header.ordinal.get()
+    }
+
+    /// How many full segments wait for the sealer thread (at most
+    /// [`MAX_PENDING_SEALS`] plus the one being sealed).
+    pub fn pending_seals(&self) -> u64 {
+        self.shared.seal_stats.pending.load(Ordering::Acquire)
+    }
+
+    /// Blocks until the sealer thread has sealed every full segment handed
+    /// to it (their records are then also durable).
+    pub fn wait_sealed(&self) -> Result<(), AppendError> {
+        Ok(self.shared.wait_seals()?)
     }
 
     /// The largest payload one record can carry with this segment size.
@@ -605,25 +643,21 @@ impl Writer {
         })
     }
 
-    /// Seals the active segment and starts the next one.
+    /// Starts the next segment and hands the full one to the sealer (or,
+    /// without a sealer thread, seals it here). See `sealer.rs` for the
+    /// order of the steps and why it is safe.
     fn rotate(&mut self) -> Result<()> {
-        self.stop_populating();
-        let shared = Arc::clone(&self.shared);
-        let mut target = shared.target.lock();
+        let populating = self.populating.take().map(|(stop, h)| {
+            stop.store(true, Ordering::Relaxed);
+            h
+        });
         let last_seq = self.state.next_seq.prev();
-        let sealed = active::seal(
-            self.storage.as_ref(),
+        let end = active::write_footer(
             &self.active,
             last_seq,
             self.state.prev_hash,
             self.state.last_ts,
-        )
-        .map_err(|e| {
-            self.shared
-                .poison(format!("sealing {} failed: {e}", self.active.name))
-        })?;
-        drop(sealed);
-        self.shared.mark_durable(last_seq.get());
+        );
         let prepared = self
             .prepared
             .take()
@@ -635,20 +669,42 @@ impl Writer {
             &self.state,
             self.opts.segment_size,
         );
-        let next = active::create_active(self.storage.as_ref(), header, prepared).map_err(|e| {
+        let next = active::start_next(self.storage.as_ref(), header, prepared).map_err(|e| {
             self.shared
                 .poison(format!("starting segment {} failed: {e}", header.ordinal))
         })?;
-        self.install_active(&mut target, next);
-        drop(target);
+        let gate = Gate::closed();
+        let job = SealJob {
+            name: self.active.name.clone(),
+            ordinal: self.active.header.ordinal,
+            map: Arc::clone(&self.active.map),
+            end,
+            last_seq,
+            next_name: next.name.clone(),
+            next_map: Arc::clone(&next.map),
+            next_gate: Arc::clone(&gate),
+            populating,
+        };
+        {
+            let shared = Arc::clone(&self.shared);
+            let mut target = shared.target.lock();
+            self.install_active(&mut target, next, gate);
+        }
         self.prepare_next();
-        Ok(())
+        match &self.sealer {
+            Some(sealer) => sealer.submit(&self.shared, job),
+            None => {
+                let name = job.name.clone();
+                sealer::run_job(self.storage.as_ref(), &self.shared, job)
+                    .map_err(|e| self.shared.poison(format!("sealing {name} failed: {e}")))
+            }
+        }
     }
 
     /// Makes `next` the active segment: the flusher targets it, and the
     /// committed end readers see starts at its first record.
-    fn install_active(&mut self, target: &mut FlushTarget, next: ActiveSegment) {
-        *target = FlushTarget::new(Arc::clone(&next.map), next.pos);
+    fn install_active(&mut self, target: &mut FlushTarget, next: ActiveSegment, gate: Arc<Gate>) {
+        *target = FlushTarget::new(Arc::clone(&next.map), next.pos, gate);
         self.shared
             .committed_end
             .store(next.pos as u64, Ordering::Release);
@@ -674,7 +730,8 @@ impl Writer {
                 header.ordinal
             ))
         })?;
-        self.install_active(&mut target, next);
+        let gate = Arc::clone(&target.gate);
+        self.install_active(&mut target, next, gate);
         drop(target);
         Ok(())
     }
@@ -701,6 +758,12 @@ impl Writer {
             Ok(())
         };
         self.stop_populating();
+        // Every full segment is sealed before the writer lets go (a failed
+        // seal poisons the writer and is reported by `result` below).
+        if let Some(mut sealer) = self.sealer.take() {
+            sealer.finish();
+        }
+        let result = result.and_then(|()| self.shared.check_poison());
         if let Some((tx, handle)) = self.flusher.take() {
             let _ = tx.send(Wake::Stop);
             let _ = handle.join();

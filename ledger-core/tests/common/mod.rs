@@ -32,8 +32,10 @@ pub fn small(durability: Durability) -> WriterOptions {
         .durability(durability)
 }
 
-/// Appends records `from..to` with [`payload`], returning the receipts.
-pub fn append_range(w: &mut Writer, from: u64, to: u64) -> Vec<Receipt> {
+/// Appends records `from..to` with [`payload`], returning the receipts,
+/// without waiting for the sealer thread (full segments may still be
+/// `.active` files when it returns).
+pub fn append_only(w: &mut Writer, from: u64, to: u64) -> Vec<Receipt> {
     (from..to)
         .map(|i| {
             let p = payload(i);
@@ -41,6 +43,21 @@ pub fn append_range(w: &mut Writer, from: u64, to: u64) -> Vec<Receipt> {
                 .expect("append")
         })
         .collect()
+}
+
+/// Appends records `from..to` with [`payload`], returning the receipts,
+/// and waits for the sealer thread to seal every full segment (so tests
+/// that look at the folder's files see them sealed).
+pub fn append_range(w: &mut Writer, from: u64, to: u64) -> Vec<Receipt> {
+    let receipts = (from..to)
+        .map(|i| {
+            let p = payload(i);
+            w.append(&Entry::new(kind(i), SchemaVersion::new(1), &p))
+                .expect("append")
+        })
+        .collect();
+    w.wait_sealed().expect("seal");
+    receipts
 }
 
 /// The names of the sealed segment files in `dir`, in order.
@@ -54,12 +71,14 @@ pub fn sealed_files(dir: &Path) -> Vec<String> {
     v
 }
 
-/// The name of the active segment file in `dir`.
+/// The name of the active segment file in `dir` (the last `.active` file:
+/// a full one may still wait for the sealer thread before it).
 pub fn active_file(dir: &Path) -> String {
     std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .find(|n| n.ends_with(".active"))
+        .filter(|n| n.ends_with(".active"))
+        .max()
         .expect("an active segment")
 }
 
