@@ -401,6 +401,7 @@ impl Writer {
         let handle = std::thread::Builder::new()
             .name("ledger-populate".into())
             .spawn(move || {
+                sealer::run_at_idle_priority();
                 const CHUNK: usize = 1 << 20;
                 let mut at = from;
                 while at < map.len() && !flag.load(Ordering::Relaxed) {
@@ -430,7 +431,10 @@ impl Writer {
         let size = self.opts.segment_size;
         self.prepared = std::thread::Builder::new()
             .name("ledger-prealloc".into())
-            .spawn(move || active::preallocate(storage.as_ref(), ordinal, size))
+            .spawn(move || {
+                sealer::run_at_idle_priority();
+                active::preallocate(storage.as_ref(), ordinal, size)
+            })
             .ok();
     }
 
