@@ -18,7 +18,7 @@ fn opts() -> WriterOptions {
 
 /// A record to write as it is, without validation.
 enum Rec {
-    Event(Event),
+    Event(Box<Event>),
     Raw(Kind, u16, Vec<u8>),
 }
 
@@ -43,7 +43,7 @@ fn write_log(dir: &std::path::Path, n: usize, seed: u64, extra: Vec<(usize, Rec)
             let (_, rec) = extra.next().unwrap();
             put(&mut w, t, rec);
         }
-        put(&mut w, t, Rec::Event(e));
+        put(&mut w, t, Rec::Event(Box::new(e)));
     }
     w.close().unwrap();
 }
@@ -122,7 +122,7 @@ fn the_threaded_rebuild_filters_sessions_like_the_sequential_one() {
         reason: "test".into(),
     });
     let extra = (0..50)
-        .map(|i| (i * 97, Rec::Event(other.clone())))
+        .map(|i| (i * 97, Rec::Event(Box::new(other.clone()))))
         .collect();
     write_log(dir.path(), 6000, 8, extra);
     let only = ReplayOptions {
@@ -205,10 +205,10 @@ fn unfoldable_and_old_version_events_fold_the_same_every_way() {
         4,
         vec![
             (10, Rec::Raw(sys, 1, v1_system.clone())),
-            (3_000, Rec::Event(dup.clone())),
+            (3_000, Rec::Event(Box::new(dup.clone()))),
             (3_001, Rec::Raw(met, 1, v1_metric)),
-            (5_000, Rec::Event(ghost_close)),
-            (7_000, Rec::Event(dup)),
+            (5_000, Rec::Event(Box::new(ghost_close))),
+            (7_000, Rec::Event(Box::new(dup))),
             (7_999, Rec::Raw(sys, 1, v1_system)),
         ],
     );
