@@ -7,6 +7,8 @@
 //!        ──batch 2──▶ decoder 0 ──▶ ┘
 //! ```
 //!
+//! With one decoder, the reading thread decodes its batches itself.
+//!
 //! The reader walks the cursor and copies each record's payload into a
 //! batch (the cursor's borrow ends at the next record); it stops where the
 //! sequential fold stops (the options' limit, the log's end, a read error,
@@ -165,6 +167,13 @@ pub(super) fn fold(
     std::thread::scope(|s| {
         // Emptied batches go back to the reader, which reuses their buffers.
         let (recycle, recycled) = sync_channel::<Batch>(n * DEPTH * 2 + 2);
+        if n == 1 {
+            // One decoder: the reading thread decodes too (one hand-off
+            // less, and no third thread on a two-core machine).
+            let (done_tx, done_rx) = sync_channel::<Batch>(DEPTH);
+            s.spawn(move || read(cursor, opts, vec![done_tx], recycled, true));
+            return fold_batches(p, &[done_rx], recycle);
+        }
         let mut to_decoders = Vec::with_capacity(n);
         let mut from_decoders = Vec::with_capacity(n);
         for _ in 0..n {
@@ -174,25 +183,30 @@ pub(super) fn fold(
             to_decoders.push(raw_tx);
             from_decoders.push(done_rx);
         }
-        s.spawn(move || read(cursor, opts, to_decoders, recycled));
+        s.spawn(move || read(cursor, opts, to_decoders, recycled, false));
         fold_batches(p, &from_decoders, recycle)
         // Leaving the closure drops the receivers, which ends the other
         // threads if the fold stopped early; the scope then joins them.
     })
 }
 
-/// The reading thread: batches in turn to each decoder.
+/// The reading thread: batches in turn to each decoder (or, when it
+/// decodes them itself, to the folding thread).
 fn read(
     mut cursor: Cursor,
     opts: &ReplayOptions,
     to: Vec<SyncSender<Batch>>,
     recycled: Receiver<Batch>,
+    decodes: bool,
 ) {
-    for decoder in to.iter().cycle() {
+    for next in to.iter().cycle() {
         let mut batch = recycled.try_recv().unwrap_or_default();
         batch.clear();
         let last = batch.fill(&mut cursor, opts);
-        if decoder.send(batch).is_err() || last {
+        if decodes {
+            batch.judge(opts);
+        }
+        if next.send(batch).is_err() || last {
             return;
         }
     }
