@@ -84,7 +84,8 @@ fn assert_all_equal(results: &[(Projections, String)]) {
 #[test]
 fn the_threaded_rebuild_equals_the_sequential_one() {
     let dir = tempfile::tempdir().unwrap();
-    // Past Decoding::THREADS_AFTER, so that Auto starts its threads.
+    // Past Decoding::THREADS_AFTER, so that Auto starts its threads (on a
+    // machine with Decoding::AUTO_MIN_CORES).
     let n = Decoding::THREADS_AFTER as usize + 9_000;
     write_log(dir.path(), n, 5, vec![]);
     let results = fold_each_way(dir.path(), &ReplayOptions::default());
