@@ -1,11 +1,16 @@
 //! Measures what rebuilding the projections costs, step by step:
 //! `cargo run --release -p ledger-domain --example rebuild -- [EVENTS]`.
 //! (The criterion bench `projection` in `benches/` is the reference figure.)
+//!
+//! Each round prints, in millions of events per second: the bare scan of
+//! the records; the scan with owned decoding ([`decode`]) and with borrowed
+//! views ([`decode_view`]); and the whole rebuild, sequential (one core) and
+//! with decoding threads (every core), which must give the same views.
 
 use std::time::Instant;
 
 use ledger_core::{Durability, Reader, WriterOptions};
-use ledger_domain::{decode, replay, ReplayOptions, TradingLedger};
+use ledger_domain::{decode, decode_view, replay_with, Decoding, ReplayOptions, TradingLedger};
 use ledger_tools::sim::{Generator, DEMO_START};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -27,7 +32,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     l.close()?;
     let reader = Reader::open(dir.path())?;
-    for _ in 0..2 {
+    let cores = std::thread::available_parallelism().map_or(1, |c| c.get());
+    let rate = |d: std::time::Duration| n as f64 / d.as_secs_f64() / 1e6;
+    for _ in 0..3 {
         let t = Instant::now();
         let mut c = reader.cursor()?;
         let mut k = 0u64;
@@ -41,16 +48,33 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let e = decode(r.kind, r.version, r.payload)?;
             k += e.kind().code() as u64;
         }
-        let dec = t.elapsed();
+        let owned = t.elapsed();
         let t = Instant::now();
-        let p = replay(&reader, &ReplayOptions::default())?;
-        let full = t.elapsed();
+        let mut c = reader.cursor()?;
+        while let Some(r) = c.next_ref()? {
+            let e = decode_view(r.kind, r.version, r.payload).ok_or("no view")?;
+            k += e.session().len() as u64;
+        }
+        let view = t.elapsed();
+        let all = ReplayOptions::default();
+        let t = Instant::now();
+        let sequential = replay_with(&reader, &all, Decoding::Sequential)?;
+        let seq = t.elapsed();
+        let t = Instant::now();
+        let threaded = replay_with(&reader, &all, Decoding::Threads(cores.max(2) - 1))?;
+        let thr = t.elapsed();
+        if threaded != sequential {
+            return Err("the threaded rebuild differs from the sequential one".into());
+        }
         println!(
-            "scan {:.2} M/s, scan+decode {:.2} M/s, rebuild {:.2} M/s ({} trades) [{k}]",
-            n as f64 / scan.as_secs_f64() / 1e6,
-            n as f64 / dec.as_secs_f64() / 1e6,
-            n as f64 / full.as_secs_f64() / 1e6,
-            p.trades.len()
+            "scan {:.2} M/s | scan+decode owned {:.2} M/s, views {:.2} M/s | rebuild sequential {:.2} M/s, {} decoding thread(s) {:.2} M/s ({} trades) [{k}]",
+            rate(scan),
+            rate(owned),
+            rate(view),
+            rate(seq),
+            cores.max(2) - 1,
+            rate(thr),
+            sequential.trades.len()
         );
     }
     Ok(())

@@ -38,6 +38,14 @@ macro_rules! id_type {
             }
         }
 
+        /// Hashes and compares as its string, so maps keyed by the id are
+        /// searched with a borrowed `&str` (the fold's views).
+        impl std::borrow::Borrow<str> for $name {
+            fn borrow(&self) -> &str {
+                &self.0
+            }
+        }
+
         impl From<&str> for $name {
             fn from(s: &str) -> Self {
                 $name(s.to_owned())

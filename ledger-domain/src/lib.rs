@@ -21,7 +21,10 @@
 //!   the log (or, for a process holding a [`SnapshotKey`], from the newest
 //!   [`snapshot`] it authenticates); [`SessionLogger`] is the cheap per-session
 //!   handle an engine keeps (one call per event).
-//! - [`replay()`] folds the log up to a sequence or a time;
+//! - [`replay()`] folds the log up to a sequence or a time, reading each
+//!   record through a borrowed [`EventView`] (no allocation but what the
+//!   views keep) and, for a long fold, decoding on the other cores
+//!   ([`Decoding`]);
 //!   [`PerformanceReport`] computes the performance figures from the
 //!   projected trades (`docs/REPORT.md`).
 //! - [`TradingKeys`]: the keys `ledger-index` finds trading events by
@@ -82,6 +85,7 @@ pub mod snapshot;
 pub mod tracing_layer;
 mod trade;
 mod validate;
+pub mod view;
 
 pub use codec::{decode, encode, DecodeError, EncodeError, TradingUpcaster};
 pub use decimal::{Decimal, DecimalError};
@@ -93,8 +97,9 @@ pub use ledger::{LedgerHandle, OpenReport, SessionLogger, TradingLedger};
 pub use projections::{
     At, DecisionChain, MetricSeries, PositionView, Projections, SessionView, TradeStory, Unfolded,
 };
-pub use replay::{replay, ReplayOptions};
+pub use replay::{replay, replay_with, Decoding, ReplayOptions};
 pub use report::{total_net_pnl, Performance, PerformanceReport, ReportError, ReportFilter};
 pub use snapshot::{SnapshotDefect, SnapshotError, SnapshotKey};
 pub use trade::{Fill, Trade, TradeStatus};
 pub use validate::{check_time, validate, ValidationError};
+pub use view::{decode_view, EventView};

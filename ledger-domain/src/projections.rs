@@ -18,6 +18,7 @@ use crate::events::*;
 use crate::ids::{DecisionId, SessionId, Symbol, TradeId};
 use crate::trade::{Trade, TradeStatus};
 use crate::validate::ValidationError;
+use crate::view::EventView;
 use ledger_core::Reader;
 use ledger_core::{ChainHash, Seq, Timestamp};
 
@@ -215,15 +216,29 @@ impl Projections {
         self.counts.iter().sum()
     }
 
-    /// Folds one event (a copy of it: see [`Self::apply`]).
+    /// Folds one event (see [`Self::apply_view`]).
     pub fn apply_ref(&mut self, seq: Seq, hash: ChainHash, time: Timestamp, event: &Event) {
-        self.apply(seq, hash, time, event.clone());
+        self.apply_view(seq, hash, time, &event.view());
     }
 
-    /// Folds one event. Events that break a trade rule (possible only in a
-    /// log written without validation) leave the trade unchanged and are
-    /// listed in [`Self::unfolded`].
+    /// Folds one event (see [`Self::apply_view`]).
     pub fn apply(&mut self, seq: Seq, hash: ChainHash, time: Timestamp, event: Event) {
+        self.apply_view(seq, hash, time, &event.view());
+    }
+
+    /// Folds one event, read through its borrowed view: only what a view
+    /// keeps (a new trade, decision or session, a symbol or metric first
+    /// seen, a risk or audit event) is turned into owned values. Events that
+    /// break a trade rule (possible only in a log written without
+    /// validation) leave the trade unchanged and are listed in
+    /// [`Self::unfolded`].
+    pub fn apply_view(
+        &mut self,
+        seq: Seq,
+        hash: ChainHash,
+        time: Timestamp,
+        event: &EventView<'_>,
+    ) {
         self.last = Some((seq, hash, time));
         let code = event.kind().code() as usize;
         if self.counts.len() <= code {
@@ -232,7 +247,10 @@ impl Projections {
         self.counts[code] += 1;
         let session = match self.sessions.get_mut(event.session()) {
             Some(s) => s,
-            None => self.sessions.entry(event.session().clone()).or_default(),
+            None => self
+                .sessions
+                .entry(SessionId::from(event.session()))
+                .or_default(),
         };
         session.events += 1;
         session.span = Some(match session.span {
@@ -240,86 +258,84 @@ impl Projections {
             Some((first, _)) => (first, time),
         });
         match event {
-            Event::SessionStarted(e) => {
+            EventView::SessionStarted(e) => {
                 session.started = Some(At {
                     seq,
                     time,
-                    event: e,
+                    event: e.owned(),
                 })
             }
-            Event::SessionEnded(e) => {
+            EventView::SessionEnded(e) => {
                 session.ended = Some(At {
                     seq,
                     time,
-                    event: e,
+                    event: e.owned(),
                 })
             }
-            Event::Decision(e) => {
+            EventView::Decision(e) => {
                 let executions = self
                     .orphan_executions
-                    .remove(&e.decision_id)
+                    .remove(e.decision_id)
                     .unwrap_or_default();
                 self.decisions.insert(
-                    e.decision_id,
+                    DecisionId::from(e.decision_id),
                     DecisionChain {
                         decision: seq,
                         time,
-                        symbol: e.symbol,
+                        symbol: Symbol::from(e.symbol),
                         action: e.action,
                         executions,
                         trades: Vec::new(),
                     },
                 );
             }
-            Event::Execution(e) => match self.decisions.get_mut(&e.decision_id) {
+            EventView::Execution(e) => match self.decisions.get_mut(e.decision_id) {
                 Some(chain) => chain.executions.push(seq),
-                None => self
-                    .orphan_executions
-                    .entry(e.decision_id)
-                    .or_default()
-                    .push(seq),
+                None => match self.orphan_executions.get_mut(e.decision_id) {
+                    Some(orphans) => orphans.push(seq),
+                    None => {
+                        self.orphan_executions
+                            .insert(DecisionId::from(e.decision_id), vec![seq]);
+                    }
+                },
             },
-            Event::TradeOpened(e) => {
-                if let Some(t) = self.trades.get(&e.trade_id) {
+            EventView::TradeOpened(e) => {
+                if let Some(t) = self.trades.get(e.trade_id) {
                     let reason = format!(
                         "trade {} already exists (opened at record {})",
                         e.trade_id, t.opened.0
                     );
                     return self.unfold(seq, EventKind::TradeOpened, reason);
                 }
-                match Trade::open(seq, time, &e) {
+                match Trade::open_view(seq, time, e) {
                     Ok(t) => {
-                        if let Some(chain) = e
-                            .decision_id
-                            .as_ref()
-                            .and_then(|d| self.decisions.get_mut(d))
-                        {
-                            chain.trades.push(e.trade_id.clone());
+                        if let Some(chain) = e.decision_id.and_then(|d| self.decisions.get_mut(d)) {
+                            chain.trades.push(t.trade_id.clone());
                         }
-                        self.trades.insert(e.trade_id, t);
+                        self.trades.insert(t.trade_id.clone(), t);
                     }
                     Err(reason) => self.unfold(seq, EventKind::TradeOpened, reason),
                 }
             }
-            Event::TradeFilled(e) => {
-                let done = match self.trades.get_mut(&e.trade_id) {
-                    Some(t) => t.fill(seq, time, &e),
+            EventView::TradeFilled(e) => {
+                let done = match self.trades.get_mut(e.trade_id) {
+                    Some(t) => t.fill_view(seq, time, e),
                     None => Err(format!("no trade {} was opened", e.trade_id)),
                 };
                 if let Err(reason) = done {
                     self.unfold(seq, EventKind::TradeFilled, reason);
                 }
             }
-            Event::TradeClosed(e) => {
-                let done = match self.trades.get_mut(&e.trade_id) {
-                    Some(t) => t.close(seq, time, &e),
+            EventView::TradeClosed(e) => {
+                let done = match self.trades.get_mut(e.trade_id) {
+                    Some(t) => t.close_view(seq, time, e),
                     None => Err(format!("no trade {} was opened", e.trade_id)),
                 };
                 if let Err(reason) = done {
                     self.unfold(seq, EventKind::TradeClosed, reason);
                 }
             }
-            Event::PositionSnapshot(e) => {
+            EventView::PositionSnapshot(e) => {
                 let point = PositionPoint {
                     seq,
                     time,
@@ -329,11 +345,11 @@ impl Projections {
                     unrealized_pnl: e.unrealized_pnl,
                     realized_pnl: e.realized_pnl,
                 };
-                match self.positions.get_mut(&e.symbol) {
+                match self.positions.get_mut(e.symbol) {
                     Some(v) => v.history.push(point),
                     None => {
                         self.positions.insert(
-                            e.symbol,
+                            Symbol::from(e.symbol),
                             PositionView {
                                 history: vec![point],
                             },
@@ -341,19 +357,19 @@ impl Projections {
                     }
                 }
             }
-            Event::Risk(e) => self.risk.push(At {
+            EventView::Risk(e) => self.risk.push(At {
                 seq,
                 time,
-                event: e,
+                event: e.owned(),
             }),
-            Event::System(e) => *self.system_by_level.entry(e.level).or_default() += 1,
-            Event::Metric(e) => {
+            EventView::System(e) => *self.system_by_level.entry(e.level).or_default() += 1,
+            EventView::Metric(e) => {
                 let point = (seq, time, e.value);
-                match self.metrics.get_mut(&e.name) {
+                match self.metrics.get_mut(e.name) {
                     Some(m) => m.points.push(point),
                     None => {
                         self.metrics.insert(
-                            e.name,
+                            e.name.to_owned(),
                             MetricSeries {
                                 points: vec![point],
                             },
@@ -361,10 +377,10 @@ impl Projections {
                     }
                 }
             }
-            Event::Audit(e) => self.audit.push(At {
+            EventView::Audit(e) => self.audit.push(At {
                 seq,
                 time,
-                event: e,
+                event: e.owned(),
             }),
         }
     }

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::decimal::Decimal;
 use crate::events::{Direction, FillEffect, TradeClosed, TradeFilled, TradeOpened};
 use crate::ids::{DecisionId, OrderId, SessionId, Symbol, TradeId};
+use crate::view::{TradeClosedView, TradeFilledView, TradeOpenedView};
 use ledger_core::{Seq, Timestamp};
 
 /// Open or closed.
@@ -108,25 +109,25 @@ struct Amounts {
 
 impl Amounts {
     /// The net P&L these amounts give, which must exist for them to be stored.
-    fn checked(self, trade: &TradeId) -> Result<Self, TradeError> {
+    fn checked(self, trade: &str) -> Result<Self, TradeError> {
         self.net(trade).map(|_| self)
     }
 
     /// The net P&L: realized gross minus all fees.
-    fn net(&self, trade: &TradeId) -> Result<Decimal, TradeError> {
+    fn net(&self, trade: &str) -> Result<Decimal, TradeError> {
         self.realized_gross
             .checked_sub(self.fees)
             .ok_or_else(|| overflow(trade))
     }
 }
 
-fn overflow(trade: &TradeId) -> TradeError {
+fn overflow(trade: &str) -> TradeError {
     format!("amounts of trade {trade} overflow")
 }
 
 impl Trade {
     /// The amounts an opening event starts a trade with.
-    fn opening(e: &TradeOpened) -> Result<Amounts, TradeError> {
+    fn opening(e: &TradeOpenedView<'_>) -> Result<Amounts, TradeError> {
         let cost = e
             .price
             .checked_mul(e.qty)
@@ -139,23 +140,33 @@ impl Trade {
             realized_gross: Decimal::ZERO,
             fees: e.fees,
         }
-        .checked(&e.trade_id)
+        .checked(e.trade_id)
     }
 
     /// Checks an opening event's arithmetic without opening the trade.
     pub fn check_open(e: &TradeOpened) -> Result<(), TradeError> {
-        Self::opening(e).map(|_| ())
+        Self::opening(&e.into()).map(|_| ())
     }
 
     /// A trade from its opening event.
     pub fn open(seq: Seq, time: Timestamp, e: &TradeOpened) -> Result<Trade, TradeError> {
+        Self::open_view(seq, time, &e.into())
+    }
+
+    /// A trade from its opening event's view: the strings the trade keeps
+    /// are the only ones turned into owned values.
+    pub(crate) fn open_view(
+        seq: Seq,
+        time: Timestamp,
+        e: &TradeOpenedView<'_>,
+    ) -> Result<Trade, TradeError> {
         let amounts = Self::opening(e)?;
         Ok(Trade {
-            trade_id: e.trade_id.clone(),
-            session: e.session.clone(),
-            symbol: e.symbol.clone(),
+            trade_id: TradeId::from(e.trade_id),
+            session: SessionId::from(e.session),
+            symbol: Symbol::from(e.symbol),
             direction: e.direction,
-            decision_id: e.decision_id.clone(),
+            decision_id: e.decision_id.map(DecisionId::from),
             status: TradeStatus::Open,
             open_qty: amounts.open_qty,
             avg_entry: amounts.avg_entry,
@@ -171,7 +182,7 @@ impl Trade {
                 price: e.price,
                 fees: e.fees,
                 realized: Decimal::ZERO,
-                order_id: e.order_id.clone(),
+                order_id: e.order_id.map(OrderId::from),
             }],
             opened: (seq, time),
             closed: None,
@@ -213,7 +224,7 @@ impl Trade {
     }
 
     /// The amounts after a further fill, and the gross P&L it realizes.
-    fn after_fill(&self, e: &TradeFilled) -> Result<(Amounts, Decimal), TradeError> {
+    fn after_fill(&self, e: &TradeFilledView<'_>) -> Result<(Amounts, Decimal), TradeError> {
         self.require_open()?;
         if e.effect == FillEffect::Reduce && e.qty >= self.open_qty {
             return Err(format!(
@@ -221,7 +232,7 @@ impl Trade {
                 e.qty, self.trade_id, self.open_qty
             ));
         }
-        let overflow = || overflow(&self.trade_id);
+        let overflow = || overflow(self.trade_id.as_str());
         let mut a = self.amounts();
         a.fees = a.fees.checked_add(e.fees).ok_or_else(overflow)?;
         let mut realized = Decimal::ZERO;
@@ -249,17 +260,27 @@ impl Trade {
                 a.open_qty = a.open_qty.checked_sub(e.qty).ok_or_else(overflow)?;
             }
         }
-        Ok((a.checked(&self.trade_id)?, realized))
+        Ok((a.checked(self.trade_id.as_str())?, realized))
     }
 
     /// Checks a further fill without applying it: the trade must be open, a
     /// reducing fill must leave quantity open, and every amount must fit.
     pub fn check_fill(&self, e: &TradeFilled) -> Result<(), TradeError> {
-        self.after_fill(e).map(|_| ())
+        self.after_fill(&e.into()).map(|_| ())
     }
 
     /// Applies a further fill; a fill [`Self::check_fill`] refuses changes nothing.
     pub fn fill(&mut self, seq: Seq, time: Timestamp, e: &TradeFilled) -> Result<(), TradeError> {
+        self.fill_view(seq, time, &e.into())
+    }
+
+    /// Applies a further fill from its view.
+    pub(crate) fn fill_view(
+        &mut self,
+        seq: Seq,
+        time: Timestamp,
+        e: &TradeFilledView<'_>,
+    ) -> Result<(), TradeError> {
         let (amounts, realized) = self.after_fill(e)?;
         self.store(amounts);
         self.fills.push(Fill {
@@ -270,7 +291,7 @@ impl Trade {
             price: e.price,
             fees: e.fees,
             realized,
-            order_id: e.order_id.clone(),
+            order_id: e.order_id.map(OrderId::from),
         });
         Ok(())
     }
@@ -279,32 +300,32 @@ impl Trade {
     /// of the closing fill.
     fn after_close(&self, price: Decimal, fees: Decimal) -> Result<(Amounts, Decimal), TradeError> {
         self.require_open()?;
-        let overflow = || overflow(&self.trade_id);
+        let overflow = || overflow(self.trade_id.as_str());
         let mut a = self.amounts();
         let last = gross(self.direction, a.avg_entry, price, a.open_qty).ok_or_else(overflow)?;
         a.realized_gross = a.realized_gross.checked_add(last).ok_or_else(overflow)?;
         a.fees = a.fees.checked_add(fees).ok_or_else(overflow)?;
         a.open_qty = Decimal::ZERO;
-        Ok((a.checked(&self.trade_id)?, last))
+        Ok((a.checked(self.trade_id.as_str())?, last))
     }
 
     /// The net P&L closing at `price` with `fees` would realize.
     pub fn pnl_if_closed(&self, price: Decimal, fees: Decimal) -> Result<Decimal, TradeError> {
         let (a, _) = self.after_close(price, fees)?;
-        a.net(&self.trade_id)
+        a.net(self.trade_id.as_str())
     }
 
     /// Checks a close without applying it: the trade must be open and a
     /// given realized P&L must be the computed one.
     pub fn check_close(&self, e: &TradeClosed) -> Result<Decimal, TradeError> {
-        self.closing(e).map(|(_, _, pnl)| pnl)
+        self.closing(&e.into()).map(|(_, _, pnl)| pnl)
     }
 
     /// The amounts after the close `e`, the gross P&L of its fill and the
     /// trade's net P&L, if `e` passes [`Self::check_close`].
-    fn closing(&self, e: &TradeClosed) -> Result<(Amounts, Decimal, Decimal), TradeError> {
+    fn closing(&self, e: &TradeClosedView<'_>) -> Result<(Amounts, Decimal, Decimal), TradeError> {
         let (a, last) = self.after_close(e.price, e.fees)?;
-        let pnl = a.net(&self.trade_id)?;
+        let pnl = a.net(self.trade_id.as_str())?;
         if e.realized_pnl != pnl {
             return Err(format!(
                 "realized_pnl {} does not match {pnl}, the P&L of trade {} closed at {} with fees {} \
@@ -324,6 +345,16 @@ impl Trade {
 
     /// Applies the close; a close [`Self::check_close`] refuses changes nothing.
     pub fn close(&mut self, seq: Seq, time: Timestamp, e: &TradeClosed) -> Result<(), TradeError> {
+        self.close_view(seq, time, &e.into())
+    }
+
+    /// Applies the close from its view.
+    pub(crate) fn close_view(
+        &mut self,
+        seq: Seq,
+        time: Timestamp,
+        e: &TradeClosedView<'_>,
+    ) -> Result<(), TradeError> {
         let (amounts, last, _) = self.closing(e)?;
         let closed_qty = self.open_qty;
         self.store(amounts);
@@ -335,7 +366,7 @@ impl Trade {
             price: e.price,
             fees: e.fees,
             realized: last,
-            order_id: e.order_id.clone(),
+            order_id: e.order_id.map(OrderId::from),
         });
         self.status = TradeStatus::Closed;
         self.closed = Some((seq, time));
