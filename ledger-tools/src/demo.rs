@@ -60,7 +60,15 @@ pub fn run(dir: &Path, args: &DemoArgs, out: &mut dyn Write) -> Result<Exit, Too
             .map_err(w)?;
         }
         for seg in &rec.completed_seals {
-            writeln!(out, "recovery completed the interrupted seal of {seg}").map_err(w)?;
+            writeln!(out, "recovery completed the seal of {seg}").map_err(w)?;
+        }
+        for cut in &rec.discarded {
+            writeln!(
+                out,
+                "recovery saved {} ({} bytes, {} whole records, never durable) to {} and removed it",
+                cut.segment, cut.bytes, cut.valid_looking_records, cut.saved_to
+            )
+            .map_err(w)?;
         }
     } else {
         writeln!(out, "created ledger {id} in {}", dir.display()).map_err(w)?;
