@@ -31,8 +31,7 @@ use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
 use ledger_benches::{
-    count_arg, durability_name, entry, group_commit, machine_description, payload, WarmLedger,
-    TYPICAL_PAYLOAD,
+    durability_name, entry, group_commit, machine_description, payload, WarmLedger, TYPICAL_PAYLOAD,
 };
 use ledger_core::{Durability, Entry, Receipt, Seq, Writer, WriterOptions};
 
@@ -308,8 +307,44 @@ fn print_table(rows: &[Row]) {
     }
 }
 
+/// The command line: `--appends N` and `--only GROUP`.
+struct Args {
+    n: u64,
+    /// Which rows to run: `no_sync`, `group_commit`, `waiter`, `sync` or
+    /// everything (`None`).
+    only: Option<String>,
+}
+
+fn args() -> Result<Args> {
+    let mut n = DEFAULT_APPENDS;
+    let mut only = None;
+    let mut it = std::env::args().skip(1);
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--appends" | "--only" => {
+                let v = it.next().ok_or_else(|| format!("{a} needs a value"))?;
+                if a == "--only" {
+                    only = Some(v);
+                } else {
+                    n = v
+                        .replace('_', "")
+                        .parse()
+                        .map_err(|e| format!("{a} {v:?}: {e}"))?;
+                }
+            }
+            "-h" | "--help" => {
+                println!("usage: latency [--appends N] [--only no_sync|group_commit|waiter|sync]   (default {DEFAULT_APPENDS} appends, every row)");
+                std::process::exit(0);
+            }
+            other => return Err(format!("unknown argument {other:?} (try --help)").into()),
+        }
+    }
+    Ok(Args { n: n.max(1), only })
+}
+
 fn main() -> Result<()> {
-    let n = count_arg("latency", "--appends", DEFAULT_APPENDS)?;
+    let Args { n, only } = args()?;
+    let wants = |group: &str| only.as_deref().is_none_or(|o| o == group);
     let mut lat = Vec::with_capacity(n as usize);
     println!("# ledger append latency\n");
     println!("- machine: {}", machine_description());
@@ -340,21 +375,41 @@ fn main() -> Result<()> {
     ];
     let mut rows = Vec::new();
     for d in [Durability::NoSync, group_commit()] {
+        if !wants(durability_name(d)) {
+            continue;
+        }
         for w in workloads {
             eprintln!("running {} / {} ...", durability_name(d), w.describe());
             rows.push(run(d, w, n, false, &mut lat)?);
         }
     }
-    eprintln!("running no_sync / new ledger ...");
-    rows.push(run(
-        Durability::NoSync,
-        Workload::BackToBack,
-        n,
-        true,
-        &mut lat,
-    )?);
+    if wants("no_sync") {
+        eprintln!("running no_sync / new ledger ...");
+        rows.push(run(
+            Durability::NoSync,
+            Workload::BackToBack,
+            n,
+            true,
+            &mut lat,
+        )?);
+    }
+    if wants("sync") {
+        // One flush of the device per append: a thousandth of the appends.
+        let synced = (n / 1000).max(100);
+        eprintln!("running sync_every_append / back to back ({synced}) ...");
+        rows.push(run(
+            Durability::SyncEveryAppend,
+            Workload::BackToBack,
+            synced,
+            false,
+            &mut lat,
+        )?);
+    }
     let mut durable = Vec::new();
     for w in [Workload::BackToBack, workloads[1]] {
+        if !wants("waiter") {
+            break;
+        }
         eprintln!("running group_commit + waiter / {} ...", w.describe());
         durable.push(durable_run(w, n, &mut lat)?);
     }
