@@ -325,6 +325,9 @@ impl DurabilityHandle {
 
 /// The group commit thread's loop.
 pub(crate) fn run_flusher(shared: Arc<Shared>, rx: Receiver<Wake>, interval: Duration) {
+    // Its wakeups (every interval, and at once for each waiter) must not
+    // preempt the writer: best effort.
+    let _ = crate::storage::background_thread();
     let mut last_end = usize::MAX;
     loop {
         let stop = match rx.recv_timeout(interval) {
