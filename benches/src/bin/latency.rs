@@ -31,8 +31,7 @@ use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
 use ledger_benches::{
-    count_arg, durability_name, entry, group_commit, machine_description, payload, WarmLedger,
-    TYPICAL_PAYLOAD,
+    durability_name, entry, group_commit, machine_description, payload, WarmLedger, TYPICAL_PAYLOAD,
 };
 use ledger_core::{Durability, Entry, Receipt, Seq, Writer, WriterOptions};
 
@@ -64,6 +63,65 @@ impl Workload {
     }
 }
 
+/// What the kernel counted while a row ran: the writer thread's minor
+/// page faults and context switches (`/proc/thread-self`), and the TLB
+/// shootdown interrupts of the whole machine (`/proc/interrupts`).
+#[derive(Clone, Copy, Default)]
+struct Counters {
+    minor_faults: u64,
+    voluntary: u64,
+    involuntary: u64,
+    tlb_shootdowns: u64,
+}
+
+impl Counters {
+    /// The counters now (zero where the file is not there).
+    fn now() -> Self {
+        let stat = std::fs::read_to_string("/proc/thread-self/stat").unwrap_or_default();
+        // Fields after the command (which may hold spaces): state is field 3,
+        // minflt field 10.
+        let minor_faults = stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().nth(7))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        let status = std::fs::read_to_string("/proc/thread-self/status").unwrap_or_default();
+        let field = |name: &str| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(name))
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(0)
+        };
+        let irq = std::fs::read_to_string("/proc/interrupts").unwrap_or_default();
+        let tlb_shootdowns = irq
+            .lines()
+            .find(|l| l.trim_start().starts_with("TLB:"))
+            .map(|l| {
+                l.split_whitespace()
+                    .skip(1)
+                    .map_while(|v| v.parse::<u64>().ok())
+                    .sum()
+            })
+            .unwrap_or(0);
+        Counters {
+            minor_faults,
+            voluntary: field("voluntary_ctxt_switches:"),
+            involuntary: field("nonvoluntary_ctxt_switches:"),
+            tlb_shootdowns,
+        }
+    }
+
+    fn since(self, before: Counters) -> Counters {
+        Counters {
+            minor_faults: self.minor_faults.saturating_sub(before.minor_faults),
+            voluntary: self.voluntary.saturating_sub(before.voluntary),
+            involuntary: self.involuntary.saturating_sub(before.involuntary),
+            tlb_shootdowns: self.tlb_shootdowns.saturating_sub(before.tlb_shootdowns),
+        }
+    }
+}
+
 /// One row of the table.
 struct Row {
     mode: String,
@@ -75,6 +133,7 @@ struct Row {
     stalls: u64,
     /// Group commit: time from the last append until it was durable.
     durable_after: Option<Duration>,
+    counters: Counters,
 }
 
 impl Row {
@@ -97,6 +156,7 @@ impl Row {
             max,
             stalls,
             durable_after,
+            counters: Counters::default(),
         }
     }
 }
@@ -125,6 +185,7 @@ fn drive(
 ) -> Result<(Duration, Option<Receipt>)> {
     lat.clear();
     let mut last = None;
+    let before = Counters::now();
     let start = Instant::now();
     let mut append = |w: &mut Writer| -> Result<()> {
         let t = Instant::now();
@@ -162,7 +223,25 @@ fn drive(
             }
         }
     }
-    Ok((start.elapsed(), last))
+    let elapsed = start.elapsed();
+    *COUNTED
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner) = Counters::now().since(before);
+    Ok((elapsed, last))
+}
+
+/// The counters of the last [`drive`].
+static COUNTED: std::sync::Mutex<Counters> = std::sync::Mutex::new(Counters {
+    minor_faults: 0,
+    voluntary: 0,
+    involuntary: 0,
+    tlb_shootdowns: 0,
+});
+
+fn counted() -> Counters {
+    *COUNTED
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Waits, without asking for a flush, until `seq` is durable.
@@ -201,7 +280,9 @@ fn run(d: Durability, workload: Workload, n: u64, fresh: bool, lat: &mut Vec<u64
         mode.push_str(" (new ledger)");
     }
     drop(ledger);
-    Ok(Row::new(mode, workload, n, elapsed, hist, durable_after))
+    let mut row = Row::new(mode, workload, n, elapsed, hist, durable_after);
+    row.counters = counted();
+    Ok(row)
 }
 
 /// What the durable-throughput run measured besides the writer's row.
@@ -251,19 +332,22 @@ fn durable_run(workload: Workload, n: u64, lat: &mut Vec<u64>) -> Result<Durable
         (r, w)
     });
     let (elapsed, _) = writer_result?;
+    let counters = counted();
     let (waits, all_durable) = waiter_result?;
     let hist = histogram(lat)?;
     let (wait_hist, _, _) = histogram(&waits)?;
     drop(ledger);
+    let mut row = Row::new(
+        "group_commit + waiter".into(),
+        workload,
+        n,
+        elapsed,
+        hist,
+        Some(all_durable.saturating_sub(elapsed)),
+    );
+    row.counters = counters;
     Ok(Durable {
-        row: Row::new(
-            "group_commit + waiter".into(),
-            workload,
-            n,
-            elapsed,
-            hist,
-            Some(all_durable.saturating_sub(elapsed)),
-        ),
+        row,
         durable_per_sec: n as f64 / all_durable.as_secs_f64(),
         waits: waits.len() as u64,
         wait_hist,
@@ -283,13 +367,13 @@ fn timer_overhead(lat: &mut Vec<u64>) -> Result<Histogram<u64>> {
 
 fn print_table(rows: &[Row]) {
     println!(
-        "| mode | workload | appends | appends/s | p50 ns | p99 ns | p99.9 ns | p99.99 ns | max ns | > 100 µs | last durable after |"
+        "| mode | workload | appends | appends/s | p50 ns | p99 ns | p99.9 ns | p99.99 ns | max ns | > 100 µs | last durable after | writer minor faults | writer switches vol / invol | TLB shootdowns (machine) |"
     );
-    println!("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+    println!("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
     for r in rows {
         let q = |x: f64| r.hist.value_at_quantile(x);
         println!(
-            "| {} | {} | {} | {:.0} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {:.0} | {} | {} | {} | {} | {} | {} | {} | {} | {} / {} | {} |",
             r.mode,
             r.workload,
             r.appends,
@@ -304,12 +388,52 @@ fn print_table(rows: &[Row]) {
                 "{:.2} ms",
                 d.as_secs_f64() * 1e3
             )),
+            r.counters.minor_faults,
+            r.counters.voluntary,
+            r.counters.involuntary,
+            r.counters.tlb_shootdowns,
         );
     }
 }
 
+/// The command line: `--appends N` and `--only GROUP`.
+struct Args {
+    n: u64,
+    /// Which rows to run: `no_sync`, `group_commit`, `waiter`, `sync` or
+    /// everything (`None`).
+    only: Option<String>,
+}
+
+fn args() -> Result<Args> {
+    let mut n = DEFAULT_APPENDS;
+    let mut only = None;
+    let mut it = std::env::args().skip(1);
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--appends" | "--only" => {
+                let v = it.next().ok_or_else(|| format!("{a} needs a value"))?;
+                if a == "--only" {
+                    only = Some(v);
+                } else {
+                    n = v
+                        .replace('_', "")
+                        .parse()
+                        .map_err(|e| format!("{a} {v:?}: {e}"))?;
+                }
+            }
+            "-h" | "--help" => {
+                println!("usage: latency [--appends N] [--only no_sync|group_commit|waiter|sync]   (default {DEFAULT_APPENDS} appends, every row)");
+                std::process::exit(0);
+            }
+            other => return Err(format!("unknown argument {other:?} (try --help)").into()),
+        }
+    }
+    Ok(Args { n: n.max(1), only })
+}
+
 fn main() -> Result<()> {
-    let n = count_arg("latency", "--appends", DEFAULT_APPENDS)?;
+    let Args { n, only } = args()?;
+    let wants = |group: &str| only.as_deref().is_none_or(|o| o == group);
     let mut lat = Vec::with_capacity(n as usize);
     println!("# ledger append latency\n");
     println!("- machine: {}", machine_description());
@@ -340,21 +464,41 @@ fn main() -> Result<()> {
     ];
     let mut rows = Vec::new();
     for d in [Durability::NoSync, group_commit()] {
+        if !wants(durability_name(d)) {
+            continue;
+        }
         for w in workloads {
             eprintln!("running {} / {} ...", durability_name(d), w.describe());
             rows.push(run(d, w, n, false, &mut lat)?);
         }
     }
-    eprintln!("running no_sync / new ledger ...");
-    rows.push(run(
-        Durability::NoSync,
-        Workload::BackToBack,
-        n,
-        true,
-        &mut lat,
-    )?);
+    if wants("no_sync") {
+        eprintln!("running no_sync / new ledger ...");
+        rows.push(run(
+            Durability::NoSync,
+            Workload::BackToBack,
+            n,
+            true,
+            &mut lat,
+        )?);
+    }
+    if wants("sync") {
+        // One flush of the device per append: a thousandth of the appends.
+        let synced = (n / 1000).max(100);
+        eprintln!("running sync_every_append / back to back ({synced}) ...");
+        rows.push(run(
+            Durability::SyncEveryAppend,
+            Workload::BackToBack,
+            synced,
+            false,
+            &mut lat,
+        )?);
+    }
     let mut durable = Vec::new();
     for w in [Workload::BackToBack, workloads[1]] {
+        if !wants("waiter") {
+            break;
+        }
         eprintln!("running group_commit + waiter / {} ...", w.describe());
         durable.push(durable_run(w, n, &mut lat)?);
     }

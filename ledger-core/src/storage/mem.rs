@@ -365,6 +365,18 @@ impl SegmentMap for MemView {
     fn flush(&self, _: Token, offset: usize, len: usize) -> io::Result<()> {
         self.map.flush(offset, len)
     }
+    fn flush_with_header(
+        &self,
+        _: Token,
+        header: usize,
+        offset: usize,
+        len: usize,
+    ) -> io::Result<()> {
+        // One I/O step, as one msync over both ranges is one device flush;
+        // only the two ranges are copied (what else the span covers is
+        // durable already), so a flush costs no more as the file fills.
+        self.map.flush_pair((0, header), (offset, len))
+    }
     fn populate(&self, _: Token) -> io::Result<()> {
         Ok(())
     }
@@ -372,6 +384,12 @@ impl SegmentMap for MemView {
 
 impl MemMap {
     fn flush(&self, offset: usize, len: usize) -> io::Result<()> {
+        self.flush_pair((offset, len), (offset + len, 0))
+    }
+
+    /// Makes two ranges durable in one I/O step (one flush of the device).
+    /// A short write makes the first page of the first range durable.
+    fn flush_pair(&self, (offset, len): (usize, usize), second: (usize, usize)) -> io::Result<()> {
         if let Some(owner) = self.owner.upgrade() {
             match owner.faults.step(&owner, IoOp::Flush, &self.name) {
                 Verdict::Go => {}
@@ -385,7 +403,8 @@ impl MemMap {
                 Verdict::Fail(f) => return Err(f.error(IoOp::Flush, &self.name)),
             }
         }
-        self.make_durable(offset, len)
+        self.make_durable(offset, len)?;
+        self.make_durable(second.0, second.1)
     }
 }
 

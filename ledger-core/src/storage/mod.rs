@@ -18,6 +18,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 pub use fs::FsStorage;
+pub(crate) use mmap::background_thread;
 
 /// Sets `file`'s length to `len` and allocates every block of it
 /// (`posix_fallocate`), so that a mapping of the file can be written without
@@ -225,6 +226,25 @@ pub trait SegmentMap: Send + Sync {
     fn store_u64_release(&self, token: Token, offset: usize, value: u64);
     /// Makes `[offset, offset + len)` durable (msync).
     fn flush(&self, token: Token, offset: usize, len: usize) -> io::Result<()>;
+    /// Makes the header page `[0, header)` (nothing when `header` is 0) and
+    /// `[offset, offset + len)` durable together, with **one** flush of the device: the writer's
+    /// durable watermark travels with the records it flushes. A file map
+    /// makes one `msync` over `[0, offset + len)` (the kernel writes only
+    /// the dirty pages in it, then flushes the device once); the default
+    /// does the same through [`SegmentMap::flush`].
+    fn flush_with_header(
+        &self,
+        token: Token,
+        header: usize,
+        offset: usize,
+        len: usize,
+    ) -> io::Result<()> {
+        if header == 0 {
+            return self.flush(token, offset, len);
+        }
+        let end = offset.saturating_add(len);
+        self.flush(token, 0, end.max(header))
+    }
     /// Pre-faults every page for writing so the writer never takes a page
     /// fault on fresh pages (`MADV_POPULATE_WRITE`); best effort.
     fn populate(&self, token: Token) -> io::Result<()>;

@@ -32,7 +32,7 @@ use crate::storage::SegmentMap;
 use crate::storage::TOKEN;
 use crate::types::Seq;
 
-use super::active::store_watermark;
+use super::active::{load_watermark, store_watermark};
 use super::sealer::{Gate, SealStats};
 
 const PAGE: usize = 4096;
@@ -71,15 +71,25 @@ pub(crate) struct FlushTarget {
     pub flushed_to: usize,
     /// Offset of the first record not known to be wholly durable.
     pub scan_pos: usize,
+    /// The watermark the header holds on the medium (the last one flushed).
+    pub marked: usize,
 }
 
 impl FlushTarget {
+    /// The target for `map`, whose records end at `pos`. Only what the
+    /// header's watermark claims is taken as flushed: records recovery kept
+    /// after it (a process crash leaves them in the page cache only) are
+    /// flushed by the first flush, before any watermark covers them.
     pub(crate) fn new(map: Arc<dyn SegmentMap>, pos: usize, gate: Arc<Gate>) -> Self {
+        let marked = load_watermark(map.as_ref())
+            .and_then(|w| usize::try_from(w).ok())
+            .map_or(HEADER_LEN, |w| w.clamp(HEADER_LEN, pos.max(HEADER_LEN)));
         FlushTarget {
             map,
             gate,
-            flushed_to: pos,
-            scan_pos: pos,
+            flushed_to: marked,
+            scan_pos: marked,
+            marked,
         }
     }
 }
@@ -116,12 +126,12 @@ pub(crate) enum Wake {
 impl Shared {
     pub(crate) fn new(
         target: FlushTarget,
-        committed_seq: u64,
+        (committed_end, committed_seq): (usize, u64),
         wake: Option<Sender<Wake>>,
         path: String,
     ) -> Self {
         Shared {
-            committed_end: AtomicU64::new(target.scan_pos as u64),
+            committed_end: AtomicU64::new(committed_end as u64),
             committed_seq: AtomicU64::new(committed_seq),
             durable_seq: AtomicU64::new(0),
             wanted_seq: AtomicU64::new(0),
@@ -216,8 +226,17 @@ impl Shared {
         self.check_poison()
     }
 
-    /// Flushes the target up to `end` and advances the watermark and the
-    /// durable sequence over every record wholly inside the flushed range.
+    /// Flushes the target up to `end` with **one** flush of the device and
+    /// advances the durable sequence over every record wholly inside the
+    /// flushed range.
+    ///
+    /// The watermark that goes to the medium with the records is the one
+    /// the *previous* flushes made durable (`scan_pos` before this flush):
+    /// it is durable whether or not this flush completes, so header and
+    /// records can share one `msync`. The watermark on the medium therefore
+    /// lags one flush behind the records; recovery validates the records
+    /// after it (docs/DURABILITY.md, "The durable watermark"), and
+    /// [`Shared::settle`] catches it up when the writer is idle or closes.
     /// Does nothing while the target's gate is closed.
     pub(crate) fn flush_upto(&self, t: &mut FlushTarget, end: usize) -> Result<()> {
         self.check_poison()?;
@@ -225,9 +244,19 @@ impl Shared {
             return Ok(());
         }
         if end > t.flushed_to {
-            let start = t.flushed_to & !(PAGE - 1);
-            if let Err(e) = t.map.flush(TOKEN, start, end - start) {
+            let mark = t.scan_pos;
+            let header = if mark > t.marked {
+                store_watermark(t.map.as_ref(), mark as u64);
+                HEADER_LEN
+            } else {
+                0
+            };
+            let start = (t.flushed_to & !(PAGE - 1)).max(HEADER_LEN);
+            if let Err(e) = t.map.flush_with_header(TOKEN, header, start, end - start) {
                 return Err(self.poison(format!("flush of {} failed: {e}", self.path)));
+            }
+            if header != 0 {
+                t.marked = mark;
             }
             t.flushed_to = end;
         }
@@ -243,18 +272,47 @@ impl Shared {
             t.scan_pos += le::align8(len as usize);
         }
         if let Some(seq) = last {
-            store_watermark(t.map.as_ref(), t.scan_pos as u64);
-            if let Err(e) = t.map.flush(TOKEN, 0, HEADER_LEN) {
-                return Err(self.poison(format!("flush of {} header failed: {e}", self.path)));
-            }
             self.mark_durable(seq);
         }
         Ok(())
     }
 
-    /// Flushes everything published so far, first waiting (without
-    /// holding the target) for the sealer to make earlier segments durable.
+    /// Brings the watermark on the medium up to everything known durable
+    /// (one flush of the header page, only when it lags).
+    pub(crate) fn settle(&self, t: &mut FlushTarget) -> Result<()> {
+        self.check_poison()?;
+        if t.scan_pos > t.marked {
+            store_watermark(t.map.as_ref(), t.scan_pos as u64);
+            if let Err(e) = t.map.flush(TOKEN, 0, HEADER_LEN) {
+                return Err(self.poison(format!("flush of {} header failed: {e}", self.path)));
+            }
+            t.marked = t.scan_pos;
+        }
+        Ok(())
+    }
+
+    /// Flushes everything published so far (one flush of the device),
+    /// first waiting (without holding the target) for the sealer to make
+    /// earlier segments durable.
     pub(crate) fn flush_all(&self) -> Result<()> {
+        self.with_open_target(|t, end| self.flush_upto(t, end))
+    }
+
+    /// Flushes everything published so far and brings the watermark on the
+    /// medium up to it (an explicit sync, closing).
+    pub(crate) fn flush_all_settled(&self) -> Result<()> {
+        self.with_open_target(|t, end| {
+            self.flush_upto(t, end)?;
+            self.settle(t)
+        })
+    }
+
+    /// Runs `f` on the target and the end of what is published, once the
+    /// target's gate is open (waiting for it without holding the target).
+    fn with_open_target(
+        &self,
+        f: impl FnOnce(&mut FlushTarget, usize) -> Result<()>,
+    ) -> Result<()> {
         loop {
             let mut t = self.target.lock();
             if !t.gate.is_open() {
@@ -264,7 +322,7 @@ impl Shared {
                 continue;
             }
             let end = self.committed_end.load(Ordering::Acquire) as usize;
-            return self.flush_upto(&mut t, end);
+            return f(&mut t, end);
         }
     }
 
@@ -360,6 +418,9 @@ impl DurabilityHandle {
 
 /// The group commit thread's loop.
 pub(crate) fn run_flusher(shared: Arc<Shared>, rx: Receiver<Wake>, interval: Duration) {
+    // Its wakeups (every interval, and at once for each waiter) must not
+    // preempt the writer: best effort.
+    let _ = crate::storage::background_thread();
     let mut last_end = usize::MAX;
     loop {
         let stop = match rx.recv_timeout(interval) {
@@ -384,6 +445,10 @@ pub(crate) fn run_flusher(shared: Arc<Shared>, rx: Receiver<Wake>, interval: Dur
         };
         // An error poisons the writer; waiters and the writer report it.
         let _ = shared.flush_upto(&mut t, upto);
+        if stop || idle {
+            // Nothing new to carry the watermark: it goes alone.
+            let _ = shared.settle(&mut t);
+        }
         drop(t);
         last_end = end;
         if stop {

@@ -336,11 +336,13 @@ impl Writer {
         };
         let shared = Arc::new(Shared::new(
             target,
-            committed,
+            (rec.active.pos, committed),
             wake.clone(),
             storage.path_of("").display().to_string(),
         ));
-        // Whatever recovery found on disk is as durable as it gets.
+        // Records recovery kept after the watermark may be in the page cache
+        // only (a process crash): flushed before any is called durable.
+        shared.flush_all()?;
         shared.mark_durable(committed);
         // Without a skew limit every time passes the cached check.
         let no_time_limit = if opts.max_clock_skew.is_none() {
@@ -742,7 +744,7 @@ impl Writer {
 
     /// Flushes every appended record now, whatever the durability mode.
     pub fn sync(&mut self) -> Result<(), AppendError> {
-        Ok(self.shared.flush_all()?)
+        Ok(self.shared.flush_all_settled()?)
     }
 
     /// Flushes, stops the flusher thread and releases the lock, reporting
@@ -757,7 +759,7 @@ impl Writer {
         }
         self.closed = true;
         let result = if self.shared.check_poison().is_ok() {
-            self.shared.flush_all()
+            self.shared.flush_all_settled()
         } else {
             Ok(())
         };
