@@ -26,6 +26,18 @@ pub fn link(prev: &ChainHash, hashed: &[u8]) -> ChainHash {
     ChainHash::from_bytes(*h.finalize().as_bytes())
 }
 
+/// `blake3(prev || len || rest)`: [`link`] over hashed bytes given as the
+/// record's length word and the bytes after it (the writer encodes a record
+/// in place, its length word still unpublished).
+#[inline]
+pub fn link_parts(prev: &ChainHash, len: &[u8; 4], rest: &[u8]) -> ChainHash {
+    let mut h = blake3::Hasher::new();
+    h.update(prev.as_bytes());
+    h.update(len);
+    h.update(rest);
+    ChainHash::from_bytes(*h.finalize().as_bytes())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -217,18 +217,43 @@ pub struct NewRecord<'a> {
 pub fn encode_into(out: &mut Vec<u8>, rec: &NewRecord<'_>, prev: &ChainHash) -> ChainHash {
     let n = rec.payload.len() + OVERHEAD;
     out.clear();
-    out.reserve(le::align8(n));
-    out.extend_from_slice(&(n as u32).to_le_bytes());
-    out.extend_from_slice(&rec.kind.get().to_le_bytes());
-    out.extend_from_slice(&rec.version.get().to_le_bytes());
-    out.extend_from_slice(&rec.seq.get().to_le_bytes());
-    out.extend_from_slice(&rec.timestamp.as_nanos().to_le_bytes());
-    out.extend_from_slice(rec.payload);
-    let hash = crate::chain::link(prev, out);
-    out.extend_from_slice(hash.as_bytes());
-    let crc = crc32fast::hash(out);
-    out.extend_from_slice(&crc.to_le_bytes());
     out.resize(le::align8(n), 0);
+    out[0..4].copy_from_slice(&(n as u32).to_le_bytes());
+    encode_body(&mut out[4..], rec, prev)
+}
+
+/// Encodes `rec`, linked to `prev`, into `body`: the record's padded slot
+/// **after its length word** (`align8(payload + OVERHEAD) - 4` bytes), so
+/// that the writer can encode straight into the map without touching the
+/// length word, which readers poll, and then publish the record with one
+/// release store of it. The CRC and the chain hash cover the length word's
+/// value all the same. The padding is zeroed. Returns the chain hash.
+///
+/// # Panics
+/// If `body` is not that size (an engine bug).
+pub fn encode_body(body: &mut [u8], rec: &NewRecord<'_>, prev: &ChainHash) -> ChainHash {
+    let p = rec.payload.len();
+    let n = p + OVERHEAD;
+    assert_eq!(
+        body.len(),
+        le::align8(n) - 4,
+        "the record's slot after its length word"
+    );
+    let len = (n as u32).to_le_bytes();
+    // Offsets in `body` are the record's offsets minus the 4-byte length word.
+    body[0..2].copy_from_slice(&rec.kind.get().to_le_bytes());
+    body[2..4].copy_from_slice(&rec.version.get().to_le_bytes());
+    body[4..12].copy_from_slice(&rec.seq.get().to_le_bytes());
+    body[12..20].copy_from_slice(&rec.timestamp.as_nanos().to_le_bytes());
+    let hashed_end = HEADER_LEN - 4 + p;
+    body[HEADER_LEN - 4..hashed_end].copy_from_slice(rec.payload);
+    let hash = crate::chain::link_parts(prev, &len, &body[..hashed_end]);
+    body[hashed_end..hashed_end + 32].copy_from_slice(hash.as_bytes());
+    let mut crc = crc32fast::Hasher::new();
+    crc.update(&len);
+    crc.update(&body[..hashed_end + 32]);
+    body[hashed_end + 32..n - 4].copy_from_slice(&crc.finalize().to_le_bytes());
+    body[n - 4..].fill(0);
     hash
 }
 
@@ -251,6 +276,33 @@ mod tests {
             &prev,
         );
         (out, h)
+    }
+
+    /// The writer's in-place encoding (the body into a dirty slot, then the
+    /// length word) gives the same bytes as encoding into a buffer, for every
+    /// padding length, and never touches the length word.
+    #[test]
+    fn encoding_in_place_matches_the_buffer_and_spares_the_length_word() {
+        let prev = ChainHash::from_bytes([9; 32]);
+        for plen in 0..24 {
+            let payload: Vec<u8> = (0..plen as u8).collect();
+            let rec = NewRecord {
+                seq: Seq::new(3),
+                timestamp: Timestamp::from_nanos(42),
+                kind: Kind::new(1),
+                version: SchemaVersion::new(1),
+                payload: &payload,
+            };
+            let mut buf = Vec::new();
+            let h1 = encode_into(&mut buf, &rec, &prev);
+            let mut slot = vec![0xAA; buf.len()];
+            slot[0..4].fill(0);
+            let h2 = encode_body(&mut slot[4..], &rec, &prev);
+            assert_eq!(&slot[0..4], &[0, 0, 0, 0], "the length word is left alone");
+            slot[0..4].copy_from_slice(&buf[0..4]);
+            assert_eq!(slot, buf, "payload of {plen} bytes");
+            assert_eq!(h1, h2);
+        }
     }
 
     #[test]

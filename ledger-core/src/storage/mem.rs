@@ -350,6 +350,9 @@ impl SegmentMap for MemView {
     fn write(&self, _: Token, offset: usize, data: &[u8]) {
         self.map.live.write(offset, data)
     }
+    fn write_in_place(&self, _: Token, offset: usize, len: usize, f: &mut dyn FnMut(&mut [u8])) {
+        self.map.live.write_in_place(offset, len, f)
+    }
     fn load_u32_acquire(&self, offset: usize) -> Option<u32> {
         self.map.live.load_u32_acquire(offset)
     }

@@ -115,6 +115,31 @@ impl RawMap {
         Some(unsafe { std::slice::from_raw_parts(self.map.as_ptr().add(offset), len) })
     }
 
+    #[expect(
+        unsafe_code,
+        reason = "a mutable slice of unpublished mapped memory (invariants 1-3)"
+    )]
+    pub(crate) fn write_in_place(&self, offset: usize, len: usize, f: &mut dyn FnMut(&mut [u8])) {
+        assert!(
+            self.in_bounds(offset, len),
+            "write of {len} bytes at {offset} outside a map of {} bytes",
+            self.len
+        );
+        // SAFETY: in bounds (checked above) and the mapping lives as long as
+        // `self` (invariants 1, 2); the map is writable (only the writer calls
+        // this, on maps it created writable). The bytes are unpublished: no
+        // slice of this process covers them (`bytes` lends published bytes
+        // only, readers acquire-load a length word that is still zero), and
+        // the writer is the only thread that writes (invariant 3), so this is
+        // the only reference to them while `f` runs. The range never covers
+        // the length word of the record being written (readers poll it with
+        // atomic loads): the writer lends the bytes after it. Other
+        // processes reading the file follow the same commit protocol.
+        let slot =
+            unsafe { std::slice::from_raw_parts_mut(self.map.as_mut_ptr().add(offset), len) };
+        f(slot);
+    }
+
     #[expect(unsafe_code, reason = "a copy into mapped memory (invariants 1-3)")]
     pub(crate) fn write(&self, offset: usize, data: &[u8]) {
         assert!(

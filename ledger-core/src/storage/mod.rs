@@ -216,6 +216,13 @@ pub trait SegmentMap: Send + Sync {
     /// Copies `data` to `offset` (the writer). Panics if out of bounds (an
     /// engine bug).
     fn write(&self, token: Token, offset: usize, data: &[u8]);
+    /// Lends the unpublished bytes `[offset, offset + len)` to `f` for
+    /// writing in place (the writer encoding a record straight into the
+    /// map, with no copy from a buffer). Only the writer calls it, on bytes
+    /// past the last published record and never over a length word readers
+    /// may be polling (invariant 3 of `storage/mmap.rs`).
+    /// Panics if out of bounds (an engine bug).
+    fn write_in_place(&self, token: Token, offset: usize, len: usize, f: &mut dyn FnMut(&mut [u8]));
     /// Loads the little-endian `u32` at `offset` (4-byte aligned) with acquire ordering.
     fn load_u32_acquire(&self, offset: usize) -> Option<u32>;
     /// Stores the little-endian `u32` at `offset` (4-byte aligned) with release ordering.

@@ -191,7 +191,6 @@ pub struct Writer {
     opts: WriterOptions,
     active: ActiveSegment,
     state: ChainState,
-    scratch: Vec<u8>,
     shared: Arc<Shared>,
     flusher: Option<(crossbeam_channel::Sender<Wake>, JoinHandle<()>)>,
     /// The sealer thread (with `seal_in_background`).
@@ -372,7 +371,6 @@ impl Writer {
             opts,
             active: rec.active,
             state: rec.state,
-            scratch: Vec::with_capacity(1024),
             shared,
             flusher,
             sealer,
@@ -613,22 +611,23 @@ impl Writer {
             }
         }
         let seq = self.state.next_seq;
-        let hash = record::encode_into(
-            &mut self.scratch,
-            &NewRecord {
-                seq,
-                timestamp: ts,
-                kind: e.kind,
-                version: e.version,
-                payload: e.payload,
-            },
-            &self.state.prev_hash,
-        );
         let pos = self.active.pos;
+        let rec = NewRecord {
+            seq,
+            timestamp: ts,
+            kind: e.kind,
+            version: e.version,
+            payload: e.payload,
+        };
+        let prev = self.state.prev_hash;
+        let mut hash = prev;
         let map = self.active.map.as_ref();
-        // Body first, then the length word with a release store: a reader
-        // that sees the length sees the whole record.
-        map.write(TOKEN, pos + 4, &self.scratch[4..]);
+        // Encoded straight into the map after the length word (no buffer,
+        // no second copy); then the length word with a release store: a
+        // reader that sees the length sees the whole record.
+        map.write_in_place(TOKEN, pos + 4, size - 4, &mut |body| {
+            hash = record::encode_body(body, &rec, &prev);
+        });
         map.store_u32_release(TOKEN, pos, (e.payload.len() + record::OVERHEAD) as u32);
         self.active.pos = pos + size;
         self.active.count += 1;
