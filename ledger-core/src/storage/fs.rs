@@ -80,6 +80,9 @@ impl SegmentMap for FsMap {
     fn populate(&self, _: Token) -> io::Result<()> {
         self.map.populate()
     }
+    fn release_pages(&self, _: Token, offset: usize, len: usize) {
+        self.map.release_pages(offset, len)
+    }
     fn populate_range(&self, _: Token, offset: usize, len: usize) -> io::Result<()> {
         self.map.populate_range(offset, len)
     }

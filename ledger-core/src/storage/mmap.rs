@@ -57,6 +57,9 @@ use memmap2::{MmapOptions, MmapRaw};
 pub(crate) struct RawMap {
     map: MmapRaw,
     len: usize,
+    /// A shared mapping of a file (not anonymous memory, whose pages
+    /// `release_pages` must never drop: they would come back as zeros).
+    shared_file: bool,
 }
 
 impl RawMap {
@@ -84,7 +87,11 @@ impl RawMap {
         } else {
             MmapOptions::new().len(len).map_raw_read_only(file)?
         };
-        Ok(RawMap { map, len })
+        Ok(RawMap {
+            map,
+            len,
+            shared_file: true,
+        })
     }
 
     /// An anonymous zeroed mapping of `len` bytes (the in-memory backend).
@@ -93,6 +100,7 @@ impl RawMap {
         Ok(RawMap {
             map: map.into(),
             len,
+            shared_file: false,
         })
     }
 
@@ -268,6 +276,37 @@ impl RawMap {
         Ok(())
     }
 
+    /// `MADV_DONTNEED` over the whole pages of `[offset, offset + len)` of a
+    /// shared file mapping (see `SegmentMap::release_pages`).
+    #[cfg_attr(
+        target_os = "linux",
+        expect(unsafe_code, reason = "MADV_DONTNEED on a shared file mapping")
+    )]
+    pub(crate) fn release_pages(&self, offset: usize, len: usize) {
+        #[cfg(target_os = "linux")]
+        {
+            let start = offset.div_ceil(4096) * 4096;
+            let end = offset.saturating_add(len).min(self.len) & !4095;
+            if end > start && self.shared_file {
+                // SAFETY: on a *shared file* mapping (checked: `shared_file`),
+                // MADV_DONTNEED only removes this process's page-table entries;
+                // the bytes stay in the page cache (a dirty page stays dirty
+                // and is written back) and the next access maps the same
+                // bytes again. Slices this process holds over the range
+                // (published bytes, invariant 3) therefore keep reading the
+                // same values. The range is in bounds (clamped to `self.len`).
+                let _ = unsafe {
+                    self.map.unchecked_advise_range(
+                        memmap2::UncheckedAdvice::DontNeed,
+                        start,
+                        end - start,
+                    )
+                };
+            }
+        }
+        let _ = (offset, len);
+    }
+
     pub(crate) fn populate(&self) -> io::Result<()> {
         #[cfg(target_os = "linux")]
         {
@@ -284,7 +323,8 @@ impl RawMap {
 /// thread of the engine that wakes up (the group-commit flusher, thousands
 /// of times a second with a waiter) waits for the scheduler's next tick
 /// instead of interrupting the writer on a busy core. It still gets its fair
-/// share of the CPU. Linux only; elsewhere nothing happens. Tested by
+/// share of the CPU. Used by the flusher, the sealer, and the threads that
+/// prepare and pre-fault segments. Linux only; elsewhere nothing happens. Tested by
 /// `background_policy_applies_to_the_calling_thread_only`.
 #[cfg_attr(
     target_os = "linux",
@@ -345,6 +385,34 @@ pub(crate) fn reserve(file: &File, len: u64) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Dropping pages from a shared file mapping keeps their bytes (dirty
+    /// or flushed), in the map and in the file; an anonymous map ignores it.
+    #[test]
+    fn released_pages_keep_their_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .unwrap();
+        reserve(&file, 5 * 4096).unwrap();
+        let map = RawMap::of_file(&file, true).unwrap();
+        let data: Vec<u8> = (0..5 * 4096).map(|i| (i % 251) as u8).collect();
+        map.write(0, &data);
+        map.flush(0, 4096).unwrap();
+        // Pages 1-3 whole, and ragged ends that must be kept mapped.
+        map.release_pages(4096 - 100, 3 * 4096 + 200);
+        assert_eq!(map.bytes(0, data.len()).unwrap(), &data[..]);
+        map.flush(0, data.len()).unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), data);
+        let anon = RawMap::anonymous(3 * 4096).unwrap();
+        anon.write(0, &data[..3 * 4096]);
+        anon.release_pages(0, 3 * 4096);
+        assert_eq!(anon.bytes(0, 3 * 4096).unwrap(), &data[..3 * 4096]);
+    }
 
     #[test]
     fn reserve_allocates_every_block() {

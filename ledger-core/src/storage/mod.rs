@@ -260,4 +260,13 @@ pub trait SegmentMap: Send + Sync {
         let _ = (token, offset, len);
         Ok(())
     }
+    /// Unmaps the pages of `[offset, offset + len)` from this mapping (not
+    /// from the file: their bytes stay in the page cache, dirty or not, and
+    /// a later access maps them again). The group-commit flusher drops the
+    /// whole pages behind the writer before flushing them, so writeback
+    /// finds no mapping to write-protect and the writer's core gets one TLB
+    /// flush per round instead of one per page. Best effort.
+    fn release_pages(&self, token: Token, offset: usize, len: usize) {
+        let _ = (token, offset, len);
+    }
 }

@@ -243,6 +243,9 @@ impl Shared {
         if !t.gate.is_open() {
             return Ok(());
         }
+        // The records wholly inside `[.., end)`, found while their pages
+        // are still mapped (before `release_pages` below).
+        let (scan_to, last) = scan_records(t, end.max(t.flushed_to));
         if end > t.flushed_to {
             let mark = t.scan_pos;
             let header = if mark > t.marked {
@@ -252,6 +255,14 @@ impl Shared {
                 0
             };
             let start = (t.flushed_to & !(PAGE - 1)).max(HEADER_LEN);
+            // The whole pages behind `end` are behind the writer for good:
+            // unmapped first, writeback has nothing to write-protect in the
+            // writer's page tables (one TLB flush for the range instead of
+            // one shootdown per page).
+            let whole = end & !(PAGE - 1);
+            if whole > start {
+                t.map.release_pages(TOKEN, start, whole - start);
+            }
             if let Err(e) = t.map.flush_with_header(TOKEN, header, start, end - start) {
                 return Err(self.poison(format!("flush of {} failed: {e}", self.path)));
             }
@@ -260,17 +271,7 @@ impl Shared {
             }
             t.flushed_to = end;
         }
-        let mut last = None;
-        while let Some(len) = t.map.load_u32_acquire(t.scan_pos) {
-            if len == 0 || len == FOOTER_MARKER || t.scan_pos + len as usize > t.flushed_to {
-                break;
-            }
-            last = t
-                .map
-                .raw(TOKEN, t.scan_pos + 8, 8)
-                .and_then(|b| le::u64_at(b, 0));
-            t.scan_pos += le::align8(len as usize);
-        }
+        t.scan_pos = scan_to;
         if let Some(seq) = last {
             self.mark_durable(seq);
         }
@@ -414,6 +415,20 @@ impl DurabilityHandle {
             s.durable_cv.wait_for(&mut g, Duration::from_millis(50));
         }
     }
+}
+
+/// From the target's scan position, the records wholly inside `[.., upto)`:
+/// the offset after the last of them and its sequence.
+fn scan_records(t: &FlushTarget, upto: usize) -> (usize, Option<u64>) {
+    let (mut at, mut last) = (t.scan_pos, None);
+    while let Some(len) = t.map.load_u32_acquire(at) {
+        if len == 0 || len == FOOTER_MARKER || at + len as usize > upto {
+            break;
+        }
+        last = t.map.raw(TOKEN, at + 8, 8).and_then(|b| le::u64_at(b, 0));
+        at += le::align8(len as usize);
+    }
+    (at, last)
 }
 
 /// The group commit thread's loop.

@@ -401,7 +401,7 @@ impl Writer {
         let handle = std::thread::Builder::new()
             .name("ledger-populate".into())
             .spawn(move || {
-                sealer::run_at_idle_priority();
+                let _ = crate::storage::background_thread();
                 const CHUNK: usize = 1 << 20;
                 let mut at = from;
                 while at < map.len() && !flag.load(Ordering::Relaxed) {
@@ -432,7 +432,7 @@ impl Writer {
         self.prepared = std::thread::Builder::new()
             .name("ledger-prealloc".into())
             .spawn(move || {
-                sealer::run_at_idle_priority();
+                let _ = crate::storage::background_thread();
                 active::preallocate(storage.as_ref(), ordinal, size)
             })
             .ok();

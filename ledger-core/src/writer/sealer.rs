@@ -185,54 +185,11 @@ impl Drop for Sealer {
     }
 }
 
-/// Puts the calling thread in the `SCHED_IDLE` class (Linux): it runs only
-/// on a core nothing else wants, so the background work of sealing (hashing
-/// 64 MiB, waiting on flushes) and preparing segments never takes the
-/// writer's core away from it for a scheduler tick. Best effort: elsewhere,
-/// or if refused, the thread keeps its class. A sealer starved this way
-/// slows only itself; the bounded backlog then makes the writer wait.
-#[cfg_attr(
-    target_os = "linux",
-    expect(unsafe_code, reason = "sched_setscheduler through libc")
-)]
-pub(crate) fn run_at_idle_priority() {
-    #[cfg(target_os = "linux")]
-    {
-        let param = libc::sched_param { sched_priority: 0 };
-        // SAFETY: `sched_setscheduler` reads the `sched_param` we pass by
-        // reference, which lives for the whole call, and changes only the
-        // scheduling class of the calling thread (pid 0); it touches no
-        // other memory of ours.
-        let _ = unsafe { libc::sched_setscheduler(0, libc::SCHED_IDLE, &param) };
-    }
-}
-
-/// The scheduling policy of the calling thread (for tests).
-#[cfg(test)]
-#[expect(unsafe_code, reason = "sched_getscheduler through libc")]
-fn current_policy() -> i32 {
-    // SAFETY: takes an integer (0: the calling thread), reads no memory.
-    unsafe { libc::sched_getscheduler(0) }
-}
-
-#[cfg(all(test, target_os = "linux"))]
-mod tests {
-    #[test]
-    fn background_threads_run_in_the_idle_class() {
-        let policy = std::thread::spawn(|| {
-            super::run_at_idle_priority();
-            super::current_policy()
-        })
-        .join()
-        .unwrap();
-        assert_eq!(policy, libc::SCHED_IDLE);
-        // The calling thread is not affected.
-        assert_ne!(super::current_policy(), libc::SCHED_IDLE);
-    }
-}
-
 fn run_sealer(storage: &dyn Storage, shared: &Shared, rx: &Receiver<SealJob>) {
-    run_at_idle_priority();
+    // Its fair share of the CPU, but its wakeups never preempt the writer
+    // (not SCHED_IDLE: on a busy machine an idle-class sealer starves, the
+    // backlog fills and the writer waits for it).
+    let _ = crate::storage::background_thread();
     for job in rx {
         let name = job.name.clone();
         // After a failure nothing more is sealed: the writer is poisoned,
