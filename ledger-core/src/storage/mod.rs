@@ -18,7 +18,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 pub use fs::FsStorage;
-pub(crate) use mmap::background_thread;
+pub(crate) use mmap::{background_thread, idle_thread};
 
 /// Sets `file`'s length to `len` and allocates every block of it
 /// (`posix_fallocate`), so that a mapping of the file can be written without

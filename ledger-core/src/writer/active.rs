@@ -116,18 +116,76 @@ fn name_active(
     })
 }
 
-/// Creates and pre-faults the file for segment `ordinal` ahead of need.
-pub(crate) fn preallocate(
-    storage: &dyn Storage,
-    ordinal: SegmentOrdinal,
-    capacity: u64,
-) -> std::io::Result<Arc<dyn SegmentMap>> {
-    let name = SegmentName::Prealloc(ordinal).to_string();
-    let _ = storage.remove(&name);
-    let map = storage.create_segment(TOKEN, &name, capacity)?;
-    // Best effort: a kernel without MADV_POPULATE_WRITE just faults later.
-    let _ = map.populate(TOKEN);
-    Ok(map)
+/// The next segment's file, prepared ahead of need on a background thread:
+/// created (all blocks allocated) at the normal background priority, then
+/// pre-faulted page range by page range in the idle class, so that it never
+/// takes the writer's core. The writer takes the file at rotation without
+/// waiting for the pre-faulting ([`Prepared::take`]).
+pub(crate) struct Prepared {
+    slot: Arc<parking_lot::Mutex<Option<Arc<dyn SegmentMap>>>>,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    handle: std::thread::JoinHandle<()>,
+}
+
+impl Prepared {
+    /// Starts preparing the file of segment `ordinal`; `None` if no thread
+    /// could be started (the writer then creates the file at rotation).
+    pub(crate) fn start(
+        storage: Arc<dyn Storage>,
+        ordinal: SegmentOrdinal,
+        capacity: u64,
+    ) -> Option<Prepared> {
+        use std::sync::atomic::Ordering;
+        let slot: Arc<parking_lot::Mutex<Option<Arc<dyn SegmentMap>>>> = Arc::default();
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (slot2, stop2) = (Arc::clone(&slot), Arc::clone(&stop));
+        let handle = std::thread::Builder::new()
+            .name("ledger-prealloc".into())
+            .spawn(move || {
+                let _ = crate::storage::background_thread();
+                let name = SegmentName::Prealloc(ordinal).to_string();
+                let _ = storage.remove(&name);
+                let Ok(map) = storage.create_segment(TOKEN, &name, capacity) else {
+                    return;
+                };
+                *slot2.lock() = Some(Arc::clone(&map));
+                // Pre-faulting is best effort (a kernel without
+                // MADV_POPULATE_WRITE just faults later) and idle work.
+                let _ = crate::storage::idle_thread();
+                const CHUNK: usize = 1 << 20;
+                let mut at = 0;
+                while at < map.len() && !stop2.load(Ordering::Relaxed) {
+                    if map.populate_range(TOKEN, at, CHUNK).is_err() {
+                        break;
+                    }
+                    at += CHUNK;
+                }
+            })
+            .ok()?;
+        Some(Prepared { slot, stop, handle })
+    }
+
+    /// The file, if it was created: pre-faulting stops (the pages it did
+    /// not reach fault on first write). Waits only if the file is not
+    /// created yet (the creating part runs at the normal background
+    /// priority). Returns the thread for whoever may wait for it later.
+    pub(crate) fn take(self) -> (Option<Arc<dyn SegmentMap>>, std::thread::JoinHandle<()>) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let taken = self.slot.lock().take();
+        match taken {
+            Some(map) => (Some(map), self.handle),
+            None => {
+                // Not created yet (or creation failed): wait for the thread,
+                // which stops before pre-faulting, and look again.
+                let handle = self.handle;
+                while !handle.is_finished() && self.slot.lock().is_none() {
+                    std::thread::yield_now();
+                }
+                let map = self.slot.lock().take();
+                (map, handle)
+            }
+        }
+    }
 }
 
 /// Writes the footer after the last record of a full segment (the writer's

@@ -25,7 +25,7 @@ use crate::segment::header::{FormatVersion, HEADER_LEN};
 use crate::segment::record::{self, NewRecord};
 use crate::segment::ChainState;
 use crate::storage::TOKEN;
-use crate::storage::{FsStorage, LockGuard, SegmentMap, Storage};
+use crate::storage::{FsStorage, LockGuard, Storage};
 use crate::types::{ChainHash, Kind, LedgerId, SchemaVersion, SegmentOrdinal, Seq, Timestamp};
 use active::ActiveSegment;
 use durability::{FlushTarget, Shared, Wake};
@@ -195,7 +195,7 @@ pub struct Writer {
     flusher: Option<(crossbeam_channel::Sender<Wake>, JoinHandle<()>)>,
     /// The sealer thread (with `seal_in_background`).
     sealer: Option<Sealer>,
-    prepared: Option<JoinHandle<std::io::Result<Arc<dyn SegmentMap>>>>,
+    prepared: Option<active::Prepared>,
     /// Pre-faults the rest of the active segment opened by recovery.
     populating: Option<(Arc<std::sync::atomic::AtomicBool>, JoinHandle<()>)>,
     recovery: RecoveryReport,
@@ -401,7 +401,7 @@ impl Writer {
         let handle = std::thread::Builder::new()
             .name("ledger-populate".into())
             .spawn(move || {
-                let _ = crate::storage::background_thread();
+                let _ = crate::storage::idle_thread();
                 const CHUNK: usize = 1 << 20;
                 let mut at = from;
                 while at < map.len() && !flag.load(Ordering::Relaxed) {
@@ -415,10 +415,12 @@ impl Writer {
         self.populating = handle.map(|h| (stop, h));
     }
 
+    /// Tells the pre-faulting thread to stop, without waiting for it (an
+    /// idle-class thread may not run for a while on a busy machine; it holds
+    /// its own reference to the map and only faults pages in).
     fn stop_populating(&mut self) {
-        if let Some((stop, h)) = self.populating.take() {
+        if let Some((stop, _detached)) = self.populating.take() {
             stop.store(true, Ordering::Relaxed);
-            let _ = h.join();
         }
     }
 
@@ -426,16 +428,11 @@ impl Writer {
         if !self.opts.preallocate {
             return;
         }
-        let storage = Arc::clone(&self.storage);
-        let ordinal = self.active.header.ordinal.next();
-        let size = self.opts.segment_size;
-        self.prepared = std::thread::Builder::new()
-            .name("ledger-prealloc".into())
-            .spawn(move || {
-                let _ = crate::storage::background_thread();
-                active::preallocate(storage.as_ref(), ordinal, size)
-            })
-            .ok();
+        self.prepared = active::Prepared::start(
+            Arc::clone(&self.storage),
+            self.active.header.ordinal.next(),
+            self.opts.segment_size,
+        );
     }
 
     /// What recovery found and did when this writer opened the ledger.
@@ -663,11 +660,13 @@ impl Writer {
             self.state.prev_hash,
             self.state.last_ts,
         );
-        let prepared = self
-            .prepared
-            .take()
-            .and_then(|h| h.join().ok())
-            .and_then(|r| r.ok());
+        let (prepared, preparing) = match self.prepared.take() {
+            Some(p) => {
+                let (map, thread) = p.take();
+                (map, Some(thread))
+            }
+            None => (None, None),
+        };
         let header = crate::segment::header::SegmentHeader::continuing(
             self.meta.id,
             self.active.header.ordinal.next(),
@@ -688,7 +687,7 @@ impl Writer {
             next_name: next.name.clone(),
             next_map: Arc::clone(&next.map),
             next_gate: Arc::clone(&gate),
-            populating,
+            populating: populating.into_iter().chain(preparing).collect(),
         };
         {
             let shared = Arc::clone(&self.shared);
@@ -773,9 +772,11 @@ impl Writer {
             let _ = tx.send(Wake::Stop);
             let _ = handle.join();
         }
-        if let Some(h) = self.prepared.take() {
+        if let Some(p) = self.prepared.take() {
             // The preallocated next segment holds nothing: leave a tidy folder.
-            if let Ok(Ok(map)) = h.join() {
+            // Not joined: its pre-faulting (idle class) stops on its own.
+            let (map, _detached) = p.take();
+            if let Some(map) = map {
                 drop(map);
                 let name =
                     crate::segment::names::SegmentName::Prealloc(self.active.header.ordinal.next());

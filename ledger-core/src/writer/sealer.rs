@@ -89,9 +89,9 @@ pub(crate) struct SealJob {
     pub next_name: String,
     pub next_map: Arc<dyn SegmentMap>,
     pub next_gate: Arc<Gate>,
-    /// The thread pre-faulting the full segment (after recovery), stopped
-    /// by the writer and joined here, off the writer's thread.
-    pub populating: Option<JoinHandle<()>>,
+    /// Threads that were pre-faulting the full segment or the next one,
+    /// told to stop by the writer and joined here, off the writer's thread.
+    pub populating: Vec<JoinHandle<()>>,
 }
 
 /// Counters the writer and tests read.
@@ -109,7 +109,7 @@ pub(crate) struct SealStats {
 
 /// Runs one job's steps (see the module docs).
 pub(crate) fn run_job(storage: &dyn Storage, shared: &Shared, job: SealJob) -> Result<()> {
-    if let Some(h) = job.populating {
+    for h in job.populating {
         let _ = h.join();
     }
     active::make_durable(storage, &job.name, job.map.as_ref(), job.end)?;
@@ -186,9 +186,9 @@ impl Drop for Sealer {
 }
 
 fn run_sealer(storage: &dyn Storage, shared: &Shared, rx: &Receiver<SealJob>) {
-    // Its fair share of the CPU, but its wakeups never preempt the writer
-    // (not SCHED_IDLE: on a busy machine an idle-class sealer starves, the
-    // backlog fills and the writer waits for it).
+    // Its fair share of the CPU, and its wakeups never preempt the writer.
+    // Not the idle class: durability waiters wait for its first steps, and
+    // an idle-class thread can starve on a busy machine.
     let _ = crate::storage::background_thread();
     for job in rx {
         let name = job.name.clone();
