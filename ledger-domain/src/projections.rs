@@ -5,6 +5,7 @@
 //! start, folding it incrementally as events are appended, and folding the
 //! tail after a snapshot all give the same views (tested).
 
+use std::collections::hash_map::Entry;
 use std::collections::BTreeMap;
 
 use rustc_hash::FxHashMap as HashMap;
@@ -143,6 +144,16 @@ pub struct Projections {
     pub unfolded: Vec<Unfolded>,
 }
 
+/// Pushes `item`, allocating room for just it when `v` has none: most
+/// decisions have one execution and open at most one trade, and a `Vec`'s
+/// first push otherwise makes room for four.
+fn push_one<T>(v: &mut Vec<T>, item: T) {
+    if v.capacity() == 0 {
+        v.reserve_exact(1);
+    }
+    v.push(item);
+}
+
 /// An event that breaks a trade rule, so the fold left the trade unchanged.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Unfolded {
@@ -273,10 +284,13 @@ impl Projections {
                 })
             }
             EventView::Decision(e) => {
-                let executions = self
-                    .orphan_executions
-                    .remove(e.decision_id)
-                    .unwrap_or_default();
+                let executions = if self.orphan_executions.is_empty() {
+                    Vec::new()
+                } else {
+                    self.orphan_executions
+                        .remove(e.decision_id)
+                        .unwrap_or_default()
+                };
                 self.decisions.insert(
                     DecisionId::from(e.decision_id),
                     DecisionChain {
@@ -290,7 +304,7 @@ impl Projections {
                 );
             }
             EventView::Execution(e) => match self.decisions.get_mut(e.decision_id) {
-                Some(chain) => chain.executions.push(seq),
+                Some(chain) => push_one(&mut chain.executions, seq),
                 None => match self.orphan_executions.get_mut(e.decision_id) {
                     Some(orphans) => orphans.push(seq),
                     None => {
@@ -300,21 +314,28 @@ impl Projections {
                 },
             },
             EventView::TradeOpened(e) => {
-                if let Some(t) = self.trades.get(e.trade_id) {
-                    let reason = format!(
+                // One hash and probe for the test and the insertion.
+                let refused = match self.trades.entry(TradeId::from(e.trade_id)) {
+                    Entry::Occupied(t) => Some(format!(
                         "trade {} already exists (opened at record {})",
-                        e.trade_id, t.opened.0
-                    );
-                    return self.unfold(seq, EventKind::TradeOpened, reason);
-                }
-                match Trade::open_view(seq, time, e) {
-                    Ok(t) => {
-                        if let Some(chain) = e.decision_id.and_then(|d| self.decisions.get_mut(d)) {
-                            chain.trades.push(t.trade_id.clone());
+                        e.trade_id,
+                        t.get().opened.0
+                    )),
+                    Entry::Vacant(slot) => match Trade::open_view(seq, time, e) {
+                        Ok(t) => {
+                            if let Some(chain) =
+                                e.decision_id.and_then(|d| self.decisions.get_mut(d))
+                            {
+                                push_one(&mut chain.trades, t.trade_id.clone());
+                            }
+                            slot.insert(t);
+                            None
                         }
-                        self.trades.insert(t.trade_id.clone(), t);
-                    }
-                    Err(reason) => self.unfold(seq, EventKind::TradeOpened, reason),
+                        Err(reason) => Some(reason),
+                    },
+                };
+                if let Some(reason) = refused {
+                    self.unfold(seq, EventKind::TradeOpened, reason);
                 }
             }
             EventView::TradeFilled(e) => {
@@ -385,6 +406,7 @@ impl Projections {
         }
     }
 
+    #[cold]
     fn unfold(&mut self, seq: Seq, kind: EventKind, reason: String) {
         self.unfolded.push(Unfolded { seq, kind, reason });
     }

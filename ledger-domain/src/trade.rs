@@ -161,6 +161,20 @@ impl Trade {
         e: &TradeOpenedView<'_>,
     ) -> Result<Trade, TradeError> {
         let amounts = Self::opening(e)?;
+        // Room for the opening fill and the closing one, the common life of
+        // a trade: closing it then moves nothing (a trade with more fills
+        // grows as before).
+        let mut fills = Vec::with_capacity(2);
+        fills.push(Fill {
+            seq,
+            time,
+            effect: FillEffect::Increase,
+            qty: e.qty,
+            price: e.price,
+            fees: e.fees,
+            realized: Decimal::ZERO,
+            order_id: e.order_id.map(OrderId::from),
+        });
         Ok(Trade {
             trade_id: TradeId::from(e.trade_id),
             session: SessionId::from(e.session),
@@ -174,16 +188,7 @@ impl Trade {
             max_qty: amounts.max_qty,
             realized_gross: amounts.realized_gross,
             fees: amounts.fees,
-            fills: vec![Fill {
-                seq,
-                time,
-                effect: FillEffect::Increase,
-                qty: e.qty,
-                price: e.price,
-                fees: e.fees,
-                realized: Decimal::ZERO,
-                order_id: e.order_id.map(OrderId::from),
-            }],
+            fills,
             opened: (seq, time),
             closed: None,
             exit_price: None,
