@@ -252,7 +252,7 @@ fn a_writer_that_outruns_the_sealer_waits_at_the_bound() {
     let writer = std::thread::spawn(move || {
         let mut receipts = Vec::new();
         let mut i = 0;
-        while w.sealed_segments() < MAX_PENDING_SEALS as u64 + 3 {
+        while w.sealed_segments() < MAX_PENDING_SEALS as u64 + 4 {
             receipts.push(append(&mut w, i));
             i += 1;
         }
@@ -260,7 +260,7 @@ fn a_writer_that_outruns_the_sealer_waits_at_the_bound() {
     });
     // Wait (for state, not time) until the sealer holds the first job and
     // the writer is blocked with the backlog full behind it.
-    let full_backlog = MAX_PENDING_SEALS as u64 + 2;
+    let full_backlog = MAX_PENDING_SEALS as u64 + 3;
     let status = loop {
         let s = handle.sealer_status();
         if s.writer_waiting && s.pending == full_backlog && st.holding() == 1 {
@@ -271,7 +271,7 @@ fn a_writer_that_outruns_the_sealer_waits_at_the_bound() {
     assert_eq!(status.sealed, 0);
     // Folder state meanwhile: the full segments are still `.active`.
     let full = names(&st).iter().filter(|n| n.ends_with(".active")).count();
-    assert_eq!(full, MAX_PENDING_SEALS + 3, "{:?}", names(&st));
+    assert_eq!(full, MAX_PENDING_SEALS + 4, "{:?}", names(&st));
     st.release();
     let (w, receipts) = writer.join().unwrap();
     w.wait_sealed().unwrap();

@@ -476,8 +476,8 @@ impl Writer {
         self.active.header.ordinal.get()
     }
 
-    /// How many full segments wait for the sealer thread (at most
-    /// [`MAX_PENDING_SEALS`] plus the one being sealed).
+    /// How many full segments wait for the sealer threads (at most
+    /// [`MAX_PENDING_SEALS`] + 3: see `writer/sealer.rs`).
     pub fn pending_seals(&self) -> u64 {
         self.shared.seal_stats.pending.load(Ordering::Acquire)
     }

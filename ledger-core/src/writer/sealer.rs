@@ -31,9 +31,16 @@
 //! writer's thread did: the next append reports it, and reopening runs
 //! recovery over what is on disk.
 //!
+//! Steps 1–5 run on the sealer thread (background priority: durability
+//! waiters wait for them), steps 6–8 on the namer thread (the idle class:
+//! hashing 64 MiB must not take the writer's core).
+//!
 //! The backlog is bounded ([`MAX_PENDING_SEALS`]): a writer that outruns the
-//! sealer (a slow disk) waits at its next rotation until a job finishes,
-//! rather than leaving an unbounded number of segments unsealed.
+//! sealer (a slow disk) waits at its next rotation until a job moves on,
+//! rather than leaving an unbounded number of segments unsealed. At most
+//! `MAX_PENDING_SEALS + 3` full segments exist then: one being named, one
+//! made durable and waiting for the namer, `MAX_PENDING_SEALS` queued, and
+//! the one the writer is handing over.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -107,11 +114,21 @@ pub(crate) struct SealStats {
     pub writer_waiting: AtomicBool,
 }
 
-/// Runs one job's steps (see the module docs).
+/// Runs one job's steps (see the module docs) on the calling thread.
 pub(crate) fn run_job(storage: &dyn Storage, shared: &Shared, job: SealJob) -> Result<()> {
-    for h in job.populating {
-        let _ = h.join();
-    }
+    make_job_durable(storage, shared, &job)?;
+    name_job(storage, job)
+}
+
+/// Steps 1–5: the full segment durable, the next segment's header and name
+/// durable, its gate opened.
+fn make_job_durable(storage: &dyn Storage, shared: &Shared, job: &SealJob) -> Result<()> {
+    // Its pages leave the writer's page tables first (the writer never
+    // touches a full segment again): the flush then write-protects nothing
+    // the writer maps, and costs the writer's core one TLB flush instead of
+    // one shootdown per page.
+    job.map
+        .release_pages(TOKEN, HEADER_LEN, job.end.saturating_sub(HEADER_LEN));
     active::make_durable(storage, &job.name, job.map.as_ref(), job.end)?;
     job.next_map
         .flush(TOKEN, 0, HEADER_LEN)
@@ -120,28 +137,48 @@ pub(crate) fn run_job(storage: &dyn Storage, shared: &Shared, job: SealJob) -> R
     job.next_gate.set_open();
     shared.mark_durable(job.last_seq.get());
     shared.wake_flusher_if_waited();
+    Ok(())
+}
+
+/// Steps 6–8: hash, trim, rename, sync the folder.
+fn name_job(storage: &dyn Storage, job: SealJob) -> Result<()> {
+    for h in job.populating {
+        let _ = h.join();
+    }
     active::address_and_rename(storage, &job.name, job.ordinal, job.map.as_ref(), job.end)?;
     Ok(())
 }
 
-/// The sealer thread and the channel to it.
+/// The sealer's two threads and the channel to them: the sealer makes full
+/// segments durable (steps 1–5, at background priority: durability waiters
+/// wait for it), the namer hashes, trims and renames them (steps 6–8, in
+/// the idle class: nobody waits for it but a full backlog, and hashing
+/// 64 MiB must not take the writer's core).
 pub(crate) struct Sealer {
     tx: Option<Sender<SealJob>>,
-    handle: Option<JoinHandle<()>>,
+    threads: Vec<JoinHandle<()>>,
 }
 
 impl Sealer {
-    /// Starts the sealer thread.
+    /// Starts the sealer threads.
     pub(crate) fn start(storage: Arc<dyn Storage>, shared: Arc<Shared>) -> Result<Sealer> {
         let (tx, rx) = crossbeam_channel::bounded(MAX_PENDING_SEALS);
+        // A rendezvous: the sealer hands a job over only when the namer is
+        // free, so the backlog stays bounded (see `MAX_PENDING_SEALS`).
+        let (named_tx, named_rx) = crossbeam_channel::bounded::<SealJob>(0);
         let path = storage.path_of("");
-        let handle = std::thread::Builder::new()
+        let (st, sh) = (Arc::clone(&storage), Arc::clone(&shared));
+        let sealer = std::thread::Builder::new()
             .name("ledger-sealer".into())
-            .spawn(move || run_sealer(storage.as_ref(), &shared, &rx))
+            .spawn(move || run_sealer(st.as_ref(), &sh, &rx, &named_tx))
+            .ctx("spawn sealer thread for", path.clone())?;
+        let namer = std::thread::Builder::new()
+            .name("ledger-namer".into())
+            .spawn(move || run_namer(storage.as_ref(), &shared, &named_rx))
             .ctx("spawn sealer thread for", path)?;
         Ok(Sealer {
             tx: Some(tx),
-            handle: Some(handle),
+            threads: vec![sealer, namer],
         })
     }
 
@@ -170,10 +207,10 @@ impl Sealer {
         })
     }
 
-    /// Lets the sealer finish every queued job and stops it.
+    /// Lets the sealer finish every queued job and stops its threads.
     pub(crate) fn finish(&mut self) {
         self.tx = None;
-        if let Some(h) = self.handle.take() {
+        for h in self.threads.drain(..) {
             let _ = h.join();
         }
     }
@@ -185,23 +222,56 @@ impl Drop for Sealer {
     }
 }
 
-fn run_sealer(storage: &dyn Storage, shared: &Shared, rx: &Receiver<SealJob>) {
+/// A job is over (sealed, failed, or skipped after a failure).
+fn job_done(shared: &Shared, sealed: bool) {
+    if sealed {
+        shared.seal_stats.sealed.fetch_add(1, Ordering::AcqRel);
+    }
+    shared.seal_stats.pending.fetch_sub(1, Ordering::AcqRel);
+    shared.notify_sealed();
+}
+
+fn run_sealer(
+    storage: &dyn Storage,
+    shared: &Shared,
+    rx: &Receiver<SealJob>,
+    named: &Sender<SealJob>,
+) {
     // Its fair share of the CPU, and its wakeups never preempt the writer.
-    // Not the idle class: durability waiters wait for its first steps, and
-    // an idle-class thread can starve on a busy machine.
+    // Not the idle class: durability waiters wait for these steps, and an
+    // idle-class thread can starve on a busy machine.
     let _ = crate::storage::background_thread();
     for job in rx {
-        let name = job.name.clone();
         // After a failure nothing more is sealed: the writer is poisoned,
         // and recovery finishes what is left when the ledger is reopened.
-        if shared.check_poison().is_ok() {
-            if let Err(e) = run_job(storage, shared, job) {
-                let _ = shared.poison(format!("sealing {name} failed: {e}"));
-            } else {
-                shared.seal_stats.sealed.fetch_add(1, Ordering::AcqRel);
-            }
+        if shared.check_poison().is_err() {
+            job_done(shared, false);
+            continue;
         }
-        shared.seal_stats.pending.fetch_sub(1, Ordering::AcqRel);
-        shared.notify_sealed();
+        if let Err(e) = make_job_durable(storage, shared, &job) {
+            let _ = shared.poison(format!("sealing {} failed: {e}", job.name));
+            job_done(shared, false);
+            continue;
+        }
+        if let Err(crossbeam_channel::SendError(_)) = named.send(job) {
+            let _ = shared.poison("the sealer's naming thread stopped".into());
+            job_done(shared, false);
+        }
+    }
+}
+
+fn run_namer(storage: &dyn Storage, shared: &Shared, rx: &Receiver<SealJob>) {
+    let _ = crate::storage::idle_thread();
+    for job in rx {
+        let name = job.name.clone();
+        let sealed = shared.check_poison().is_ok()
+            && match name_job(storage, job) {
+                Ok(()) => true,
+                Err(e) => {
+                    let _ = shared.poison(format!("sealing {name} failed: {e}"));
+                    false
+                }
+            };
+        job_done(shared, sealed);
     }
 }
