@@ -239,8 +239,8 @@ fn a_next_segment_whose_header_never_became_durable_is_saved_and_removed() {
 }
 
 /// A writer that outruns its sealer waits at a rotation once
-/// [`MAX_PENDING_SEALS`] full segments are queued (and one is being
-/// sealed), and loses nothing.
+/// [`MAX_PENDING_SEALS`] full segments are queued (one more being named,
+/// one more made durable and waiting for the namer), and loses nothing.
 #[test]
 fn a_writer_that_outruns_the_sealer_waits_at_the_bound() {
     let st = MemStorage::new();
