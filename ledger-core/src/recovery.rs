@@ -191,20 +191,22 @@ pub(crate) fn recover(storage: &dyn Storage, layout: &Layout, capacity: u64) -> 
     })
 }
 
+/// Maps the segment file `name` for reading.
+fn map_named(storage: &dyn Storage, name: &str) -> Result<std::sync::Arc<dyn SegmentMap>> {
+    storage.map_segment(name).ctx("map", storage.path_of(name))
+}
+
+/// The header page of a mapped segment (shorter if the file is).
+fn header_page(map: &dyn SegmentMap) -> &[u8] {
+    let len = crate::segment::header::HEADER_LEN.min(map.len());
+    map.raw(crate::storage::TOKEN, 0, len).unwrap_or_default()
+}
+
 /// Whether the first page of `name` holds only zeros (a header that was
 /// never written durably).
 fn header_page_is_zero(storage: &dyn Storage, name: &str) -> Result<bool> {
-    let map = storage
-        .map_segment(name)
-        .ctx("map", storage.path_of(name))?;
-    let page = map
-        .raw(
-            crate::storage::TOKEN,
-            0,
-            crate::segment::header::HEADER_LEN.min(map.len()),
-        )
-        .unwrap_or_default();
-    Ok(page.iter().all(|&b| b == 0))
+    let map = map_named(storage, name)?;
+    Ok(header_page(map.as_ref()).iter().all(|&b| b == 0))
 }
 
 /// Saves a segment that holds nothing promised durable to a cut file and
@@ -246,18 +248,13 @@ fn discard(
 }
 
 /// Whether the segment file `name` (after a full segment without its
-/// footer) links to `state`, and promises nothing durable.
+/// footer) starts where `state` ends.
 fn later_links(storage: &dyn Storage, name: &str, state: &ChainState) -> Result<bool> {
-    let map = storage
-        .map_segment(name)
-        .ctx("map", storage.path_of(name))?;
-    let fixed = map
-        .raw(
-            crate::storage::TOKEN,
-            0,
-            crate::segment::header::WATERMARK_AT.min(map.len()),
-        )
-        .unwrap_or_default();
+    let map = map_named(storage, name)?;
+    let page = header_page(map.as_ref());
+    let fixed = page
+        .get(..crate::segment::header::WATERMARK_AT)
+        .unwrap_or(page);
     Ok(SegmentHeader::decode_fixed(fixed)
         .is_ok_and(|h| h.first_seq == state.next_seq && h.prev_hash == state.prev_hash))
 }
@@ -273,16 +270,8 @@ fn check_later_promise_nothing(
     seq: Seq,
 ) -> Result<()> {
     for (_, n) in later {
-        let map = storage.map_segment(n).ctx("map", storage.path_of(n))?;
-        let zero = map
-            .raw(
-                crate::storage::TOKEN,
-                0,
-                crate::segment::header::HEADER_LEN.min(map.len()),
-            )
-            .unwrap_or_default()
-            .iter()
-            .all(|&b| b == 0);
+        let map = map_named(storage, n)?;
+        let zero = header_page(map.as_ref()).iter().all(|&b| b == 0);
         let promised = match active::load_watermark(map.as_ref()) {
             _ if zero => false,
             Some(w) => w > crate::segment::header::HEADER_LEN as u64,

@@ -323,49 +323,42 @@ impl RawMap {
 /// thread of the engine that wakes up (the group-commit flusher, thousands
 /// of times a second with a waiter) waits for the scheduler's next tick
 /// instead of interrupting the writer on a busy core. It still gets its fair
-/// share of the CPU. Used by the flusher, the sealer, and the threads that
-/// prepare and pre-fault segments. Linux only; elsewhere nothing happens. Tested by
-/// `background_policy_applies_to_the_calling_thread_only`.
-#[cfg_attr(
-    target_os = "linux",
-    expect(unsafe_code, reason = "sched_setscheduler through libc")
-)]
+/// share of the CPU. Used by the flusher, the sealer, and the thread that
+/// creates the next segment. Linux only; elsewhere nothing happens. Tested
+/// by `background_policy_applies_to_the_calling_thread_only`.
 pub(crate) fn background_thread() -> io::Result<()> {
     #[cfg(target_os = "linux")]
-    {
-        let param = libc::sched_param { sched_priority: 0 };
-        // SAFETY: `param` is a valid, initialised `sched_param` that outlives
-        // the call, which only reads it; pid 0 names the calling thread (on
-        // Linux the policy is per thread), so no other thread is changed.
-        let rc = unsafe { libc::sched_setscheduler(0, libc::SCHED_BATCH, &param) };
-        if rc != 0 {
-            return Err(io::Error::last_os_error());
-        }
-    }
+    return set_policy(libc::SCHED_BATCH);
+    #[cfg(not(target_os = "linux"))]
     Ok(())
 }
 
 /// Marks the calling thread as idle work (`SCHED_IDLE`): it runs only on a
-/// core no other thread wants, so preparing segments and sealing never take
-/// the writer's core for a scheduler tick (measured: 4–12 ms stalls of the
-/// writer every few thousand appends while a segment was pre-faulted or
-/// hashed beside it on 2 cores). Whoever must wait for such a thread raises
-/// it first (see `writer::sealer::Urgency`), so it cannot starve a waiter.
-/// Linux only; elsewhere nothing happens.
-#[cfg_attr(
-    target_os = "linux",
-    expect(unsafe_code, reason = "sched_setscheduler through libc")
-)]
+/// core no other thread wants, so pre-faulting segments and hashing full
+/// ones never take the writer's core for a scheduler tick (measured: 4–12
+/// ms stalls of the writer every few thousand appends while a segment was
+/// pre-faulted or hashed beside it on 2 cores). Only for work nobody waits
+/// on (an unprivileged thread cannot leave the idle class again): the
+/// pre-faulting, which the writer stops rather than waits for, and the
+/// namer, which only a full backlog waits for. Linux only. Tested by
+/// `idle_policy_applies_to_the_calling_thread_only`.
 pub(crate) fn idle_thread() -> io::Result<()> {
     #[cfg(target_os = "linux")]
-    {
-        let param = libc::sched_param { sched_priority: 0 };
-        // SAFETY: as in `background_thread`: `param` outlives the call, which
-        // only reads it, and pid 0 names the calling thread alone.
-        let rc = unsafe { libc::sched_setscheduler(0, libc::SCHED_IDLE, &param) };
-        if rc != 0 {
-            return Err(io::Error::last_os_error());
-        }
+    return set_policy(libc::SCHED_IDLE);
+    #[cfg(not(target_os = "linux"))]
+    Ok(())
+}
+
+#[cfg(target_os = "linux")]
+#[expect(unsafe_code, reason = "sched_setscheduler through libc")]
+fn set_policy(policy: libc::c_int) -> io::Result<()> {
+    let param = libc::sched_param { sched_priority: 0 };
+    // SAFETY: `param` is a valid, initialised `sched_param` that outlives
+    // the call, which only reads it; pid 0 names the calling thread (on
+    // Linux the policy is per thread), so no other thread is changed.
+    let rc = unsafe { libc::sched_setscheduler(0, policy, &param) };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
     }
     Ok(())
 }
