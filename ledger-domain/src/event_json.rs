@@ -22,8 +22,8 @@ use serde::ser::{SerializeMap, Serializer};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use ledger_core::{ChainHash, HexError, Seq, Timestamp};
 use crate::events::{Event, EventKind};
+use ledger_core::{ChainHash, HexError, Seq, Timestamp};
 
 use crate::times::{parse_time, rfc3339, TimeError};
 
@@ -194,7 +194,8 @@ pub fn parse_line(line: &str) -> Result<InputEvent, LineError> {
 /// assert_eq!(parse_value(v).map(|i| i.event.kind().name()).ok(), Some("session_ended"));
 /// ```
 pub fn parse_value(value: Value) -> Result<InputEvent, LineError> {
-    let raw: RawLine = serde_json::from_value(value).map_err(|source| LineError::Json { source })?;
+    let raw: RawLine =
+        serde_json::from_value(value).map_err(|source| LineError::Json { source })?;
     parse_raw(raw)
 }
 
@@ -236,7 +237,15 @@ fn parse_raw(raw: RawLine) -> Result<InputEvent, LineError> {
 
 /// The event of kind `kind` whose fields are `data`.
 pub fn event_from_data(kind: EventKind, data: Value) -> Result<Event, serde_json::Error> {
-    use serde_json::from_value as v;
+    event_from_value(kind, &data)
+}
+
+/// The event of kind `kind` whose fields are `data`, read from a borrowed
+/// value (the caller keeps it, e.g. to say which field was refused).
+pub fn event_from_value(kind: EventKind, data: &Value) -> Result<Event, serde_json::Error> {
+    fn v<'a, T: Deserialize<'a>>(data: &'a Value) -> Result<T, serde_json::Error> {
+        T::deserialize(data)
+    }
     Ok(match kind {
         EventKind::SessionStarted => Event::SessionStarted(v(data)?),
         EventKind::SessionEnded => Event::SessionEnded(v(data)?),

@@ -21,7 +21,7 @@ use crate::ids::{OrderId, SessionId, TradeId};
 use crate::projections::Projections;
 use crate::replay::{self, ReplayOptions};
 use crate::snapshot::{self, SnapshotError, SnapshotKey};
-use crate::validate::{check_time, validate};
+use crate::validate::{check_time, validate, ValidationError};
 use ledger_core::Reader;
 use ledger_core::RecoveryReport;
 use ledger_core::{Entry, Receipt, Writer, WriterOptions};
@@ -205,11 +205,17 @@ impl TradingLedger {
             realized_pnl: Decimal::ZERO,
             order_id,
         };
-        if let Some(t) = self.projections.trades.get(&event.trade_id) {
-            event.symbol = t.symbol.clone();
-            if let Ok(pnl) = t.pnl_if_closed(price, fees) {
-                event.realized_pnl = pnl;
+        let Some(t) = self.projections.trades.get(&event.trade_id) else {
+            return Err(ValidationError {
+                kind: EventKind::TradeClosed,
+                field: "trade_id".into(),
+                reason: format!("no trade {} was opened", event.trade_id),
             }
+            .into());
+        };
+        event.symbol = t.symbol.clone();
+        if let Ok(pnl) = t.pnl_if_closed(price, fees) {
+            event.realized_pnl = pnl;
         }
         let pnl = event.realized_pnl;
         self.append_inner(time, &Event::TradeClosed(event))

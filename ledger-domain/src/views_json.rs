@@ -47,7 +47,11 @@ pub fn trade_story(p: &Projections, story: &TradeStory<'_>) -> serde_json::Value
 /// trades, closed trades and their net P&L, events not folded, positions,
 /// the latest value of each metric, risk events. `closed_net` is the checked
 /// sum of the closed trades' net P&L ([`crate::total_net_pnl`]).
-pub fn replay_state(p: &Projections, opts: &ReplayOptions, closed_net: Decimal) -> serde_json::Value {
+pub fn replay_state(
+    p: &Projections,
+    opts: &ReplayOptions,
+    closed_net: Decimal,
+) -> serde_json::Value {
     let counts: serde_json::Map<String, serde_json::Value> = EventKind::ALL
         .iter()
         .map(|k| (k.name().to_owned(), json!(p.count(*k))))

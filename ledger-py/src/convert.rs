@@ -35,13 +35,19 @@ fn datetime_type(py: Python<'_>) -> PyResult<&Bound<'_, PyType>> {
 
 fn utc(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
     let tz = UTC.get_or_try_init(py, || -> PyResult<PyObject> {
-        Ok(py.import("datetime")?.getattr("timezone")?.getattr("utc")?.unbind())
+        Ok(py
+            .import("datetime")?
+            .getattr("timezone")?
+            .getattr("utc")?
+            .unbind())
     })?;
     Ok(tz.bind(py))
 }
 
 fn float_refused(path: &str, obj: &Bound<'_, PyAny>) -> PyErr {
-    let shown = obj.repr().map_or_else(|_| "?".to_owned(), |r| r.to_string());
+    let shown = obj
+        .repr()
+        .map_or_else(|_| "?".to_owned(), |r| r.to_string());
     PyTypeError::new_err(format!(
         "{path}: a float ({shown}) is refused: binary floats cannot hold most decimal amounts \
          exactly (0.1 is stored as 0.1000000000000000055...), and the ledger keeps money exact; \
@@ -144,10 +150,7 @@ pub fn to_json(path: &str, obj: &Bound<'_, PyAny>) -> PyResult<Value> {
     )))
 }
 
-fn seq_to_json<'py>(
-    path: &str,
-    items: impl Iterator<Item = Bound<'py, PyAny>>,
-) -> PyResult<Value> {
+fn seq_to_json<'py>(path: &str, items: impl Iterator<Item = Bound<'py, PyAny>>) -> PyResult<Value> {
     items
         .enumerate()
         .map(|(i, v)| to_json(&format!("{path}[{i}]"), &v))
@@ -325,8 +328,9 @@ fn equity_curve<'py>(py: Python<'py>, items: &[Value]) -> PyResult<Bound<'py, Py
             Some([Value::Number(t), Value::String(amount)]) => {
                 let t = t.as_i64().map(Timestamp::from_nanos);
                 match t {
-                    Some(t) => PyTuple::new(py, [datetime_of(py, t)?, decimal_of(py, amount)?])?
-                        .into_any(),
+                    Some(t) => {
+                        PyTuple::new(py, [datetime_of(py, t)?, decimal_of(py, amount)?])?.into_any()
+                    }
                     None => to_py(py, item)?,
                 }
             }

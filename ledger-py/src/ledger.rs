@@ -208,7 +208,7 @@ impl Ledger {
         self.durability
     }
 
-    /// The ledger's unique id (64 hex digits).
+    /// The ledger's unique id (32 hex digits).
     #[getter]
     fn ledger_id(&self, py: Python<'_>) -> PyResult<String> {
         self.with_ledger(py, |l| Ok(l.writer().ledger_id().to_hex()))

@@ -60,7 +60,10 @@ impl Filters {
 
 enum Source {
     /// Through the index: the query re-run from the next sequence per batch.
-    Index { index: LedgerIndex, query: Query },
+    Index {
+        index: LedgerIndex,
+        query: Query,
+    },
     /// Every record of a window, streamed.
     Cursor {
         cursor: Cursor,
@@ -213,7 +216,7 @@ pub struct VerifyReport {
     /// Whether nothing is damaged.
     #[pyo3(get)]
     pub intact: bool,
-    /// The ledger's id (64 hex digits), when readable.
+    /// The ledger's id (32 hex digits), when readable.
     #[pyo3(get)]
     pub ledger_id: Option<String>,
     /// Segments read.

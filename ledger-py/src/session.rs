@@ -4,7 +4,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use ledger_core::{ChainHash, Receipt as CoreReceipt, Seq, Timestamp};
-use ledger_domain::event_json::event_from_data;
+use ledger_domain::event_json::event_from_value;
 use ledger_domain::{Decimal, EventKind, OrderId, SessionId, TradeId};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
@@ -125,6 +125,20 @@ fn pairs(name: &str, v: &Bound<'_, PyAny>) -> PyResult<Value> {
     Ok(Value::Array(out))
 }
 
+/// The first top-level amount of `data` that is not a decimal the ledger
+/// holds (serde's message does not name it).
+fn refused_amount(data: &Value) -> Option<String> {
+    let fields = data.as_object()?;
+    fields
+        .iter()
+        .find(|(k, v)| {
+            convert::DECIMAL_KEYS.contains(&k.as_str())
+                && (v.is_string() || v.is_number())
+                && serde_json::from_value::<Decimal>((*v).clone()).is_err()
+        })
+        .map(|(k, _)| k.clone())
+}
+
 impl Session {
     /// A session of `ledger`.
     pub fn new(
@@ -152,9 +166,13 @@ impl Session {
         time: Option<Timestamp>,
     ) -> PyResult<Receipt> {
         map.insert("session".into(), Value::String(self.id.as_str().to_owned()));
-        let event = event_from_data(kind, Value::Object(map)).map_err(|e| {
+        let data = Value::Object(map);
+        let event = event_from_value(kind, &data).map_err(|e| {
             let msg = e.to_string();
-            let field = field_of(&msg);
+            let mut field = field_of(&msg);
+            if field.is_empty() {
+                field = refused_amount(&data).unwrap_or_default();
+            }
             errors::validation(
                 py,
                 Some(kind),
@@ -201,14 +219,25 @@ impl Session {
                 }
             }
         }
+        // A log line or a metric without fields or tags has none.
+        match kind {
+            EventKind::System => {
+                map.entry("fields")
+                    .or_insert_with(|| Value::Array(Vec::new()));
+            }
+            EventKind::Metric => {
+                map.entry("tags")
+                    .or_insert_with(|| Value::Array(Vec::new()));
+            }
+            _ => {}
+        }
         self.append(py, kind, map, time)
     }
 }
 
 fn amount(py: Python<'_>, field: &str, v: &Bound<'_, PyAny>) -> PyResult<Decimal> {
-    serde_json::from_value(to_json(field, v)?).map_err(|e| {
-        errors::validation(py, Some(EventKind::TradeClosed), field, &e.to_string())
-    })
+    serde_json::from_value(to_json(field, v)?)
+        .map_err(|e| errors::validation(py, Some(EventKind::TradeClosed), field, &e.to_string()))
 }
 
 #[pymethods]
