@@ -104,8 +104,34 @@ pub fn timestamp(path: &str, obj: &Bound<'_, PyAny>) -> PyResult<Timestamp> {
     parse_time(&text).map_err(|e| PyValueError::new_err(format!("{path}: {e}")))
 }
 
+/// Where a value is, rendered only for an error message
+/// (`market.indicators[0].value`).
+#[derive(Clone, Copy)]
+enum Loc<'a> {
+    Top(&'a str),
+    Key(&'a Loc<'a>, &'a str),
+    Index(&'a Loc<'a>, usize),
+}
+
+impl Loc<'_> {
+    fn render(&self) -> String {
+        match self {
+            Loc::Top(s) => (*s).to_owned(),
+            Loc::Key(parent, k) => match parent.render() {
+                p if p.is_empty() => (*k).to_owned(),
+                p => format!("{p}.{k}"),
+            },
+            Loc::Index(parent, i) => format!("{}[{i}]", parent.render()),
+        }
+    }
+}
+
 /// The JSON value of a Python object; `path` names it in errors.
 pub fn to_json(path: &str, obj: &Bound<'_, PyAny>) -> PyResult<Value> {
+    value_at(Loc::Top(path), obj)
+}
+
+fn value_at(loc: Loc<'_>, obj: &Bound<'_, PyAny>) -> PyResult<Value> {
     if let Ok(s) = obj.downcast::<PyString>() {
         return Ok(Value::String(s.to_cow()?.into_owned()));
     }
@@ -126,53 +152,53 @@ pub fn to_json(path: &str, obj: &Bound<'_, PyAny>) -> PyResult<Value> {
         return Ok(Value::String(obj.str()?.to_cow()?.into_owned()));
     }
     if obj.is_instance_of::<PyFloat>() {
-        return Err(float_refused(path, obj));
+        return Err(float_refused(&loc.render(), obj));
     }
     let py = obj.py();
     if obj.is_instance(decimal_type(py)?)? {
-        return Ok(Value::String(decimal_text(path, obj)?));
+        return Ok(Value::String(decimal_text(&loc.render(), obj)?));
     }
     if obj.is_instance(datetime_type(py)?)? {
-        return Ok(Value::String(datetime_text(path, obj)?));
+        return Ok(Value::String(datetime_text(&loc.render(), obj)?));
     }
     if let Ok(d) = obj.downcast::<PyDict>() {
-        return dict_to_json(path, d).map(Value::Object);
+        return dict_at(loc, d).map(Value::Object);
     }
     if let Ok(l) = obj.downcast::<PyList>() {
-        return seq_to_json(path, l.iter());
+        return seq_at(loc, l.iter());
     }
     if let Ok(t) = obj.downcast::<PyTuple>() {
-        return seq_to_json(path, t.iter());
+        return seq_at(loc, t.iter());
     }
     Err(PyTypeError::new_err(format!(
-        "{path}: a {} cannot be stored; use str, int, decimal.Decimal, an aware datetime, bool, None, list or dict",
+        "{}: a {} cannot be stored; use str, int, decimal.Decimal, an aware datetime, bool, None, list or dict",
+        loc.render(),
         obj.get_type().name()?
     )))
 }
 
-fn seq_to_json<'py>(path: &str, items: impl Iterator<Item = Bound<'py, PyAny>>) -> PyResult<Value> {
+fn seq_at<'py>(loc: Loc<'_>, items: impl Iterator<Item = Bound<'py, PyAny>>) -> PyResult<Value> {
     items
         .enumerate()
-        .map(|(i, v)| to_json(&format!("{path}[{i}]"), &v))
+        .map(|(i, v)| value_at(Loc::Index(&loc, i), &v))
         .collect::<PyResult<Vec<_>>>()
         .map(Value::Array)
 }
 
 /// The JSON object of a `dict` with `str` keys.
 pub fn dict_to_json(path: &str, d: &Bound<'_, PyDict>) -> PyResult<Map<String, Value>> {
+    dict_at(Loc::Top(path), d)
+}
+
+fn dict_at(loc: Loc<'_>, d: &Bound<'_, PyDict>) -> PyResult<Map<String, Value>> {
     let mut m = Map::new();
     for (k, v) in d.iter() {
         let key = k
             .downcast::<PyString>()
-            .map_err(|_| PyTypeError::new_err(format!("{path}: keys must be str")))?
+            .map_err(|_| PyTypeError::new_err(format!("{}: keys must be str", loc.render())))?
             .to_cow()?
             .into_owned();
-        let inner = if path.is_empty() {
-            key.clone()
-        } else {
-            format!("{path}.{key}")
-        };
-        let value = to_json(&inner, &v)?;
+        let value = value_at(Loc::Key(&loc, &key), &v)?;
         m.insert(key, value);
     }
     Ok(m)

@@ -4,7 +4,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use ledger_core::{ChainHash, Receipt as CoreReceipt, Seq, Timestamp};
-use ledger_domain::event_json::event_from_value;
+use ledger_domain::event_json::event_from_data;
 use ledger_domain::{Decimal, EventKind, OrderId, SessionId, TradeId};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
@@ -164,14 +164,20 @@ impl Session {
         kind: EventKind,
         mut map: Map<String, Value>,
         time: Option<Timestamp>,
+        rebuild: impl FnOnce() -> Option<Value>,
     ) -> PyResult<Receipt> {
         map.insert("session".into(), Value::String(self.id.as_str().to_owned()));
         let data = Value::Object(map);
-        let event = event_from_value(kind, &data).map_err(|e| {
+        // Moved into the event (no copy of its text) on the fast path; on a
+        // refusal serde's message may not name the amount, so the data is
+        // rebuilt from the arguments then to find it.
+        let event = event_from_data(kind, data).map_err(|e| {
             let msg = e.to_string();
             let mut field = field_of(&msg);
             if field.is_empty() {
-                field = refused_amount(&data).unwrap_or_default();
+                field = rebuild()
+                    .and_then(|d| refused_amount(&d))
+                    .unwrap_or_default();
             }
             errors::validation(
                 py,
@@ -184,13 +190,11 @@ impl Session {
         Ok(Receipt::new(r, None))
     }
 
-    /// Logs an event of `kind` from keyword arguments.
-    fn log(
+    /// The event's fields and time from keyword arguments.
+    fn fields(
         &self,
-        py: Python<'_>,
-        kind: EventKind,
         kwargs: Option<&Bound<'_, PyDict>>,
-    ) -> PyResult<Receipt> {
+    ) -> PyResult<(Map<String, Value>, Option<Timestamp>)> {
         let mut map = Map::new();
         let mut time = None;
         if let Some(kw) = kwargs {
@@ -219,6 +223,17 @@ impl Session {
                 }
             }
         }
+        Ok((map, time))
+    }
+
+    /// Logs an event of `kind` from keyword arguments.
+    fn log(
+        &self,
+        py: Python<'_>,
+        kind: EventKind,
+        kwargs: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<Receipt> {
+        let (mut map, time) = self.fields(kwargs)?;
         // A log line or a metric without fields or tags has none.
         match kind {
             EventKind::System => {
@@ -231,7 +246,9 @@ impl Session {
             }
             _ => {}
         }
-        self.append(py, kind, map, time)
+        self.append(py, kind, map, time, || {
+            self.fields(kwargs).ok().map(|(m, _)| Value::Object(m))
+        })
     }
 }
 
@@ -272,7 +289,7 @@ impl Session {
             Value::String(self.config_digest.clone()),
         );
         map.insert("starting_equity".into(), self.equity.clone());
-        let r = self.append(py, EventKind::SessionStarted, map, time)?;
+        let r = self.append(py, EventKind::SessionStarted, map, time, || None)?;
         self.started.store(true, Ordering::Release);
         Ok(r)
     }
@@ -291,7 +308,7 @@ impl Session {
             .transpose()?;
         let mut map = Map::new();
         map.insert("reason".into(), Value::String(reason.to_owned()));
-        self.append(py, EventKind::SessionEnded, map, time)
+        self.append(py, EventKind::SessionEnded, map, time, || None)
     }
 
     fn __enter__(slf: Py<Self>, py: Python<'_>) -> PyResult<Py<Self>> {
