@@ -21,7 +21,7 @@ use crate::ids::{OrderId, SessionId, TradeId};
 use crate::projections::Projections;
 use crate::replay::{self, ReplayOptions};
 use crate::snapshot::{self, SnapshotError, SnapshotKey};
-use crate::validate::{check_time, validate};
+use crate::validate::{check_time, validate, ValidationError};
 use ledger_core::Reader;
 use ledger_core::RecoveryReport;
 use ledger_core::{Entry, Receipt, Writer, WriterOptions};
@@ -179,6 +179,47 @@ impl TradingLedger {
         self.projections
             .apply_ref(receipt.seq, receipt.chain_hash, receipt.timestamp, event);
         Ok(receipt)
+    }
+
+    /// Closes trade `trade_id` of `session` at `price` with `fees`: the
+    /// ledger computes its realized P&L from the trade's fills (net of every
+    /// fill's fees, `docs/REPORT.md`), appends the `trade_closed` event and
+    /// returns its receipt with the P&L; `time` as in [`Self::append_at`]
+    /// (`None`: now). An unknown or closed trade is
+    /// refused by validation, which names the reason.
+    pub fn close_trade(
+        &mut self,
+        session: SessionId,
+        trade_id: TradeId,
+        price: Decimal,
+        fees: Decimal,
+        order_id: Option<OrderId>,
+        time: Option<Timestamp>,
+    ) -> Result<(Receipt, Decimal), DomainError> {
+        let mut event = TradeClosed {
+            session,
+            trade_id,
+            symbol: Default::default(),
+            price,
+            fees,
+            realized_pnl: Decimal::ZERO,
+            order_id,
+        };
+        let Some(t) = self.projections.trades.get(&event.trade_id) else {
+            return Err(ValidationError {
+                kind: EventKind::TradeClosed,
+                field: "trade_id".into(),
+                reason: format!("no trade {} was opened", event.trade_id),
+            }
+            .into());
+        };
+        event.symbol = t.symbol.clone();
+        if let Ok(pnl) = t.pnl_if_closed(price, fees) {
+            event.realized_pnl = pnl;
+        }
+        let pnl = event.realized_pnl;
+        self.append_inner(time, &Event::TradeClosed(event))
+            .map(|r| (r, pnl))
     }
 
     /// Saves a snapshot of the views, authenticated with the snapshot key
@@ -348,27 +389,8 @@ impl SessionLogger {
         order_id: Option<OrderId>,
     ) -> Result<(Receipt, Decimal), DomainError> {
         let trade_id = trade_id.into();
-        self.ledger.with(|l| {
-            let mut event = TradeClosed {
-                session: self.session.clone(),
-                trade_id,
-                symbol: Default::default(),
-                price,
-                fees,
-                realized_pnl: Decimal::ZERO,
-                order_id,
-            };
-            // An unknown or closed trade is refused by validation below,
-            // which names the reason.
-            if let Some(t) = l.projections().trades.get(&event.trade_id) {
-                event.symbol = t.symbol.clone();
-                if let Ok(pnl) = t.pnl_if_closed(price, fees) {
-                    event.realized_pnl = pnl;
-                }
-            }
-            let pnl = event.realized_pnl;
-            l.append(&Event::TradeClosed(event)).map(|r| (r, pnl))
-        })
+        self.ledger
+            .with(|l| l.close_trade(self.session.clone(), trade_id, price, fees, order_id, None))
     }
 
     /// Logs a position snapshot.

@@ -33,6 +33,11 @@
 //! - `tracing_layer` (cargo feature `tracing`): records an engine's
 //!   `tracing` events as system events.
 //!
+//! - [`event_json`]: the JSON line form of an event (`docs/EVENTS.md`),
+//!   written by `ledger export` and read by `ledger append` and the Python
+//!   package; [`times`]: RFC 3339 times in and out; [`views_json`]: the
+//!   JSON objects of the replayed state and of a verification.
+//!
 //! The JSON form of every event is in `docs/EVENTS.md`.
 //!
 //! ```
@@ -73,6 +78,7 @@
 pub mod codec;
 mod decimal;
 mod error;
+pub mod event_json;
 mod events;
 mod ids;
 mod index;
@@ -81,11 +87,13 @@ mod projections;
 pub mod replay;
 pub mod report;
 pub mod snapshot;
+pub mod times;
 #[cfg(feature = "tracing")]
 pub mod tracing_layer;
 mod trade;
 mod validate;
 pub mod view;
+pub mod views_json;
 
 pub use codec::{decode, encode, DecodeError, EncodeError, TradingUpcaster};
 pub use decimal::{Decimal, DecimalError};

@@ -69,7 +69,6 @@ pub mod checkpoint_cmd;
 pub mod cli;
 pub mod demo;
 pub mod error;
-pub mod event_json;
 pub mod exit;
 pub mod export_cmd;
 pub mod html;
@@ -88,10 +87,15 @@ pub mod sim;
 pub mod stats_cmd;
 pub mod summary;
 pub mod tail_cmd;
-pub mod times;
 pub mod verify_cmd;
 
 use std::io::Write;
+
+/// The JSON line form of an event, now in the domain crate (the Python
+/// package reads it too).
+pub use ledger_domain::event_json;
+/// Times on the command line and in exports, now in the domain crate.
+pub use ledger_domain::times;
 
 pub use error::ToolError;
 

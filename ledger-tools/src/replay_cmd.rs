@@ -8,8 +8,9 @@ use std::io::Write;
 use std::path::Path;
 
 use ledger_core::{Reader, Seq};
-use ledger_domain::{replay, Decimal, EventKind, Projections, ReplayOptions, SessionId, TradeId};
-use serde_json::json;
+use ledger_domain::{
+    replay, views_json, Decimal, EventKind, Projections, ReplayOptions, SessionId, TradeId,
+};
 
 use crate::cli::ReplayArgs;
 use crate::error::{finish, ToolError};
@@ -17,7 +18,6 @@ use crate::exit::Exit;
 use crate::human::time;
 use crate::report_fmt::trade_story;
 use crate::summary::name;
-use crate::times::rfc3339;
 
 /// Runs `ledger replay` on `dir`.
 pub fn run(dir: &Path, args: &ReplayArgs, out: &mut dyn Write) -> Result<Exit, ToolError> {
@@ -45,12 +45,7 @@ pub fn run(dir: &Path, args: &ReplayArgs, out: &mut dyn Write) -> Result<Exit, T
             )));
         };
         let written = if args.json {
-            let v = json!({
-                "last": last_json(&p),
-                "trade": story.trade,
-                "decision": story.decision,
-                "executions": story.executions,
-            });
+            let v = views_json::trade_story(&p, &story);
             writeln!(out, "{v:#}")
         } else {
             writeln!(out, "as of {point}:").and_then(|()| write!(out, "{}", trade_story(&story)))
@@ -67,113 +62,22 @@ pub fn run(dir: &Path, args: &ReplayArgs, out: &mut dyn Write) -> Result<Exit, T
     finish(Exit::Success, written)
 }
 
-fn last_json(p: &Projections) -> serde_json::Value {
-    match p.last {
-        Some((seq, hash, t)) => json!({
-            "seq": seq.get(),
-            "chain_hash": hash.to_hex(),
-            "time": rfc3339(t),
-        }),
-        None => serde_json::Value::Null,
-    }
-}
-
 fn sorted_sessions(p: &Projections) -> Vec<(&SessionId, &ledger_domain::SessionView)> {
     let mut v: Vec<_> = p.sessions.iter().collect();
     v.sort_by_key(|(id, s)| (s.span.map(|x| x.0), (*id).clone()));
     v
 }
 
-/// The state as one JSON object.
+/// The state as one JSON object ([`ledger_domain::views_json::replay_state`]).
 /// `closed_net` is the checked sum of the closed trades' net P&L
 /// ([`ledger_domain::total_net_pnl`]).
 pub fn state_json(p: &Projections, args: &ReplayArgs, closed_net: Decimal) -> serde_json::Value {
-    let counts: serde_json::Map<String, serde_json::Value> = EventKind::ALL
-        .iter()
-        .map(|k| (k.name().to_owned(), json!(p.count(*k))))
-        .collect();
-    let sessions: Vec<_> = sorted_sessions(p)
-        .into_iter()
-        .map(|(id, s)| {
-            json!({
-                "session": id.as_str(),
-                "started": s.started.as_ref().map(|a| rfc3339(a.time)),
-                "engine_version": s.started.as_ref().map(|a| a.event.engine_version.clone()),
-                "starting_equity": s.started.as_ref().map(|a| a.event.starting_equity),
-                "ended": s.ended.as_ref().map(|a| rfc3339(a.time)),
-                "end_reason": s.ended.as_ref().map(|a| a.event.reason.clone()),
-                "events": s.events,
-                "first_time": s.span.map(|x| rfc3339(x.0)),
-                "last_time": s.span.map(|x| rfc3339(x.1)),
-            })
-        })
-        .collect();
-    let open: Vec<_> = p
-        .open_trades()
-        .into_iter()
-        .map(|t| {
-            json!({
-                "trade_id": t.trade_id.as_str(),
-                "session": t.session.as_str(),
-                "symbol": t.symbol.as_str(),
-                "direction": t.direction,
-                "open_qty": t.open_qty,
-                "avg_entry": t.avg_entry,
-                "realized_gross": t.realized_gross,
-                "fees": t.fees,
-                "decision_id": t.decision_id.as_ref().map(|d| d.as_str()),
-                "opened_seq": t.opened.0.get(),
-                "opened_time": rfc3339(t.opened.1),
-            })
-        })
-        .collect();
-    let closed = p.closed_trades();
-    let unfolded: Vec<_> = p
-        .unfolded
-        .iter()
-        .map(|u| json!({"seq": u.seq.get(), "kind": u.kind.name(), "reason": u.reason}))
-        .collect();
-    let positions: Vec<_> = p
-        .positions
-        .iter()
-        .filter_map(|(sym, v)| v.current().map(|c| (sym, c)))
-        .map(|(sym, c)| {
-            json!({
-                "symbol": sym.as_str(),
-                "qty": c.qty,
-                "avg_entry": c.avg_entry,
-                "mark": c.mark,
-                "unrealized_pnl": c.unrealized_pnl,
-                "realized_pnl": c.realized_pnl,
-                "seq": c.seq.get(),
-                "time": rfc3339(c.time),
-            })
-        })
-        .collect();
-    let metrics: Vec<_> = p
-        .metrics
-        .iter()
-        .filter_map(|(name, m)| m.points.last().map(|pt| (name, pt)))
-        .map(|(name, (seq, t, v))| {
-            json!({ "name": name, "value": v, "seq": seq.get(), "time": rfc3339(*t) })
-        })
-        .collect();
-    json!({
-        "last": last_json(p),
-        "until_seq": args.until_seq,
-        "until": args.until.map(rfc3339),
-        "session": args.session,
-        "events": p.total_events(),
-        "counts": counts,
-        "sessions": sessions,
-        "open_trades": open,
-        "closed_trades": closed.len(),
-        "closed_net_pnl": closed_net,
-        "unfolded": unfolded,
-        "positions": positions,
-        "metrics": metrics,
-        "risk_events": p.risk.len(),
-    })
+    let opts = ReplayOptions {
+        until_seq: args.until_seq.map(Seq::new),
+        until_time: args.until,
+        session: args.session.as_deref().map(SessionId::from),
+    };
+    views_json::replay_state(p, &opts, closed_net)
 }
 
 fn write_state(

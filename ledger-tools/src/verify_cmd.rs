@@ -108,40 +108,11 @@ pub fn run(dir: &Path, args: &VerifyArgs, out: &mut dyn Write) -> Result<Exit, T
     finish(exit, written)
 }
 
-/// The report as one JSON object: `ledger_id`, `segments`, `records`,
-/// `bytes`, `head` (`seq`, `chain_hash`, `timestamp_ns`, or null), `intact`,
-/// `checkpoint_ok` (null without a checkpoint) and `findings` (`kind`,
-/// `segment`, `offset`, `seq`, `detail`). `ledger verify --json` adds
-/// `index_files`, and with `--previous` a `provenance` object (`previous`,
-/// `holds`, `problems`).
+/// The report as one JSON object ([`ledger_domain::views_json::verify_report`]);
+/// `ledger verify --json` adds `index_files`, and with `--previous` a
+/// `provenance` object (`previous`, `holds`, `problems`).
 pub fn to_json(report: &VerifyReport) -> serde_json::Value {
-    let findings: Vec<_> = report
-        .findings
-        .iter()
-        .map(|f| {
-            serde_json::json!({
-                "kind": f.kind.as_str(),
-                "segment": f.segment,
-                "offset": f.offset,
-                "seq": f.seq.map(|s| s.get()),
-                "detail": f.detail,
-            })
-        })
-        .collect();
-    serde_json::json!({
-        "ledger_id": report.ledger_id.map(|id| id.to_hex()),
-        "segments": report.segments,
-        "records": report.records,
-        "bytes": report.bytes,
-        "head": report.head.map(|h| serde_json::json!({
-            "seq": h.seq.get(),
-            "chain_hash": h.chain_hash.to_hex(),
-            "timestamp_ns": h.timestamp.as_nanos(),
-        })),
-        "intact": report.is_intact(),
-        "checkpoint_ok": report.checkpoint_ok,
-        "findings": findings,
-    })
+    ledger_domain::views_json::verify_report(report)
 }
 
 /// The provenance problems, one a line, then whether the link to

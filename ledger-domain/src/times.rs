@@ -35,7 +35,7 @@ pub enum TimeError {
 /// UTC). The error says what was expected; clap adds which argument it was.
 ///
 /// ```
-/// use ledger_tools::times::{parse_time, TimeError};
+/// use ledger_domain::times::{parse_time, TimeError};
 /// let t = parse_time("2026-01-05T14:30:00.000000001Z").unwrap();
 /// assert_eq!(t.as_nanos(), 1_767_623_400_000_000_001);
 /// assert_eq!(parse_time("2026-01-05").unwrap().as_nanos(), 1_767_571_200_000_000_000);
@@ -63,7 +63,7 @@ pub fn parse_time(s: &str) -> Result<Timestamp, TimeError> {
 ///
 /// ```
 /// use ledger_core::Timestamp;
-/// use ledger_tools::times::{parse_time, rfc3339};
+/// use ledger_domain::times::{parse_time, rfc3339};
 /// let t = Timestamp::from_nanos(1_767_623_400_123_456_789);
 /// assert_eq!(rfc3339(t), "2026-01-05T14:30:00.123456789Z");
 /// assert_eq!(parse_time(&rfc3339(t)), Ok(t));
