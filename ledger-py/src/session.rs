@@ -13,6 +13,7 @@ use serde_json::{Map, Value};
 
 use crate::convert::{self, timestamp, to_json};
 use crate::errors::{self, field_of};
+use crate::fast;
 use crate::ledger::Ledger;
 
 /// What an append returns: the record's `seq`, `chain_hash` (64 hex
@@ -233,6 +234,12 @@ impl Session {
         kind: EventKind,
         kwargs: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Receipt> {
+        if let Some((event, time)) = kwargs.and_then(|kw| fast::event(kind, &self.id, kw)) {
+            let r = self.ledger.get().append_event(py, time, event)?;
+            return Ok(Receipt::new(r, None));
+        }
+        // Whatever the fast path does not take, this path takes or refuses
+        // with the message naming the field.
         let (mut map, time) = self.fields(kwargs)?;
         // A log line or a metric without fields or tags has none.
         match kind {
