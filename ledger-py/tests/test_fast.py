@@ -99,3 +99,16 @@ def test_unusual_arguments_are_refused_as_before(path):
         with pytest.raises(TypeError, match="positional"):
             s.metric("m")
         assert ledger.head is None or ledger.head.seq == 0
+
+
+def test_the_instance_methods_and_the_class_methods_agree(path):
+    with tradeledger.Ledger.open(path) as ledger:
+        s = ledger.session("s1")
+        s.metric(name="m", value="1", tags={"w": "s"})
+        tradeledger.Session.metric(s, name="m", value="1", tags={"w": "s"})
+        a, b = (e["data"] for e in ledger.events(kind="metric"))
+        assert a == b
+        with pytest.raises(TypeError, match=r"Session\.metric\(\) takes 0 positional arguments"):
+            s.metric("m")
+        with pytest.raises(TypeError, match=r"Session\.metric\(\) takes 0 positional arguments"):
+            tradeledger.Session.metric(s, "m")
