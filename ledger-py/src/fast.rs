@@ -29,9 +29,11 @@ trait Fast: Sized {
     fn fast(v: &Bound<'_, PyAny>) -> Option<Self>;
 }
 
-/// `f` of the text of an exact `str`.
+/// `f` of the text of an exact `str`, read in place from its UTF-8 bytes
+/// object (no `String` made for text that is only parsed).
 fn with_str<R>(v: &Bound<'_, PyAny>, f: impl FnOnce(&str) -> Option<R>) -> Option<R> {
-    f(&v.downcast_exact::<PyString>().ok()?.to_cow().ok()?)
+    let utf8 = v.downcast_exact::<PyString>().ok()?.encode_utf8().ok()?;
+    f(std::str::from_utf8(utf8.as_bytes()).ok()?)
 }
 
 impl Fast for String {
