@@ -274,26 +274,36 @@ impl FromStr for Decimal {
         if frac.len() > Self::DIGITS as usize {
             return Err(err("more than 8 digits after the decimal point"));
         }
-        // Accumulated as a negative number, whose range is one larger, so
-        // that the smallest value (`i128::MIN` units) parses too and every
-        // value this type displays parses back.
-        let mut units: i128 = 0;
-        for b in int.bytes() {
-            units = units
-                .checked_mul(10)
-                .and_then(|u| u.checked_sub(i128::from(b - b'0')))
-                .ok_or_else(|| err("out of range"))?;
+        // The fraction as units: at most 8 digits, so it fits a u64.
+        let mut frac_units: u64 = 0;
+        for b in frac.bytes() {
+            frac_units = frac_units * 10 + u64::from(b - b'0');
         }
-        units = units
-            .checked_mul(Self::SCALE)
-            .ok_or_else(|| err("out of range"))?;
-        let mut frac_units: i128 = 0;
-        for (i, b) in frac.bytes().enumerate() {
-            frac_units += i128::from(b - b'0') * 10i128.pow(Self::DIGITS - 1 - i as u32);
-        }
-        let units = units
-            .checked_sub(frac_units)
-            .ok_or_else(|| err("out of range"))?;
+        frac_units *= 10u64.pow(Self::DIGITS - frac.len() as u32);
+        let units = if int.len() <= 18 {
+            // Up to 18 digits fit a u64, and their units an i128 (the
+            // common case, without 128-bit arithmetic per digit).
+            let mut whole: u64 = 0;
+            for b in int.bytes() {
+                whole = whole * 10 + u64::from(b - b'0');
+            }
+            -(i128::from(whole) * Self::SCALE + i128::from(frac_units))
+        } else {
+            // Accumulated as a negative number, whose range is one larger,
+            // so that the smallest value (`i128::MIN` units) parses too and
+            // every value this type displays parses back.
+            let mut units: i128 = 0;
+            for b in int.bytes() {
+                units = units
+                    .checked_mul(10)
+                    .and_then(|u| u.checked_sub(i128::from(b - b'0')))
+                    .ok_or_else(|| err("out of range"))?;
+            }
+            units
+                .checked_mul(Self::SCALE)
+                .and_then(|u| u.checked_sub(i128::from(frac_units)))
+                .ok_or_else(|| err("out of range"))?
+        };
         let value = if neg {
             units
         } else {
@@ -398,6 +408,33 @@ mod tests {
             .replace(".84105728", ".84105729")
             .parse::<Decimal>()
             .is_err());
+    }
+
+    /// Integer parts of up to 18 digits take the 64-bit path, longer ones
+    /// the 128-bit one: both give the same units around the boundary.
+    #[test]
+    fn short_and_long_integer_parts_parse_alike() {
+        const S: i128 = Decimal::SCALE;
+        let cases = [
+            (
+                "999999999999999999.99999999",
+                999_999_999_999_999_999 * S + 99_999_999,
+            ),
+            (
+                "1000000000000000000.5",
+                1_000_000_000_000_000_000 * S + 50_000_000,
+            ),
+            (
+                "-0999999999999999999.1",
+                -(999_999_999_999_999_999 * S + 10_000_000),
+            ),
+            ("+.5", 50_000_000),
+            ("7.", 700_000_000),
+            ("-0.00000001", -1),
+        ];
+        for (text, units) in cases {
+            assert_eq!(text.parse::<Decimal>(), Ok(Decimal(units)), "{text}");
+        }
     }
 
     fn d(s: &str) -> Decimal {

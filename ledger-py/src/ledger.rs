@@ -250,24 +250,25 @@ impl Ledger {
     /// context manager it writes `session_started` on entry and
     /// `session_ended` on exit; `start()` and `end()` do it by hand.
     #[pyo3(signature = (session_id, starting_equity = None, engine_version = "tradeledger", config_digest = ""))]
-    fn session(
-        slf: &Bound<'_, Self>,
+    fn session<'py>(
+        slf: &Bound<'py, Self>,
         session_id: &str,
         starting_equity: Option<&Bound<'_, PyAny>>,
         engine_version: &str,
         config_digest: &str,
-    ) -> PyResult<Session> {
+    ) -> PyResult<Bound<'py, Session>> {
         let equity = match starting_equity {
             Some(v) => convert::to_json("starting_equity", v)?,
             None => serde_json::Value::String("0".into()),
         };
-        Session::new(
+        let session = Session::new(
             slf.clone().unbind(),
             session_id,
             equity,
             engine_version,
             config_digest,
-        )
+        )?;
+        Session::install(Bound::new(slf.py(), session)?)
     }
 
     /// Appends one event given in the JSON-line form of `docs/EVENTS.md`:

@@ -47,6 +47,7 @@
 
 mod convert;
 mod errors;
+mod fast;
 mod ledger;
 mod read;
 mod session;

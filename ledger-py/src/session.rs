@@ -1,18 +1,21 @@
 //! `Session`: one method per event kind, keyword arguments named as the
 //! fields of `docs/EVENTS.md`; `Receipt`: what an append returns.
 
+use std::ffi::CStr;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use ledger_core::{ChainHash, Receipt as CoreReceipt, Seq, Timestamp};
 use ledger_domain::event_json::event_from_data;
 use ledger_domain::{Decimal, EventKind, OrderId, SessionId, TradeId};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyString};
+use pyo3::types::{PyCFunction, PyDict, PyString, PyTuple};
 use serde_json::{Map, Value};
 
 use crate::convert::{self, timestamp, to_json};
 use crate::errors::{self, field_of};
+use crate::fast;
 use crate::ledger::Ledger;
 
 /// What an append returns: the record's `seq`, `chain_hash` (64 hex
@@ -93,10 +96,15 @@ impl Receipt {
 /// arguments (the session is filled in), plus `time=` (an aware datetime;
 /// default: now), and returns a `Receipt`. Amounts are `str`, `int` or
 /// `Decimal`; a `float` raises TypeError.
-#[pyclass(frozen, module = "tradeledger")]
+///
+/// Each instance also holds, in its `__dict__`, the event methods as plain
+/// callables of the keyword arguments (see [`Session::install`]): those are
+/// what `session.decision` finds, and they reach [`fast`] with the
+/// caller's keyword dict as it is; the class's methods below do the same
+/// work after PyO3 has copied the arguments into a new dict.
+#[pyclass(frozen, dict, module = "tradeledger")]
 pub struct Session {
-    ledger: Py<Ledger>,
-    id: SessionId,
+    w: Arc<Writer>,
     equity: Value,
     engine_version: String,
     config_digest: String,
@@ -149,8 +157,10 @@ impl Session {
         config_digest: &str,
     ) -> PyResult<Self> {
         Ok(Session {
-            ledger,
-            id: SessionId::from(id),
+            w: Arc::new(Writer {
+                ledger,
+                id: SessionId::from(id),
+            }),
             equity,
             engine_version: engine_version.to_owned(),
             config_digest: config_digest.to_owned(),
@@ -158,6 +168,54 @@ impl Session {
         })
     }
 
+    /// `session` with its event methods installed in its `__dict__`: for
+    /// each, a function of the keyword arguments that holds the ledger and
+    /// the session id (not the session: no reference cycle).
+    pub fn install(session: Bound<'_, Session>) -> PyResult<Bound<'_, Session>> {
+        let py = session.py();
+        for (name, cname, kind) in METHODS {
+            let w = Arc::clone(&session.get().w);
+            let f = PyCFunction::new_closure(
+                py,
+                Some(cname),
+                Some(c"An event method of this session: see the Session class's method of this name."),
+                move |args: &Bound<'_, PyTuple>, kwargs: Option<&Bound<'_, PyDict>>| {
+                    if !args.is_empty() {
+                        let n = args.len();
+                        return Err(PyTypeError::new_err(format!(
+                            "Session.{name}() takes 0 positional arguments but {n} {} given",
+                            if n == 1 { "was" } else { "were" }
+                        )));
+                    }
+                    w.log(args.py(), kind, kwargs)
+                },
+            )?;
+            session.setattr(name, f)?;
+        }
+        Ok(session)
+    }
+}
+
+/// The event methods that take keyword arguments, with their kinds.
+const METHODS: [(&str, &CStr, EventKind); 9] = [
+    ("decision", c"decision", EventKind::Decision),
+    ("execution", c"execution", EventKind::Execution),
+    ("open_trade", c"open_trade", EventKind::TradeOpened),
+    ("fill_trade", c"fill_trade", EventKind::TradeFilled),
+    ("position", c"position", EventKind::PositionSnapshot),
+    ("risk", c"risk", EventKind::Risk),
+    ("system", c"system", EventKind::System),
+    ("metric", c"metric", EventKind::Metric),
+    ("audit", c"audit", EventKind::Audit),
+];
+
+/// What a session's appends need: the ledger and the session id.
+struct Writer {
+    ledger: Py<Ledger>,
+    id: SessionId,
+}
+
+impl Writer {
     fn append(
         &self,
         py: Python<'_>,
@@ -233,6 +291,12 @@ impl Session {
         kind: EventKind,
         kwargs: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Receipt> {
+        if let Some((event, time)) = kwargs.and_then(|kw| fast::event(kind, &self.id, kw)) {
+            let r = self.ledger.get().append_event(py, time, event)?;
+            return Ok(Receipt::new(r, None));
+        }
+        // Whatever the fast path does not take, this path takes or refuses
+        // with the message naming the field.
         let (mut map, time) = self.fields(kwargs)?;
         // A log line or a metric without fields or tags has none.
         match kind {
@@ -262,13 +326,13 @@ impl Session {
     /// The session id.
     #[getter]
     fn id(&self) -> &str {
-        self.id.as_str()
+        self.w.id.as_str()
     }
 
     /// The ledger the session writes to.
     #[getter]
     fn ledger(&self, py: Python<'_>) -> Py<Ledger> {
-        self.ledger.clone_ref(py)
+        self.w.ledger.clone_ref(py)
     }
 
     /// Writes `session_started` (engine version, config digest, starting
@@ -289,7 +353,9 @@ impl Session {
             Value::String(self.config_digest.clone()),
         );
         map.insert("starting_equity".into(), self.equity.clone());
-        let r = self.append(py, EventKind::SessionStarted, map, time, || None)?;
+        let r = self
+            .w
+            .append(py, EventKind::SessionStarted, map, time, || None)?;
         self.started.store(true, Ordering::Release);
         Ok(r)
     }
@@ -308,7 +374,8 @@ impl Session {
             .transpose()?;
         let mut map = Map::new();
         map.insert("reason".into(), Value::String(reason.to_owned()));
-        self.append(py, EventKind::SessionEnded, map, time, || None)
+        self.w
+            .append(py, EventKind::SessionEnded, map, time, || None)
     }
 
     fn __enter__(slf: Py<Self>, py: Python<'_>) -> PyResult<Py<Self>> {
@@ -343,7 +410,7 @@ impl Session {
     /// `indicators`: a list of `{name, value}`).
     #[pyo3(signature = (**fields))]
     fn decision(&self, py: Python<'_>, fields: Option<&Bound<'_, PyDict>>) -> PyResult<Receipt> {
-        self.log(py, EventKind::Decision, fields)
+        self.w.log(py, EventKind::Decision, fields)
     }
 
     /// An order's result: `order_id`, `decision_id`, `symbol`, `side`,
@@ -352,21 +419,21 @@ impl Session {
     /// `error`.
     #[pyo3(signature = (**fields))]
     fn execution(&self, py: Python<'_>, fields: Option<&Bound<'_, PyDict>>) -> PyResult<Receipt> {
-        self.log(py, EventKind::Execution, fields)
+        self.w.log(py, EventKind::Execution, fields)
     }
 
     /// A trade opened: `trade_id`, `symbol`, `direction` (`long`,
     /// `short`), `qty`, `price`, `fees`, `decision_id`, `order_id`.
     #[pyo3(signature = (**fields))]
     fn open_trade(&self, py: Python<'_>, fields: Option<&Bound<'_, PyDict>>) -> PyResult<Receipt> {
-        self.log(py, EventKind::TradeOpened, fields)
+        self.w.log(py, EventKind::TradeOpened, fields)
     }
 
     /// A further fill: `trade_id`, `symbol`, `effect` (`increase`,
     /// `reduce`), `qty`, `price`, `fees`, `order_id`.
     #[pyo3(signature = (**fields))]
     fn fill_trade(&self, py: Python<'_>, fields: Option<&Bound<'_, PyDict>>) -> PyResult<Receipt> {
-        self.log(py, EventKind::TradeFilled, fields)
+        self.w.log(py, EventKind::TradeFilled, fields)
     }
 
     /// Closes trade `trade_id` at `price` with `fees`; the ledger computes
@@ -391,10 +458,10 @@ impl Session {
             .filter(|t| !t.is_none())
             .map(|t| timestamp("time", t))
             .transpose()?;
-        let session = self.id.clone();
+        let session = self.w.id.clone();
         let trade = TradeId::new(trade_id);
         let order = order_id.map(OrderId::new);
-        let (r, pnl) = self.ledger.get().with_ledger(py, move |l| {
+        let (r, pnl) = self.w.ledger.get().with_ledger(py, move |l| {
             l.close_trade(session, trade, price, fees, order, time)
         })?;
         Ok(Receipt::new(r, Some(pnl)))
@@ -404,14 +471,14 @@ impl Session {
     /// `avg_entry`, `mark`, `unrealized_pnl`, `realized_pnl`.
     #[pyo3(signature = (**fields))]
     fn position(&self, py: Python<'_>, fields: Option<&Bound<'_, PyDict>>) -> PyResult<Receipt> {
-        self.log(py, EventKind::PositionSnapshot, fields)
+        self.w.log(py, EventKind::PositionSnapshot, fields)
     }
 
     /// A risk event: `rule`, `severity` (`info`, `warning`, `critical`),
     /// `limit`, `observed`, `action`.
     #[pyo3(signature = (**fields))]
     fn risk(&self, py: Python<'_>, fields: Option<&Bound<'_, PyDict>>) -> PyResult<Receipt> {
-        self.log(py, EventKind::Risk, fields)
+        self.w.log(py, EventKind::Risk, fields)
     }
 
     /// A system event: `component`, `level` (`trace`, `debug`, `info`,
@@ -419,26 +486,26 @@ impl Session {
     /// value}`; values become text).
     #[pyo3(signature = (**fields))]
     fn system(&self, py: Python<'_>, fields: Option<&Bound<'_, PyDict>>) -> PyResult<Receipt> {
-        self.log(py, EventKind::System, fields)
+        self.w.log(py, EventKind::System, fields)
     }
 
     /// A metric: `name`, `value`, `tags` (a dict or a list of `{key,
     /// value}`).
     #[pyo3(signature = (**fields))]
     fn metric(&self, py: Python<'_>, fields: Option<&Bound<'_, PyDict>>) -> PyResult<Receipt> {
-        self.log(py, EventKind::Metric, fields)
+        self.w.log(py, EventKind::Metric, fields)
     }
 
     /// An operator's action: `who`, `action`, `target`, `reason`.
     #[pyo3(signature = (**fields))]
     fn audit(&self, py: Python<'_>, fields: Option<&Bound<'_, PyDict>>) -> PyResult<Receipt> {
-        self.log(py, EventKind::Audit, fields)
+        self.w.log(py, EventKind::Audit, fields)
     }
 
     fn __repr__(&self) -> String {
         format!(
             "<tradeledger.Session {} (started: {})>",
-            self.id,
+            self.w.id,
             self.started.load(Ordering::Acquire)
         )
     }
