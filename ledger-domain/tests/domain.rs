@@ -53,7 +53,11 @@ fn the_demo_report_matches_hand_computed_figures() {
     // Equity 10000 -> 10280 -> 10570 -> 10225: the drawdown is the loser.
     assert_eq!(r.starting_equity, d("10000"));
     assert_eq!(t.max_drawdown, d("345"));
-    assert!((t.max_drawdown_pct.unwrap() - 345.0 / 10570.0).abs() < 1e-12);
+    assert_eq!(t.max_drawdown_peak, Some(d("10570")));
+    assert!((t.max_drawdown_fraction.unwrap() - 345.0 / 10570.0).abs() < 1e-12);
+    assert_eq!(t.max_relative_drawdown, d("345"));
+    assert_eq!(t.max_relative_drawdown_peak, Some(d("10570")));
+    assert!((t.max_relative_drawdown_fraction.unwrap() - 345.0 / 10570.0).abs() < 1e-12);
     assert_eq!(
         t.equity_curve.iter().map(|p| p.1).collect::<Vec<_>>(),
         vec![d("10280"), d("10570"), d("10225")]

@@ -18,7 +18,8 @@ def _same_report(py, cli_json):
     for scope in [want["total"], *want["by_symbol"].values()]:
         scope["equity_curve"] = [[t // 1000, v] for t, v in scope["equity_curve"]]
     # The CLI's floats were read as Decimal: compare ratios as floats.
-    ratio = {"win_rate", "profit_factor", "max_drawdown_pct", "sharpe", "sortino"}
+    ratio = {"win_rate", "profit_factor", "max_drawdown_fraction",
+             "max_relative_drawdown_fraction", "sharpe", "sortino"}
     def ratios_float(d):
         for scope in [d["total"], *d["by_symbol"].values()]:
             for k in ratio:

@@ -252,10 +252,12 @@ pub fn report_page(r: &PerformanceReport, scope: &str, ledger: &str) -> String {
         h,
         "<p class=\"note\">Fall from the running peak of realized equity; maximum {:.2}{}.</p>",
         r.total.max_drawdown,
-        r.total.max_drawdown_pct.map_or(String::new(), |p| format!(
-            " ({:.2} % of the peak)",
-            p * 100.0
-        ))
+        r.total
+            .max_drawdown_fraction
+            .map_or(String::new(), |p| format!(
+                " ({:.2} % of its own peak)",
+                p * 100.0
+            ))
     );
     let _ = writeln!(
         h,

@@ -35,7 +35,7 @@ fn opt_money(d: Option<Decimal>) -> String {
 /// The rows of the table: a label and how to render one column.
 type Row = (&'static str, fn(&Performance) -> String);
 
-const ROWS: [Row; 15] = [
+const ROWS: [Row; 16] = [
     ("trades", |p| p.trades.to_string()),
     ("wins", |p| p.wins.to_string()),
     ("losses", |p| p.losses.to_string()),
@@ -49,7 +49,20 @@ const ROWS: [Row; 15] = [
     ("average loss", |p| opt_money(p.average_loss)),
     ("expectancy", |p| opt_money(p.expectancy)),
     ("max drawdown", |p| {
-        format!("{} ({})", money(p.max_drawdown), pct(p.max_drawdown_pct))
+        format!(
+            "{} ({} of its peak {})",
+            money(p.max_drawdown),
+            pct(p.max_drawdown_fraction),
+            opt_money(p.max_drawdown_peak)
+        )
+    }),
+    ("max relative drawdown", |p| {
+        format!(
+            "{} ({} from its peak {})",
+            pct(p.max_relative_drawdown_fraction),
+            money(p.max_relative_drawdown),
+            opt_money(p.max_relative_drawdown_peak)
+        )
     }),
     ("Sharpe (per trade)", |p| ratio(p.sharpe)),
     ("Sortino (per trade)", |p| ratio(p.sortino)),
@@ -99,7 +112,7 @@ pub fn report_table(r: &PerformanceReport) -> String {
     }
     let _ = writeln!(
         out,
-        "(equity starts at {}; ratios per trade, returns on capital committed; see docs/REPORT.md)",
+        "(equity held at the start: {}; Sharpe/Sortino here are per trade, on capital committed; see docs/REPORT.md)",
         money(r.starting_equity)
     );
     out

@@ -8,10 +8,19 @@
 //!   profit factor = gross profit / gross loss (none without losses);
 //!   average win / loss = gross profit / wins, gross loss / losses;
 //!   expectancy = net P&L / trades;
-//! - the realized equity curve starts at the starting equity (the first
-//!   session's `starting_equity`, 0 if none) and adds each trade's net P&L in
-//!   closing order; maximum drawdown is the largest fall from a running peak,
-//!   absolute and relative to that peak (relative only when the peak > 0);
+//! - capital: every session brings its `starting_equity` when it starts;
+//!   the capital at time t is the sum over the sessions started at or
+//!   before t (0 before any);
+//! - the realized equity curve starts from the equity actually held at the
+//!   window's start (capital then plus the net P&L of every trade, of any
+//!   symbol, closed before it), adds each session's capital when it starts
+//!   and each trade's net P&L in closing order; a per-symbol curve starts
+//!   from the same account equity and adds only that symbol's trades;
+//! - maximum drawdown, read two ways, each with its own peak: the largest
+//!   absolute fall from a running peak (and that fall as a fraction of its
+//!   peak), and the largest relative fall (fall / peak, only where the peak
+//!   is above 0) with its amount and peak. Fractions are named `_fraction`
+//!   (0.25 = 25 %); nothing in the JSON is a percentage;
 //! - per-trade return r = net P&L / cost basis (the capital committed:
 //!   price × quantity summed over increasing fills);
 //!   Sharpe = mean(r) / sample standard deviation(r) (needs ≥ 2 trades and a
@@ -81,10 +90,19 @@ pub struct Performance {
     pub average_loss: Option<Decimal>,
     /// net P&L / trades.
     pub expectancy: Option<Decimal>,
-    /// Largest fall of the realized equity curve from a peak.
+    /// Largest absolute fall of the realized equity curve from a running peak.
     pub max_drawdown: Decimal,
-    /// That fall relative to the peak.
-    pub max_drawdown_pct: Option<f64>,
+    /// The peak that largest absolute fall started from.
+    pub max_drawdown_peak: Option<Decimal>,
+    /// That same fall as a fraction of its own peak (peak > 0 only).
+    pub max_drawdown_fraction: Option<f64>,
+    /// The largest relative fall: max over the curve of (peak - equity) /
+    /// peak, with the running peak at that point (peak > 0 only).
+    pub max_relative_drawdown_fraction: Option<f64>,
+    /// The amount of that largest relative fall.
+    pub max_relative_drawdown: Decimal,
+    /// The peak of that largest relative fall.
+    pub max_relative_drawdown_peak: Option<Decimal>,
     /// Per-trade Sharpe ratio.
     pub sharpe: Option<f64>,
     /// Per-trade Sortino ratio.
@@ -96,8 +114,13 @@ pub struct Performance {
 /// The report: in total and per symbol.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PerformanceReport {
-    /// Equity the curve starts from.
+    /// Equity actually held at the window's start, which the curves start
+    /// from (capital of the sessions started by then plus the net P&L of
+    /// every trade closed before it).
     pub starting_equity: Decimal,
+    /// The sessions' capital as it arrived: (session start time, amount),
+    /// in time order (the rule in `docs/REPORT.md`).
+    pub capital: Vec<(Timestamp, Decimal)>,
     /// All trades in the filter.
     pub total: Performance,
     /// Per symbol.
@@ -111,14 +134,32 @@ impl PerformanceReport {
         p: &Projections,
         filter: &ReportFilter,
     ) -> Result<PerformanceReport, ReportError> {
-        let starting_equity = p
-            .sessions
-            .values()
-            .filter_map(|s| s.started.as_ref())
-            .min_by_key(|s| s.seq)
-            .map_or(Decimal::ZERO, |s| s.event.starting_equity);
-        let trades: Vec<&Trade> = p
-            .closed_trades()
+        let capital = capital_flows(p);
+        let closed = p.closed_trades();
+        let closed_at = |t: &Trade| t.closed.map_or(t.opened.1, |c| c.1);
+        // The window starts at `from`, else when the first capital arrived,
+        // else at the first close.
+        let window_start = filter
+            .from
+            .or_else(|| capital.first().map(|c| c.0))
+            .or_else(|| closed.first().map(|t| closed_at(t)));
+        let mut starting_equity = Decimal::ZERO;
+        if let Some(ws) = window_start {
+            for (_, amount) in capital.iter().filter(|c| c.0 <= ws) {
+                starting_equity = starting_equity
+                    .checked_add(*amount)
+                    .ok_or(ReportError::capital())?;
+            }
+            for t in closed.iter().filter(|t| closed_at(t) < ws) {
+                starting_equity = add("equity", starting_equity, net_pnl(t)?, t)?;
+            }
+        }
+        let flows: Vec<(Timestamp, Decimal)> = capital
+            .iter()
+            .filter(|c| window_start.is_some_and(|ws| c.0 > ws))
+            .copied()
+            .collect();
+        let trades: Vec<&Trade> = closed
             .into_iter()
             .filter(|t| {
                 let closed = t.closed.map(|c| c.1);
@@ -133,13 +174,27 @@ impl PerformanceReport {
         }
         Ok(PerformanceReport {
             starting_equity,
-            total: performance(&trades, starting_equity)?,
+            total: performance(&trades, starting_equity, &flows)?,
             by_symbol: by
                 .into_iter()
-                .map(|(s, ts)| Ok((s, performance(&ts, starting_equity)?)))
+                .map(|(s, ts)| Ok((s, performance(&ts, starting_equity, &flows)?)))
                 .collect::<Result<_, ReportError>>()?,
+            capital,
         })
     }
+}
+
+/// The sessions' capital as it arrived: each started session's
+/// `starting_equity` at its start, in time order.
+pub fn capital_flows(p: &Projections) -> Vec<(Timestamp, Decimal)> {
+    let mut v: Vec<(Timestamp, Seq, Decimal)> = p
+        .sessions
+        .values()
+        .filter_map(|s| s.started.as_ref())
+        .map(|s| (s.time, s.seq, s.event.starting_equity))
+        .collect();
+    v.sort_by_key(|c| (c.0, c.1));
+    v.into_iter().map(|(t, _, a)| (t, a)).collect()
 }
 
 /// The sum of the net P&L of `trades`, checked.
@@ -172,7 +227,68 @@ fn overflow(figure: &'static str, t: &Trade) -> ReportError {
     }
 }
 
-fn performance(trades: &[&Trade], start: Decimal) -> Result<Performance, ReportError> {
+impl ReportError {
+    /// The sessions' capital overflows (no trade to name).
+    fn capital() -> ReportError {
+        ReportError {
+            figure: "capital",
+            trade: TradeId::from("(none: the sessions' starting equity)"),
+            opened: Seq::new(0),
+        }
+    }
+}
+
+/// The largest falls of an equity curve from its running peak, both
+/// readings each with its own peak.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Drawdowns {
+    /// Largest absolute fall.
+    pub max: Decimal,
+    /// Its peak.
+    pub max_peak: Option<Decimal>,
+    /// Largest relative fall (fraction of its peak).
+    pub max_relative_fraction: Option<f64>,
+    /// Its amount.
+    pub max_relative: Decimal,
+    /// Its peak.
+    pub max_relative_peak: Option<Decimal>,
+    peak: Option<Decimal>,
+}
+
+impl Drawdowns {
+    /// Takes the next point of the curve. `None` when the fall overflows.
+    pub fn push(&mut self, equity: Decimal) -> Option<()> {
+        let peak = self.peak.map_or(equity, |p| p.max(equity));
+        self.peak = Some(peak);
+        let dd = peak.checked_sub(equity)?;
+        if dd > self.max {
+            self.max = dd;
+            self.max_peak = Some(peak);
+        }
+        if peak.is_positive() {
+            let rel = dd.to_f64() / peak.to_f64();
+            if self.max_relative_fraction.is_none_or(|m| rel > m) {
+                self.max_relative_fraction = Some(rel);
+                self.max_relative = dd;
+                self.max_relative_peak = Some(peak);
+            }
+        }
+        Some(())
+    }
+
+    /// The largest absolute fall as a fraction of its own peak.
+    pub fn max_fraction(&self) -> Option<f64> {
+        self.max_peak
+            .filter(|p| p.is_positive())
+            .map(|p| self.max.to_f64() / p.to_f64())
+    }
+}
+
+fn performance(
+    trades: &[&Trade],
+    start: Decimal,
+    flows: &[(Timestamp, Decimal)],
+) -> Result<Performance, ReportError> {
     let n = trades.len() as u64;
     let pnl = trades
         .iter()
@@ -202,26 +318,19 @@ fn performance(trades: &[&Trade], start: Decimal) -> Result<Performance, ReportE
     let div = |a: Decimal, k: u64| a.checked_div(Decimal::from_int(k as i64));
 
     let mut equity = start;
-    let mut peak = start;
-    let mut max_dd = Decimal::ZERO;
-    let mut max_dd_pct: Option<f64> = None;
+    let mut dd = Drawdowns::default();
+    dd.push(equity);
+    let mut flows = flows.iter().peekable();
     let mut curve = Vec::with_capacity(trades.len());
     for (t, p) in trades.iter().zip(&pnl) {
+        let at = t.closed.map_or(t.opened.1, |c| c.1);
+        while let Some((_, amount)) = flows.next_if(|f| f.0 <= at) {
+            equity = add("equity", equity, *amount, t)?;
+            dd.push(equity).ok_or_else(|| overflow("drawdown", t))?;
+        }
         equity = add("equity", equity, *p, t)?;
-        peak = peak.max(equity);
-        let dd = peak
-            .checked_sub(equity)
-            .ok_or_else(|| overflow("drawdown", t))?;
-        if dd > max_dd {
-            max_dd = dd;
-        }
-        if peak.is_positive() {
-            let rel = dd.to_f64() / peak.to_f64();
-            if max_dd_pct.is_none_or(|m| rel > m) {
-                max_dd_pct = Some(rel);
-            }
-        }
-        curve.push((t.closed.map_or(t.opened.1, |c| c.1), equity));
+        dd.push(equity).ok_or_else(|| overflow("drawdown", t))?;
+        curve.push((at, equity));
     }
 
     let returns: Vec<f64> = trades.iter().filter_map(|t| t.return_on_cost()).collect();
@@ -247,8 +356,12 @@ fn performance(trades: &[&Trade], start: Decimal) -> Result<Performance, ReportE
             None
         },
         expectancy: if n > 0 { div(net, n) } else { None },
-        max_drawdown: max_dd,
-        max_drawdown_pct: max_dd_pct,
+        max_drawdown: dd.max,
+        max_drawdown_peak: dd.max_peak,
+        max_drawdown_fraction: dd.max_fraction(),
+        max_relative_drawdown_fraction: dd.max_relative_fraction,
+        max_relative_drawdown: dd.max_relative,
+        max_relative_drawdown_peak: dd.max_relative_peak,
         sharpe,
         sortino,
         equity_curve: curve,
