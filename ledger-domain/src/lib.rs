@@ -106,7 +106,10 @@ pub use projections::{
     At, DecisionChain, MetricSeries, PositionView, Projections, SessionView, TradeStory, Unfolded,
 };
 pub use replay::{replay, replay_with, Decoding, ReplayOptions};
-pub use report::{total_net_pnl, Performance, PerformanceReport, ReportError, ReportFilter};
+pub use report::{
+    annualized, total_net_pnl, Annualized, DrawdownFigures, Performance, PerformanceReport, Period,
+    ReportError, ReportFilter, ReturnPoint, SideFigures, TimeStats, TradeFigure,
+};
 pub use snapshot::{SnapshotDefect, SnapshotError, SnapshotKey};
 pub use trade::{Fill, Trade, TradeStatus};
 pub use validate::{check_time, validate, ValidationError};

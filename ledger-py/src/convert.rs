@@ -234,6 +234,8 @@ pub const DECIMAL_KEYS: &[&str] = &[
     "average_loss",
     "expectancy",
     "max_drawdown",
+    "equity",
+    "ending_equity",
     "max_drawdown_peak",
     "max_relative_drawdown",
     "max_relative_drawdown_peak",

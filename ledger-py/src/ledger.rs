@@ -366,6 +366,7 @@ impl Ledger {
             from: opt_time("start", start)?,
             to: opt_time("end", end)?,
             symbols: symbols.iter().map(|s| Symbol::new(s.as_str())).collect(),
+            ..ReportFilter::default()
         };
         let session = session.map(SessionId::from);
         let value = py

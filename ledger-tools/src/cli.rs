@@ -567,6 +567,15 @@ pub struct ReportArgs {
     #[arg(long, value_name = "ID")]
     pub session: Option<String>,
 
+    /// The return series' period: hour, day or week (UTC).
+    #[arg(long, value_name = "PERIOD", default_value = "day", value_parser = parse_period)]
+    pub period: ledger_domain::Period,
+
+    /// Periods per year for the annualised figures: 252 (exchange days) or
+    /// 365 (markets that never close), or any positive number.
+    #[arg(long, value_name = "N", default_value_t = 252.0, value_parser = parse_periods_per_year)]
+    pub periods_per_year: f64,
+
     /// Print the report as one JSON object.
     #[arg(long)]
     pub json: bool,
@@ -714,6 +723,26 @@ pub fn parse_segment_size(s: &str) -> Result<u64, String> {
         ));
     }
     Ok(bytes)
+}
+
+/// A return series' period.
+fn parse_period(s: &str) -> Result<ledger_domain::Period, String> {
+    match s {
+        "hour" => Ok(ledger_domain::Period::Hour),
+        "day" => Ok(ledger_domain::Period::Day),
+        "week" => Ok(ledger_domain::Period::Week),
+        _ => Err(format!("{s:?} is not a period: hour, day or week")),
+    }
+}
+
+/// A positive, finite number of periods per year.
+fn parse_periods_per_year(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(n) if n.is_finite() && n > 0.0 => Ok(n),
+        _ => Err(format!(
+            "{s:?} is not a positive number of periods per year (252, 365, ...)"
+        )),
+    }
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 
 use ledger_core::Timestamp;
-use ledger_domain::{Decimal, Performance, PerformanceReport, TradeStory};
+use ledger_domain::{Decimal, Performance, PerformanceReport, SideFigures, TradeStory};
 
 use crate::human::time;
 
@@ -35,7 +35,7 @@ fn opt_money(d: Option<Decimal>) -> String {
 /// The rows of the table: a label and how to render one column.
 type Row = (&'static str, fn(&Performance) -> String);
 
-const ROWS: [Row; 16] = [
+const ROWS: [Row; 27] = [
     ("trades", |p| p.trades.to_string()),
     ("wins", |p| p.wins.to_string()),
     ("losses", |p| p.losses.to_string()),
@@ -48,13 +48,14 @@ const ROWS: [Row; 16] = [
     ("average win", |p| opt_money(p.average_win)),
     ("average loss", |p| opt_money(p.average_loss)),
     ("expectancy", |p| opt_money(p.expectancy)),
-    ("max drawdown", |p| {
-        format!(
+    ("max drawdown", |p| match p.max_drawdown_peak {
+        Some(peak) => format!(
             "{} ({} of its peak {})",
             money(p.max_drawdown),
             pct(p.max_drawdown_fraction),
-            opt_money(p.max_drawdown_peak)
-        )
+            money(peak)
+        ),
+        None => money(p.max_drawdown),
     }),
     ("max relative drawdown", |p| {
         format!(
@@ -64,9 +65,116 @@ const ROWS: [Row; 16] = [
             opt_money(p.max_relative_drawdown_peak)
         )
     }),
-    ("Sharpe (per trade)", |p| ratio(p.sharpe)),
-    ("Sortino (per trade)", |p| ratio(p.sortino)),
+    ("Sharpe (per trade)", |p| ratio(p.per_trade_sharpe)),
+    ("Sortino (per trade)", |p| ratio(p.per_trade_sortino)),
+    ("best trade", |p| {
+        p.best_trade.as_ref().map_or("-".into(), |t| {
+            format!("{} {}", t.trade_id, signed(t.net_pnl))
+        })
+    }),
+    ("worst trade", |p| {
+        p.worst_trade.as_ref().map_or("-".into(), |t| {
+            format!("{} {}", t.trade_id, signed(t.net_pnl))
+        })
+    }),
+    ("average holding", |p| duration(p.average_holding_secs)),
+    ("max holding", |p| duration(p.max_holding_secs)),
+    ("long trades", |p| side(&p.long)),
+    ("short trades", |p| side(&p.short)),
+    ("win / loss streak", |p| {
+        format!("{} / {}", p.max_win_streak, p.max_loss_streak)
+    }),
+    ("payoff ratio", |p| ratio(p.payoff_ratio)),
+    ("SQN", |p| ratio(p.sqn)),
+    ("Kelly", |p| pct(p.kelly_fraction)),
+    ("fees / gross P&L", |p| pct(p.fees_to_gross_fraction)),
 ];
+
+fn side(s: &SideFigures) -> String {
+    format!("{} ({}, {})", s.trades, pct(s.win_rate), signed(s.net_pnl))
+}
+
+/// A duration in seconds, in its largest sensible unit.
+pub fn duration(secs: Option<f64>) -> String {
+    match secs {
+        None => "-".into(),
+        Some(s) if s < 120.0 => format!("{s:.0} s"),
+        Some(s) if s < 7200.0 => format!("{:.1} min", s / 60.0),
+        Some(s) if s < 172_800.0 => format!("{:.1} h", s / 3600.0),
+        Some(s) => format!("{:.1} d", s / 86_400.0),
+    }
+}
+
+/// The time-based figures: the return series' statistics.
+pub fn time_table(r: &PerformanceReport) -> String {
+    let t = &r.time;
+    let a = &r.annualized;
+    let m = &t.marked_drawdown;
+    let p = t.period.name();
+    let rows: Vec<(String, String)> = vec![
+        (
+            "equity (marked)".into(),
+            format!("{} -> {}", money(t.starting_equity), money(t.ending_equity)),
+        ),
+        (format!("{p}s"), t.periods.to_string()),
+        ("total return".into(), pct(t.total_return)),
+        (
+            format!("annualised return ({} {p}s/year)", a.periods_per_year),
+            pct(a.ret),
+        ),
+        ("annualised volatility".into(), pct(a.volatility)),
+        ("Sharpe (annualised)".into(), ratio(a.sharpe)),
+        ("Sortino (annualised)".into(), ratio(a.sortino)),
+        ("Calmar".into(), ratio(a.calmar)),
+        (
+            "max drawdown (returns)".into(),
+            pct(t.max_drawdown_fraction),
+        ),
+        ("average drawdown".into(), pct(t.average_drawdown_fraction)),
+        (
+            "max / average drawdown duration".into(),
+            format!(
+                "{} / {} {p}s",
+                t.max_drawdown_duration_periods,
+                t.average_drawdown_duration_periods
+                    .map_or("-".into(), |d| format!("{d:.1}"))
+            ),
+        ),
+        (
+            "recovery of the max drawdown".into(),
+            match (t.max_drawdown_recovery_periods, t.max_drawdown_fraction) {
+                (Some(n), _) => format!("{n} {p}s"),
+                (None, Some(f)) if f > 0.0 => "not recovered".into(),
+                _ => "-".into(),
+            },
+        ),
+        (
+            "max drawdown (marked, money)".into(),
+            format!(
+                "{} ({} of its peak {})",
+                money(m.max_drawdown),
+                pct(m.max_drawdown_fraction),
+                opt_money(m.max_drawdown_peak)
+            ),
+        ),
+        (
+            "max relative drawdown (marked)".into(),
+            format!(
+                "{} ({} from its peak {})",
+                pct(m.max_relative_drawdown_fraction),
+                money(m.max_relative_drawdown),
+                opt_money(m.max_relative_drawdown_peak)
+            ),
+        ),
+        ("exposure time".into(), pct(t.exposure_fraction)),
+    ];
+    let w = rows.iter().map(|r| r.0.len()).max().unwrap_or(0);
+    let mut out = String::new();
+    for (k, v) in rows {
+        let _ = writeln!(out, "{k:w$}  {v}");
+    }
+    out
+}
 
 /// The labels of the report's rows, in order.
 pub fn report_labels() -> Vec<&'static str> {

@@ -33,10 +33,14 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::decimal::Decimal;
+use crate::events::Direction;
 use crate::ids::{Symbol, TradeId};
 use crate::projections::Projections;
 use crate::trade::Trade;
 use ledger_core::{Seq, Timestamp};
+
+pub mod series;
+pub use series::{annualized, Annualized, DrawdownFigures, Period, ReturnPoint, TimeStats};
 
 /// Why a report cannot be computed: a sum over the trades leaves the exact
 /// range (possible only in a log written without validation, whose amounts
@@ -52,8 +56,8 @@ pub struct ReportError {
     pub opened: Seq,
 }
 
-/// Which trades a report covers.
-#[derive(Debug, Clone, Default)]
+/// Which trades a report covers, and how its return series is cut.
+#[derive(Debug, Clone)]
 pub struct ReportFilter {
     /// Trades closed at or after this time.
     pub from: Option<Timestamp>,
@@ -61,6 +65,23 @@ pub struct ReportFilter {
     pub to: Option<Timestamp>,
     /// Only these symbols (all when empty).
     pub symbols: Vec<Symbol>,
+    /// The return series' period (a day by default).
+    pub period: Period,
+    /// Periods per year for the annualised figures (252 by default: exchange
+    /// days; 365 for markets that never close).
+    pub periods_per_year: f64,
+}
+
+impl Default for ReportFilter {
+    fn default() -> Self {
+        ReportFilter {
+            from: None,
+            to: None,
+            symbols: Vec::new(),
+            period: Period::Day,
+            periods_per_year: 252.0,
+        }
+    }
 }
 
 /// Figures for one set of trades.
@@ -103,12 +124,60 @@ pub struct Performance {
     pub max_relative_drawdown: Decimal,
     /// The peak of that largest relative fall.
     pub max_relative_drawdown_peak: Option<Decimal>,
-    /// Per-trade Sharpe ratio.
-    pub sharpe: Option<f64>,
-    /// Per-trade Sortino ratio.
-    pub sortino: Option<f64>,
+    /// Per-trade Sharpe ratio (returns on capital committed, not annualised).
+    pub per_trade_sharpe: Option<f64>,
+    /// Per-trade Sortino ratio (not annualised).
+    pub per_trade_sortino: Option<f64>,
+    /// The trade with the largest net P&L.
+    pub best_trade: Option<TradeFigure>,
+    /// The trade with the smallest net P&L.
+    pub worst_trade: Option<TradeFigure>,
+    /// Mean of close time - open time, in seconds.
+    pub average_holding_secs: Option<f64>,
+    /// Longest close time - open time, in seconds.
+    pub max_holding_secs: Option<f64>,
+    /// The long trades.
+    pub long: SideFigures,
+    /// The short trades.
+    pub short: SideFigures,
+    /// Most consecutive wins, in closing order (a trade at 0 breaks a streak).
+    pub max_win_streak: u64,
+    /// Most consecutive losses.
+    pub max_loss_streak: u64,
+    /// Average win / average loss.
+    pub payoff_ratio: Option<f64>,
+    /// System quality number: sqrt(trades) × mean(net P&L) / sample sd(net P&L).
+    pub sqn: Option<f64>,
+    /// Kelly fraction: win rate - (1 - win rate) / payoff ratio.
+    pub kelly_fraction: Option<f64>,
+    /// Fees / sum over trades of |gross P&L| (before fees).
+    pub fees_to_gross_fraction: Option<f64>,
     /// The realized equity curve: (close time, equity).
     pub equity_curve: Vec<(Timestamp, Decimal)>,
+}
+
+/// A trade named with its net P&L.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TradeFigure {
+    /// The trade.
+    pub trade_id: TradeId,
+    /// Its symbol.
+    pub symbol: Symbol,
+    /// Its net P&L.
+    pub net_pnl: Decimal,
+}
+
+/// The figures of the trades of one direction.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct SideFigures {
+    /// Trades.
+    pub trades: u64,
+    /// Of which wins.
+    pub wins: u64,
+    /// wins / trades.
+    pub win_rate: Option<f64>,
+    /// Sum of net P&L.
+    pub net_pnl: Decimal,
 }
 
 /// The report: in total and per symbol.
@@ -125,6 +194,13 @@ pub struct PerformanceReport {
     pub total: Performance,
     /// Per symbol.
     pub by_symbol: BTreeMap<Symbol, Performance>,
+    /// The return series: marked equity at the end of each period and the
+    /// period's return.
+    pub returns: Vec<ReturnPoint>,
+    /// Annualised figures on exactly `returns`.
+    pub annualized: Annualized,
+    /// The other time-based figures.
+    pub time: TimeStats,
 }
 
 impl PerformanceReport {
@@ -172,13 +248,20 @@ impl PerformanceReport {
         for t in &trades {
             by.entry(t.symbol.clone()).or_default().push(t);
         }
+        // The trades' figures first: an overflow names the figure it breaks.
+        let total = performance(&trades, starting_equity, &flows)?;
+        let by_symbol = by
+            .into_iter()
+            .map(|(s, ts)| Ok((s, performance(&ts, starting_equity, &flows)?)))
+            .collect::<Result<_, ReportError>>()?;
+        let series = series::compute(p, filter, &capital)?;
         Ok(PerformanceReport {
+            returns: series.returns,
+            annualized: series.annualized,
+            time: series.time,
             starting_equity,
-            total: performance(&trades, starting_equity, &flows)?,
-            by_symbol: by
-                .into_iter()
-                .map(|(s, ts)| Ok((s, performance(&ts, starting_equity, &flows)?)))
-                .collect::<Result<_, ReportError>>()?,
+            total,
+            by_symbol,
             capital,
         })
     }
@@ -219,7 +302,7 @@ fn add(
     sum.checked_add(term).ok_or_else(|| overflow(figure, t))
 }
 
-fn overflow(figure: &'static str, t: &Trade) -> ReportError {
+pub(crate) fn overflow(figure: &'static str, t: &Trade) -> ReportError {
     ReportError {
         figure,
         trade: t.trade_id.clone(),
@@ -229,7 +312,7 @@ fn overflow(figure: &'static str, t: &Trade) -> ReportError {
 
 impl ReportError {
     /// The sessions' capital overflows (no trade to name).
-    fn capital() -> ReportError {
+    pub(crate) fn capital() -> ReportError {
         ReportError {
             figure: "capital",
             trade: TradeId::from("(none: the sessions' starting equity)"),
@@ -335,11 +418,65 @@ fn performance(
 
     let returns: Vec<f64> = trades.iter().filter_map(|t| t.return_on_cost()).collect();
     let (sharpe, sortino) = ratios(&returns);
+    let figure = |(t, p): (&&Trade, &Decimal)| TradeFigure {
+        trade_id: t.trade_id.clone(),
+        symbol: t.symbol.clone(),
+        net_pnl: *p,
+    };
+    // The first of equal trades, in closing order.
+    let best = trades
+        .iter()
+        .zip(&pnl)
+        .rev()
+        .max_by_key(|(_, p)| **p)
+        .map(figure);
+    let worst = trades
+        .iter()
+        .zip(&pnl)
+        .rev()
+        .min_by_key(|(_, p)| **p)
+        .map(figure);
+    let holds: Vec<f64> = trades
+        .iter()
+        .filter_map(|t| {
+            let c = t.closed?.1;
+            Some((c.as_nanos() - t.opened.1.as_nanos()) as f64 / 1e9)
+        })
+        .collect();
+    let mut sides = [SideFigures::default(), SideFigures::default()];
+    for (t, p) in trades.iter().zip(&pnl) {
+        let side = &mut sides[usize::from(t.direction == Direction::Short)];
+        side.trades += 1;
+        side.wins += u64::from(p.is_positive());
+        side.net_pnl = add("net P&L", side.net_pnl, *p, t)?;
+    }
+    for side in &mut sides {
+        side.win_rate = (side.trades > 0).then(|| side.wins as f64 / side.trades as f64);
+    }
+    let [long, short] = sides;
+    let (mut win_streak, mut loss_streak, mut w, mut l) = (0u64, 0u64, 0u64, 0u64);
+    for p in &pnl {
+        w = if p.is_positive() { w + 1 } else { 0 };
+        l = if p.is_negative() { l + 1 } else { 0 };
+        win_streak = win_streak.max(w);
+        loss_streak = loss_streak.max(l);
+    }
+    let pnl_f: Vec<f64> = pnl.iter().map(|p| p.to_f64()).collect();
+    let (mean_pnl, sd_pnl) = series::mean_sd(&pnl_f);
+    let sqn = mean_pnl
+        .zip(sd_pnl.filter(|s| *s > 0.0))
+        .map(|(m, s)| (n as f64).sqrt() * m / s);
+    let payoff = (wins > 0 && losses > 0 && !gross_loss.is_zero())
+        .then(|| (gross_profit.to_f64() / wins as f64) / (gross_loss.to_f64() / losses as f64));
+    let win_rate = (n > 0).then(|| wins as f64 / n as f64);
+    let kelly = win_rate.zip(payoff).map(|(w, r)| w - (1.0 - w) / r);
+    let gross_turnover: f64 = trades.iter().map(|t| t.realized_gross.to_f64().abs()).sum();
+    let fees_share = (gross_turnover > 0.0).then(|| fees.to_f64() / gross_turnover);
     Ok(Performance {
         trades: n,
         wins,
         losses,
-        win_rate: (n > 0).then(|| wins as f64 / n as f64),
+        win_rate,
         gross_profit,
         gross_loss,
         net_pnl: net,
@@ -362,8 +499,21 @@ fn performance(
         max_relative_drawdown_fraction: dd.max_relative_fraction,
         max_relative_drawdown: dd.max_relative,
         max_relative_drawdown_peak: dd.max_relative_peak,
-        sharpe,
-        sortino,
+        per_trade_sharpe: sharpe,
+        per_trade_sortino: sortino,
+        best_trade: best,
+        worst_trade: worst,
+        average_holding_secs: (!holds.is_empty())
+            .then(|| holds.iter().sum::<f64>() / holds.len() as f64),
+        max_holding_secs: holds.iter().copied().reduce(f64::max),
+        long,
+        short,
+        max_win_streak: win_streak,
+        max_loss_streak: loss_streak,
+        payoff_ratio: payoff,
+        sqn,
+        kelly_fraction: kelly,
+        fees_to_gross_fraction: fees_share,
         equity_curve: curve,
     })
 }
