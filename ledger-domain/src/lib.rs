@@ -107,8 +107,9 @@ pub use projections::{
 };
 pub use replay::{replay, replay_with, Decoding, ReplayOptions};
 pub use report::{
-    annualized, total_net_pnl, Annualized, DrawdownFigures, Performance, PerformanceReport, Period,
-    ReportError, ReportFilter, ReturnPoint, SideFigures, TimeStats, TradeFigure,
+    annualized, slippage_bps, total_net_pnl, Annualized, Distribution, DrawdownFigures,
+    ExecutionFigures, ExecutionReport, Performance, PerformanceReport, Period, ReportError,
+    ReportFilter, ReturnPoint, SideFigures, TimeStats, TradeFigure, WorstExecution,
 };
 pub use snapshot::{SnapshotDefect, SnapshotError, SnapshotKey};
 pub use trade::{Fill, Trade, TradeStatus};

@@ -234,6 +234,8 @@ pub const DECIMAL_KEYS: &[&str] = &[
     "average_loss",
     "expectancy",
     "max_drawdown",
+    "mid",
+    "slippage_cost",
     "equity",
     "ending_equity",
     "max_drawdown_peak",

@@ -377,7 +377,8 @@ impl Ledger {
                     ..ReplayOptions::default()
                 };
                 let p = replay(&reader, &opts)?;
-                let report = PerformanceReport::compute(&p, &filter)?;
+                let report =
+                    PerformanceReport::from_log(&reader, &p, opts.session.as_ref(), &filter)?;
                 Ok(serde_json::to_value(&report).unwrap_or_default())
             })
             .map_err(|e| errors::domain(py, e))?;

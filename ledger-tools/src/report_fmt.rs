@@ -4,7 +4,10 @@
 use std::fmt::Write as _;
 
 use ledger_core::Timestamp;
-use ledger_domain::{Decimal, Performance, PerformanceReport, SideFigures, TradeStory};
+use ledger_domain::{
+    Decimal, ExecutionFigures, ExecutionReport, Performance, PerformanceReport, SideFigures,
+    TradeStory,
+};
 
 use crate::human::time;
 
@@ -333,5 +336,147 @@ pub fn trade_story(s: &TradeStory<'_>) -> String {
             );
         }
     }
+    out
+}
+
+fn bps(x: Option<f64>) -> String {
+    x.map_or("-".into(), |v| format!("{v:.1} bps"))
+}
+
+fn micros(x: Option<f64>) -> String {
+    x.map_or("-".into(), |v| {
+        if v >= 1_000_000.0 {
+            format!("{:.2} s", v / 1e6)
+        } else if v >= 1000.0 {
+            format!("{:.1} ms", v / 1e3)
+        } else {
+            format!("{v:.0} µs")
+        }
+    })
+}
+
+/// One column of the execution table.
+fn execution_cells(f: &ExecutionFigures) -> Vec<String> {
+    vec![
+        f.orders.to_string(),
+        format!(
+            "{} / {} / {} / {}",
+            f.filled, f.partially_filled, f.rejected, f.cancelled
+        ),
+        pct(f.fill_rate_fraction),
+        pct(f.rejection_rate_fraction),
+        pct(f.cancel_rate_fraction),
+        format!("{} ({} unmeasured)", f.measured_fills, f.unmeasured_fills),
+        format!(
+            "{} / {} / {}",
+            bps(f.slippage_mid_bps.mean),
+            bps(f.slippage_mid_bps.median),
+            bps(f.slippage_mid_bps.p95)
+        ),
+        bps(f.weighted_slippage_mid_bps),
+        format!(
+            "{} / {}",
+            bps(f.slippage_last_bps.mean),
+            bps(f.slippage_last_bps.median)
+        ),
+        money(f.slippage_cost),
+        format!(
+            "{} / {} / {}",
+            micros(f.decision_to_fill_us.median),
+            micros(f.decision_to_fill_us.p95),
+            micros(f.decision_to_fill_us.max)
+        ),
+    ]
+}
+
+/// The labels of the execution table's rows.
+pub const EXECUTION_LABELS: [&str; 11] = [
+    "orders",
+    "filled / partial / rejected / cancelled",
+    "fill rate (qty)",
+    "rejection rate",
+    "cancel rate",
+    "fills measured",
+    "slippage vs mid: mean / median / p95",
+    "slippage vs mid, qty-weighted",
+    "slippage vs last: mean / median",
+    "slippage cost vs mid",
+    "decision to fill: median / p95 / max",
+];
+
+/// The execution table's columns: total, then one per symbol.
+pub fn execution_columns(x: &ExecutionReport) -> Vec<(String, Vec<String>)> {
+    let mut cols = vec![("total".to_owned(), execution_cells(&x.total))];
+    cols.extend(
+        x.by_symbol
+            .iter()
+            .map(|(s, f)| (s.to_string(), execution_cells(f))),
+    );
+    cols
+}
+
+/// Execution quality as text: the table, the reasons, the worst fills.
+pub fn execution_table(x: &ExecutionReport) -> String {
+    let cols = execution_columns(x);
+    let label_w = EXECUTION_LABELS.iter().map(|l| l.len()).max().unwrap_or(0);
+    let widths: Vec<usize> = cols
+        .iter()
+        .map(|(h, c)| {
+            c.iter()
+                .map(|s| s.chars().count())
+                .chain([h.len()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut out = String::new();
+    let _ = write!(out, "{:label_w$}", "");
+    for ((h, _), w) in cols.iter().zip(&widths) {
+        let _ = write!(out, "  {h:>w$}");
+    }
+    out.push('\n');
+    for (i, label) in EXECUTION_LABELS.iter().enumerate() {
+        let _ = write!(out, "{label:label_w$}");
+        for ((_, c), w) in cols.iter().zip(&widths) {
+            let _ = write!(out, "  {:>w$}", c.get(i).map_or("", String::as_str));
+        }
+        out.push('\n');
+    }
+    for (what, reasons) in [
+        ("rejected", &x.total.rejection_reasons),
+        ("cancelled", &x.total.cancel_reasons),
+    ] {
+        for (reason, n) in reasons {
+            let _ = writeln!(out, "{what} {n}x: {reason}");
+        }
+    }
+    if !x.worst.is_empty() {
+        let _ = writeln!(out, "worst executions (slippage vs the decision's mid):");
+        for w in &x.worst {
+            let _ = writeln!(
+                out,
+                "  {} {} {:?} {} {} @ {} vs mid {} (last {}): {:+.1} bps, cost {}, decision {} after {}",
+                time(w.time),
+                w.order_id,
+                w.side,
+                w.filled_qty,
+                w.symbol,
+                w.avg_price,
+                w.mid,
+                w.last,
+                w.slippage_mid_bps,
+                money(w.slippage_cost),
+                w.decision_id,
+                micros(Some(w.decision_to_fill_us as f64))
+            );
+            for step in &w.reasoning {
+                let _ = writeln!(out, "      - {step}");
+            }
+        }
+    }
+    let _ = writeln!(
+        out,
+        "(slippage in bps, positive = cost: a buy above / a sell below the reference)"
+    );
     out
 }

@@ -367,6 +367,12 @@ fn report_figures_on_the_demo() {
     )));
     assert_eq!(crypto["annualized"]["periods_per_year"], 8760.0);
     assert_eq!(crypto["time"]["period"], "hour");
+    // Execution quality: the demo's orders against their decisions.
+    let x = &v["execution"];
+    assert!(x["total"]["orders"].as_u64().unwrap() >= 3);
+    assert!(x["total"]["slippage_mid_bps"]["mean"].is_f64());
+    assert!(x["worst"][0]["reasoning"].as_array().is_some());
+    assert!(x["by_symbol"]["BTC-USD"].is_object());
 
     // Filters: a symbol, a session, a window.
     let v = json(&ok(on(

@@ -39,7 +39,11 @@ use crate::projections::Projections;
 use crate::trade::Trade;
 use ledger_core::{Seq, Timestamp};
 
+pub mod execution;
 pub mod series;
+pub use execution::{
+    slippage_bps, Distribution, ExecutionFigures, ExecutionReport, WorstExecution,
+};
 pub use series::{annualized, Annualized, DrawdownFigures, Period, ReturnPoint, TimeStats};
 
 /// Why a report cannot be computed: a sum over the trades leaves the exact
@@ -201,6 +205,10 @@ pub struct PerformanceReport {
     pub annualized: Annualized,
     /// The other time-based figures.
     pub time: TimeStats,
+    /// Execution quality: slippage against the decisions' market snapshots,
+    /// fill, rejection and cancel rates, latency (empty unless computed
+    /// from the log: [`PerformanceReport::from_log`]).
+    pub execution: ExecutionReport,
 }
 
 impl PerformanceReport {
@@ -263,7 +271,21 @@ impl PerformanceReport {
             total,
             by_symbol,
             capital,
+            execution: ExecutionReport::default(),
         })
+    }
+
+    /// The report of `compute`, with the execution quality read from the
+    /// log `p` was folded from (`session`: the session `p` was folded for).
+    pub fn from_log(
+        reader: &ledger_core::Reader,
+        p: &Projections,
+        session: Option<&crate::ids::SessionId>,
+        filter: &ReportFilter,
+    ) -> Result<PerformanceReport, crate::error::DomainError> {
+        let mut report = PerformanceReport::compute(p, filter)?;
+        report.execution = ExecutionReport::from_log(reader, session, filter)?;
+        Ok(report)
     }
 }
 
