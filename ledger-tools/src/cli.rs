@@ -285,6 +285,11 @@ pub struct DemoArgs {
     #[arg(long, value_name = "SEED", default_value_t = 42)]
     pub seed: u64,
 
+    /// Spread the generated session over about D days (by default its events
+    /// come 1 to 51 ms apart), so that its daily statistics mean something.
+    #[arg(long, value_name = "D")]
+    pub days: Option<u32>,
+
     /// Size of each segment file, in bytes or with a suffix (KiB, MiB, GiB);
     /// small by default so the demo seals several segments.
     #[arg(
