@@ -45,6 +45,7 @@ const DEMO_EXAMPLES: &str = "\
 Examples:
   ledger -d ./demo-ledger demo
   ledger -d ./demo-ledger demo --events 100000 --segment-size 4MiB
+  ledger -d ./year demo --events 200000 --days 365    a year of daily figures
 
 The folder is created when it is absent; an empty folder is used; a folder
 holding a ledger gets more records appended; any other folder is refused.";
@@ -102,12 +103,14 @@ Examples:
   ledger -d ./demo-ledger report --session demo-1 --symbol BTC-USD --symbol ETH-USD
   ledger -d ./demo-ledger report --from 2026-01-01 --to 2026-02-01 --json
   ledger -d ./demo-ledger report --html report.html
+  ledger -d ./demo-ledger report --period day --periods-per-year 365
 
 A trade counts when it closed inside [--from, --to). Definitions of every
 figure: docs/REPORT.md. --json prints the report as one JSON object (money
-as decimal strings, times in nanoseconds); --html writes one self-contained
-page (no scripts, no external files) with the figures, the equity curve and
-the drawdown.";
+as decimal strings, times in nanoseconds); --html writes a self-contained
+tearsheet (no scripts, no external files): the figures, the marked equity
+curve, the underwater chart, monthly returns, the trade P&L and slippage
+distributions, execution quality and the worst executions.";
 
 const REPLAY_EXAMPLES: &str = "\
 Examples:
@@ -585,7 +588,7 @@ pub struct ReportArgs {
     #[arg(long)]
     pub json: bool,
 
-    /// Also write a self-contained HTML page with the equity curve and drawdown.
+    /// Also write a self-contained HTML tearsheet (charts and tables, no network).
     #[arg(long, value_name = "FILE")]
     pub html: Option<PathBuf>,
 }

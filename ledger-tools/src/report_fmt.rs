@@ -108,8 +108,8 @@ pub fn duration(secs: Option<f64>) -> String {
     }
 }
 
-/// The time-based figures: the return series' statistics.
-pub fn time_table(r: &PerformanceReport) -> String {
+/// The time-based figures as (label, value) rows.
+pub fn time_rows(r: &PerformanceReport) -> Vec<(String, String)> {
     let t = &r.time;
     let a = &r.annualized;
     let m = &t.marked_drawdown;
@@ -171,6 +171,12 @@ pub fn time_table(r: &PerformanceReport) -> String {
         ),
         ("exposure time".into(), pct(t.exposure_fraction)),
     ];
+    rows
+}
+
+/// The time-based figures: the return series' statistics.
+pub fn time_table(r: &PerformanceReport) -> String {
+    let rows = time_rows(r);
     let w = rows.iter().map(|r| r.0.len()).max().unwrap_or(0);
     let mut out = String::new();
     for (k, v) in rows {

@@ -411,7 +411,7 @@ fn report_figures_on_the_demo() {
     assert_contains(&run.stderr, "--from");
     assert_contains(&run.stderr, "last tuesday");
 
-    // The HTML page: self-contained, with both curves.
+    // The HTML page: self-contained, with every chart of the tearsheet.
     let page = tmp.path().join("report.html");
     let run = ok(on(&dir, &["report", "--html", path_str(&page)]));
     assert_contains(&run.stdout, "HTML report written to");
@@ -419,7 +419,9 @@ fn report_figures_on_the_demo() {
     assert!(html.starts_with("<!DOCTYPE html>"), "{html}");
     assert!(html.contains("<style>"));
     assert!(html.contains("66.7 %") && html.contains("+225.00"));
-    assert_eq!(html.matches("<svg").count(), 2);
+    // Marked equity, underwater, realized equity, drawdown, trade P&L and
+    // slippage distributions.
+    assert_eq!(html.matches("<svg").count(), 6);
     assert!(html.contains(r#"<polyline class="equity""#));
     assert!(html.contains(r#"<polyline class="drawdown""#));
     for external in [

@@ -158,6 +158,10 @@ pub struct Performance {
     pub fees_to_gross_fraction: Option<f64>,
     /// The realized equity curve: (close time, equity).
     pub equity_curve: Vec<(Timestamp, Decimal)>,
+    /// Every trade's net P&L in closing order (for the tearsheet's
+    /// distribution; not in the JSON).
+    #[serde(skip)]
+    pub trade_net_pnl: Vec<Decimal>,
 }
 
 /// A trade named with its net P&L.
@@ -537,6 +541,7 @@ fn performance(
         kelly_fraction: kelly,
         fees_to_gross_fraction: fees_share,
         equity_curve: curve,
+        trade_net_pnl: pnl,
     })
 }
 
