@@ -17,6 +17,11 @@ def _same_report(py, cli_json):
         scope["equity_curve"] = [[int(t.timestamp() * 1_000_000), v] for t, v in scope["equity_curve"]]
     for scope in [want["total"], *want["by_symbol"].values()]:
         scope["equity_curve"] = [[t // 1000, v] for t, v in scope["equity_curve"]]
+    # The worst executions' times: datetimes in Python, nanoseconds in JSON.
+    for w in got["execution"]["worst"]:
+        w["time"] = int(w["time"].timestamp() * 1_000_000)
+    for w in want["execution"]["worst"]:
+        w["time"] = w["time"] // 1000
     # The CLI's floats were read as Decimal (its money is strings): compare
     # every ratio as a float.
     def ratios_float(d):

@@ -544,8 +544,8 @@ impl Generator {
     pub fn over_days(mut self, days: u32, events: u64) -> Self {
         if days > 0 && events > 0 {
             // About 3.7 events per step (measured on the generator's mix).
-            let span = i64::from(days) * 86_400 * 1_000_000_000;
-            let steps = i64::try_from(events).unwrap_or(i64::MAX) * 10 / 37;
+            let span = i64::from(days).saturating_mul(86_400 * 1_000_000_000);
+            let steps = i64::try_from(events).unwrap_or(i64::MAX) / 37 * 10;
             self.step = (span / steps.max(1)).max(26_000_000);
         }
         self
@@ -1008,7 +1008,9 @@ impl Iterator for Generator {
             first = true;
         }
         let step = if first { self.step } else { 26_000_000 };
-        let spread = u64::try_from(2 * (step - 1_000_000)).unwrap_or(0).max(1);
+        let spread = u64::try_from((step - 1_000_000).saturating_mul(2))
+            .unwrap_or(0)
+            .max(1);
         self.time += 1_000_000 + (self.next_u64() % spread) as i64;
         self.queue
             .pop_front()

@@ -241,7 +241,7 @@ impl<'a> Acc<'a> {
                 mid_bps,
                 last_bps: slippage_bps(e.side, price, m.last),
                 cost,
-                latency: (x.time.as_nanos() - d.time.as_nanos()) / 1000,
+                latency: x.time.as_nanos().saturating_sub(d.time.as_nanos()) / 1000,
             })
         });
         let Some(m) = measured else {

@@ -466,7 +466,7 @@ fn performance(
         .iter()
         .filter_map(|t| {
             let c = t.closed?.1;
-            Some((c.as_nanos() - t.opened.1.as_nanos()) as f64 / 1e9)
+            Some(c.as_nanos().saturating_sub(t.opened.1.as_nanos()) as f64 / 1e9)
         })
         .collect();
     let mut sides = [SideFigures::default(), SideFigures::default()];
