@@ -106,7 +106,11 @@ pub use projections::{
     At, DecisionChain, MetricSeries, PositionView, Projections, SessionView, TradeStory, Unfolded,
 };
 pub use replay::{replay, replay_with, Decoding, ReplayOptions};
-pub use report::{total_net_pnl, Performance, PerformanceReport, ReportError, ReportFilter};
+pub use report::{
+    annualized, slippage_bps, total_net_pnl, Annualized, Distribution, DrawdownFigures,
+    ExecutionFigures, ExecutionReport, Performance, PerformanceReport, Period, ReportError,
+    ReportFilter, ReturnPoint, SideFigures, TimeStats, TradeFigure, WorstExecution,
+};
 pub use snapshot::{SnapshotDefect, SnapshotError, SnapshotKey};
 pub use trade::{Fill, Trade, TradeStatus};
 pub use validate::{check_time, validate, ValidationError};

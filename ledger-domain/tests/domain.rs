@@ -53,7 +53,11 @@ fn the_demo_report_matches_hand_computed_figures() {
     // Equity 10000 -> 10280 -> 10570 -> 10225: the drawdown is the loser.
     assert_eq!(r.starting_equity, d("10000"));
     assert_eq!(t.max_drawdown, d("345"));
-    assert!((t.max_drawdown_pct.unwrap() - 345.0 / 10570.0).abs() < 1e-12);
+    assert_eq!(t.max_drawdown_peak, Some(d("10570")));
+    assert!((t.max_drawdown_fraction.unwrap() - 345.0 / 10570.0).abs() < 1e-12);
+    assert_eq!(t.max_relative_drawdown, d("345"));
+    assert_eq!(t.max_relative_drawdown_peak, Some(d("10570")));
+    assert!((t.max_relative_drawdown_fraction.unwrap() - 345.0 / 10570.0).abs() < 1e-12);
     assert_eq!(
         t.equity_curve.iter().map(|p| p.1).collect::<Vec<_>>(),
         vec![d("10280"), d("10570"), d("10225")]
@@ -63,17 +67,17 @@ fn the_demo_report_matches_hand_computed_figures() {
     let mean = rs.iter().sum::<f64>() / 3.0;
     let sd = (rs.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / 2.0).sqrt();
     let down = (0.0345f64 * 0.0345 / 3.0).sqrt();
-    assert!((t.sharpe.unwrap() - mean / sd).abs() < 1e-12);
-    assert!((t.sortino.unwrap() - mean / down).abs() < 1e-12);
+    assert!((t.per_trade_sharpe.unwrap() - mean / sd).abs() < 1e-12);
+    assert!((t.per_trade_sortino.unwrap() - mean / down).abs() < 1e-12);
     assert!(
-        (t.sharpe.unwrap() - -0.10853).abs() < 1e-4,
+        (t.per_trade_sharpe.unwrap() - -0.10853).abs() < 1e-4,
         "{:?}",
-        t.sharpe
+        t.per_trade_sharpe
     );
     assert!(
-        (t.sortino.unwrap() - -0.14894).abs() < 1e-4,
+        (t.per_trade_sortino.unwrap() - -0.14894).abs() < 1e-4,
         "{:?}",
-        t.sortino
+        t.per_trade_sortino
     );
     // Per symbol, and a window.
     assert_eq!(r.by_symbol[&Symbol::from("SOL-USD")].net_pnl, d("-345"));
@@ -82,7 +86,7 @@ fn the_demo_report_matches_hand_computed_figures() {
         p,
         &ReportFilter {
             symbols: vec!["BTC-USD".into()],
-            ..Default::default()
+            ..ReportFilter::default()
         },
     )
     .unwrap();
@@ -98,7 +102,10 @@ fn the_demo_report_matches_hand_computed_figures() {
     .unwrap();
     assert_eq!(until_t2.total.trades, 2);
     assert_eq!(until_t2.total.net_pnl, d("570"));
-    assert_eq!(until_t2.total.sortino, None, "no losing trade, no downside");
+    assert_eq!(
+        until_t2.total.per_trade_sortino, None,
+        "no losing trade, no downside"
+    );
 }
 
 #[test]

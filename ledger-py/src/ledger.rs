@@ -367,6 +367,7 @@ impl Ledger {
             from: opt_time("start", start)?,
             to: opt_time("end", end)?,
             symbols: symbols.iter().map(|s| Symbol::new(s.as_str())).collect(),
+            ..ReportFilter::default()
         };
         let session = session.map(SessionId::from);
         let value = py
@@ -377,7 +378,8 @@ impl Ledger {
                     ..ReplayOptions::default()
                 };
                 let p = replay(&reader, &opts)?;
-                let report = PerformanceReport::compute(&p, &filter)?;
+                let report =
+                    PerformanceReport::from_log(&reader, &p, opts.session.as_ref(), &filter)?;
                 Ok(serde_json::to_value(&report).unwrap_or_default())
             })
             .map_err(|e| errors::domain(py, e))?;

@@ -17,14 +17,22 @@ def _same_report(py, cli_json):
         scope["equity_curve"] = [[int(t.timestamp() * 1_000_000), v] for t, v in scope["equity_curve"]]
     for scope in [want["total"], *want["by_symbol"].values()]:
         scope["equity_curve"] = [[t // 1000, v] for t, v in scope["equity_curve"]]
-    # The CLI's floats were read as Decimal: compare ratios as floats.
-    ratio = {"win_rate", "profit_factor", "max_drawdown_pct", "sharpe", "sortino"}
+    # The worst executions' times: datetimes in Python, nanoseconds in JSON.
+    for w in got["execution"]["worst"]:
+        w["time"] = int(w["time"].timestamp() * 1_000_000)
+    for w in want["execution"]["worst"]:
+        w["time"] = w["time"] // 1000
+    # The CLI's floats were read as Decimal (its money is strings): compare
+    # every ratio as a float.
     def ratios_float(d):
-        for scope in [d["total"], *d["by_symbol"].values()]:
-            for k in ratio:
-                if scope[k] is not None:
-                    scope[k] = float(scope[k])
+        if isinstance(d, Decimal):
+            return float(d)
+        if isinstance(d, dict):
+            return {k: ratios_float(v) for k, v in d.items()}
+        if isinstance(d, list):
+            return [ratios_float(v) for v in d]
         return d
+    assert got.keys() == want.keys()
     assert ratios_float(got) == ratios_float(want)
 
 

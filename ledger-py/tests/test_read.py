@@ -131,4 +131,6 @@ def test_report_filters(ledger):
     assert ledger.report(start=T0 + timedelta(seconds=5))["total"]["trades"] == 1
     assert ledger.report(end=T0 + timedelta(seconds=1))["total"]["trades"] == 0
     curve = rep["total"]["equity_curve"]
-    assert curve[-1][1] == Decimal("10016") and curve[-1][0].tzinfo is not None
+    # Two sessions of 10000 each: their capital adds up (docs/REPORT.md).
+    assert rep["starting_equity"] == Decimal("10000")
+    assert curve[-1][1] == Decimal("20016") and curve[-1][0].tzinfo is not None

@@ -45,6 +45,7 @@ const DEMO_EXAMPLES: &str = "\
 Examples:
   ledger -d ./demo-ledger demo
   ledger -d ./demo-ledger demo --events 100000 --segment-size 4MiB
+  ledger -d ./year demo --events 200000 --days 365    a year of daily figures
 
 The folder is created when it is absent; an empty folder is used; a folder
 holding a ledger gets more records appended; any other folder is refused.";
@@ -102,12 +103,14 @@ Examples:
   ledger -d ./demo-ledger report --session demo-1 --symbol BTC-USD --symbol ETH-USD
   ledger -d ./demo-ledger report --from 2026-01-01 --to 2026-02-01 --json
   ledger -d ./demo-ledger report --html report.html
+  ledger -d ./demo-ledger report --period day --periods-per-year 365
 
 A trade counts when it closed inside [--from, --to). Definitions of every
 figure: docs/REPORT.md. --json prints the report as one JSON object (money
-as decimal strings, times in nanoseconds); --html writes one self-contained
-page (no scripts, no external files) with the figures, the equity curve and
-the drawdown.";
+as decimal strings, times in nanoseconds); --html writes a self-contained
+tearsheet (no scripts, no external files): the figures, the marked equity
+curve, the underwater chart, monthly returns, the trade P&L and slippage
+distributions, execution quality and the worst executions.";
 
 const REPLAY_EXAMPLES: &str = "\
 Examples:
@@ -284,6 +287,11 @@ pub struct DemoArgs {
     /// Seed of the generated session.
     #[arg(long, value_name = "SEED", default_value_t = 42)]
     pub seed: u64,
+
+    /// Spread the generated session over about D days (by default its events
+    /// come 1 to 51 ms apart), so that its daily statistics mean something.
+    #[arg(long, value_name = "D")]
+    pub days: Option<u32>,
 
     /// Size of each segment file, in bytes or with a suffix (KiB, MiB, GiB);
     /// small by default so the demo seals several segments.
@@ -567,11 +575,20 @@ pub struct ReportArgs {
     #[arg(long, value_name = "ID")]
     pub session: Option<String>,
 
+    /// The return series' period: hour, day or week (UTC).
+    #[arg(long, value_name = "PERIOD", default_value = "day", value_parser = parse_period)]
+    pub period: ledger_domain::Period,
+
+    /// Periods per year for the annualised figures: 252 (exchange days) or
+    /// 365 (markets that never close), or any positive number.
+    #[arg(long, value_name = "N", default_value_t = 252.0, value_parser = parse_periods_per_year)]
+    pub periods_per_year: f64,
+
     /// Print the report as one JSON object.
     #[arg(long)]
     pub json: bool,
 
-    /// Also write a self-contained HTML page with the equity curve and drawdown.
+    /// Also write a self-contained HTML tearsheet (charts and tables, no network).
     #[arg(long, value_name = "FILE")]
     pub html: Option<PathBuf>,
 }
@@ -714,6 +731,26 @@ pub fn parse_segment_size(s: &str) -> Result<u64, String> {
         ));
     }
     Ok(bytes)
+}
+
+/// A return series' period.
+fn parse_period(s: &str) -> Result<ledger_domain::Period, String> {
+    match s {
+        "hour" => Ok(ledger_domain::Period::Hour),
+        "day" => Ok(ledger_domain::Period::Day),
+        "week" => Ok(ledger_domain::Period::Week),
+        _ => Err(format!("{s:?} is not a period: hour, day or week")),
+    }
+}
+
+/// A positive, finite number of periods per year.
+fn parse_periods_per_year(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(n) if n.is_finite() && n > 0.0 => Ok(n),
+        _ => Err(format!(
+            "{s:?} is not a positive number of periods per year (252, 365, ...)"
+        )),
+    }
 }
 
 #[cfg(test)]

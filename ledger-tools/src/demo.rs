@@ -107,7 +107,30 @@ pub fn run(dir: &Path, args: &DemoArgs, out: &mut dyn Write) -> Result<Exit, Too
             Timestamp::from_nanos(last)
         )));
     }
-    let start = clock.max(Timestamp::from_nanos(after));
+    let mut start = clock.max(Timestamp::from_nanos(after));
+    // A generated session spread over D days is written first, in the past:
+    // it ends a minute before now (and starts after the log's last record),
+    // and the scripted session follows it.
+    let spread: Option<Vec<(Timestamp, Event)>> =
+        args.days.filter(|_| args.events > 0).map(|days| {
+            let events: Vec<(Timestamp, Event)> = Generator::new(
+                &format!("{session}-generated"),
+                args.seed,
+                Timestamp::from_nanos(0),
+            )
+            .over_days(days, args.events)
+            .take(args.events as usize)
+            .collect();
+            let span = events.last().map_or(0, |e| e.0.as_nanos());
+            let begin = clock
+                .as_nanos()
+                .saturating_sub(span.saturating_add(60_000_000_000))
+                .max(after.saturating_add(1));
+            events
+                .into_iter()
+                .map(|(t, e)| (Timestamp::from_nanos(begin.saturating_add(t.as_nanos())), e))
+                .collect()
+        });
     let sealed_before = ledger.writer().sealed_segments();
     let handle = ledger.into_handle();
     let logger = handle.session(session.as_str());
@@ -118,6 +141,16 @@ pub fn run(dir: &Path, args: &DemoArgs, out: &mut dyn Write) -> Result<Exit, Too
     let started = Instant::now();
     let mut appended = 0u64;
     let mut last = None;
+    if let Some(events) = &spread {
+        for (t, e) in events {
+            last = Some(handle.with(|l| l.append_at(*t, e))?);
+            appended += 1;
+        }
+        if let Some(r) = &last {
+            start = start.max(r.timestamp);
+        }
+    }
+    let generated_first = appended;
     let script = demo_session(&session, &prefix, start);
     tracing::subscriber::with_default(subscriber, || -> Result<(), ToolError> {
         for (t, e) in &script {
@@ -131,9 +164,9 @@ pub fn run(dir: &Path, args: &DemoArgs, out: &mut dyn Write) -> Result<Exit, Too
         }
         Ok(())
     })?;
-    let scripted = appended;
+    let scripted = appended - generated_first;
     let generated_session = format!("{session}-generated");
-    if args.events > 0 {
+    if args.events > 0 && spread.is_none() {
         let after = last.map_or(start, |r| r.timestamp);
         for (t, e) in
             Generator::new(&generated_session, args.seed, after).take(args.events as usize)

@@ -1,14 +1,17 @@
-//! The performance report as one self-contained HTML page: inline CSS,
-//! the figures table, and the equity curve and drawdown drawn as inline SVG
-//! polylines. No script, no external file, no web font: the page can be
-//! mailed, archived and opened offline.
+//! The performance report as one self-contained HTML page, a tearsheet:
+//! inline CSS, the figures tables, the marked equity curve, the underwater
+//! chart, the monthly returns, the trade P&L and slippage distributions and
+//! the worst executions, all drawn as inline SVG. No script, no external
+//! file, no web font: the page can be mailed, archived and opened offline.
 
 use std::fmt::Write as _;
 
-use ledger_domain::{Decimal, PerformanceReport};
+use ledger_domain::{Decimal, ExecutionReport, PerformanceReport};
 
 use crate::human::time;
-use crate::report_fmt::{report_columns, report_labels};
+use crate::report_fmt::{
+    execution_columns, report_columns, report_labels, time_rows, EXECUTION_LABELS,
+};
 
 /// Escapes text for HTML content and attribute values.
 ///
@@ -51,6 +54,11 @@ svg text { font: 11px system-ui, sans-serif; fill: #5a6474; }
 .dot-equity { fill: #1f6feb; }
 .dot-drawdown { fill: #d1242f; }
 p.note, footer { color: #5a6474; font-size: 0.9em; }
+.hist-pnl { fill: #1f6feb; }
+.hist-slip { fill: #bf8700; }
+td.neg { color: #d1242f; }
+td.pos { color: #1a7f37; }
+td.why { text-align: left; white-space: normal; min-width: 24em; }
 ";
 
 /// One point of a chart: x (trade number), y, and its tooltip.
@@ -69,7 +77,7 @@ const BOTTOM: f64 = 35.0;
 
 /// An SVG line chart of `points` (x from 0 to the number of trades); with
 /// `top_at_zero` the chart's top is 0 (for the drawdown, never above it).
-fn chart(points: &[Point], class: &str, title: &str, top_at_zero: bool) -> String {
+fn chart(points: &[Point], class: &str, title: &str, top_at_zero: bool, x_label: &str) -> String {
     let mut svg = String::new();
     let _ = write!(
         svg,
@@ -132,9 +140,10 @@ fn chart(points: &[Point], class: &str, title: &str, top_at_zero: bool) -> Strin
     }
     let _ = write!(
         svg,
-        r#"<text x="{:.1}" y="{:.1}" text-anchor="middle">closed trades</text>"#,
+        r#"<text x="{:.1}" y="{:.1}" text-anchor="middle">{}</text>"#,
         LEFT + (W - LEFT - RIGHT) / 2.0,
-        H - 4.0
+        H - 4.0,
+        escape(x_label)
     );
     let pts: Vec<String> = points
         .iter()
@@ -204,6 +213,8 @@ pub fn report_page(r: &PerformanceReport, scope: &str, ledger: &str) -> String {
         "<p class=\"note\">A trade counts when it closed inside the window. Ratios are per trade, on the capital each trade committed, not annualized (docs/REPORT.md).</p>"
     );
 
+    time_section(&mut h, r);
+
     // The curves: equity after each closed trade, and the fall from the running peak.
     let start = r.starting_equity.to_f64();
     let mut equity = vec![Point {
@@ -244,7 +255,8 @@ pub fn report_page(r: &PerformanceReport, scope: &str, ledger: &str) -> String {
             &equity,
             "equity",
             "Realized equity after each closed trade",
-            false
+            false,
+            "closed trades"
         )
     );
     let _ = writeln!(h, "<h2>Drawdown</h2>");
@@ -252,10 +264,12 @@ pub fn report_page(r: &PerformanceReport, scope: &str, ledger: &str) -> String {
         h,
         "<p class=\"note\">Fall from the running peak of realized equity; maximum {:.2}{}.</p>",
         r.total.max_drawdown,
-        r.total.max_drawdown_pct.map_or(String::new(), |p| format!(
-            " ({:.2} % of the peak)",
-            p * 100.0
-        ))
+        r.total
+            .max_drawdown_fraction
+            .map_or(String::new(), |p| format!(
+                " ({:.2} % of its own peak)",
+                p * 100.0
+            ))
     );
     let _ = writeln!(
         h,
@@ -264,12 +278,285 @@ pub fn report_page(r: &PerformanceReport, scope: &str, ledger: &str) -> String {
             &drawdown,
             "drawdown",
             "Drawdown after each closed trade",
-            true
+            true,
+            "closed trades"
         )
     );
+    let _ = writeln!(h, "<h2>Trade P&amp;L distribution</h2>");
+    let pnl: Vec<f64> = r.total.trade_net_pnl.iter().map(|p| p.to_f64()).collect();
     let _ = writeln!(
         h,
-        "<footer><p>Computed by <code>ledger report</code> from the ledger's hash-chained log.</p></footer>\n</body>\n</html>"
+        "{}",
+        histogram(
+            &pnl,
+            "Net P&L per closed trade",
+            "net P&L per trade",
+            "hist-pnl"
+        )
+    );
+    execution_section(&mut h, &r.execution);
+    let _ = writeln!(
+        h,
+        "<footer><p>Computed by <code>ledger report</code> from the ledger's hash-chained log. Definitions: docs/REPORT.md.</p></footer>\n</body>\n</html>"
     );
     h
+}
+
+/// A histogram of `values` in up to 30 equal bins, as SVG bars.
+fn histogram(values: &[f64], title: &str, x_label: &str, class: &str) -> String {
+    let v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
+    if v.is_empty() {
+        return "<p class=\"note\">Nothing to show.</p>".into();
+    }
+    let lo = v.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let bins = 30usize.min(v.len().max(1));
+    let width = if hi > lo {
+        (hi - lo) / bins as f64
+    } else {
+        1.0
+    };
+    let mut counts = vec![0u64; bins];
+    for x in &v {
+        let i = (((x - lo) / width) as usize).min(bins - 1);
+        counts[i] += 1;
+    }
+    let max = counts.iter().copied().max().unwrap_or(1).max(1) as f64;
+    let mut svg = String::new();
+    let _ = write!(
+        svg,
+        r#"<svg width="{W}" height="{H}" viewBox="0 0 {W} {H}" role="img" aria-label="{t}"><title>{t}</title>"#,
+        t = escape(title)
+    );
+    let plot_w = W - LEFT - RIGHT;
+    let plot_h = H - TOP - BOTTOM;
+    let bar_w = plot_w / bins as f64;
+    for (i, c) in counts.iter().enumerate() {
+        let bh = *c as f64 / max * plot_h;
+        let from = lo + width * i as f64;
+        let _ = write!(
+            svg,
+            r#"<rect class="{class}" x="{:.1}" y="{:.1}" width="{:.1}" height="{:.1}"><title>{:.2} to {:.2}: {c}</title></rect>"#,
+            LEFT + bar_w * i as f64 + 1.0,
+            TOP + plot_h - bh,
+            (bar_w - 2.0).max(1.0),
+            bh,
+            from,
+            from + width
+        );
+    }
+    let _ = write!(
+        svg,
+        r#"<line class="axis" x1="{LEFT}" y1="{b:.1}" x2="{r:.1}" y2="{b:.1}"/><text x="{LEFT}" y="{ty:.1}" text-anchor="start">{lo:.2}</text><text x="{r:.1}" y="{ty:.1}" text-anchor="end">{hi:.2}</text><text x="{mx:.1}" y="{ly:.1}" text-anchor="middle">{}</text><text x="{tx:.1}" y="{yy:.1}" text-anchor="end">{max}</text>"#,
+        escape(x_label),
+        b = H - BOTTOM,
+        r = W - RIGHT,
+        ty = H - BOTTOM + 15.0,
+        mx = LEFT + plot_w / 2.0,
+        ly = H - 4.0,
+        tx = LEFT - 6.0,
+        yy = TOP + 10.0,
+    );
+    svg.push_str("</svg>");
+    svg
+}
+
+/// A table of (label, value) rows.
+fn rows_table(h: &mut String, rows: &[(String, String)]) {
+    let _ = writeln!(h, "<div class=\"scroll\"><table><tbody>");
+    for (k, v) in rows {
+        let _ = writeln!(
+            h,
+            "<tr><td class=\"label\">{}</td><td>{}</td></tr>",
+            escape(k),
+            escape(v)
+        );
+    }
+    let _ = writeln!(h, "</tbody></table></div>");
+}
+
+/// The period series: the figures, the marked equity, the underwater
+/// chart and the monthly returns.
+fn time_section(h: &mut String, r: &PerformanceReport) {
+    let period = r.time.period.name();
+    let _ = writeln!(h, "<h2>Over time, marked to market</h2>");
+    rows_table(h, &time_rows(r));
+    let equity: Vec<Point> = r
+        .returns
+        .iter()
+        .enumerate()
+        .map(|(i, p)| Point {
+            x: i as f64 + 1.0,
+            y: p.equity.to_f64(),
+            label: format!("{}: equity {:.2}", p.date, p.equity),
+        })
+        .collect();
+    let _ = writeln!(h, "<h2>Equity curve (marked, end of each {period})</h2>");
+    let _ = writeln!(
+        h,
+        "{}",
+        chart(
+            &equity,
+            "equity",
+            "Marked equity at the end of each period",
+            false,
+            &format!("{period}s")
+        )
+    );
+    let mut peak = 1.0f64;
+    let mut w = 1.0f64;
+    let under: Vec<Point> = r
+        .returns
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            w *= 1.0 + p.ret.unwrap_or(0.0);
+            peak = peak.max(w);
+            let dd = if peak > 0.0 { w / peak - 1.0 } else { 0.0 };
+            Point {
+                x: i as f64 + 1.0,
+                y: dd * 100.0,
+                label: format!("{}: {:.2} % below the peak", p.date, -dd * 100.0),
+            }
+        })
+        .collect();
+    let _ = writeln!(h, "<h2>Underwater: drawdown of the return index (%)</h2>");
+    let _ = writeln!(
+        h,
+        "{}",
+        chart(
+            &under,
+            "drawdown",
+            "Drawdown of the compounded returns, percent",
+            true,
+            &format!("{period}s")
+        )
+    );
+    monthly_table(h, r);
+}
+
+/// Compounded returns by calendar month: a row per year.
+fn monthly_table(h: &mut String, r: &PerformanceReport) {
+    let mut months: std::collections::BTreeMap<(String, usize), f64> = Default::default();
+    for p in &r.returns {
+        let (Some(y), Some(m)) = (p.date.get(0..4), p.date.get(5..7)) else {
+            continue;
+        };
+        let Ok(m) = m.parse::<usize>() else { continue };
+        let e = months.entry((y.to_owned(), m)).or_insert(1.0);
+        *e *= 1.0 + p.ret.unwrap_or(0.0);
+    }
+    let _ = writeln!(h, "<h2>Monthly returns (%)</h2>");
+    if months.is_empty() {
+        let _ = writeln!(h, "<p class=\"note\">No return in this window.</p>");
+        return;
+    }
+    let _ = write!(
+        h,
+        "<div class=\"scroll\"><table class=\"monthly\"><thead><tr><th>year</th>"
+    );
+    for m in [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec", "year",
+    ] {
+        let _ = write!(h, "<th>{m}</th>");
+    }
+    let _ = writeln!(h, "</tr></thead><tbody>");
+    let years: std::collections::BTreeSet<&String> = months.keys().map(|k| &k.0).collect();
+    for y in years {
+        let _ = write!(h, "<tr><td class=\"label\">{}</td>", escape(y));
+        let mut year = 1.0;
+        for m in 1..=12 {
+            match months.get(&(y.clone(), m)) {
+                Some(g) => {
+                    year *= g;
+                    let pct = (g - 1.0) * 100.0;
+                    let class = if pct < 0.0 { "neg" } else { "pos" };
+                    let _ = write!(h, "<td class=\"{class}\">{pct:.2}</td>");
+                }
+                None => {
+                    let _ = write!(h, "<td></td>");
+                }
+            }
+        }
+        let _ = writeln!(h, "<td>{:.2}</td></tr>", (year - 1.0) * 100.0);
+    }
+    let _ = writeln!(h, "</tbody></table></div>");
+}
+
+/// Execution quality: the table, the slippage distribution, the worst fills.
+fn execution_section(h: &mut String, x: &ExecutionReport) {
+    let _ = writeln!(h, "<h2>Execution quality</h2>");
+    let cols = execution_columns(x);
+    let _ = write!(h, "<div class=\"scroll\"><table><thead><tr><th></th>");
+    for (head, _) in &cols {
+        let _ = write!(h, "<th>{}</th>", escape(head));
+    }
+    let _ = writeln!(h, "</tr></thead><tbody>");
+    for (i, label) in EXECUTION_LABELS.iter().enumerate() {
+        let _ = write!(h, "<tr><td class=\"label\">{}</td>", escape(label));
+        for (_, cells) in &cols {
+            let _ = write!(
+                h,
+                "<td>{}</td>",
+                escape(cells.get(i).map_or("", String::as_str))
+            );
+        }
+        let _ = writeln!(h, "</tr>");
+    }
+    let _ = writeln!(h, "</tbody></table></div>");
+    let _ = writeln!(
+        h,
+        "<p class=\"note\">Slippage in basis points against the decision's market snapshot, positive = cost (a buy above, a sell below the reference).</p>"
+    );
+    for (what, reasons) in [
+        ("rejected", &x.total.rejection_reasons),
+        ("cancelled", &x.total.cancel_reasons),
+    ] {
+        for (reason, n) in reasons {
+            let _ = writeln!(
+                h,
+                "<p class=\"note\">{what} {n}&times;: {}</p>",
+                escape(reason)
+            );
+        }
+    }
+    let _ = writeln!(h, "<h2>Slippage distribution (bps vs mid)</h2>");
+    let _ = writeln!(
+        h,
+        "{}",
+        histogram(
+            &x.fills_mid_bps,
+            "Slippage of every fill against its decision's mid, bps",
+            "slippage vs mid (bps)",
+            "hist-slip"
+        )
+    );
+    let _ = writeln!(h, "<h2>Worst executions</h2>");
+    if x.worst.is_empty() {
+        let _ = writeln!(h, "<p class=\"note\">No fill measured.</p>");
+        return;
+    }
+    let _ = writeln!(
+        h,
+        "<div class=\"scroll\"><table><thead><tr><th>time</th><th>order</th><th>side</th><th>qty</th><th>symbol</th><th>fill</th><th>mid</th><th>bps</th><th>cost</th><th>decision and its reasoning</th></tr></thead><tbody>"
+    );
+    for w in &x.worst {
+        let why: Vec<String> = w.reasoning.iter().map(|s| escape(s)).collect();
+        let _ = writeln!(
+            h,
+            "<tr><td>{}</td><td>{}</td><td>{:?}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:+.1}</td><td>{:.2}</td><td class=\"why\">{}: {}</td></tr>",
+            escape(&time(w.time)),
+            escape(w.order_id.as_str()),
+            w.side,
+            w.filled_qty,
+            escape(w.symbol.as_str()),
+            w.avg_price,
+            w.mid,
+            w.slippage_mid_bps,
+            w.slippage_cost,
+            escape(w.decision_id.as_str()),
+            why.join("; ")
+        );
+    }
+    let _ = writeln!(h, "</tbody></table></div>");
 }

@@ -14,7 +14,7 @@ use crate::exit::Exit;
 use crate::html;
 use crate::human::time;
 use crate::outfile::OutFile;
-use crate::report_fmt::report_table;
+use crate::report_fmt::{execution_table, report_table, time_table};
 
 /// Describes the report's scope in words: session, symbols, window.
 pub fn scope(args: &ReportArgs) -> String {
@@ -56,8 +56,11 @@ pub fn run(dir: &Path, args: &ReportArgs, out: &mut dyn Write) -> Result<Exit, T
             .iter()
             .map(|s| Symbol::new(s.as_str()))
             .collect(),
+        period: args.period,
+        periods_per_year: args.periods_per_year,
     };
-    let report = PerformanceReport::compute(&projections, &filter)?;
+    let session = args.session.as_deref().map(SessionId::from);
+    let report = PerformanceReport::from_log(&reader, &projections, session.as_ref(), &filter)?;
     let scope = scope(args);
     if let Some(path) = &args.html {
         let page = html::report_page(&report, &scope, &reader.ledger_id().to_hex());
@@ -78,6 +81,20 @@ pub fn run(dir: &Path, args: &ReportArgs, out: &mut dyn Write) -> Result<Exit, T
                 report.total.trades
             )?;
             write!(out, "{}", report_table(&report))?;
+            writeln!(
+                out,
+                "\nover time, marked to market ({} returns, {} {}s a year):",
+                report.time.period.name(),
+                report.annualized.periods_per_year,
+                report.time.period.name()
+            )?;
+            write!(out, "{}", time_table(&report))?;
+            writeln!(
+                out,
+                "\nexecution quality ({} orders):",
+                report.execution.total.orders
+            )?;
+            write!(out, "{}", execution_table(&report.execution))?;
             if let Some(path) = &args.html {
                 writeln!(out, "HTML report written to {}", path.display())?;
             }

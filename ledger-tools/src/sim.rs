@@ -479,6 +479,10 @@ pub struct Generator {
     next_id: u64,
     queue: std::collections::VecDeque<Event>,
     started: bool,
+    /// Net P&L realized so far per symbol (for the position snapshots).
+    realized: HashMap<Symbol, Decimal>,
+    /// Mean time between events, in nanoseconds.
+    step: i64,
 }
 
 impl Generator {
@@ -529,7 +533,99 @@ impl Generator {
             next_id: 1,
             queue: Default::default(),
             started: false,
+            realized: HashMap::new(),
+            step: 26_000_000,
         }
+    }
+
+    /// Spreads `events` events over `days` days (on average), so that daily
+    /// statistics of the session mean something.
+    #[must_use]
+    pub fn over_days(mut self, days: u32, events: u64) -> Self {
+        if days > 0 && events > 0 {
+            // About 3.7 events per step (measured on the generator's mix).
+            let span = i64::from(days).saturating_mul(86_400 * 1_000_000_000);
+            let steps = i64::try_from(events).unwrap_or(i64::MAX) / 37 * 10;
+            self.step = (span / steps.max(1)).max(26_000_000);
+        }
+        self
+    }
+
+    /// Half the spread around `mid`: 2 bps, at least a cent.
+    fn half_spread(mid: Decimal) -> Decimal {
+        mid.checked_mul(d("0.0002"))
+            .map_or(Decimal::ONE, |h| h.round_dp(2))
+            .max(d("0.01"))
+    }
+
+    /// A fill price near `mid` for `side`: from 1 bp better to 5 bps worse
+    /// than the mid (positive slippage costs).
+    fn fill_price(&mut self, mid: Decimal, side: Side) -> Decimal {
+        let bps = self.below(7) as i64 - 1;
+        let slip = mid
+            .checked_mul(Decimal::new(bps, 4).unwrap_or_default())
+            .unwrap_or_default()
+            .round_dp(2);
+        let p = match side {
+            Side::Buy => mid.checked_add(slip),
+            Side::Sell => mid.checked_sub(slip),
+        };
+        p.filter(|p| p.is_positive()).unwrap_or(mid)
+    }
+
+    /// The market a decision sees around `mid`.
+    fn market(&mut self, mid: Decimal, volume: i64) -> MarketSnapshot {
+        let h = Self::half_spread(mid);
+        let last = mid
+            .checked_add(Decimal::new(self.below(3) as i64 - 1, 2).unwrap_or_default())
+            .filter(|l| l.is_positive())
+            .unwrap_or(mid);
+        MarketSnapshot {
+            bid: mid
+                .checked_sub(h)
+                .filter(|b| b.is_positive())
+                .unwrap_or(mid),
+            ask: mid.checked_add(h).unwrap_or(mid),
+            last,
+            volume: Decimal::from_int(volume),
+            indicators: Vec::new(),
+        }
+    }
+
+    /// The symbol's net position over its open trades, marked at `mark`.
+    fn net_snapshot(&self, sym: &Symbol, mark: Decimal) -> Event {
+        let (mut qty, mut value, mut unreal) = (Decimal::ZERO, Decimal::ZERO, Decimal::ZERO);
+        for t in self.open.values().filter(|t| &t.symbol == sym) {
+            let signed = t
+                .open_qty
+                .checked_mul(t.direction.sign())
+                .unwrap_or_default();
+            qty = qty.checked_add(signed).unwrap_or(qty);
+            value = t
+                .avg_entry
+                .checked_mul(signed)
+                .and_then(|v| value.checked_add(v))
+                .unwrap_or(value);
+            let u = mark
+                .checked_sub(t.avg_entry)
+                .and_then(|x| x.checked_mul(signed))
+                .unwrap_or_default();
+            unreal = unreal.checked_add(u).unwrap_or(unreal);
+        }
+        let avg = if qty.is_zero() {
+            Decimal::ZERO
+        } else {
+            value.checked_div(qty).unwrap_or_default()
+        };
+        Event::PositionSnapshot(PositionSnapshot {
+            session: self.session.clone(),
+            symbol: sym.clone(),
+            qty,
+            avg_entry: avg,
+            mark,
+            unrealized_pnl: unreal,
+            realized_pnl: self.realized.get(sym).copied().unwrap_or_default(),
+        })
     }
 
     fn next_u64(&mut self) -> u64 {
@@ -636,10 +732,13 @@ impl Generator {
             OrderId::new(format!("{}/O{n}", self.session)),
             TradeId::new(format!("{}/T{n}", self.session)),
         );
-        let price = self.price(base);
-        let spread = Decimal::new(1, 2).unwrap_or_default();
+        let mid = self.price(base);
         let qty = Decimal::from_int(1 + self.below(20) as i64);
         let long = self.below(2) == 0;
+        let side = if long { Side::Buy } else { Side::Sell };
+        let volume = 1000 + self.below(100_000) as i64;
+        let market = self.market(mid, volume);
+        let price = self.fill_price(mid, side);
         let fees = price
             .checked_mul(qty)
             .and_then(|v| v.checked_mul(d("0.0005")))
@@ -658,11 +757,6 @@ impl Generator {
                 format!("size {qty} within the per-symbol limit"),
             ],
             market: MarketSnapshot {
-                // Simulated prices are small: these never leave the range.
-                bid: price.checked_sub(spread).unwrap_or(price),
-                ask: price.checked_add(spread).unwrap_or(price),
-                last: price,
-                volume: Decimal::from_int(1000 + self.below(100_000) as i64),
                 indicators: vec![
                     Indicator {
                         name: "rsi_14".into(),
@@ -673,6 +767,7 @@ impl Generator {
                         value: Decimal::new(9500 + self.below(1000) as i64, 4).unwrap_or_default(),
                     },
                 ],
+                ..market
             },
         });
         self.queue.push_back(ev);
@@ -730,20 +825,9 @@ impl Generator {
         }
         let ev = Event::TradeOpened(opened);
         self.queue.push_back(ev);
-        let signed = if long {
-            qty
-        } else {
-            qty.checked_neg().unwrap_or(qty)
-        };
-        let ev = Event::PositionSnapshot(PositionSnapshot {
-            session: s,
-            symbol: sym,
-            qty: signed,
-            avg_entry: price,
-            mark: price,
-            unrealized_pnl: Decimal::ZERO,
-            realized_pnl: Decimal::ZERO,
-        });
+        let r = self.realized.entry(sym.clone()).or_default();
+        *r = r.checked_sub(fees).unwrap_or(*r);
+        let ev = self.net_snapshot(&sym, price);
         self.queue.push_back(ev);
     }
 
@@ -757,20 +841,30 @@ impl Generator {
     fn fill_trade(&mut self, tid: TradeId) {
         let Some(t) = self.open.get(&tid) else { return };
         let symbol = t.symbol.clone();
+        let direction = t.direction;
         let base = self.base_of(&t.symbol);
         let open_qty = t.open_qty;
-        let price = self.price(base);
+        let mid = self.price(base);
         let reduce = self.below(3) == 0 && open_qty > Decimal::ONE;
         let qty = if reduce {
             Decimal::ONE
         } else {
             Decimal::from_int(1 + self.below(5) as i64)
         };
-        let order_no = self.id();
+        // Adding to a long or covering a short buys.
+        let buys = (direction == Direction::Long) != reduce;
+        let side = if buys { Side::Buy } else { Side::Sell };
+        let volume = 1000 + self.below(50_000) as i64;
+        let market = self.market(mid, volume);
+        let price = self.fill_price(mid, side);
+        let fees = Decimal::new(self.below(500) as i64, 2).unwrap_or_default();
+        let n = self.id();
+        let dec = DecisionId::new(format!("{}/D{n}", self.session));
+        let ord = OrderId::new(format!("{}/O{n}", self.session));
         let fill = TradeFilled {
             session: self.session.clone(),
             trade_id: tid.clone(),
-            symbol,
+            symbol: symbol.clone(),
             effect: if reduce {
                 FillEffect::Reduce
             } else {
@@ -778,17 +872,59 @@ impl Generator {
             },
             qty,
             price,
-            fees: Decimal::new(self.below(500) as i64, 2).unwrap_or_default(),
-            order_id: Some(OrderId::new(format!("{}/O{order_no}", self.session))),
+            fees,
+            order_id: Some(ord.clone()),
         };
-        if let Some(t) = self.open.get_mut(&tid) {
-            if t.fill(Seq::FIRST, Timestamp::from_nanos(self.time), &fill)
-                .is_ok()
-            {
-                let ev = Event::TradeFilled(fill);
-                self.queue.push_back(ev);
-            }
+        let Some(t) = self.open.get_mut(&tid) else {
+            return;
+        };
+        let before = t.realized_gross;
+        if t.fill(Seq::FIRST, Timestamp::from_nanos(self.time), &fill)
+            .is_err()
+        {
+            return;
         }
+        let realized = t
+            .realized_gross
+            .checked_sub(before)
+            .and_then(|r| r.checked_sub(fees))
+            .unwrap_or_default();
+        let why = if reduce {
+            format!("take partial profit: reduce {tid} by {qty}")
+        } else {
+            format!("scale into {tid}: add {qty} on confirmation")
+        };
+        let ev = Event::Decision(Decision {
+            session: self.session.clone(),
+            decision_id: dec.clone(),
+            symbol: symbol.clone(),
+            action: if buys { Action::Buy } else { Action::Sell },
+            size: qty,
+            confidence: Decimal::new(50 + self.below(50) as i64, 2).unwrap_or_default(),
+            reasoning: vec![why, "spread and depth acceptable".into()],
+            market,
+        });
+        self.queue.push_back(ev);
+        let ev = Event::Execution(Execution {
+            session: self.session.clone(),
+            order_id: ord,
+            decision_id: dec,
+            symbol: symbol.clone(),
+            side,
+            status: ExecutionStatus::Filled,
+            requested_qty: qty,
+            filled_qty: qty,
+            avg_price: Some(price),
+            fees,
+            latency_us: 300 + self.below(2000),
+            error: None,
+        });
+        self.queue.push_back(ev);
+        self.queue.push_back(Event::TradeFilled(fill));
+        let r = self.realized.entry(symbol.clone()).or_default();
+        *r = r.checked_add(realized).unwrap_or(*r);
+        let ev = self.net_snapshot(&symbol, price);
+        self.queue.push_back(ev);
     }
 
     fn close_trade(&mut self, tid: TradeId) {
@@ -796,11 +932,22 @@ impl Generator {
             return;
         };
         let base = self.base_of(&t.symbol);
-        let price = self.price(base);
+        let mid = self.price(base);
+        let side = match t.direction {
+            Direction::Long => Side::Sell,
+            Direction::Short => Side::Buy,
+        };
+        let market = self.market(mid, 5000);
+        let price = self.fill_price(mid, side);
         let fees = Decimal::new(self.below(1000) as i64, 2).unwrap_or_default();
         let Ok(pnl) = t.pnl_if_closed(price, fees) else {
+            self.open.insert(tid.clone(), t);
+            self.open_order.push(tid);
             return;
         };
+        // What the close realizes beyond the fills before it.
+        let before = t.net_pnl().unwrap_or_default();
+        let realized = pnl.checked_sub(before).unwrap_or_default();
         let n = self.id();
         let s = self.session.clone();
         let dec = DecisionId::new(format!("{}/D{n}", self.session));
@@ -813,13 +960,7 @@ impl Generator {
             size: t.open_qty,
             confidence: Decimal::new(60 + self.below(40) as i64, 2).unwrap_or_default(),
             reasoning: vec!["exit rule met".into()],
-            market: MarketSnapshot {
-                bid: price,
-                ask: price,
-                last: price,
-                volume: Decimal::from_int(5000),
-                indicators: vec![],
-            },
+            market,
         });
         self.queue.push_back(ev);
         let ev = Event::Execution(Execution {
@@ -827,10 +968,7 @@ impl Generator {
             order_id: ord.clone(),
             decision_id: dec,
             symbol: t.symbol.clone(),
-            side: match t.direction {
-                Direction::Long => Side::Sell,
-                Direction::Short => Side::Buy,
-            },
+            side,
             status: ExecutionStatus::Filled,
             requested_qty: t.open_qty,
             filled_qty: t.open_qty,
@@ -850,15 +988,9 @@ impl Generator {
             order_id: Some(ord),
         });
         self.queue.push_back(ev);
-        let ev = Event::PositionSnapshot(PositionSnapshot {
-            session: s,
-            symbol: t.symbol.clone(),
-            qty: Decimal::ZERO,
-            avg_entry: Decimal::ZERO,
-            mark: price,
-            unrealized_pnl: Decimal::ZERO,
-            realized_pnl: pnl,
-        });
+        let r = self.realized.entry(t.symbol.clone()).or_default();
+        *r = r.checked_add(realized).unwrap_or(*r);
+        let ev = self.net_snapshot(&t.symbol, price);
         self.queue.push_back(ev);
     }
 }
@@ -867,10 +999,19 @@ impl Iterator for Generator {
     type Item = (Timestamp, Event);
 
     fn next(&mut self) -> Option<(Timestamp, Event)> {
+        // The events of one step (a decision, its execution, the trade
+        // event, the position) follow each other within milliseconds; the
+        // steps themselves come `step` apart on average.
+        let mut first = false;
         while self.queue.is_empty() {
             self.refill();
+            first = true;
         }
-        self.time += 1_000_000 + (self.next_u64() % 50_000_000) as i64;
+        let step = if first { self.step } else { 26_000_000 };
+        let spread = u64::try_from((step - 1_000_000).saturating_mul(2))
+            .unwrap_or(0)
+            .max(1);
+        self.time += 1_000_000 + (self.next_u64() % spread) as i64;
         self.queue
             .pop_front()
             .map(|e| (Timestamp::from_nanos(self.time), e))

@@ -326,10 +326,53 @@ fn report_figures_on_the_demo() {
     assert_eq!(total["gross_profit"], "570");
     assert_eq!(total["gross_loss"], "345");
     assert_eq!(total["max_drawdown"], "345");
-    assert!((total["sharpe"].as_f64().unwrap() + 0.109).abs() < 1e-3);
+    assert!((total["per_trade_sharpe"].as_f64().unwrap() + 0.109).abs() < 1e-3);
     assert_eq!(v["starting_equity"], "10000");
     assert_eq!(v["by_symbol"]["SOL-USD"]["net_pnl"], "-345");
     assert_eq!(total["equity_curve"].as_array().unwrap().len(), 3);
+    // The schema of the time-based figures (docs/REPORT.md).
+    let keys = |o: &serde_json::Value| {
+        let mut k: Vec<String> = o.as_object().unwrap().keys().cloned().collect();
+        k.sort();
+        k
+    };
+    assert_eq!(
+        keys(&v["annualized"]),
+        [
+            "calmar",
+            "periods_per_year",
+            "return",
+            "sharpe",
+            "sortino",
+            "volatility"
+        ]
+    );
+    assert_eq!(v["annualized"]["periods_per_year"], 252.0);
+    let returns = v["returns"].as_array().unwrap();
+    assert_eq!(keys(&returns[0]), ["date", "equity", "return"]);
+    assert_eq!(returns.last().unwrap()["equity"], "10225");
+    assert_eq!(v["time"]["ending_equity"], "10225");
+    assert!(v["time"]["marked_drawdown"]["max_drawdown"].is_string());
+    assert!(total["max_relative_drawdown_fraction"].is_f64());
+    let crypto = json(&ok(on(
+        &dir,
+        &[
+            "report",
+            "--json",
+            "--period",
+            "hour",
+            "--periods-per-year",
+            "8760",
+        ],
+    )));
+    assert_eq!(crypto["annualized"]["periods_per_year"], 8760.0);
+    assert_eq!(crypto["time"]["period"], "hour");
+    // Execution quality: the demo's orders against their decisions.
+    let x = &v["execution"];
+    assert!(x["total"]["orders"].as_u64().unwrap() >= 3);
+    assert!(x["total"]["slippage_mid_bps"]["mean"].is_f64());
+    assert!(x["worst"][0]["reasoning"].as_array().is_some());
+    assert!(x["by_symbol"]["BTC-USD"].is_object());
 
     // Filters: a symbol, a session, a window.
     let v = json(&ok(on(
@@ -368,7 +411,7 @@ fn report_figures_on_the_demo() {
     assert_contains(&run.stderr, "--from");
     assert_contains(&run.stderr, "last tuesday");
 
-    // The HTML page: self-contained, with both curves.
+    // The HTML page: self-contained, with every chart of the tearsheet.
     let page = tmp.path().join("report.html");
     let run = ok(on(&dir, &["report", "--html", path_str(&page)]));
     assert_contains(&run.stdout, "HTML report written to");
@@ -376,7 +419,9 @@ fn report_figures_on_the_demo() {
     assert!(html.starts_with("<!DOCTYPE html>"), "{html}");
     assert!(html.contains("<style>"));
     assert!(html.contains("66.7 %") && html.contains("+225.00"));
-    assert_eq!(html.matches("<svg").count(), 2);
+    // Marked equity, underwater, realized equity, drawdown, trade P&L and
+    // slippage distributions.
+    assert_eq!(html.matches("<svg").count(), 6);
     assert!(html.contains(r#"<polyline class="equity""#));
     assert!(html.contains(r#"<polyline class="drawdown""#));
     for external in [
