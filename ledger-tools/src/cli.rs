@@ -266,6 +266,29 @@ pub enum Command {
     /// id and head. This ledger is only read.
     #[command(after_help = MIGRATE_EXAMPLES)]
     Migrate(MigrateArgs),
+    /// Copy every sealed segment into an object store (file://, s3://)
+    /// under its content address; what is there already is not sent again,
+    /// and every object is read back and re-hashed.
+    #[command(after_help = SHIP_EXAMPLES)]
+    Ship(ShipArgs),
+}
+
+const SHIP_EXAMPLES: &str = "Examples:
+  ledger -d ./live ship --to file:///mnt/archive/live   # a local folder, as an object store
+  ledger -d ./live ship --to s3://ledgers/desk-a        # credentials, region, endpoint from AWS_* variables
+  AWS_ENDPOINT_URL=http://127.0.0.1:9000 AWS_ALLOW_HTTP=true ledger -d ./live ship --to s3://ledgers/desk-a";
+
+/// Options of `ledger ship`.
+#[derive(Debug, Clone, Args)]
+pub struct ShipArgs {
+    /// The object store and prefix: file:///absolute/folder or
+    /// s3://bucket/prefix (segments go under `segments/` there).
+    #[arg(long, value_name = "URL")]
+    pub to: String,
+
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Options of `ledger init`.

@@ -77,6 +77,32 @@ pub enum ToolError {
     /// The secondary index refused or failed.
     #[error(transparent)]
     Index(ledger_index::IndexError),
+    /// An object store (`ledger ship --to URL`) could not be opened,
+    /// reached, read or written.
+    #[error("{what}")]
+    Store {
+        /// What was being done, naming the URL or the object.
+        what: String,
+        /// The object store's error.
+        #[source]
+        source: object_store::Error,
+    },
+    /// A segment's bytes (a local file or an object in a store) do not hash
+    /// to the content address its name claims.
+    #[error(
+        "{object}: content address mismatch: the name says {expected}, the bytes hash to {actual}{}",
+        if *.in_store { " (the store's copy is damaged: remove that object and ship again)" } else { "" }
+    )]
+    ContentAddress {
+        /// Whether the bytes are an object in a store (not a local file).
+        in_store: bool,
+        /// The file or object (with its store's URL).
+        object: String,
+        /// The address in the name.
+        expected: String,
+        /// What the bytes hash to.
+        actual: String,
+    },
 }
 
 impl ToolError {
@@ -87,6 +113,7 @@ impl ToolError {
             ToolError::Domain(ledger_domain::DomainError::Ledger(e)) => ledger_exit(e),
             ToolError::Domain(ledger_domain::DomainError::Decode { .. }) => Exit::Damage,
             ToolError::Damaged { .. } => Exit::Damage,
+            ToolError::ContentAddress { .. } => Exit::Damage,
             ToolError::Index(ledger_index::IndexError::Ledger(e)) => ledger_exit(e),
             ToolError::Index(ledger_index::IndexError::UnknownFamily { .. }) => Exit::Failure,
             ToolError::Index(_) => Exit::Damage,

@@ -22,6 +22,7 @@
 //! | `ledger repair [--truncate-after SEQ]` | shows what is damaged and what a cut would lose; cuts only when asked, moving every removed byte into `repair-<time>/` first | [`repair_cmd`] |
 //! | `ledger checkpoint` | verifies, then signs the head with a secret key | [`checkpoint_cmd`] |
 //! | `ledger keygen` | makes a signing key and its public key file | [`keys`] |
+//! | `ledger ship --to URL` | copies sealed segments into an object store (`file://`, `s3://`) under their content address, skipping and re-hashing what is there | [`ship_cmd`] |
 //!
 //! Every command but `keygen` and `inspect` works on the ledger folder
 //! given by `-d/--dir DIR` or the `LEDGER_DIR` environment variable; `init`,
@@ -83,6 +84,7 @@ pub mod repair_cmd;
 pub mod replay_cmd;
 pub mod report_cmd;
 pub mod report_fmt;
+pub mod ship_cmd;
 pub mod sim;
 pub mod stats_cmd;
 pub mod summary;
@@ -131,5 +133,6 @@ pub fn run(cli: &Cli, out: &mut dyn Write) -> Result<Exit, ToolError> {
             backup_cmd::run(dir, cmd, out)
         }
         Command::Migrate(args) => backup_cmd::run_migrate(cli.ledger_dir()?, args, out),
+        Command::Ship(args) => ship_cmd::run(cli.ledger_dir()?, args, out),
     }
 }
