@@ -16,7 +16,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def ledger_command() -> List[str]:
-    """The ``ledger`` binary: ``$LEDGER_BIN`` (set by run-tests.sh), else ``cargo run``."""
+    """The ``ledger`` binary: ``$LEDGER_BIN`` (set by .ci/python-tests), else ``cargo run``."""
     given = os.environ.get("LEDGER_BIN")
     if given:
         return shlex.split(given)

@@ -469,32 +469,33 @@ mod tests {
         rest.split_whitespace().nth(38).unwrap().parse().unwrap()
     }
 
-    #[test]
+    /// The policy a fresh thread has after `set`, and the caller's is unchanged.
     #[cfg(target_os = "linux")]
-    fn background_policy_applies_to_the_calling_thread_only() {
+    fn policy_in_a_thread(set: fn() -> io::Result<()>) -> u32 {
         let before = policy();
-        let in_thread = std::thread::spawn(|| {
-            background_thread().unwrap();
+        let in_thread = std::thread::spawn(move || {
+            set().unwrap();
             policy()
         })
         .join()
         .unwrap();
-        assert_eq!(in_thread, libc::SCHED_BATCH as u32);
         assert_eq!(policy(), before, "the calling thread only");
+        in_thread
+    }
+
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn background_policy_applies_to_the_calling_thread_only() {
+        assert_eq!(
+            policy_in_a_thread(background_thread),
+            libc::SCHED_BATCH as u32
+        );
     }
 
     #[test]
     #[cfg(target_os = "linux")]
     fn idle_policy_applies_to_the_calling_thread_only() {
-        let before = policy();
-        let in_thread = std::thread::spawn(|| {
-            idle_thread().unwrap();
-            policy()
-        })
-        .join()
-        .unwrap();
-        assert_eq!(in_thread, libc::SCHED_IDLE as u32);
-        assert_eq!(policy(), before, "the calling thread only");
+        assert_eq!(policy_in_a_thread(idle_thread), libc::SCHED_IDLE as u32);
     }
 
     #[test]
