@@ -276,18 +276,40 @@ pub enum Command {
 const SHIP_EXAMPLES: &str = "Examples:
   ledger -d ./live ship --to file:///mnt/archive/live   # a local folder, as an object store
   ledger -d ./live ship --to s3://ledgers/desk-a        # credentials, region, endpoint from AWS_* variables
-  AWS_ENDPOINT_URL=http://127.0.0.1:9000 AWS_ALLOW_HTTP=true ledger -d ./live ship --to s3://ledgers/desk-a";
+  AWS_ENDPOINT_URL=http://127.0.0.1:9000 AWS_ALLOW_HTTP=true ledger -d ./live ship --to s3://ledgers/desk-a
+  ledger -d ./live ship --to s3://ledgers/desk-a --follow   # each segment as it is sealed, until killed
+  ledger verify --remote s3://ledgers/desk-a               # the same checks as a local verify, from the bucket";
 
 /// Options of `ledger ship`.
 #[derive(Debug, Clone, Args)]
 pub struct ShipArgs {
     /// The object store and prefix: file:///absolute/folder or
-    /// s3://bucket/prefix (segments go under `segments/` there).
+    /// s3://bucket/prefix (one ledger per prefix).
     #[arg(long, value_name = "URL")]
     pub to: String,
 
-    /// Print one JSON object instead of text.
+    /// Keep running: ship each segment as it is sealed (a pass every
+    /// --interval-ms), retrying network failures with growing pauses.
     #[arg(long)]
+    pub follow: bool,
+
+    /// With --follow, the pause between passes in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 1000, requires = "follow")]
+    pub interval_ms: u64,
+
+    /// Retries of each request to the store after its first attempt
+    /// (exponential backoff from 100 ms, at most 5 s apart).
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    pub retries: usize,
+
+    /// Put every shipped object under S3 Object Lock retention (compliance
+    /// mode) for N days: write once, read many. Refused where the store has
+    /// no Object Lock (file://, or a bucket created without it).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=36500))]
+    pub retain_days: Option<u32>,
+
+    /// Print one JSON object instead of text (not with --follow).
+    #[arg(long, conflicts_with = "follow")]
     pub json: bool,
 }
 
@@ -351,8 +373,14 @@ pub struct VerifyArgs {
     /// full (any damage there breaks the link), check that the provenance
     /// record names its id and exactly its verified head and record count,
     /// and that every record of DIR was carried over.
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", conflicts_with = "remote")]
     pub previous: Option<PathBuf>,
+
+    /// Verify a ledger shipped to an object store (file:///folder,
+    /// s3://bucket/prefix) in place, fetching one segment at a time: no
+    /// local copy, and no -d needed.
+    #[arg(long, value_name = "URL")]
+    pub remote: Option<String>,
 }
 
 const BACKUP_EXAMPLES: &str = "Examples:

@@ -80,6 +80,7 @@ pub mod keys;
 pub mod out_path;
 pub mod outfile;
 pub mod progress;
+pub mod remote;
 pub mod repair_cmd;
 pub mod replay_cmd;
 pub mod report_cmd;
@@ -115,7 +116,10 @@ pub fn run(cli: &Cli, out: &mut dyn Write) -> Result<Exit, ToolError> {
         Command::Append(args) => {
             append_cmd::run(cli.ledger_dir()?, args, &mut std::io::stdin().lock(), out)
         }
-        Command::Verify(args) => verify_cmd::run(cli.ledger_dir()?, args, out),
+        Command::Verify(args) => match &args.remote {
+            Some(url) => verify_cmd::run_remote(url, args, out),
+            None => verify_cmd::run(cli.ledger_dir()?, args, out),
+        },
         Command::Export(args) => export_cmd::run(cli.ledger_dir()?, args, out),
         Command::Report(args) => report_cmd::run(cli.ledger_dir()?, args, out),
         Command::Replay(args) => replay_cmd::run(cli.ledger_dir()?, args, out),

@@ -6,9 +6,11 @@ use std::num::NonZeroUsize;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use ledger_core::storage::FsStorage;
+use std::sync::Arc;
+
+use ledger_core::storage::{FetchedStorage, FsStorage, Storage};
 use ledger_core::Checkpoint;
-use ledger_core::{verify_dir, VerifyOptions, VerifyReport};
+use ledger_core::{verify, VerifyOptions, VerifyReport};
 use ledger_index::{check_index_files, IndexCheck};
 
 use crate::checkpoint_cmd::read_checkpoint;
@@ -17,9 +19,31 @@ use crate::error::{finish, ToolError};
 use crate::exit::Exit;
 use crate::human::{bytes as human_bytes, per_second, seconds};
 use crate::keys::read_public_key;
+use crate::remote::{Remote, RemoteFiles, Retries};
 
 /// Runs `ledger verify` on `dir`, writing the report to `out`.
 pub fn run(dir: &Path, args: &VerifyArgs, out: &mut dyn Write) -> Result<Exit, ToolError> {
+    let progress = crate::progress::verifying(dir);
+    verify_storage(Arc::new(FsStorage::new(dir)), dir, args, progress, out)
+}
+
+/// Runs `ledger verify --remote URL`: the same verification, on the
+/// objects of a shipped ledger, fetched one segment at a time.
+pub fn run_remote(url: &str, args: &VerifyArgs, out: &mut dyn Write) -> Result<Exit, ToolError> {
+    let remote = Arc::new(Remote::open(url, Retries::default(), false)?);
+    let label = remote.location_path("");
+    let storage = Arc::new(FetchedStorage::new(Arc::new(RemoteFiles(remote))));
+    let progress = crate::progress::Progress::spinner(&format!("verifying {url}"));
+    verify_storage(storage, &label, args, progress, out)
+}
+
+fn verify_storage(
+    storage: Arc<dyn Storage>,
+    dir: &Path,
+    args: &VerifyArgs,
+    progress: crate::progress::Progress,
+    out: &mut dyn Write,
+) -> Result<Exit, ToolError> {
     let checkpoint = args
         .checkpoint
         .as_deref()
@@ -36,8 +60,7 @@ pub fn run(dir: &Path, args: &VerifyArgs, out: &mut dyn Write) -> Result<Exit, T
         threads: args.threads.map(NonZeroUsize::get),
     };
     let started = Instant::now();
-    let progress = crate::progress::verifying(dir);
-    let report = verify_dir(dir, &opts)?;
+    let report = verify(Arc::clone(&storage), &opts)?;
     progress.finish();
     let took = started.elapsed();
     // Index files are derived data: damage there is reported, not counted
@@ -45,14 +68,16 @@ pub fn run(dir: &Path, args: &VerifyArgs, out: &mut dyn Write) -> Result<Exit, T
     // Each is compared with the index its segment's records give: one that
     // disagrees with a valid checksum is forged, which ends with the damage
     // exit code (the records themselves may well be intact).
-    let index = check_index_files(&FsStorage::new(dir), &ledger_domain::TradingKeys)
-        .unwrap_or_else(|e| IndexCheck {
-            good: 0,
-            findings: vec![ledger_index::IndexFinding {
-                file: dir.display().to_string(),
-                reason: format!("index files cannot be listed: {e}"),
-                forged: false,
-            }],
+    let index =
+        check_index_files(storage.as_ref(), &ledger_domain::TradingKeys).unwrap_or_else(|e| {
+            IndexCheck {
+                good: 0,
+                findings: vec![ledger_index::IndexFinding {
+                    file: dir.display().to_string(),
+                    reason: format!("index files cannot be listed: {e}"),
+                    forged: false,
+                }],
+            }
         });
     let link_problems = match &args.previous {
         Some(old) => Some(ledger_core::verify_migration(

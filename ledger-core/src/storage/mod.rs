@@ -8,6 +8,7 @@
 //!   simulate a process crash, a power loss, and failed flushes without
 //!   killing real processes.
 
+mod fetched;
 mod fs;
 mod mem;
 mod mmap;
@@ -17,6 +18,7 @@ use std::io;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+pub use fetched::{Fetch, FetchedStorage};
 pub use fs::FsStorage;
 pub(crate) use mmap::{background_thread, idle_thread};
 
