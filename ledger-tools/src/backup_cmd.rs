@@ -15,6 +15,7 @@ use crate::error::ToolError;
 use crate::exit::Exit;
 use crate::human::{bytes as human_bytes, seconds, time};
 use crate::progress::Progress;
+use crate::remote::backup::{is_url, RemoteBackupStore};
 
 fn backup_err(e: BackupError) -> ToolError {
     match e {
@@ -43,12 +44,26 @@ pub fn run(
                     "backup create needs the ledger folder: -d DIR or LEDGER_DIR".into(),
                 )
             })?;
-            let store = BackupStore::open_or_create(to).map_err(backup_err)?;
+            // An object store: the backup is made in a staging folder
+            // holding the bucket's manifests, then what the bucket lacks
+            // is uploaded (see `remote::backup`).
+            let remote = is_url(to)
+                .then(|| RemoteBackupStore::open(&to.to_string_lossy(), true))
+                .transpose()?;
+            if let Some(r) = &remote {
+                r.pull(false)?;
+            }
+            let root = remote.as_ref().map_or(to.as_path(), |r| r.staging());
+            let mut store = BackupStore::open_or_create(root).map_err(backup_err)?;
+            if let Some(r) = &remote {
+                store = store.with_objects_elsewhere(r.objects_there()?);
+            }
             let started = Instant::now();
             let p = Progress::bytes(0, "backing up");
             let mut cb = |x| show(&p, x);
             let r = store.create_backup(dir, &mut cb).map_err(backup_err)?;
             p.finish();
+            let pushed = remote.as_ref().map(RemoteBackupStore::push).transpose()?;
             let m = &r.manifest;
             if *json {
                 let v = serde_json::json!({
@@ -56,6 +71,9 @@ pub fn run(
                     "replaced_damaged": r.replaced,
                     "added_bytes": m.added_bytes, "added_stored_bytes": m.added_stored_bytes,
                     "head": m.head.as_ref().map(|h| serde_json::json!({"seq": h.seq, "chain_hash": h.chain_hash})),
+                    "uploaded": pushed.map(|x| serde_json::json!({
+                        "files": x.uploaded, "bytes": x.bytes,
+                    })),
                 });
                 writeln!(out, "{v:#}").map_err(w)?;
             } else {
@@ -69,18 +87,29 @@ pub fn run(
                 }
                 writeln!(
                     out,
-                    "backup {} of ledger {}: {} segments ({} copied, {} already in the store and re-hashed), added {} ({} stored), head {} in {}",
+                    "backup {} of ledger {}: {} segments ({} copied, {} already in the store{}), added {} ({} stored), head {} in {}",
                     m.id,
                     m.ledger_id,
                     m.segments.len(),
                     r.copied,
                     r.reused,
+                    if remote.is_some() { "" } else { " and re-hashed" },
                     human_bytes(m.added_bytes),
                     human_bytes(m.added_stored_bytes),
                     m.head.as_ref().map_or("none".into(), |h| format!("sequence {} ({})", h.seq, &h.chain_hash[..16])),
                     seconds(started.elapsed())
                 )
                 .map_err(w)?;
+                if let Some(x) = pushed {
+                    writeln!(
+                        out,
+                        "uploaded to {}: {} file(s), {}, each read back and compared",
+                        to.display(),
+                        x.uploaded,
+                        human_bytes(x.bytes),
+                    )
+                    .map_err(w)?;
+                }
             }
             Ok(Exit::Success)
         }
@@ -153,7 +182,21 @@ pub fn run(
             })
         }
         BackupCommand::Restore { from, id, to } => {
-            let store = BackupStore::open(from).map_err(backup_err)?;
+            // An object store: the whole store is fetched into a staging
+            // folder, then restored (and verified) from there.
+            let remote = is_url(from)
+                .then(|| RemoteBackupStore::open(&from.to_string_lossy(), false))
+                .transpose()?;
+            if let Some(r) = &remote {
+                if r.pull(true)? == 0 {
+                    return Err(ToolError::Refused(format!(
+                        "{}: no backup store there (no manifests)",
+                        from.display()
+                    )));
+                }
+            }
+            let root = remote.as_ref().map_or(from.as_path(), |r| r.staging());
+            let store = BackupStore::open(root).map_err(backup_err)?;
             let started = Instant::now();
             let p = Progress::bytes(0, "restoring");
             let mut cb = |x| show(&p, x);

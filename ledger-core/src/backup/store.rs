@@ -268,6 +268,10 @@ pub struct BackupSummary {
 #[derive(Debug, Clone)]
 pub struct BackupStore {
     pub(super) root: PathBuf,
+    /// Objects held by another copy of this store (an object store the
+    /// folder mirrors): `create_backup` counts them as there and does not
+    /// write them ([`BackupStore::with_objects_elsewhere`]).
+    elsewhere: Arc<std::collections::BTreeSet<String>>,
 }
 
 /// Writes `path` whole or not at all: a temporary file beside it (created
@@ -387,7 +391,10 @@ impl BackupStore {
                 _ => return Err(BackupError::NotAStore { path: root }),
             }
         }
-        Ok(BackupStore { root })
+        Ok(BackupStore {
+            root,
+            elsewhere: Arc::default(),
+        })
     }
 
     /// Whether `dir` looks like a backup store: it holds `objects` and
@@ -395,6 +402,17 @@ impl BackupStore {
     /// points at a store's parts is treated as one).
     pub fn is_store(dir: &Path) -> bool {
         dir.join("objects").is_dir() && dir.join("manifests").is_dir()
+    }
+
+    /// This store is a staging copy of a store kept elsewhere (an object
+    /// store) which holds the objects `held` (their addresses): making a
+    /// backup counts those as already stored, without writing or
+    /// re-hashing them here; only the objects the other copy lacks are
+    /// written (and then uploaded by the caller). Verifying the other copy
+    /// is its own job (`backup verify`, `backup restore`).
+    pub fn with_objects_elsewhere(mut self, held: std::collections::BTreeSet<String>) -> Self {
+        self.elsewhere = Arc::new(held);
+        self
     }
 
     /// The store's folder.
@@ -447,6 +465,9 @@ impl BackupStore {
     /// What is at object `hash`'s path, re-hashing an object that is there
     /// (it must decompress to `size` bytes hashing to `hash`).
     fn existing_object(&self, hash: &str, size: u64) -> Result<Existing> {
+        if self.elsewhere.contains(hash) {
+            return Ok(Existing::Intact);
+        }
         let path = self.object_path(hash);
         match fs::symlink_metadata(&path) {
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Existing::Absent),

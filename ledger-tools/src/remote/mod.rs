@@ -14,6 +14,7 @@
 //! bounded number of times ([`Remote::open`]'s `retries`), then fails with
 //! an error naming the object and the URL.
 
+pub mod backup;
 mod fetch;
 pub mod lock;
 
@@ -154,7 +155,8 @@ impl Remote {
 
     /// The object of the ledger's file `name`.
     fn key(&self, name: &str) -> ObjectPath {
-        self.prefix.child(name)
+        name.split('/')
+            .fold(self.prefix.clone(), |path, part| path.child(part))
     }
 
     /// `name` as a URL, for messages.
@@ -180,6 +182,27 @@ impl Remote {
             .objects
             .into_iter()
             .filter_map(|o| Some((o.location.filename()?.to_string(), o.size)))
+            .collect())
+    }
+
+    /// Every object below the prefix, at any depth: path below the prefix
+    /// (`/`-separated) -> size.
+    pub fn list_all(&self) -> Result<BTreeMap<String, u64>, ToolError> {
+        use futures::TryStreamExt;
+        let listed: Vec<object_store::ObjectMeta> = self
+            .runtime
+            .block_on(self.store.list(Some(&self.prefix)).try_collect())
+            .map_err(|e| self.failed("list", "", e))?;
+        Ok(listed
+            .into_iter()
+            .filter_map(|o| {
+                let parts: Vec<String> = o
+                    .location
+                    .prefix_match(&self.prefix)?
+                    .map(|p| p.as_ref().to_string())
+                    .collect();
+                Some((parts.join("/"), o.size))
+            })
             .collect())
     }
 
