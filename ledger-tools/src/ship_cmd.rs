@@ -33,6 +33,9 @@ use crate::error::{finish, io_err, ToolError};
 use crate::exit::Exit;
 use crate::remote::{Remote, Retries};
 
+/// Uploads one file (and puts it under retention when asked).
+type Upload<'a> = dyn Fn(&str, Vec<u8>) -> Result<(), ToolError> + 'a;
+
 /// What a pass of `ledger ship` did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ShipSummary {
@@ -215,7 +218,7 @@ fn ship_identity(
     remote: &Remote,
     listed: &BTreeMap<String, u64>,
     summary: &mut ShipSummary,
-    upload: &dyn Fn(&str, Vec<u8>) -> Result<(), ToolError>,
+    upload: &Upload<'_>,
 ) -> Result<(), ToolError> {
     let name = ledger_core::META_FILE;
     let path = dir.join(name);

@@ -92,21 +92,13 @@ fn request(
         source,
     })?;
     let prefix = parsed.path().trim_matches('/');
-    let url = if path_and_query.starts_with('?') {
-        format!(
-            "{}/{bucket}{path_and_query}",
-            endpoint.trim_end_matches('/')
-        )
-    } else if prefix.is_empty() {
-        format!(
-            "{}/{bucket}{path_and_query}",
-            endpoint.trim_end_matches('/')
-        )
+    // `?object-lock` addresses the bucket itself; an object's path
+    // follows the prefix.
+    let base = format!("{}/{bucket}", endpoint.trim_end_matches('/'));
+    let url = if path_and_query.starts_with('?') || prefix.is_empty() {
+        format!("{base}{path_and_query}")
     } else {
-        format!(
-            "{}/{bucket}/{prefix}{path_and_query}",
-            endpoint.trim_end_matches('/')
-        )
+        format!("{base}/{prefix}{path_and_query}")
     };
     remote.block_on(async move {
         let credential = store
