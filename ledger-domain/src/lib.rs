@@ -107,9 +107,9 @@ pub use projections::{
 };
 pub use replay::{replay, replay_with, Decoding, ReplayOptions};
 pub use report::{
-    annualized, slippage_bps, total_net_pnl, Annualized, Distribution, DrawdownFigures,
-    ExecutionFigures, ExecutionReport, Performance, PerformanceReport, Period, ReportError,
-    ReportFilter, ReturnPoint, SideFigures, TimeStats, TradeFigure, WorstExecution,
+    annualized, min_periods_to_annualize, slippage_bps, total_net_pnl, Annualized, Distribution,
+    DrawdownFigures, ExecutionFigures, ExecutionReport, Performance, PerformanceReport, Period,
+    ReportError, ReportFilter, ReturnPoint, SideFigures, TimeStats, TradeFigure, WorstExecution,
 };
 pub use snapshot::{SnapshotDefect, SnapshotError, SnapshotKey};
 pub use trade::{Fill, Trade, TradeStatus};

@@ -218,8 +218,11 @@ fn equity_is_marked_to_market_and_returns_leave_capital_out() {
     let down = (want.iter().map(|x| x.min(0.0).powi(2)).sum::<f64>() / n).sqrt();
     let a = &r.annualized;
     assert_eq!(a.periods_per_year, 252.0);
-    let annual = (1.0 + total).powf(252.0 / n) - 1.0;
-    assert!((a.ret.unwrap() - annual).abs() < 1e-9 * annual.abs().max(1.0));
+    // Four days are fewer than the 21 needed to annualise the return:
+    // it (and Calmar) is withheld, not extrapolated.
+    assert_eq!(a.min_periods, 21);
+    assert_eq!(a.ret, None);
+    assert_eq!(a.calmar, None);
     assert!((a.volatility.unwrap() - sd * 252f64.sqrt()).abs() < 1e-12);
     assert!((a.sharpe.unwrap() - mean / sd * 252f64.sqrt()).abs() < 1e-9);
     assert!((a.sortino.unwrap() - mean / down * 252f64.sqrt()).abs() < 1e-9);
@@ -232,7 +235,13 @@ fn equity_is_marked_to_market_and_returns_leave_capital_out() {
     assert!((t.average_drawdown_fraction.unwrap() - dd).abs() < 1e-12);
     assert_eq!(t.max_drawdown_duration_periods, 3);
     assert_eq!(t.max_drawdown_recovery_periods, Some(2));
-    assert!((a.calmar.unwrap() - annual / dd).abs() < 1e-9 * annual.abs().max(1.0));
+    // The same returns, with 48 periods a year (a month is 4 periods),
+    // are annualised: (1 + total)^(48 / 4) - 1, and Calmar on it.
+    let a48 = annualized(&want, 48.0);
+    assert_eq!(a48.min_periods, 4);
+    let annual = (1.0 + total).powf(12.0) - 1.0;
+    assert!((a48.ret.unwrap() - annual).abs() < 1e-9 * annual.abs().max(1.0));
+    assert!((a48.calmar.unwrap() - annual / dd).abs() < 1e-9 * annual.abs().max(1.0));
     assert_eq!(t.starting_equity, d("1000"));
     assert_eq!(t.ending_equity, d("1520"));
     // Marked in money: peak 1510 (1010 + 500 capital), trough 1490.
@@ -324,4 +333,28 @@ fn sharpe_has_the_sign_of_the_mean_return() {
             assert_eq!(s > 0.0, mean > 0.0);
         }
     }
+}
+
+/// The annualised return needs a month of periods (ceil(P / 12)): 21
+/// days at 252. Twenty days of +1 % are not annualised, twenty-one are.
+#[test]
+fn the_annualised_return_needs_a_month_of_periods() {
+    assert_eq!(ledger_domain::min_periods_to_annualize(252.0), 21);
+    assert_eq!(ledger_domain::min_periods_to_annualize(365.0), 31);
+    assert_eq!(ledger_domain::min_periods_to_annualize(8760.0), 730);
+    assert_eq!(ledger_domain::min_periods_to_annualize(52.0), 5);
+    // 20 days: withheld (with Calmar); the rest is still given.
+    let mut r = vec![0.01; 19];
+    r.push(-0.005);
+    let a = annualized(&r, 252.0);
+    assert_eq!((a.min_periods, a.ret, a.calmar), (21, None, None));
+    assert!(a.sharpe.is_some() && a.sortino.is_some() && a.volatility.is_some());
+    // 21 days: 1.01^20 x 0.995 = 1.21412..., to the power 252 / 21 = 12.
+    r.push(0.01);
+    let a = annualized(&r, 252.0);
+    let total = 1.01f64.powi(20) * 0.995;
+    let annual = total.powf(12.0) - 1.0;
+    assert!((a.ret.unwrap() - annual).abs() < 1e-9 * annual, "{a:?}");
+    // Its only drawdown is the -0.5 % day: Calmar = annual / 0.005.
+    assert!((a.calmar.unwrap() - annual / 0.005).abs() < 1e-6 * annual / 0.005);
 }

@@ -9,9 +9,7 @@ use std::fmt::Write as _;
 use ledger_domain::{Decimal, ExecutionReport, PerformanceReport};
 
 use crate::human::time;
-use crate::report_fmt::{
-    execution_columns, report_columns, report_labels, time_rows, EXECUTION_LABELS,
-};
+use crate::report_fmt::{execution_grid, execution_rows, symbol_grid, time_rows, total_rows, Grid};
 
 /// Escapes text for HTML content and attribute values.
 ///
@@ -56,6 +54,7 @@ svg text { font: 11px system-ui, sans-serif; fill: #5a6474; }
 p.note, footer { color: #5a6474; font-size: 0.9em; }
 .hist-pnl { fill: #1f6feb; }
 .hist-slip { fill: #bf8700; }
+rect.edge { fill-opacity: 0.55; stroke: #57606a; stroke-dasharray: 3 2; }
 td.neg { color: #d1242f; }
 td.pos { color: #1a7f37; }
 td.why { text-align: left; white-space: normal; min-width: 24em; }
@@ -190,24 +189,12 @@ pub fn report_page(r: &PerformanceReport, scope: &str, ledger: &str) -> String {
     );
 
     // The figures.
-    let _ = writeln!(
-        h,
-        "<h2>Figures</h2>\n<div class=\"scroll\"><table>\n<thead><tr><th></th>"
-    );
-    let columns = report_columns(r);
-    for (head, _) in &columns {
-        let _ = write!(h, "<th>{}</th>", escape(head));
+    let _ = writeln!(h, "<h2>Figures</h2>");
+    rows_table(&mut h, &total_rows(r));
+    if !r.by_symbol.is_empty() {
+        let _ = writeln!(h, "<h2>By symbol</h2>");
+        grid_table(&mut h, &symbol_grid(r));
     }
-    let _ = writeln!(h, "</tr></thead>\n<tbody>");
-    for (i, label) in report_labels().iter().enumerate() {
-        let _ = write!(h, "<tr><td class=\"label\">{}</td>", escape(label));
-        for (_, cells) in &columns {
-            let cell = cells.get(i).map_or("", String::as_str);
-            let _ = write!(h, "<td>{}</td>", escape(cell));
-        }
-        let _ = writeln!(h, "</tr>");
-    }
-    let _ = writeln!(h, "</tbody>\n</table></div>");
     let _ = writeln!(
         h,
         "<p class=\"note\">A trade counts when it closed inside the window. Ratios are per trade, on the capital each trade committed, not annualized (docs/REPORT.md).</p>"
@@ -302,26 +289,14 @@ pub fn report_page(r: &PerformanceReport, scope: &str, ledger: &str) -> String {
     h
 }
 
-/// A histogram of `values` in up to 30 equal bins, as SVG bars.
+/// A histogram of `values` in up to 30 equal bins over a range robust to
+/// outliers ([`crate::histogram`]), as SVG bars; the outliers are counted
+/// in the edge bins, labelled `< x` and `≥ y`.
 fn histogram(values: &[f64], title: &str, x_label: &str, class: &str) -> String {
-    let v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
-    if v.is_empty() {
+    let Some(b) = crate::histogram::bins(values, 30) else {
         return "<p class=\"note\">Nothing to show.</p>".into();
-    }
-    let lo = v.iter().copied().fold(f64::INFINITY, f64::min);
-    let hi = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    let bins = 30usize.min(v.len().max(1));
-    let width = if hi > lo {
-        (hi - lo) / bins as f64
-    } else {
-        1.0
     };
-    let mut counts = vec![0u64; bins];
-    for x in &v {
-        let i = (((x - lo) / width) as usize).min(bins - 1);
-        counts[i] += 1;
-    }
-    let max = counts.iter().copied().max().unwrap_or(1).max(1) as f64;
+    let max = b.bins.iter().map(|b| b.count).max().unwrap_or(1).max(1) as f64;
     let mut svg = String::new();
     let _ = write!(
         svg,
@@ -330,26 +305,49 @@ fn histogram(values: &[f64], title: &str, x_label: &str, class: &str) -> String 
     );
     let plot_w = W - LEFT - RIGHT;
     let plot_h = H - TOP - BOTTOM;
-    let bar_w = plot_w / bins as f64;
-    for (i, c) in counts.iter().enumerate() {
-        let bh = *c as f64 / max * plot_h;
-        let from = lo + width * i as f64;
+    let bar_w = plot_w / b.bins.len() as f64;
+    for (i, bin) in b.bins.iter().enumerate() {
+        let bh = bin.count as f64 / max * plot_h;
+        let outliers = bin.below + bin.above;
+        let (edge, note) = if outliers > 0 {
+            (" edge", format!(" ({outliers} beyond the range)"))
+        } else {
+            ("", String::new())
+        };
         let _ = write!(
             svg,
-            r#"<rect class="{class}" x="{:.1}" y="{:.1}" width="{:.1}" height="{:.1}"><title>{:.2} to {:.2}: {c}</title></rect>"#,
+            r#"<rect class="{class}{edge}" x="{:.1}" y="{:.1}" width="{:.1}" height="{:.1}"><title>{}: {}{note}</title></rect>"#,
             LEFT + bar_w * i as f64 + 1.0,
             TOP + plot_h - bh,
             (bar_w - 2.0).max(1.0),
             bh,
-            from,
-            from + width
+            escape(&bin.label()),
+            bin.count
+        );
+    }
+    let lo_label = if b.below() > 0 {
+        format!("&lt; {:.2}", b.lo)
+    } else {
+        format!("{:.2}", b.lo)
+    };
+    let hi_label = if b.above() > 0 {
+        format!("&gt; {:.2}", b.hi)
+    } else {
+        format!("{:.2}", b.hi)
+    };
+    let mut axis = escape(x_label);
+    if b.below() + b.above() > 0 {
+        let _ = write!(
+            axis,
+            " ({} below and {} above the range in the edge bars)",
+            b.below(),
+            b.above()
         );
     }
     let _ = write!(
         svg,
-        r#"<line class="axis" x1="{LEFT}" y1="{b:.1}" x2="{r:.1}" y2="{b:.1}"/><text x="{LEFT}" y="{ty:.1}" text-anchor="start">{lo:.2}</text><text x="{r:.1}" y="{ty:.1}" text-anchor="end">{hi:.2}</text><text x="{mx:.1}" y="{ly:.1}" text-anchor="middle">{}</text><text x="{tx:.1}" y="{yy:.1}" text-anchor="end">{max}</text>"#,
-        escape(x_label),
-        b = H - BOTTOM,
+        r#"<line class="axis" x1="{LEFT}" y1="{bl:.1}" x2="{r:.1}" y2="{bl:.1}"/><text x="{LEFT}" y="{ty:.1}" text-anchor="start">{lo_label}</text><text x="{r:.1}" y="{ty:.1}" text-anchor="end">{hi_label}</text><text x="{mx:.1}" y="{ly:.1}" text-anchor="middle">{axis}</text><text x="{tx:.1}" y="{yy:.1}" text-anchor="end">{max}</text>"#,
+        bl = H - BOTTOM,
         r = W - RIGHT,
         ty = H - BOTTOM + 15.0,
         mx = LEFT + plot_w / 2.0,
@@ -371,6 +369,27 @@ fn rows_table(h: &mut String, rows: &[(String, String)]) {
             escape(k),
             escape(v)
         );
+    }
+    let _ = writeln!(h, "</tbody></table></div>");
+}
+
+/// A table of one row per symbol and the total.
+fn grid_table(h: &mut String, g: &Grid) {
+    let _ = write!(h, "<div class=\"scroll\"><table><thead><tr>");
+    for head in &g.headers {
+        let _ = write!(h, "<th>{}</th>", escape(head));
+    }
+    let _ = writeln!(h, "</tr></thead><tbody>");
+    for row in &g.rows {
+        let _ = write!(h, "<tr>");
+        for (i, cell) in row.iter().enumerate() {
+            if i == 0 {
+                let _ = write!(h, "<td class=\"label\">{}</td>", escape(cell));
+            } else {
+                let _ = write!(h, "<td>{}</td>", escape(cell));
+            }
+        }
+        let _ = writeln!(h, "</tr>");
     }
     let _ = writeln!(h, "</tbody></table></div>");
 }
@@ -486,24 +505,10 @@ fn monthly_table(h: &mut String, r: &PerformanceReport) {
 /// Execution quality: the table, the slippage distribution, the worst fills.
 fn execution_section(h: &mut String, x: &ExecutionReport) {
     let _ = writeln!(h, "<h2>Execution quality</h2>");
-    let cols = execution_columns(x);
-    let _ = write!(h, "<div class=\"scroll\"><table><thead><tr><th></th>");
-    for (head, _) in &cols {
-        let _ = write!(h, "<th>{}</th>", escape(head));
+    rows_table(h, &execution_rows(x));
+    if !x.by_symbol.is_empty() {
+        grid_table(h, &execution_grid(x));
     }
-    let _ = writeln!(h, "</tr></thead><tbody>");
-    for (i, label) in EXECUTION_LABELS.iter().enumerate() {
-        let _ = write!(h, "<tr><td class=\"label\">{}</td>", escape(label));
-        for (_, cells) in &cols {
-            let _ = write!(
-                h,
-                "<td>{}</td>",
-                escape(cells.get(i).map_or("", String::as_str))
-            );
-        }
-        let _ = writeln!(h, "</tr>");
-    }
-    let _ = writeln!(h, "</tbody></table></div>");
     let _ = writeln!(
         h,
         "<p class=\"note\">Slippage in basis points against the decision's market snapshot, positive = cost (a buy above, a sell below the reference).</p>"

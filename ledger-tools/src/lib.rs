@@ -72,6 +72,7 @@ pub mod demo;
 pub mod error;
 pub mod exit;
 pub mod export_cmd;
+pub mod histogram;
 pub mod html;
 pub mod human;
 pub mod init_cmd;

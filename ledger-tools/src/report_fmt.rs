@@ -108,12 +108,27 @@ pub fn duration(secs: Option<f64>) -> String {
     }
 }
 
+/// Why the annualised return (and Calmar) is not given: the series is
+/// shorter than the minimum to annualise (`docs/REPORT.md`). `None` when
+/// the series is long enough, or empty.
+pub fn annualizing_withheld(r: &PerformanceReport) -> Option<String> {
+    let (n, min) = (r.time.periods, r.annualized.min_periods);
+    (n > 0 && n < min).then(|| {
+        format!(
+            "n/a ({n} {p}{s}, fewer than the {min} needed to annualise)",
+            p = r.time.period.name(),
+            s = if n == 1 { "" } else { "s" }
+        )
+    })
+}
+
 /// The time-based figures as (label, value) rows.
 pub fn time_rows(r: &PerformanceReport) -> Vec<(String, String)> {
     let t = &r.time;
     let a = &r.annualized;
     let m = &t.marked_drawdown;
     let p = t.period.name();
+    let withheld = annualizing_withheld(r);
     let rows: Vec<(String, String)> = vec![
         (
             "equity (marked)".into(),
@@ -123,12 +138,12 @@ pub fn time_rows(r: &PerformanceReport) -> Vec<(String, String)> {
         ("total return".into(), pct(t.total_return)),
         (
             format!("annualised return ({} {p}s/year)", a.periods_per_year),
-            pct(a.ret),
+            withheld.clone().unwrap_or_else(|| pct(a.ret)),
         ),
         ("annualised volatility".into(), pct(a.volatility)),
         ("Sharpe (annualised)".into(), ratio(a.sharpe)),
         ("Sortino (annualised)".into(), ratio(a.sortino)),
-        ("Calmar".into(), ratio(a.calmar)),
+        ("Calmar".into(), withheld.unwrap_or_else(|| ratio(a.calmar))),
         (
             "max drawdown (returns)".into(),
             pct(t.max_drawdown_fraction),
@@ -185,53 +200,130 @@ pub fn time_table(r: &PerformanceReport) -> String {
     out
 }
 
-/// The labels of the report's rows, in order.
-pub fn report_labels() -> Vec<&'static str> {
-    ROWS.iter().map(|r| r.0).collect()
-}
-
-/// The report's columns: `total`, then one per symbol, each with its header
-/// and one rendered cell per row of [`report_labels`].
-pub fn report_columns(r: &PerformanceReport) -> Vec<(String, Vec<String>)> {
-    let mut cols: Vec<(String, &Performance)> = vec![("total".into(), &r.total)];
-    cols.extend(r.by_symbol.iter().map(|(s, p)| (s.to_string(), p)));
-    cols.into_iter()
-        .map(|(h, p)| (h, ROWS.iter().map(|(_, f)| f(p)).collect()))
+/// The total's figures as (label, value) rows, in the order of the table.
+pub fn total_rows(r: &PerformanceReport) -> Vec<(String, String)> {
+    ROWS.iter()
+        .map(|(label, f)| ((*label).to_owned(), f(&r.total)))
         .collect()
 }
 
-/// The report as a table: one column for the total, one per symbol.
-pub fn report_table(r: &PerformanceReport) -> String {
-    let columns = report_columns(r);
-    let label_w = ROWS.iter().map(|r| r.0.len()).max().unwrap_or(0);
-    let widths: Vec<usize> = columns
-        .iter()
-        .map(|(h, c)| {
-            c.iter()
-                .map(String::len)
-                .chain([h.len()])
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let mut out = String::new();
-    let _ = write!(out, "{:label_w$}", "");
-    for ((h, _), w) in columns.iter().zip(&widths) {
-        let _ = write!(out, "  {h:>w$}");
-    }
-    out.push('\n');
-    for (i, (label, _)) in ROWS.iter().enumerate() {
-        let _ = write!(out, "{label:label_w$}");
-        for ((_, c), w) in columns.iter().zip(&widths) {
-            let _ = write!(out, "  {:>w$}", c.get(i).map_or("", String::as_str));
+/// A table of one row per symbol and a last row for the total: the
+/// headers, then the cells of each row (the first cell names the row).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Grid {
+    /// The columns' headers; the first heads the row names.
+    pub headers: Vec<&'static str>,
+    /// One row per symbol, then the total.
+    pub rows: Vec<Vec<String>>,
+}
+
+impl Grid {
+    /// The grid as text: the names left-aligned, the figures right-aligned,
+    /// two spaces between columns.
+    pub fn text(&self) -> String {
+        let widths: Vec<usize> = (0..self.headers.len())
+            .map(|i| {
+                self.rows
+                    .iter()
+                    .filter_map(|r| r.get(i))
+                    .map(|c| c.chars().count())
+                    .chain(self.headers.get(i).map(|h| h.chars().count()))
+                    .max()
+                    .unwrap_or(0)
+            })
+            .collect();
+        let mut out = String::new();
+        let line = |out: &mut String, cells: &mut dyn Iterator<Item = &str>| {
+            let mut l = String::new();
+            for (i, (c, w)) in cells.zip(&widths).enumerate() {
+                if i == 0 {
+                    let _ = write!(l, "{c:<w$}");
+                } else {
+                    let _ = write!(l, "  {c:>w$}");
+                }
+            }
+            out.push_str(l.trim_end());
+            out.push('\n');
+        };
+        line(&mut out, &mut self.headers.iter().copied());
+        for r in &self.rows {
+            line(&mut out, &mut r.iter().map(String::as_str));
         }
-        out.push('\n');
+        out
+    }
+}
+
+/// The per-symbol performance columns.
+const SYMBOL_HEADERS: [&str; 11] = [
+    "symbol",
+    "trades",
+    "win rate",
+    "net P&L",
+    "fees",
+    "profit f.",
+    "expectancy",
+    "payoff",
+    "max drawdown",
+    "long/short",
+    "avg hold",
+];
+
+fn symbol_cells(name: &str, p: &Performance) -> Vec<String> {
+    vec![
+        name.to_owned(),
+        p.trades.to_string(),
+        pct(p.win_rate),
+        signed(p.net_pnl),
+        money(p.fees),
+        ratio2(p.profit_factor),
+        p.expectancy.map_or("-".into(), signed),
+        ratio2(p.payoff_ratio),
+        money(p.max_drawdown),
+        format!("{}/{}", p.long.trades, p.short.trades),
+        duration(p.average_holding_secs),
+    ]
+}
+
+fn ratio2(x: Option<f64>) -> String {
+    x.map_or("-".into(), |v| format!("{v:.2}"))
+}
+
+/// Performance by symbol: one row per symbol, then the total.
+pub fn symbol_grid(r: &PerformanceReport) -> Grid {
+    let mut rows: Vec<Vec<String>> = r
+        .by_symbol
+        .iter()
+        .map(|(s, p)| symbol_cells(s.as_str(), p))
+        .collect();
+    rows.push(symbol_cells("total", &r.total));
+    Grid {
+        headers: SYMBOL_HEADERS.to_vec(),
+        rows,
+    }
+}
+
+/// The report as text: every figure of the total, one line each, then a
+/// table of one row per symbol (and the total) with the figures that
+/// matter most.
+pub fn report_table(r: &PerformanceReport) -> String {
+    let rows = total_rows(r);
+    let w = rows.iter().map(|(l, _)| l.len()).max().unwrap_or(0);
+    let mut out = String::new();
+    for (label, value) in rows {
+        let _ = writeln!(out, "{label:w$}  {value}");
     }
     let _ = writeln!(
         out,
         "(equity held at the start: {}; Sharpe/Sortino here are per trade, on capital committed; see docs/REPORT.md)",
         money(r.starting_equity)
     );
+    if !r.by_symbol.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nby symbol (max drawdown of the realized curve; profit f. = profit factor):"
+        );
+        out.push_str(&symbol_grid(r).text());
+    }
     out
 }
 
@@ -361,9 +453,10 @@ fn micros(x: Option<f64>) -> String {
     })
 }
 
-/// One column of the execution table.
-fn execution_cells(f: &ExecutionFigures) -> Vec<String> {
-    vec![
+/// The total's execution figures as (label, value) rows.
+pub fn execution_rows(x: &ExecutionReport) -> Vec<(String, String)> {
+    let f = &x.total;
+    let cells = vec![
         f.orders.to_string(),
         format!(
             "{} / {} / {} / {}",
@@ -392,11 +485,21 @@ fn execution_cells(f: &ExecutionFigures) -> Vec<String> {
             micros(f.decision_to_fill_us.p95),
             micros(f.decision_to_fill_us.max)
         ),
-    ]
+        format!(
+            "{} / {}",
+            micros(f.venue_latency_us.median),
+            micros(f.venue_latency_us.p95)
+        ),
+    ];
+    EXECUTION_LABELS
+        .iter()
+        .map(|l| (*l).to_owned())
+        .zip(cells)
+        .collect()
 }
 
-/// The labels of the execution table's rows.
-pub const EXECUTION_LABELS: [&str; 11] = [
+/// The labels of the total's execution figures.
+const EXECUTION_LABELS: [&str; 12] = [
     "orders",
     "filled / partial / rejected / cancelled",
     "fill rate (qty)",
@@ -408,45 +511,70 @@ pub const EXECUTION_LABELS: [&str; 11] = [
     "slippage vs last: mean / median",
     "slippage cost vs mid",
     "decision to fill: median / p95 / max",
+    "venue latency: median / p95",
 ];
 
-/// The execution table's columns: total, then one per symbol.
-pub fn execution_columns(x: &ExecutionReport) -> Vec<(String, Vec<String>)> {
-    let mut cols = vec![("total".to_owned(), execution_cells(&x.total))];
-    cols.extend(
-        x.by_symbol
-            .iter()
-            .map(|(s, f)| (s.to_string(), execution_cells(f))),
-    );
-    cols
+/// The per-symbol execution columns.
+const EXECUTION_HEADERS: [&str; 11] = [
+    "symbol",
+    "orders",
+    "fills",
+    "fill rate",
+    "rejected",
+    "cancelled",
+    "slip bps",
+    "p95 bps",
+    "vs last",
+    "slip cost",
+    "to fill p50",
+];
+
+fn execution_cells(name: &str, f: &ExecutionFigures) -> Vec<String> {
+    let num = |x: Option<f64>| x.map_or("-".into(), |v| format!("{v:.2}"));
+    vec![
+        name.to_owned(),
+        f.orders.to_string(),
+        (f.filled + f.partially_filled).to_string(),
+        pct(f.fill_rate_fraction),
+        f.rejected.to_string(),
+        f.cancelled.to_string(),
+        num(f.slippage_mid_bps.mean),
+        num(f.slippage_mid_bps.p95),
+        num(f.slippage_last_bps.mean),
+        money(f.slippage_cost),
+        micros(f.decision_to_fill_us.median),
+    ]
 }
 
-/// Execution quality as text: the table, the reasons, the worst fills.
-pub fn execution_table(x: &ExecutionReport) -> String {
-    let cols = execution_columns(x);
-    let label_w = EXECUTION_LABELS.iter().map(|l| l.len()).max().unwrap_or(0);
-    let widths: Vec<usize> = cols
+/// Execution quality by symbol: one row per symbol, then the total.
+pub fn execution_grid(x: &ExecutionReport) -> Grid {
+    let mut rows: Vec<Vec<String>> = x
+        .by_symbol
         .iter()
-        .map(|(h, c)| {
-            c.iter()
-                .map(|s| s.chars().count())
-                .chain([h.len()])
-                .max()
-                .unwrap_or(0)
-        })
+        .map(|(s, f)| execution_cells(s.as_str(), f))
         .collect();
-    let mut out = String::new();
-    let _ = write!(out, "{:label_w$}", "");
-    for ((h, _), w) in cols.iter().zip(&widths) {
-        let _ = write!(out, "  {h:>w$}");
+    rows.push(execution_cells("total", &x.total));
+    Grid {
+        headers: EXECUTION_HEADERS.to_vec(),
+        rows,
     }
-    out.push('\n');
-    for (i, label) in EXECUTION_LABELS.iter().enumerate() {
-        let _ = write!(out, "{label:label_w$}");
-        for ((_, c), w) in cols.iter().zip(&widths) {
-            let _ = write!(out, "  {:>w$}", c.get(i).map_or("", String::as_str));
-        }
-        out.push('\n');
+}
+
+/// Execution quality as text: the total's figures, a row per symbol, the
+/// reasons, the worst fills.
+pub fn execution_table(x: &ExecutionReport) -> String {
+    let rows = execution_rows(x);
+    let w = rows.iter().map(|(l, _)| l.len()).max().unwrap_or(0);
+    let mut out = String::new();
+    for (label, value) in rows {
+        let _ = writeln!(out, "{label:w$}  {value}");
+    }
+    if !x.by_symbol.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nby symbol (slippage vs the decision's mid: mean and p95 in bps; vs last: mean bps):"
+        );
+        out.push_str(&execution_grid(x).text());
     }
     for (what, reasons) in [
         ("rejected", &x.total.rejection_reasons),
@@ -461,17 +589,21 @@ pub fn execution_table(x: &ExecutionReport) -> String {
         for w in &x.worst {
             let _ = writeln!(
                 out,
-                "  {} {} {:?} {} {} @ {} vs mid {} (last {}): {:+.1} bps, cost {}, decision {} after {}",
+                "  {} {} {:?} {} @ {} vs mid {} (last {}): {:+.1} bps, cost {}",
                 time(w.time),
-                w.order_id,
+                w.symbol,
                 w.side,
                 w.filled_qty,
-                w.symbol,
                 w.avg_price,
                 w.mid,
                 w.last,
                 w.slippage_mid_bps,
                 money(w.slippage_cost),
+            );
+            let _ = writeln!(
+                out,
+                "    order {}, decision {} ({} before the fill):",
+                w.order_id,
                 w.decision_id,
                 micros(Some(w.decision_to_fill_us as f64))
             );

@@ -464,6 +464,58 @@ fn prefix_ids(e: &mut Event, prefix: &str) {
     }
 }
 
+/// One instrument of the generated sessions: its reference price and the
+/// grids its prices and quantities move on.
+#[derive(Debug, Clone)]
+struct Instrument {
+    symbol: Symbol,
+    /// The reference price, in ticks.
+    base_ticks: i64,
+    /// Decimal places of a price: the tick is at most 0.1 bp of the
+    /// reference price (0.01 for BTC at 40000, 0.000001 for ADA at 0.45).
+    price_dp: u32,
+    /// Decimal places of a quantity (the lot): whole units under 1000,
+    /// 0.01 under 10000, 0.001 above.
+    qty_dp: u32,
+}
+
+impl Instrument {
+    fn new(name: &str, base_cents: i64) -> Self {
+        let (mut ticks, mut price_dp) = (base_cents.max(1), 2u32);
+        while ticks < 100_000 {
+            ticks *= 10;
+            price_dp += 1;
+        }
+        let qty_dp = match base_cents {
+            ..=99_999 => 0,
+            100_000..=999_999 => 2,
+            _ => 3,
+        };
+        Instrument {
+            symbol: Symbol::from(name),
+            base_ticks: ticks,
+            price_dp,
+            qty_dp,
+        }
+    }
+
+    /// The smallest price step.
+    fn tick(&self) -> Decimal {
+        Decimal::new(1, self.price_dp).unwrap_or(Decimal::ONE)
+    }
+
+    /// The smallest quantity.
+    fn lot(&self) -> Decimal {
+        Decimal::new(1, self.qty_dp).unwrap_or(Decimal::ONE)
+    }
+}
+
+/// How far, in bps of the reference price, the market moves in a trade's
+/// favour by its exit on average: the strategy's small edge, about 2.5 bps
+/// net of the spread, slippage and fees (positive expectancy, realistic
+/// Sharpe; without it every symbol would only bleed its costs).
+const EDGE_BPS: i64 = 9;
+
 /// A deterministic generator of large sessions: many symbols, decisions with
 /// reasoning and market snapshots, executions (some partial, some
 /// rejected), trades long and short with scale-ins and partial exits,
@@ -473,7 +525,7 @@ pub struct Generator {
     rng: u64,
     session: SessionId,
     time: i64,
-    symbols: Vec<(Symbol, i64)>,
+    symbols: Vec<Instrument>,
     open: HashMap<TradeId, Trade>,
     open_order: Vec<TradeId>,
     next_id: u64,
@@ -514,7 +566,7 @@ impl Generator {
             "CL-FEB26",
             "GC-FEB26",
         ];
-        // Prices in cents.
+        // Reference prices in cents.
         let bases = [
             4000000, 250000, 10000, 45, 60, 700, 3500, 1500, 80, 900, 19000, 41000, 88000, 17500,
             15000, 24000, 48000, 108, 127, 14800, 500000, 1750000, 7200, 205000,
@@ -526,7 +578,7 @@ impl Generator {
             symbols: names
                 .iter()
                 .zip(bases)
-                .map(|(n, b)| (Symbol::from(*n), b as i64))
+                .map(|(n, b)| Instrument::new(n, b))
                 .collect(),
             open: HashMap::new(),
             open_order: Vec::new(),
@@ -551,21 +603,27 @@ impl Generator {
         self
     }
 
-    /// Half the spread around `mid`: 2 bps, at least a cent.
-    fn half_spread(mid: Decimal) -> Decimal {
+    /// Half the spread around `mid`: 2 bps, at least a tick.
+    fn half_spread(ins: &Instrument, mid: Decimal) -> Decimal {
         mid.checked_mul(d("0.0002"))
-            .map_or(Decimal::ONE, |h| h.round_dp(2))
-            .max(d("0.01"))
+            .map_or(Decimal::ONE, |h| h.round_dp(ins.price_dp))
+            .max(ins.tick())
     }
 
     /// A fill price near `mid` for `side`: from 1 bp better to 5 bps worse
-    /// than the mid (positive slippage costs).
-    fn fill_price(&mut self, mid: Decimal, side: Side) -> Decimal {
-        let bps = self.below(7) as i64 - 1;
+    /// than the mid, uniformly in steps of 0.1 bp, and one fill in 50 up
+    /// to 20 bps worse still (a thin book): 2.2 bps on average, positive
+    /// slippage costs. On the instrument's tick grid, which is at most
+    /// 0.1 bp of its price.
+    fn fill_price(&mut self, ins: &Instrument, mid: Decimal, side: Side) -> Decimal {
+        let mut tenths = self.below(61) as i64 - 10;
+        if self.below(50) == 0 {
+            tenths += self.below(201) as i64;
+        }
         let slip = mid
-            .checked_mul(Decimal::new(bps, 4).unwrap_or_default())
+            .checked_mul(Decimal::new(tenths, 5).unwrap_or_default())
             .unwrap_or_default()
-            .round_dp(2);
+            .round_dp(ins.price_dp);
         let p = match side {
             Side::Buy => mid.checked_add(slip),
             Side::Sell => mid.checked_sub(slip),
@@ -573,13 +631,35 @@ impl Generator {
         p.filter(|p| p.is_positive()).unwrap_or(mid)
     }
 
-    /// The market a decision sees around `mid`.
-    fn market(&mut self, mid: Decimal, volume: i64) -> MarketSnapshot {
-        let h = Self::half_spread(mid);
-        let last = mid
-            .checked_add(Decimal::new(self.below(3) as i64 - 1, 2).unwrap_or_default())
-            .filter(|l| l.is_positive())
-            .unwrap_or(mid);
+    /// A quantity worth about `notional` at `price`, in the instrument's
+    /// lots (at least one lot).
+    fn qty_for(ins: &Instrument, notional: i64, price: Decimal) -> Decimal {
+        Decimal::from_int(notional)
+            .checked_div(price)
+            .map_or(Decimal::ONE, |q| q.round_dp(ins.qty_dp))
+            .max(ins.lot())
+    }
+
+    /// The fee of a fill: 1 bp of its notional, in cents.
+    fn fee(price: Decimal, qty: Decimal) -> Decimal {
+        price
+            .checked_mul(qty)
+            .and_then(|v| v.checked_mul(d("0.0001")))
+            .unwrap_or_default()
+            .round_dp(2)
+    }
+
+    /// The market a decision sees around `mid`: a 4 bp spread, the last
+    /// trade at the bid, the mid or the ask.
+    fn market(&mut self, ins: &Instrument, mid: Decimal, volume: i64) -> MarketSnapshot {
+        let h = Self::half_spread(ins, mid);
+        let last = match self.below(3) {
+            0 => mid.checked_sub(h),
+            1 => Some(mid),
+            _ => mid.checked_add(h),
+        }
+        .filter(|l| l.is_positive())
+        .unwrap_or(mid);
         MarketSnapshot {
             bid: mid
                 .checked_sub(h)
@@ -594,28 +674,38 @@ impl Generator {
 
     /// The symbol's net position over its open trades, marked at `mark`.
     fn net_snapshot(&self, sym: &Symbol, mark: Decimal) -> Event {
-        let (mut qty, mut value, mut unreal) = (Decimal::ZERO, Decimal::ZERO, Decimal::ZERO);
+        let (mut qty, mut unreal) = (Decimal::ZERO, Decimal::ZERO);
+        // Quantity and entry value of the long and of the short trades.
+        let (mut side_qty, mut side_value) = ([Decimal::ZERO; 2], [Decimal::ZERO; 2]);
         for t in self.open.values().filter(|t| &t.symbol == sym) {
             let signed = t
                 .open_qty
                 .checked_mul(t.direction.sign())
                 .unwrap_or_default();
             qty = qty.checked_add(signed).unwrap_or(qty);
-            value = t
+            let k = usize::from(t.direction == Direction::Short);
+            side_qty[k] = side_qty[k].checked_add(t.open_qty).unwrap_or(side_qty[k]);
+            side_value[k] = t
                 .avg_entry
-                .checked_mul(signed)
-                .and_then(|v| value.checked_add(v))
-                .unwrap_or(value);
+                .checked_mul(t.open_qty)
+                .and_then(|v| side_value[k].checked_add(v))
+                .unwrap_or(side_value[k]);
             let u = mark
                 .checked_sub(t.avg_entry)
                 .and_then(|x| x.checked_mul(signed))
                 .unwrap_or_default();
             unreal = unreal.checked_add(u).unwrap_or(unreal);
         }
+        // The average entry of the side the net position is on (long and
+        // short trades of a symbol may be open together).
+        let k = usize::from(qty.is_negative());
         let avg = if qty.is_zero() {
             Decimal::ZERO
         } else {
-            value.checked_div(qty).unwrap_or_default()
+            side_value[k]
+                .checked_div(side_qty[k])
+                .unwrap_or_default()
+                .max(Decimal::ZERO)
         };
         Event::PositionSnapshot(PositionSnapshot {
             session: self.session.clone(),
@@ -644,11 +734,15 @@ impl Generator {
         self.next_id
     }
 
-    /// A price near the symbol's base, in cents.
-    fn price(&mut self, base: i64) -> Decimal {
+    /// A mid price within 2 % of the instrument's reference price, on its
+    /// tick grid, moved `edge_bps` basis points up (or down, when
+    /// negative).
+    fn price(&mut self, ins: &Instrument, edge_bps: i64) -> Decimal {
+        let base = ins.base_ticks;
         let swing = (base / 50).max(1);
-        let p = base + self.below(2 * swing as u64 + 1) as i64 - swing;
-        Decimal::new(p.max(1), 2).unwrap_or(Decimal::ONE)
+        let p = base + self.below(2 * swing as u64 + 1) as i64 - swing
+            + base.saturating_mul(edge_bps) / 10_000;
+        Decimal::new(p.max(1), ins.price_dp).unwrap_or(Decimal::ONE)
     }
 
     fn refill(&mut self) {
@@ -725,25 +819,23 @@ impl Generator {
     fn open_trade(&mut self) {
         let s = self.session.clone();
         let k = self.below(self.symbols.len() as u64) as usize;
-        let (sym, base) = self.symbols[k].clone();
+        let ins = self.symbols[k].clone();
+        let sym = ins.symbol.clone();
         let n = self.id();
         let (dec, ord, tid) = (
             DecisionId::new(format!("{}/D{n}", self.session)),
             OrderId::new(format!("{}/O{n}", self.session)),
             TradeId::new(format!("{}/T{n}", self.session)),
         );
-        let mid = self.price(base);
-        let qty = Decimal::from_int(1 + self.below(20) as i64);
+        let mid = self.price(&ins, 0);
+        // 5,000 to 100,000 of notional.
+        let qty = Self::qty_for(&ins, 5_000 * (1 + self.below(20) as i64), mid);
         let long = self.below(2) == 0;
         let side = if long { Side::Buy } else { Side::Sell };
         let volume = 1000 + self.below(100_000) as i64;
-        let market = self.market(mid, volume);
-        let price = self.fill_price(mid, side);
-        let fees = price
-            .checked_mul(qty)
-            .and_then(|v| v.checked_mul(d("0.0005")))
-            .unwrap_or_default()
-            .round_dp(2);
+        let market = self.market(&ins, mid, volume);
+        let price = self.fill_price(&ins, mid, side);
+        let fees = Self::fee(price, qty);
         let ev = Event::Decision(Decision {
             session: s.clone(),
             decision_id: dec.clone(),
@@ -831,33 +923,39 @@ impl Generator {
         self.queue.push_back(ev);
     }
 
-    fn base_of(&self, sym: &Symbol) -> i64 {
+    fn instrument(&self, sym: &Symbol) -> Instrument {
         self.symbols
             .iter()
-            .find(|(s, _)| s == sym)
-            .map_or(100, |(_, b)| *b)
+            .find(|i| &i.symbol == sym)
+            .cloned()
+            .unwrap_or_else(|| Instrument::new(sym.as_str(), 100))
     }
 
     fn fill_trade(&mut self, tid: TradeId) {
         let Some(t) = self.open.get(&tid) else { return };
         let symbol = t.symbol.clone();
         let direction = t.direction;
-        let base = self.base_of(&t.symbol);
+        let ins = self.instrument(&t.symbol);
         let open_qty = t.open_qty;
-        let mid = self.price(base);
-        let reduce = self.below(3) == 0 && open_qty > Decimal::ONE;
+        let mid = self.price(&ins, 0);
+        // A third of the position, or 5,000 to 25,000 more of notional.
+        let third = open_qty
+            .checked_div(Decimal::from_int(3))
+            .unwrap_or_default()
+            .round_dp(ins.qty_dp);
+        let reduce = self.below(3) == 0 && third.is_positive() && third < open_qty;
         let qty = if reduce {
-            Decimal::ONE
+            third
         } else {
-            Decimal::from_int(1 + self.below(5) as i64)
+            Self::qty_for(&ins, 5_000 * (1 + self.below(5) as i64), mid)
         };
         // Adding to a long or covering a short buys.
         let buys = (direction == Direction::Long) != reduce;
         let side = if buys { Side::Buy } else { Side::Sell };
         let volume = 1000 + self.below(50_000) as i64;
-        let market = self.market(mid, volume);
-        let price = self.fill_price(mid, side);
-        let fees = Decimal::new(self.below(500) as i64, 2).unwrap_or_default();
+        let market = self.market(&ins, mid, volume);
+        let price = self.fill_price(&ins, mid, side);
+        let fees = Self::fee(price, qty);
         let n = self.id();
         let dec = DecisionId::new(format!("{}/D{n}", self.session));
         let ord = OrderId::new(format!("{}/O{n}", self.session));
@@ -931,15 +1029,19 @@ impl Generator {
         let Some(t) = self.open.remove(&tid) else {
             return;
         };
-        let base = self.base_of(&t.symbol);
-        let mid = self.price(base);
+        let ins = self.instrument(&t.symbol);
         let side = match t.direction {
             Direction::Long => Side::Sell,
             Direction::Short => Side::Buy,
         };
-        let market = self.market(mid, 5000);
-        let price = self.fill_price(mid, side);
-        let fees = Decimal::new(self.below(1000) as i64, 2).unwrap_or_default();
+        let edge = match t.direction {
+            Direction::Long => EDGE_BPS,
+            Direction::Short => -EDGE_BPS,
+        };
+        let mid = self.price(&ins, edge);
+        let market = self.market(&ins, mid, 5000);
+        let price = self.fill_price(&ins, mid, side);
+        let fees = Self::fee(price, t.open_qty);
         let Ok(pnl) = t.pnl_if_closed(price, fees) else {
             self.open.insert(tid.clone(), t);
             self.open_order.push(tid);

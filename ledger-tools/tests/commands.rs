@@ -340,6 +340,7 @@ fn report_figures_on_the_demo() {
         keys(&v["annualized"]),
         [
             "calmar",
+            "min_periods",
             "periods_per_year",
             "return",
             "sharpe",
@@ -348,6 +349,17 @@ fn report_figures_on_the_demo() {
         ]
     );
     assert_eq!(v["annualized"]["periods_per_year"], 252.0);
+    // One day of returns: too few to annualise, said so rather than
+    // extrapolated (docs/REPORT.md).
+    assert_eq!(v["annualized"]["min_periods"], 21);
+    assert!(v["annualized"]["return"].is_null());
+    assert!(v["annualized"]["calmar"].is_null());
+    let annual = run
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("annualised return"))
+        .unwrap();
+    assert_contains(annual, "n/a (1 day, fewer than the 21 needed to annualise)");
     let returns = v["returns"].as_array().unwrap();
     assert_eq!(keys(&returns[0]), ["date", "equity", "return"]);
     assert_eq!(returns.last().unwrap()["equity"], "10225");
@@ -428,6 +440,58 @@ fn report_figures_on_the_demo() {
         "<script", "http://", "https://", "src=", "<link", "@import", "url(",
     ] {
         assert!(!html.contains(external), "{external} in the page");
+    }
+}
+
+/// With many symbols the text report stays readable in a terminal: the
+/// total's figures one per line, then one row per symbol (and a total row)
+/// in each table, no line wider than 120 characters.
+#[test]
+fn report_text_has_a_row_per_symbol_and_fits_a_terminal() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("ledger");
+    ok(on(&dir, &["demo", "--events", "6000", "--days", "60"]));
+    let run = ok(on(&dir, &["report"]));
+    let text = &run.stdout;
+    for line in text.lines() {
+        assert!(line.chars().count() <= 120, "{} wide: {line}", line.len());
+    }
+    let headers: Vec<&str> = text.lines().filter(|l| l.starts_with("symbol ")).collect();
+    assert_eq!(headers.len(), 2, "{text}");
+    assert!(headers[0].contains("net P&L") && headers[0].contains("win rate"));
+    assert!(headers[1].contains("slip bps") && headers[1].contains("fill rate"));
+    // Each table: the 24 generated symbols and the total, one row each;
+    // the performance rows agree with the JSON.
+    let v = json(&ok(on(&dir, &["report", "--json"])));
+    let symbols = v["by_symbol"].as_object().unwrap();
+    assert_eq!(symbols.len(), 24);
+    for (sym, fig) in symbols {
+        let rows: Vec<&str> = text
+            .lines()
+            .filter(|l| l.split_whitespace().next() == Some(sym.as_str()))
+            .collect();
+        assert_eq!(rows.len(), 2, "{sym}: {rows:?}");
+        let cells: Vec<&str> = rows[0].split_whitespace().collect();
+        assert_eq!(cells[1], fig["trades"].as_u64().unwrap().to_string());
+        let net: ledger_domain::Decimal = fig["net_pnl"].as_str().unwrap().parse().unwrap();
+        assert_eq!(cells[4].trim_start_matches('+'), format!("{net:.2}"));
+    }
+    // The total rows (not "total return"): "total" then a count.
+    let totals: Vec<&str> = text
+        .lines()
+        .filter(|l| {
+            let mut cells = l.split_whitespace();
+            cells.next() == Some("total")
+                && cells
+                    .next()
+                    .is_some_and(|c| c.chars().all(|ch| ch.is_ascii_digit()))
+        })
+        .collect();
+    assert_eq!(totals.len(), 2, "{text}");
+    // Every generated symbol pays a positive slippage on average.
+    for (sym, x) in v["execution"]["by_symbol"].as_object().unwrap() {
+        let mean = x["slippage_mid_bps"]["mean"].as_f64().unwrap();
+        assert!(mean > 0.5 && mean < 5.0, "{sym}: {mean} bps");
     }
 }
 

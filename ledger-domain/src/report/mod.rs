@@ -44,7 +44,10 @@ pub mod series;
 pub use execution::{
     slippage_bps, Distribution, ExecutionFigures, ExecutionReport, WorstExecution,
 };
-pub use series::{annualized, Annualized, DrawdownFigures, Period, ReturnPoint, TimeStats};
+pub use series::{
+    annualized, min_periods_to_annualize, Annualized, DrawdownFigures, Period, ReturnPoint,
+    TimeStats,
+};
 
 /// Why a report cannot be computed: a sum over the trades leaves the exact
 /// range (possible only in a log written without validation, whose amounts

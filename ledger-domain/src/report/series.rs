@@ -92,7 +92,11 @@ pub struct ReturnPoint {
 pub struct Annualized {
     /// Periods per year (252 exchange days, 365 calendar days, ...).
     pub periods_per_year: f64,
-    /// (1 + total return)^(periods per year / periods) - 1.
+    /// The fewest periods over which the return is annualised:
+    /// [`min_periods_to_annualize`] of `periods_per_year` (a month's worth).
+    pub min_periods: u64,
+    /// (1 + total return)^(periods per year / periods) - 1; `None` over
+    /// fewer than `min_periods` periods, where it would only extrapolate.
     #[serde(rename = "return")]
     pub ret: Option<f64>,
     /// Sample standard deviation of the returns × sqrt(periods per year).
@@ -101,8 +105,37 @@ pub struct Annualized {
     pub sharpe: Option<f64>,
     /// mean / downside deviation × sqrt(periods per year).
     pub sortino: Option<f64>,
-    /// Annualised return / maximum drawdown fraction of the series.
+    /// Annualised return / maximum drawdown fraction of the series
+    /// (`None` when the annualised return is).
     pub calmar: Option<f64>,
+}
+
+/// The fewest periods whose compounded return is annualised: a month's
+/// worth, `ceil(periods_per_year / 12)` (21 exchange days at 252, 31 days
+/// at 365, 730 hours at 8760), and at least 1.
+///
+/// Over fewer periods the exponent `periods_per_year / n` of the
+/// annualised return exceeds 12 and a few days' noise compounds into
+/// absurd figures (two days of +5 % each read as about +2 x 10^7 % a
+/// year at 252). GIPS
+/// forbids annualising any return under a year; empyrical, pyfolio and
+/// QuantStats annualise any length. A month is the shortest horizon over
+/// which a desk quotes an annualised figure (`docs/REPORT.md`).
+///
+/// ```
+/// use ledger_domain::min_periods_to_annualize;
+/// assert_eq!(min_periods_to_annualize(252.0), 21);
+/// assert_eq!(min_periods_to_annualize(365.0), 31);
+/// assert_eq!(min_periods_to_annualize(1.0), 1);
+/// ```
+pub fn min_periods_to_annualize(periods_per_year: f64) -> u64 {
+    let m = (periods_per_year / 12.0).ceil();
+    if m.is_finite() && m >= 1.0 {
+        // Saturating float-to-int conversion: at most u64::MAX.
+        m as u64
+    } else {
+        1
+    }
 }
 
 /// The time-based figures beside the annualised ones.
@@ -606,8 +639,9 @@ pub fn annualized(r: &[f64], ppy: f64) -> Annualized {
     let n = r.len();
     let w = wealth(r);
     let total = (n > 0).then(|| w[n] - 1.0);
+    let min_periods = min_periods_to_annualize(ppy);
     let annual = total
-        .filter(|t| 1.0 + t > 0.0)
+        .filter(|t| 1.0 + t > 0.0 && n as u64 >= min_periods)
         .map(|t| (1.0 + t).powf(ppy / n as f64) - 1.0);
     let (mean, sd) = mean_sd(r);
     let down =
@@ -616,6 +650,7 @@ pub fn annualized(r: &[f64], ppy: f64) -> Annualized {
     let root = ppy.sqrt();
     Annualized {
         periods_per_year: ppy,
+        min_periods,
         ret: annual,
         volatility: sd.map(|s| s * root),
         sharpe: mean.zip(sd.filter(|s| *s > 0.0)).map(|(m, s)| m / s * root),
