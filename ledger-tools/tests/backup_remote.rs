@@ -138,19 +138,12 @@ fn s3_backup_and_restore_round_trip() {
     let live = tmp.path().join("live");
     demo(&live, 3000);
     let to = "s3://backups/desk-a";
-    let with_env = |dir: Option<&Path>, args: &[&str]| {
-        let mut cmd = common::command(dir, args);
-        for (k, v) in server.env() {
-            cmd.env(k, v);
-        }
-        common::finish(common::output(&mut cmd))
-    };
-    let run = with_env(Some(&live), &["backup", "create", "--to", to, "--json"]);
+    let run = server.ledger(Some(&live), &["backup", "create", "--to", to, "--json"]);
     assert_eq!(run.code, 0, "{}", run.all());
     let first = json(&run);
     assert!(first["uploaded"]["files"].as_u64().unwrap() > first["segments"].as_u64().unwrap());
     demo(&live, 3000);
-    let run = with_env(Some(&live), &["backup", "create", "--to", to, "--json"]);
+    let run = server.ledger(Some(&live), &["backup", "create", "--to", to, "--json"]);
     assert_eq!(run.code, 0, "{}", run.all());
     let second = json(&run);
     // The new objects and the manifest, nothing the bucket had.
@@ -164,7 +157,7 @@ fn s3_backup_and_restore_round_trip() {
     );
 
     let restored = tmp.path().join("restored");
-    let run = with_env(
+    let run = server.ledger(
         None,
         &[
             "backup",

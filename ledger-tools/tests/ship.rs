@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::s3::{names_in, S3Server};
+use common::s3::{names_in, unreachable, S3Server};
 use common::{assert_contains, demo, file_name, flip_middle_byte, json, on, sealed_segments};
 
 /// `file://` URL of a folder.
@@ -23,15 +23,6 @@ fn segment_objects(dir: &Path) -> Vec<String> {
         .into_iter()
         .filter(|n| n.ends_with(".seg"))
         .collect()
-}
-
-/// `ledger` with the S3 server's environment.
-fn on_s3(server: &S3Server, dir: Option<&Path>, args: &[&str]) -> common::Run {
-    let mut cmd = common::command(dir, args);
-    for (k, v) in server.env() {
-        cmd.env(k, v);
-    }
-    common::finish(common::output(&mut cmd))
 }
 
 /// Waits (polling, bounded) until `done` holds.
@@ -255,36 +246,16 @@ fn an_unreachable_s3_endpoint_is_a_clear_error() {
     let tmp = tempfile::tempdir().unwrap();
     let live = tmp.path().join("live");
     demo(&live, 3000);
-    // Port 1 on the loopback: nothing listens, the connection is refused
-    // (after one retry).
-    let mut cmd = common::command(
+    // Nothing listens there: the connection is refused (after one retry).
+    let run = unreachable(
         Some(&live),
         &["ship", "--to", "s3://bucket/desk", "--retries", "1"],
     );
-    for (k, v) in [
-        ("AWS_ENDPOINT_URL", "http://127.0.0.1:1"),
-        ("AWS_ALLOW_HTTP", "true"),
-        ("AWS_ACCESS_KEY_ID", "test"),
-        ("AWS_SECRET_ACCESS_KEY", "test"),
-        ("AWS_REGION", "us-east-1"),
-    ] {
-        cmd.env(k, v);
-    }
-    let run = common::finish(common::output(&mut cmd));
     assert_eq!(run.code, 2, "{}", run.all());
     assert_contains(&run.stderr, "cannot list s3://bucket/desk/");
     assert_contains(&run.stderr, "127.0.0.1:1");
 
-    let mut cmd = common::command(None, &["verify", "--remote", "s3://bucket/desk"]);
-    for (k, v) in [
-        ("AWS_ENDPOINT_URL", "http://127.0.0.1:1"),
-        ("AWS_ALLOW_HTTP", "true"),
-        ("AWS_ACCESS_KEY_ID", "test"),
-        ("AWS_SECRET_ACCESS_KEY", "test"),
-    ] {
-        cmd.env(k, v);
-    }
-    let run = common::finish(common::output(&mut cmd));
+    let run = unreachable(None, &["verify", "--remote", "s3://bucket/desk"]);
     assert_eq!(run.code, 2, "{}", run.all());
     assert_contains(&run.stderr, "s3://bucket/desk");
 }
@@ -303,7 +274,7 @@ fn s3_ship_verify_and_a_corrupted_object() {
         .map(|p| file_name(p))
         .collect();
 
-    let run = on_s3(&server, Some(&live), &["ship", "--to", to, "--json"]);
+    let run = server.ledger(Some(&live), &["ship", "--to", to, "--json"]);
     assert_eq!(run.code, 0, "{}", run.all());
     assert_eq!(json(&run)["shipped"], sealed.len());
     let folder = server.folder("ledgers", "desk-a");
@@ -317,19 +288,19 @@ fn s3_ship_verify_and_a_corrupted_object() {
     }
 
     // Idempotent.
-    let run = on_s3(&server, Some(&live), &["ship", "--to", to, "--json"]);
+    let run = server.ledger(Some(&live), &["ship", "--to", to, "--json"]);
     assert_eq!(run.code, 0, "{}", run.all());
     assert_eq!(json(&run)["shipped"], 0);
     assert_eq!(json(&run)["present"], sealed.len());
 
-    let run = on_s3(&server, None, &["verify", "--remote", to, "--json"]);
+    let run = server.ledger(None, &["verify", "--remote", to, "--json"]);
     assert_eq!(run.code, 0, "{}", run.all());
     assert_eq!(json(&run)["intact"], true);
 
     // A bit flipped in the bucket's copy: verify --remote pinpoints it.
     let victim = &sealed[sealed.len() / 2];
     flip_middle_byte(&server.object("ledgers", &format!("desk-a/{victim}")));
-    let run = on_s3(&server, None, &["verify", "--remote", to]);
+    let run = server.ledger(None, &["verify", "--remote", to]);
     assert_eq!(run.code, 1, "{}", run.all());
     assert_contains(&run.stdout, victim);
 }
@@ -365,13 +336,13 @@ fn s3_ship_resumes_after_a_kill_mid_upload() {
     let before = segment_objects(&folder).len();
     assert!(before >= 1);
 
-    let run = on_s3(&server, Some(&live), &["ship", "--to", to, "--json"]);
+    let run = server.ledger(Some(&live), &["ship", "--to", to, "--json"]);
     assert_eq!(run.code, 0, "{}", run.all());
     let v = json(&run);
     assert_eq!(v["present"], before, "completed objects are not sent again");
     assert_eq!(v["shipped"].as_u64().unwrap() as usize, total - before);
     assert_eq!(segment_objects(&folder).len(), total);
-    let run = on_s3(&server, None, &["verify", "--remote", to]);
+    let run = server.ledger(None, &["verify", "--remote", to]);
     assert_eq!(
         run.code,
         0,
@@ -416,7 +387,7 @@ fn s3_follow_ships_each_segment_as_it_is_sealed() {
     );
     child.kill().ok();
     child.wait().unwrap();
-    let run = on_s3(&server, None, &["verify", "--remote", to]);
+    let run = server.ledger(None, &["verify", "--remote", to]);
     assert_eq!(run.code, 0, "{}", run.all());
 }
 
@@ -428,8 +399,7 @@ fn s3_retention_where_the_bucket_has_no_object_lock_is_refused() {
     let tmp = tempfile::tempdir().unwrap();
     let live = tmp.path().join("live");
     demo(&live, 3000);
-    let run = on_s3(
-        &server,
+    let run = server.ledger(
         Some(&live),
         &["ship", "--to", "s3://ledgers/desk-d", "--retain-days", "30"],
     );

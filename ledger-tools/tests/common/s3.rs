@@ -95,6 +95,15 @@ impl S3Server {
         ]
     }
 
+    /// Runs `ledger` (in `dir`, if given) with this server's environment.
+    pub fn ledger(&self, dir: Option<&Path>, args: &[&str]) -> super::Run {
+        let mut cmd = super::command(dir, args);
+        for (k, v) in self.env() {
+            cmd.env(k, v);
+        }
+        super::finish(super::output(&mut cmd))
+    }
+
     /// The file behind object `key` of `bucket`.
     pub fn object(&self, bucket: &str, key: &str) -> PathBuf {
         self.root.path().join(bucket).join(key)
@@ -111,6 +120,22 @@ impl Drop for S3Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// `ledger` aimed at an S3 endpoint where nothing listens (port 1 on the
+/// loopback: the connection is refused).
+pub fn unreachable(dir: Option<&Path>, args: &[&str]) -> super::Run {
+    let mut cmd = super::command(dir, args);
+    for (k, v) in [
+        ("AWS_ENDPOINT_URL", "http://127.0.0.1:1"),
+        ("AWS_ALLOW_HTTP", "true"),
+        ("AWS_ACCESS_KEY_ID", "test"),
+        ("AWS_SECRET_ACCESS_KEY", "test"),
+        ("AWS_REGION", "us-east-1"),
+    ] {
+        cmd.env(k, v);
+    }
+    super::finish(super::output(&mut cmd))
 }
 
 /// The file names directly in `dir` (none when it does not exist), sorted.
