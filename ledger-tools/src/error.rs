@@ -77,6 +77,9 @@ pub enum ToolError {
     /// The secondary index refused or failed.
     #[error(transparent)]
     Index(ledger_index::IndexError),
+    /// `ledger sink` failed (the database, or the ledger against it).
+    #[error(transparent)]
+    Sink(#[from] crate::sink::SinkError),
 }
 
 impl ToolError {
@@ -90,6 +93,7 @@ impl ToolError {
             ToolError::Index(ledger_index::IndexError::Ledger(e)) => ledger_exit(e),
             ToolError::Index(ledger_index::IndexError::UnknownFamily { .. }) => Exit::Failure,
             ToolError::Index(_) => Exit::Damage,
+            ToolError::Sink(e) => e.exit(),
             ToolError::Output(e) if e.kind() == io::ErrorKind::BrokenPipe => Exit::Success,
             _ => Exit::Failure,
         }

@@ -2,6 +2,8 @@
 //! binary, and looking at and damaging the files of a ledger folder.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod pg;
+
 use std::ffi::OsStr;
 use std::io::Read;
 use std::path::{Path, PathBuf};
