@@ -124,7 +124,6 @@ pub fn run(dir: &Path, args: &SinkArgs, out: &mut dyn Write) -> Result<Exit, Too
         return Err(SinkError::NoPosition {
             ledger,
             database: db.name.clone(),
-            rows: 1,
         }
         .into());
     }

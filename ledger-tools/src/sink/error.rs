@@ -73,14 +73,12 @@ pub enum SinkError {
         head: u64,
     },
     /// The database holds rows of the ledger but no position for it.
-    #[error("ledger {ledger}: {database} holds {rows} row(s) of this ledger in ledger_events but no position in sink_position (removed by hand?); refusing to load it twice")]
+    #[error("ledger {ledger}: {database} holds rows of this ledger in ledger_events but no position in sink_position (removed by hand?); refusing to load it twice")]
     NoPosition {
         /// The ledger id.
         ledger: String,
         /// The database.
         database: String,
-        /// Rows found (at least).
-        rows: i64,
     },
     /// Another process moved the position while this one was loading.
     #[error("ledger {ledger}: the sink's position in {database} moved under this process (expected {expected}, found {found}); is another `ledger sink` loading the same ledger?")]

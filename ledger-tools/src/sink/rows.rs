@@ -34,6 +34,20 @@ pub enum Cell<'a> {
 }
 
 impl Cell<'_> {
+    /// The value as PostgreSQL reads it from text (NULL: `None`), for a
+    /// statement parameter (`$n::numeric`, `$n::timestamptz`, ...).
+    pub fn text(&self) -> Option<String> {
+        match self {
+            Cell::Null => None,
+            Cell::Str(s) => Some(s.to_string()),
+            Cell::Int(n) => Some(n.to_string()),
+            Cell::U64(n) => Some(n.to_string()),
+            Cell::Dec(d) => Some(d.to_string()),
+            Cell::Json(s) => Some(s.clone()),
+            Cell::Time(t) => Some(crate::sink::copy_text::time_text(t.as_nanos())),
+        }
+    }
+
     /// The cell, owning its text.
     pub fn into_owned(self) -> Cell<'static> {
         match self {

@@ -6,8 +6,8 @@
 //!
 //! | version | change |
 //! | --- | --- |
-//! | 1 | every table, keyed by `(ledger_id, seq)`; `sink_position`; the lookups the loader needs (`trades` by trade, `sessions` by session) |
-//! | 2 | the indexes of `docs/EVENTS.md`'s filters on `ledger_events`: kind, session, symbol, trade, time (each after the ledger id); `trades` by symbol and close time, `decisions` and `executions` by decision |
+//! | 1 | every table, keyed by `(ledger_id, seq)`; `sink_position`; the lookups the loader needs (`trades` by trade, `sessions` by session); ids and keys in the "C" collation (byte order: cheap to compare and index whatever the database's locale) |
+//! | 2 | the indexes of `docs/EVENTS.md`'s filters on `ledger_events`: kind, session, symbol, trade (each after the ledger id), time (BRIN: times grow with the sequence); `trades` by symbol and close time, `decisions` and `executions` by decision |
 
 use postgres::{Client, GenericClient};
 
@@ -39,36 +39,36 @@ CREATE TABLE IF NOT EXISTS sink_schema (
     applied_at  timestamptz NOT NULL DEFAULT now()
 );";
 
-const V1: &str = "
+const V1: &str = r#"
 CREATE TABLE sink_position (
-    ledger_id  text PRIMARY KEY,
+    ledger_id  text COLLATE "C" PRIMARY KEY,
     seq        bigint NOT NULL,
-    chain_hash text NOT NULL,
+    chain_hash text COLLATE "C" NOT NULL,
     updated_at timestamptz NOT NULL DEFAULT now()
 );
 
 CREATE TABLE ledger_events (
-    ledger_id      text NOT NULL,
+    ledger_id      text COLLATE "C" NOT NULL,
     seq            bigint NOT NULL,
     time           timestamptz NOT NULL,
     time_ns        bigint NOT NULL,
-    kind           text NOT NULL,
+    kind           text COLLATE "C" NOT NULL,
     schema_version integer NOT NULL,
-    session        text NOT NULL,
-    symbol         text,
-    trade_id       text,
-    decision_id    text,
-    order_id       text,
-    chain_hash     text NOT NULL,
+    session        text COLLATE "C" NOT NULL,
+    symbol         text COLLATE "C",
+    trade_id       text COLLATE "C",
+    decision_id    text COLLATE "C",
+    order_id       text COLLATE "C",
+    chain_hash     text COLLATE "C" NOT NULL,
     data           jsonb NOT NULL,
     PRIMARY KEY (ledger_id, seq)
 );
 
 CREATE TABLE sessions (
-    ledger_id       text NOT NULL,
+    ledger_id       text COLLATE "C" NOT NULL,
     seq             bigint NOT NULL,
     time            timestamptz NOT NULL,
-    session         text NOT NULL,
+    session         text COLLATE "C" NOT NULL,
     engine_version  text NOT NULL,
     config_digest   text NOT NULL,
     starting_equity numeric NOT NULL,
@@ -80,12 +80,12 @@ CREATE TABLE sessions (
 CREATE INDEX sessions_by_session ON sessions (ledger_id, session);
 
 CREATE TABLE decisions (
-    ledger_id   text NOT NULL,
+    ledger_id   text COLLATE "C" NOT NULL,
     seq         bigint NOT NULL,
     time        timestamptz NOT NULL,
-    session     text NOT NULL,
-    decision_id text NOT NULL,
-    symbol      text NOT NULL,
+    session     text COLLATE "C" NOT NULL,
+    decision_id text COLLATE "C" NOT NULL,
+    symbol      text COLLATE "C" NOT NULL,
     action      text NOT NULL,
     size        numeric NOT NULL,
     confidence  numeric NOT NULL,
@@ -95,13 +95,13 @@ CREATE TABLE decisions (
 );
 
 CREATE TABLE executions (
-    ledger_id     text NOT NULL,
+    ledger_id     text COLLATE "C" NOT NULL,
     seq           bigint NOT NULL,
     time          timestamptz NOT NULL,
-    session       text NOT NULL,
-    order_id      text NOT NULL,
-    decision_id   text NOT NULL,
-    symbol        text NOT NULL,
+    session       text COLLATE "C" NOT NULL,
+    order_id      text COLLATE "C" NOT NULL,
+    decision_id   text COLLATE "C" NOT NULL,
+    symbol        text COLLATE "C" NOT NULL,
     side          text NOT NULL,
     status        text NOT NULL,
     requested_qty numeric NOT NULL,
@@ -114,18 +114,18 @@ CREATE TABLE executions (
 );
 
 CREATE TABLE trades (
-    ledger_id      text NOT NULL,
+    ledger_id      text COLLATE "C" NOT NULL,
     seq            bigint NOT NULL,
     time           timestamptz NOT NULL,
-    session        text NOT NULL,
-    trade_id       text NOT NULL,
-    symbol         text NOT NULL,
+    session        text COLLATE "C" NOT NULL,
+    trade_id       text COLLATE "C" NOT NULL,
+    symbol         text COLLATE "C" NOT NULL,
     direction      text NOT NULL,
     qty            numeric NOT NULL,
     price          numeric NOT NULL,
     fees           numeric NOT NULL,
-    decision_id    text,
-    order_id       text,
+    decision_id    text COLLATE "C",
+    order_id       text COLLATE "C",
     closed_seq     bigint,
     closed_at      timestamptz,
     exit_price     numeric,
@@ -137,26 +137,26 @@ CREATE TABLE trades (
 CREATE INDEX trades_by_trade ON trades (ledger_id, trade_id);
 
 CREATE TABLE trade_fills (
-    ledger_id text NOT NULL,
+    ledger_id text COLLATE "C" NOT NULL,
     seq       bigint NOT NULL,
     time      timestamptz NOT NULL,
-    session   text NOT NULL,
-    trade_id  text NOT NULL,
-    symbol    text NOT NULL,
+    session   text COLLATE "C" NOT NULL,
+    trade_id  text COLLATE "C" NOT NULL,
+    symbol    text COLLATE "C" NOT NULL,
     effect    text NOT NULL,
     qty       numeric NOT NULL,
     price     numeric NOT NULL,
     fees      numeric NOT NULL,
-    order_id  text,
+    order_id  text COLLATE "C",
     PRIMARY KEY (ledger_id, seq)
 );
 
 CREATE TABLE position_snapshots (
-    ledger_id      text NOT NULL,
+    ledger_id      text COLLATE "C" NOT NULL,
     seq            bigint NOT NULL,
     time           timestamptz NOT NULL,
-    session        text NOT NULL,
-    symbol         text NOT NULL,
+    session        text COLLATE "C" NOT NULL,
+    symbol         text COLLATE "C" NOT NULL,
     qty            numeric NOT NULL,
     avg_entry      numeric NOT NULL,
     mark           numeric NOT NULL,
@@ -166,10 +166,10 @@ CREATE TABLE position_snapshots (
 );
 
 CREATE TABLE risk_events (
-    ledger_id   text NOT NULL,
+    ledger_id   text COLLATE "C" NOT NULL,
     seq         bigint NOT NULL,
     time        timestamptz NOT NULL,
-    session     text NOT NULL,
+    session     text COLLATE "C" NOT NULL,
     rule        text NOT NULL,
     severity    text NOT NULL,
     limit_value numeric NOT NULL,
@@ -179,10 +179,10 @@ CREATE TABLE risk_events (
 );
 
 CREATE TABLE system_events (
-    ledger_id text NOT NULL,
+    ledger_id text COLLATE "C" NOT NULL,
     seq       bigint NOT NULL,
     time      timestamptz NOT NULL,
-    session   text NOT NULL,
+    session   text COLLATE "C" NOT NULL,
     component text NOT NULL,
     level     text NOT NULL,
     message   text NOT NULL,
@@ -191,10 +191,10 @@ CREATE TABLE system_events (
 );
 
 CREATE TABLE metrics (
-    ledger_id text NOT NULL,
+    ledger_id text COLLATE "C" NOT NULL,
     seq       bigint NOT NULL,
     time      timestamptz NOT NULL,
-    session   text NOT NULL,
+    session   text COLLATE "C" NOT NULL,
     name      text NOT NULL,
     value     numeric NOT NULL,
     tags      jsonb NOT NULL,
@@ -202,24 +202,24 @@ CREATE TABLE metrics (
 );
 
 CREATE TABLE audit_events (
-    ledger_id text NOT NULL,
+    ledger_id text COLLATE "C" NOT NULL,
     seq       bigint NOT NULL,
     time      timestamptz NOT NULL,
-    session   text NOT NULL,
+    session   text COLLATE "C" NOT NULL,
     who       text NOT NULL,
     action    text NOT NULL,
     target    text NOT NULL,
     reason    text NOT NULL,
     PRIMARY KEY (ledger_id, seq)
 );
-";
+"#;
 
 const V2: &str = "
 CREATE INDEX ledger_events_by_kind    ON ledger_events (ledger_id, kind, seq);
 CREATE INDEX ledger_events_by_session ON ledger_events (ledger_id, session, seq);
 CREATE INDEX ledger_events_by_symbol  ON ledger_events (ledger_id, symbol, seq) WHERE symbol IS NOT NULL;
 CREATE INDEX ledger_events_by_trade   ON ledger_events (ledger_id, trade_id, seq) WHERE trade_id IS NOT NULL;
-CREATE INDEX ledger_events_by_time    ON ledger_events (ledger_id, time);
+CREATE INDEX ledger_events_by_time    ON ledger_events USING brin (time);
 CREATE INDEX trades_by_symbol_close   ON trades (ledger_id, symbol, closed_at);
 CREATE INDEX decisions_by_decision    ON decisions (ledger_id, decision_id);
 CREATE INDEX executions_by_decision   ON executions (ledger_id, decision_id);
