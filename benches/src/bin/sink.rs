@@ -35,7 +35,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use ledger_benches::{count_arg, machine_description};
+use ledger_benches::machine_description;
 use ledger_core::{Kind, Reader};
 use ledger_domain::{AuditNote, Event, TradingLedger};
 use ledger_tools::cli::Cli;
@@ -53,14 +53,44 @@ type Result<T> = std::result::Result<T, Box<dyn Error + Send + Sync>>;
 
 const BATCH: u64 = 20_000;
 
-fn string_arg(flag: &str) -> Option<String> {
+/// The command line: `--events N`, `--insert-events M`, `--postgres URL`.
+struct Args {
+    events: u64,
+    inserts: u64,
+    postgres: Option<String>,
+}
+
+fn args() -> Result<Args> {
+    let mut out = Args {
+        events: 500_000,
+        inserts: 50_000,
+        postgres: None,
+    };
     let mut args = std::env::args().skip(1);
+    let count = |flag: &str, v: Option<String>| -> Result<u64> {
+        let v = v.ok_or_else(|| format!("{flag} needs a number"))?;
+        let n: u64 = v
+            .replace('_', "")
+            .parse()
+            .map_err(|e| format!("{flag} {v:?}: {e}"))?;
+        if n == 0 {
+            return Err(format!("{flag} must be at least 1").into());
+        }
+        Ok(n)
+    };
     while let Some(a) = args.next() {
-        if a == flag {
-            return args.next();
+        match a.as_str() {
+            "--events" => out.events = count("--events", args.next())?,
+            "--insert-events" => out.inserts = count("--insert-events", args.next())?,
+            "--postgres" => out.postgres = Some(args.next().ok_or("--postgres needs a URL")?),
+            "-h" | "--help" => {
+                println!("usage: sink [--events N (500000)] [--insert-events M (50000)] [--postgres URL (a scratch database)]");
+                std::process::exit(0);
+            }
+            other => return Err(format!("unknown argument {other:?} (try --help)").into()),
         }
     }
-    None
+    Ok(out)
 }
 
 /// Where the databases come from.
@@ -88,9 +118,10 @@ impl Server {
 }
 
 fn main() -> Result<()> {
-    let events = count_arg("sink", "--events", 500_000)?;
-    let inserts = count_arg("sink", "--insert-events", 50_000)?.min(events);
-    let server = match string_arg("--postgres") {
+    let args = args()?;
+    let events = args.events;
+    let inserts = args.inserts.min(events);
+    let server = match args.postgres {
         Some(url) => Server::Given(url),
         None => {
             Server::Own(pg::Cluster::start().ok_or("no PostgreSQL installed (initdb not found)")?)
@@ -252,6 +283,10 @@ fn insert_rows(
     let mut db = connect(url)?;
     schema::migrate(&mut db.client, &db.name, schema::CURRENT)?;
     let c = &mut db.client;
+    // Plan each close with its parameters: a generic plan made while the
+    // tables are empty scans `trades` for every close, which would make
+    // this baseline look slower than one statement per row is.
+    c.batch_execute("SET plan_cache_mode = force_custom_plan")?;
     let mut inserts = Vec::new();
     for t in Table::ALL {
         inserts.push(insert_statement(c, t)?);
@@ -349,12 +384,15 @@ fn lag(url: &str, tmp: &std::path::Path, poll_ms: u64, samples: u32) -> Result<V
     let reader = Reader::open(&dir)?;
     let id = reader.ledger_id().to_hex();
 
+    {
+        let mut db = connect(url)?;
+        schema::migrate(&mut db.client, &db.name, schema::CURRENT)?;
+    }
     let stop = Arc::new(AtomicBool::new(false));
     let follower = {
         let (url, id, stop, dir) = (url.to_owned(), id.clone(), Arc::clone(&stop), dir.clone());
         std::thread::spawn(move || -> Result<()> {
             let mut db = connect(&url)?;
-            schema::migrate(&mut db.client, &db.name, schema::CURRENT)?;
             let reader = Reader::open(&dir)?;
             let mut cursor = reader.cursor()?.verify_chain(true);
             let mut loader = Loader::new(id, db.name.clone(), None);

@@ -3,12 +3,12 @@
 //! reader takes no lock of the ledger, so the writer never waits on the
 //! sink). A batch is committed when it is full or when the cursor reaches
 //! the end of what is written. With `--follow`, SIGINT or SIGTERM stops
-//! the sink cleanly: the batch in hand is committed, then it exits 0; a
+//! the sink cleanly: the batches in hand are committed, then it exits 0; a
 //! second signal ends it at once (still safe: an uncommitted batch is
 //! rolled back by the server and loaded again by the next run).
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
 use ledger_core::Cursor;
@@ -17,7 +17,7 @@ use postgres::Client;
 use crate::error::ToolError;
 use crate::progress::Progress;
 use crate::sink::error::SinkError;
-use crate::sink::load::Loader;
+use crate::sink::load::{Batch, Loader};
 
 /// How the ledger is read.
 #[derive(Debug, Clone, Copy)]
@@ -52,8 +52,11 @@ pub fn stop_flag() -> Result<Arc<AtomicBool>, SinkError> {
     Ok(flag)
 }
 
-/// Reads `cursor` into `loader`'s batches and commits them to `client`,
-/// until the end (or, following, until `stop` is set).
+/// Reads `cursor` into batches and commits them to `client` through
+/// `loader`, until the end (or, following, until `stop` is set). Two
+/// threads: this one commits batch N while a reader thread reads,
+/// decodes and maps the records of batch N+1 (at most one batch waits
+/// between them), so the client's work overlaps the server's.
 pub fn pump(
     client: &mut Client,
     loader: &mut Loader,
@@ -62,25 +65,72 @@ pub fn pump(
     stop: Option<&AtomicBool>,
     progress: &Progress,
 ) -> Result<Ended, ToolError> {
-    let batch = opts.batch.max(1);
+    let abort = AtomicBool::new(false);
+    let ledger = loader.ledger().to_owned();
+    std::thread::scope(|scope| {
+        let (batches, received) = mpsc::sync_channel::<Batch>(1);
+        let abort = &abort;
+        let reader =
+            scope.spawn(move || read_batches(cursor, &ledger, opts, stop, abort, &batches));
+        let committed = (|| -> Result<(), ToolError> {
+            for batch in received.iter() {
+                loader.commit(client, batch)?;
+                if let Some(p) = loader.position() {
+                    progress.set(p.seq);
+                }
+            }
+            Ok(())
+        })();
+        if committed.is_err() {
+            // The reader may be waiting for appends: tell it to stop, and
+            // drop the receiver so that a pending send fails.
+            abort.store(true, Ordering::Relaxed);
+        }
+        drop(received);
+        let read = reader.join().unwrap_or_else(|_| {
+            Err(ToolError::Refused(
+                "the sink's reader thread panicked".to_owned(),
+            ))
+        });
+        committed?;
+        read
+    })
+}
+
+/// The reader thread of [`pump`]: fills batches from `cursor` and sends
+/// them; stops at the end (without `follow`), on `stop`, on `abort`, or
+/// when the committer has gone.
+fn read_batches(
+    cursor: &mut Cursor,
+    ledger: &str,
+    opts: FollowOptions,
+    stop: Option<&AtomicBool>,
+    abort: &AtomicBool,
+    batches: &mpsc::SyncSender<Batch>,
+) -> Result<Ended, ToolError> {
+    let size = opts.batch.max(1);
     let stopped = || stop.is_some_and(|s| s.load(Ordering::Relaxed));
     loop {
+        let mut batch = Batch::new(ledger);
         let mut at_end = false;
-        while loader.pending() < batch {
+        while batch.records() < size {
             match cursor.next_ref()? {
-                Some(r) => loader.push(&r)?,
+                Some(r) => batch.push(&r)?,
                 None => {
                     at_end = true;
                     break;
                 }
             }
-            if stopped() {
+            if stopped() || abort.load(Ordering::Relaxed) {
                 break;
             }
         }
-        loader.commit(client)?;
-        if let Some(p) = loader.position() {
-            progress.set(p.seq);
+        if batch.records() > 0 && batches.send(batch).is_err() {
+            // The committer stopped (its error is the one reported).
+            return Ok(Ended::End);
+        }
+        if abort.load(Ordering::Relaxed) {
+            return Ok(Ended::End);
         }
         if stopped() {
             return Ok(Ended::Signal);
@@ -91,7 +141,7 @@ pub fn pump(
             }
             // Sleep in short steps, so a signal is answered promptly.
             let until = Instant::now() + opts.poll;
-            while Instant::now() < until && !stopped() {
+            while Instant::now() < until && !stopped() && !abort.load(Ordering::Relaxed) {
                 std::thread::sleep(opts.poll.min(Duration::from_millis(50)));
             }
         }

@@ -72,55 +72,46 @@ pub struct Totals {
     pub closed: [u64; 2],
 }
 
-/// Gathers records into a batch and commits it with the position.
+/// One batch being gathered: the rows of its records in `COPY` text per
+/// table, the closes of trades and sessions, and its last record. Built on
+/// one thread while the previous batch is committed on another.
 #[derive(Debug)]
-pub struct Loader {
+pub struct Batch {
     ledger: String,
-    database: String,
-    committed: Option<Position>,
     last: Option<Position>,
+    first: Option<u64>,
     bufs: Vec<Vec<u8>>,
     rows: [u64; 11],
     trade_closes: Vec<(String, i64, String, [Option<String>; 4])>,
     session_ends: Vec<(String, i64, String, [Option<String>; 1])>,
     records: u64,
     events: u64,
-    /// What has been committed.
-    pub totals: Totals,
 }
 
-impl Loader {
-    /// A loader of ledger `ledger` (hex id) whose committed position in
-    /// `database` is `committed`.
-    pub fn new(ledger: String, database: String, committed: Option<Position>) -> Self {
-        Loader {
-            ledger,
-            database,
-            last: committed.clone(),
-            committed,
+impl Batch {
+    /// An empty batch of ledger `ledger` (hex id).
+    pub fn new(ledger: &str) -> Self {
+        Batch {
+            ledger: ledger.to_owned(),
+            last: None,
+            first: None,
             bufs: vec![Vec::new(); Table::ALL.len()],
             rows: [0; 11],
             trade_closes: Vec::new(),
             session_ends: Vec::new(),
             records: 0,
             events: 0,
-            totals: Totals::default(),
         }
     }
 
-    /// The last committed position.
-    pub fn position(&self) -> Option<&Position> {
-        self.committed.as_ref()
-    }
-
-    /// Records waiting for the next commit.
-    pub fn pending(&self) -> u64 {
+    /// Records in the batch.
+    pub fn records(&self) -> u64 {
         self.records
     }
 
-    /// Adds a record to the batch: its rows, or nothing for an engine
-    /// record (kinds from [`Kind::RESERVED_START`], such as a migration's
-    /// provenance record), which only moves the position.
+    /// Adds a record: its rows, or nothing for an engine record (kinds
+    /// from [`Kind::RESERVED_START`], such as a migration's provenance
+    /// record), which only moves the position.
     pub fn push(&mut self, r: &RecordRef<'_>) -> Result<(), SinkError> {
         let seq = r.seq.get();
         let hash = r.chain_hash.to_hex();
@@ -164,21 +155,55 @@ impl Loader {
             self.events += 1;
         }
         self.records += 1;
+        self.first.get_or_insert(seq);
         self.last = Some(Position {
             seq,
             chain_hash: hash,
         });
         Ok(())
     }
+}
 
-    /// Commits the batch and the position in one transaction; nothing
-    /// when the batch is empty.
-    pub fn commit(&mut self, client: &mut Client) -> Result<(), SinkError> {
-        let Some(last) = self.last.clone().filter(|_| self.records > 0) else {
+/// Commits batches, each with the position, and keeps the totals.
+#[derive(Debug)]
+pub struct Loader {
+    ledger: String,
+    database: String,
+    committed: Option<Position>,
+    /// What has been committed.
+    pub totals: Totals,
+}
+
+impl Loader {
+    /// A loader of ledger `ledger` (hex id) whose committed position in
+    /// `database` is `committed`.
+    pub fn new(ledger: String, database: String, committed: Option<Position>) -> Self {
+        Loader {
+            ledger,
+            database,
+            committed,
+            totals: Totals::default(),
+        }
+    }
+
+    /// The ledger (hex id).
+    pub fn ledger(&self) -> &str {
+        &self.ledger
+    }
+
+    /// The last committed position.
+    pub fn position(&self) -> Option<&Position> {
+        self.committed.as_ref()
+    }
+
+    /// Commits `batch` and its last record as the position, in one
+    /// transaction; nothing when the batch is empty.
+    pub fn commit(&mut self, client: &mut Client, batch: Batch) -> Result<(), SinkError> {
+        let Some(last) = batch.last.clone().filter(|_| batch.records > 0) else {
             return Ok(());
         };
         let db = self.database.clone();
-        let first = self.committed.as_ref().map_or(1, |p| p.seq + 1);
+        let first = batch.first.unwrap_or(last.seq);
         let what = |w: &str| {
             format!(
                 "{w} (records {first}..={} of ledger {})",
@@ -200,7 +225,7 @@ impl Loader {
             });
         }
         for table in Table::ALL {
-            let buf = &self.bufs[table.index()];
+            let buf = &batch.bufs[table.index()];
             if buf.is_empty() {
                 continue;
             }
@@ -215,10 +240,8 @@ impl Loader {
             w.finish()
                 .map_err(db_err(&db, what(&format!("COPY into {table}"))))?;
         }
-        let trades = rounds(&self.trade_closes);
-        let sessions = rounds(&self.session_ends);
         let mut closed = [0u64; 2];
-        for c in &trades {
+        for c in &rounds(&batch.trade_closes) {
             closed[0] += tx
                 .execute(
                     CLOSE_TRADES,
@@ -235,7 +258,7 @@ impl Loader {
                 )
                 .map_err(db_err(&db, what("close trades")))?;
         }
-        for c in &sessions {
+        for c in &rounds(&batch.session_ends) {
             closed[1] += tx
                 .execute(
                     END_SESSIONS,
@@ -246,23 +269,15 @@ impl Loader {
         position::store(&mut tx, &db, &self.ledger, &last)?;
         tx.commit().map_err(db_err(&db, what("commit the batch")))?;
 
-        self.totals.records += self.records;
-        self.totals.events += self.events;
+        self.totals.records += batch.records;
+        self.totals.events += batch.events;
         self.totals.batches += 1;
-        for (t, n) in self.totals.rows.iter_mut().zip(self.rows) {
+        for (t, n) in self.totals.rows.iter_mut().zip(batch.rows) {
             *t += n;
         }
         self.totals.closed[0] += closed[0];
         self.totals.closed[1] += closed[1];
         self.committed = Some(last);
-        for b in &mut self.bufs {
-            b.clear();
-        }
-        self.rows = [0; 11];
-        self.trade_closes.clear();
-        self.session_ends.clear();
-        self.records = 0;
-        self.events = 0;
         Ok(())
     }
 }
