@@ -592,3 +592,20 @@ fn the_queries_in_docs_sink_md_run() {
     }
     assert!(ran >= 5, "docs/SINK.md has {ran} queries");
 }
+
+#[test]
+fn an_empty_ledger_sinks_nothing_and_checks_equal() {
+    let Some(pg) = cluster() else { return };
+    let url = pg.create_db("empty");
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("l");
+    ok(on(&dir, &["init"]));
+    let run = json(&ok(sink(&dir, &url, &["--json"])));
+    assert_eq!(run["events"], 0);
+    assert!(run["position"].is_null());
+    let check = ok(sink(&dir, &url, &["--check"]));
+    assert_contains(
+        &check.stdout,
+        "result: the database matches the ledger up to record 0",
+    );
+}
