@@ -261,6 +261,10 @@ pub enum Command {
     /// Incremental, compressed backups: create, list, verify, restore, prune.
     #[command(subcommand, after_help = BACKUP_EXAMPLES)]
     Backup(BackupCommand),
+    /// Load the events into PostgreSQL tables (exactly once, resumable),
+    /// follow the ledger, or check the database against it.
+    #[command(after_help = crate::sink_cmd::SINK_EXAMPLES)]
+    Sink(crate::sink_cmd::SinkArgs),
     /// Write the ledger anew in the current format (optionally upcasting
     /// old event schemas); the new ledger's first record names this one's
     /// id and head. This ledger is only read.

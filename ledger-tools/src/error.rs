@@ -103,6 +103,9 @@ pub enum ToolError {
         /// What the bytes hash to.
         actual: String,
     },
+    /// `ledger sink` failed (the database, or the ledger against it).
+    #[error(transparent)]
+    Sink(#[from] crate::sink::SinkError),
 }
 
 impl ToolError {
@@ -117,6 +120,7 @@ impl ToolError {
             ToolError::Index(ledger_index::IndexError::Ledger(e)) => ledger_exit(e),
             ToolError::Index(ledger_index::IndexError::UnknownFamily { .. }) => Exit::Failure,
             ToolError::Index(_) => Exit::Damage,
+            ToolError::Sink(e) => e.exit(),
             ToolError::Output(e) if e.kind() == io::ErrorKind::BrokenPipe => Exit::Success,
             _ => Exit::Failure,
         }

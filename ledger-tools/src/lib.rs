@@ -21,6 +21,7 @@
 //! | `ledger tail [-n N] [-f]` | the newest events, one line each, and with `-f` new ones as they are appended | [`tail_cmd`], [`summary`] |
 //! | `ledger repair [--truncate-after SEQ]` | shows what is damaged and what a cut would lose; cuts only when asked, moving every removed byte into `repair-<time>/` first | [`repair_cmd`] |
 //! | `ledger checkpoint` | verifies, then signs the head with a secret key | [`checkpoint_cmd`] |
+//! | `ledger sink --postgres URL` | loads the events into PostgreSQL tables with `COPY`, exactly once (`--follow`: as they are appended); `--check` compares the database with the ledger | [`sink_cmd`], [`sink`] |
 //! | `ledger keygen` | makes a signing key and its public key file | [`keys`] |
 //! | `ledger ship --to URL` | copies sealed segments into an object store (`file://`, `s3://`) under their content address, skipping and re-hashing what is there | [`ship_cmd`] |
 //!
@@ -88,6 +89,8 @@ pub mod report_cmd;
 pub mod report_fmt;
 pub mod ship_cmd;
 pub mod sim;
+pub mod sink;
+pub mod sink_cmd;
 pub mod stats_cmd;
 pub mod summary;
 pub mod tail_cmd;
@@ -137,6 +140,7 @@ pub fn run(cli: &Cli, out: &mut dyn Write) -> Result<Exit, ToolError> {
             };
             backup_cmd::run(dir, cmd, out)
         }
+        Command::Sink(args) => sink_cmd::run(cli.ledger_dir()?, args, out),
         Command::Migrate(args) => backup_cmd::run_migrate(cli.ledger_dir()?, args, out),
         Command::Ship(args) => ship_cmd::run(cli.ledger_dir()?, args, out),
     }

@@ -2,6 +2,7 @@
 //! binary, and looking at and damaging the files of a ledger folder.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod pg;
 pub mod s3;
 
 use std::ffi::OsStr;
