@@ -14,10 +14,17 @@
 //! 1. A demo ledger of N generated events (default 500,000).
 //! 2. COPY: the sink's own loader ([`ledger_tools::sink::load`]) over every
 //!    record, batches of 20,000 records, each committed with the position.
-//! 3. INSERT: the same rows from the same mapping, one prepared `INSERT`
-//!    (or, for a close, `UPDATE`) per row, one transaction per 20,000
-//!    records with the position, over the first M events (default 50,000).
-//! 4. INSERT with autocommit: one transaction per statement, M / 10 events.
+//! 3. INSERT ("one INSERT per event"): the same rows, written with one
+//!    prepared `INSERT` statement per row of every table (no `COPY`), in
+//!    the loader's transactions (20,000 records each, ending with the
+//!    position), over the first M events (default 50,000). Like the
+//!    loader, a trade or session closed in the same transaction is
+//!    inserted closed, and a close of an earlier transaction's row is one
+//!    `UPDATE`. Its rows are then compared with the ledger by `ledger sink
+//!    --check`'s own comparison (not timed): the baseline writes exactly
+//!    what the sink writes.
+//! 4. INSERT with autocommit: the same, each statement its own
+//!    transaction (every close an `UPDATE`), M / 10 events.
 //! 5. Lag: a follow loop (the sink's own, polling every 100 ms as `ledger
 //!    sink --follow` does, and every 10 ms) while this process appends
 //!    events one at a time; the time from the append's return to the row
