@@ -226,7 +226,7 @@ CREATE INDEX decisions_by_decision    ON decisions (ledger_id, decision_id);
 CREATE INDEX executions_by_decision   ON executions (ledger_id, decision_id);
 ";
 
-/// Version 3: one B-tree fewer per event. `ledger_events` kept six
+/// Version 3: two B-trees fewer per event. `ledger_events` kept six
 /// indexes (its key, four B-trees, a BRIN); the two B-trees over every row
 /// (kind, session) cost as much as the key each. A session's events are
 /// one run of sequences, so a BRIN of `session` finds them; a kind's events
