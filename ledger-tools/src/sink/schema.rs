@@ -228,8 +228,9 @@ CREATE INDEX executions_by_decision   ON executions (ledger_id, decision_id);
 
 /// Version 3: two B-trees fewer per event. `ledger_events` kept six
 /// indexes (its key, four B-trees, a BRIN); the two B-trees over every row
-/// (kind, session) cost as much as the key each. A session's events are
-/// one run of sequences, so a BRIN of `session` finds them; a kind's events
+/// (kind, session) cost as much as the key each. An engine's sessions
+/// follow one another, so a BRIN of `session` finds a session's run of
+/// sequences (interleaved sessions make it read more, never miss a row); a kind's events
 /// are the key of its own table (joined on `(ledger_id, seq)`), and with a
 /// symbol the symbol index holds the kind. The filter column leads each
 /// B-tree so that a query naming no ledger (one ledger per database is the
