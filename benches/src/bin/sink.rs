@@ -14,10 +14,17 @@
 //! 1. A demo ledger of N generated events (default 500,000).
 //! 2. COPY: the sink's own loader ([`ledger_tools::sink::load`]) over every
 //!    record, batches of 20,000 records, each committed with the position.
-//! 3. INSERT: the same rows from the same mapping, one prepared `INSERT`
-//!    (or, for a close, `UPDATE`) per row, one transaction per 20,000
-//!    records with the position, over the first M events (default 50,000).
-//! 4. INSERT with autocommit: one transaction per statement, M / 10 events.
+//! 3. INSERT ("one INSERT per event"): the same rows, written with one
+//!    prepared `INSERT` statement per row of every table (no `COPY`), in
+//!    the loader's transactions (20,000 records each, ending with the
+//!    position), over the first M events (default 50,000). Like the
+//!    loader, a trade or session closed in the same transaction is
+//!    inserted closed, and a close of an earlier transaction's row is one
+//!    `UPDATE`. Its rows are then compared with the ledger by `ledger sink
+//!    --check`'s own comparison (not timed): the baseline writes exactly
+//!    what the sink writes.
+//! 4. INSERT with autocommit: the same, each statement its own
+//!    transaction (every close an `UPDATE`), M / 10 events.
 //! 5. Lag: a follow loop (the sink's own, polling every 100 ms as `ledger
 //!    sink --follow` does, and every 10 ms) while this process appends
 //!    events one at a time; the time from the append's return to the row
@@ -40,10 +47,14 @@ use ledger_core::{Kind, Reader};
 use ledger_domain::{AuditNote, Event, TradingLedger};
 use ledger_tools::cli::Cli;
 use ledger_tools::progress::Progress;
+use ledger_tools::sink::check::check;
 use ledger_tools::sink::connect::connect;
 use ledger_tools::sink::follow::{pump, FollowOptions};
 use ledger_tools::sink::load::Loader;
-use ledger_tools::sink::rows::{event_row, kind_row, KindRow, Place};
+use ledger_tools::sink::rows::{
+    event_row, kind_row, KindRow, Place, SESSION_END_AT, SESSION_KEY_AT, TRADE_CLOSE_AT,
+    TRADE_KEY_AT,
+};
 use ledger_tools::sink::schema;
 use ledger_tools::sink::tables::{ColType, Table};
 use postgres::types::Type;
@@ -271,7 +282,41 @@ fn insert_statement(client: &mut Client, table: Table) -> Result<Statement> {
     Ok(client.prepare_typed(&sql, &vec![Type::TEXT; cols.len()])?)
 }
 
-/// Loads the first `limit` events one statement per row; returns the
+/// The rows of `trades` or `sessions` of the open transaction, held until
+/// its end so that closes in it fold into them: the baseline writes the
+/// very rows the loader writes (`ledger_tools::sink::load`).
+#[derive(Default)]
+struct Held {
+    rows: Vec<Vec<Option<String>>>,
+    open: std::collections::HashMap<String, Vec<usize>>,
+}
+
+impl Held {
+    fn push(&mut self, key_at: usize, row: Vec<Option<String>>) {
+        let key = row.get(key_at).cloned().flatten().unwrap_or_default();
+        self.open.entry(key).or_default().push(self.rows.len());
+        self.rows.push(row);
+    }
+
+    fn close(&mut self, key: &str, at: usize, cells: &[Option<String>]) {
+        for i in self.open.remove(key).unwrap_or_default() {
+            if let Some(row) = self.rows.get_mut(i) {
+                for (j, c) in cells.iter().enumerate() {
+                    if let Some(slot) = row.get_mut(at + j) {
+                        slot.clone_from(c);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Loads the first `limit` events one statement per row: one `INSERT`
+/// per row of every table, the same rows as the loader writes (a trade or
+/// session closed in the same transaction is inserted closed; a close of
+/// an earlier transaction's row is one `UPDATE`), in transactions of
+/// [`BATCH`] records each ending with the position, as the loader's; or,
+/// with `autocommit`, each statement its own transaction. Returns the
 /// events loaded and the seconds it took.
 fn insert_rows(
     url: &str,
@@ -294,13 +339,15 @@ fn insert_rows(
     let close_trade = c.prepare_typed(
         "UPDATE trades SET closed_seq = $2::bigint, closed_at = $3::timestamptz, exit_price = $4::numeric,
                 close_fees = $5::numeric, realized_pnl = $6::numeric, close_order_id = $7
-         WHERE ledger_id = $1 AND trade_id = $8 AND closed_seq IS NULL AND seq < $2::bigint",
-        &[Type::TEXT; 8],
+         WHERE ledger_id = $1 AND trade_id = $8 AND closed_seq IS NULL AND seq < $2::bigint
+           AND seq < $9::bigint",
+        &[Type::TEXT; 9],
     )?;
     let end_session = c.prepare_typed(
         "UPDATE sessions SET ended_seq = $2::bigint, ended_at = $3::timestamptz, end_reason = $4
-         WHERE ledger_id = $1 AND session = $5 AND ended_seq IS NULL AND seq < $2::bigint",
-        &[Type::TEXT; 5],
+         WHERE ledger_id = $1 AND session = $5 AND ended_seq IS NULL AND seq < $2::bigint
+           AND seq < $6::bigint",
+        &[Type::TEXT; 6],
     )?;
     let position = c.prepare(
         "INSERT INTO sink_position (ledger_id, seq, chain_hash) VALUES ($1, $2, $3)
@@ -310,6 +357,20 @@ fn insert_rows(
     let started = Instant::now();
     let mut n = 0u64;
     let mut in_tx = 0u64;
+    // The first sequence of the open transaction; with autocommit every
+    // row is its own, so nothing is held.
+    let mut first: Option<u64> = None;
+    let (mut trades, mut sessions) = (Held::default(), Held::default());
+    let mut last: Option<(i64, String)> = None;
+    let flush = |c: &mut Client, trades: &mut Held, sessions: &mut Held| -> Result<()> {
+        for (held, table) in [(trades, Table::Trades), (sessions, Table::Sessions)] {
+            for row in held.rows.drain(..) {
+                execute(c, &inserts[table.index()], &row)?;
+            }
+            held.open.clear();
+        }
+        Ok(())
+    };
     if !autocommit {
         c.batch_execute("BEGIN")?;
     }
@@ -318,11 +379,16 @@ fn insert_rows(
         if r.kind.get() >= Kind::RESERVED_START {
             continue;
         }
+        let seq = r.seq.get();
+        let first_text = Some(first.get_or_insert(seq).to_string());
+        if autocommit {
+            first = None;
+        }
         let event = ledger_domain::decode(r.kind, r.version, r.payload)?;
         let hash = r.chain_hash.to_hex();
         let at = Place {
             ledger_id: id,
-            seq: r.seq.get(),
+            seq,
             time: r.timestamp,
             version: r.version.get(),
             chain_hash: &hash,
@@ -335,34 +401,69 @@ fn insert_rows(
         match kind_row(&at, &event)? {
             KindRow::Insert(cells) => {
                 let table = Table::of_kind(event.kind());
-                execute(c, &inserts[table.index()], &texts(&cells))?;
+                let row = texts(&cells);
+                match (table, autocommit) {
+                    (Table::Trades, false) => trades.push(TRADE_KEY_AT, row),
+                    (Table::Sessions, false) => sessions.push(SESSION_KEY_AT, row),
+                    _ => {
+                        execute(c, &inserts[table.index()], &row)?;
+                    }
+                }
             }
             KindRow::CloseTrade(t) => {
+                let cells = texts(&t.cells());
+                trades.close(t.trade_id, TRADE_CLOSE_AT, &cells);
                 let mut p = vec![Some(id.to_owned())];
-                p.extend(texts(&t.cells()));
+                p.extend(cells);
                 p.push(Some(t.trade_id.to_owned()));
+                p.push(first_text);
                 execute(c, &close_trade, &p)?;
             }
             KindRow::EndSession(e) => {
+                let cells = texts(&e.cells());
+                sessions.close(e.session, SESSION_END_AT, &cells);
                 let mut p = vec![Some(id.to_owned())];
-                p.extend(texts(&e.cells()));
+                p.extend(cells);
                 p.push(Some(e.session.to_owned()));
+                p.push(first_text);
                 execute(c, &end_session, &p)?;
             }
         }
         n += 1;
         in_tx += 1;
+        last = Some((i64::try_from(seq)?, hash.clone()));
         if !autocommit && in_tx == BATCH {
-            let seq = i64::try_from(r.seq.get())?;
+            flush(c, &mut trades, &mut sessions)?;
+            let seq = i64::try_from(seq)?;
             c.execute(&position, &[&id, &seq, &hash])?;
             c.batch_execute("COMMIT; BEGIN")?;
             in_tx = 0;
+            first = None;
         }
     }
     if !autocommit {
+        flush(c, &mut trades, &mut sessions)?;
+        if let Some((seq, hash)) = &last {
+            c.execute(&position, &[&id, seq, hash])?;
+        }
         c.batch_execute("COMMIT")?;
     }
-    Ok((n, started.elapsed().as_secs_f64()))
+    let secs = started.elapsed().as_secs_f64();
+    // Not timed: the rows are the loader's rows (`ledger sink --check`).
+    if autocommit {
+        if let Some((seq, hash)) = &last {
+            c.execute(&position, &[&id, seq, hash])?;
+        }
+    }
+    let report = check(c, &db.name, reader)?;
+    if !report.equal() {
+        return Err(format!(
+            "the INSERT baseline's rows differ from the ledger: {:?}",
+            report.differences.first()
+        )
+        .into());
+    }
+    Ok((n, secs))
 }
 
 fn execute(c: &mut Client, st: &Statement, params: &[Option<String>]) -> Result<u64> {

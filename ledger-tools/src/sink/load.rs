@@ -1,10 +1,18 @@
 //! Loading: records are mapped to rows ([`crate::sink::rows`]) and
 //! gathered per table in `COPY` text; [`Loader::commit`] sends a batch in
 //! ONE transaction: the position row locked and found where this process
-//! left it, one `COPY` per table, the closes of trades and sessions, the
-//! new position. A kill at any moment leaves either the whole batch with
-//! its position or neither, so the next run goes on from the last
-//! committed record: every event lands exactly once.
+//! left it, one `COPY` per table, the closes of trades and sessions opened
+//! in earlier batches, the new position. A kill at any moment leaves either
+//! the whole batch with its position or neither, so the next run goes on
+//! from the last committed record: every event lands exactly once.
+//!
+//! A trade (session) opened and closed in the same batch is written once,
+//! already closed: the batch holds its `trades` (`sessions`) rows until the
+//! commit and folds each close into the open rows of its key before it
+//! (as `--check` folds them). Every close is still sent as an `UPDATE` of
+//! the rows of earlier batches (`seq` below the batch's first), which finds
+//! nothing to change when the trade was opened in this batch (unless a
+//! ledger written without validation opened the same trade id twice).
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -16,7 +24,10 @@ use postgres::Client;
 use crate::sink::copy_text::{time_text, write_row};
 use crate::sink::error::{db_err, SinkError};
 use crate::sink::position::{self, Position};
-use crate::sink::rows::{event_row, kind_row, KindRow, Place};
+use crate::sink::rows::{
+    event_row, kind_row, Cell, KindRow, Place, SESSION_END_AT, SESSION_KEY_AT, TRADE_CLOSE_AT,
+    TRADE_KEY_AT,
+};
 use crate::sink::tables::Table;
 
 /// The closes of one batch, as the parameter arrays of one `UPDATE`.
@@ -42,20 +53,82 @@ impl Closes {
     }
 }
 
+// `$9` (`$6`): the batch's first sequence; rows from it on were folded.
 const CLOSE_TRADES: &str = "
 UPDATE trades AS t
 SET closed_seq = v.seq, closed_at = v.time::timestamptz, exit_price = v.price::numeric,
     close_fees = v.fees::numeric, realized_pnl = v.pnl::numeric, close_order_id = v.order_id
 FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[])
      AS v(seq, trade_id, time, price, fees, pnl, order_id)
-WHERE t.ledger_id = $1 AND t.trade_id = v.trade_id AND t.closed_seq IS NULL AND t.seq < v.seq";
+WHERE t.ledger_id = $1 AND t.trade_id = v.trade_id AND t.closed_seq IS NULL AND t.seq < v.seq
+  AND t.seq < $9";
 
 const END_SESSIONS: &str = "
 UPDATE sessions AS t
 SET ended_seq = v.seq, ended_at = v.time::timestamptz, end_reason = v.reason
 FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[])
      AS v(seq, session, time, reason)
-WHERE t.ledger_id = $1 AND t.session = v.session AND t.ended_seq IS NULL AND t.seq < v.seq";
+WHERE t.ledger_id = $1 AND t.session = v.session AND t.ended_seq IS NULL AND t.seq < v.seq
+  AND t.seq < $6";
+
+/// The rows of `trades` or `sessions` in a batch, held until the commit so
+/// that closes in the same batch fold into them.
+#[derive(Debug)]
+struct Held {
+    /// The key's column (`trade_id`, `session`).
+    key_at: usize,
+    /// The first close column (`closed_seq`, `ended_seq`).
+    close_at: usize,
+    rows: Vec<Vec<Cell<'static>>>,
+    /// The open rows of each key, in sequence order.
+    open: HashMap<String, Vec<usize>>,
+}
+
+impl Held {
+    fn new(key_at: usize, close_at: usize) -> Self {
+        Held {
+            key_at,
+            close_at,
+            rows: Vec::new(),
+            open: HashMap::new(),
+        }
+    }
+
+    fn push(&mut self, row: Vec<Cell<'_>>) {
+        let row: Vec<Cell<'static>> = row.into_iter().map(Cell::into_owned).collect();
+        if let Some(Cell::Str(key)) = row.get(self.key_at) {
+            self.open
+                .entry(key.to_string())
+                .or_default()
+                .push(self.rows.len());
+        }
+        self.rows.push(row);
+    }
+
+    /// Closes the open rows of `key` (all opened before the close: rows
+    /// arrive in sequence order); returns how many.
+    fn close(&mut self, key: &str, cells: &[Cell<'static>]) -> u64 {
+        let Some(open) = self.open.remove(key) else {
+            return 0;
+        };
+        for &i in &open {
+            if let Some(row) = self.rows.get_mut(i) {
+                for (j, c) in cells.iter().enumerate() {
+                    if let Some(slot) = row.get_mut(self.close_at + j) {
+                        *slot = c.clone();
+                    }
+                }
+            }
+        }
+        open.len() as u64
+    }
+
+    fn write(&self, buf: &mut Vec<u8>) {
+        for row in &self.rows {
+            write_row(buf, row);
+        }
+    }
+}
 
 /// What has been loaded so far.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -82,6 +155,10 @@ pub struct Batch {
     first: Option<u64>,
     bufs: Vec<Vec<u8>>,
     rows: [u64; 11],
+    trades: Held,
+    sessions: Held,
+    /// Rows closed in the batch itself: trades, then sessions.
+    folded: [u64; 2],
     trade_closes: Vec<(String, i64, String, [Option<String>; 4])>,
     session_ends: Vec<(String, i64, String, [Option<String>; 1])>,
     records: u64,
@@ -97,6 +174,9 @@ impl Batch {
             first: None,
             bufs: vec![Vec::new(); Table::ALL.len()],
             rows: [0; 11],
+            trades: Held::new(TRADE_KEY_AT, TRADE_CLOSE_AT),
+            sessions: Held::new(SESSION_KEY_AT, SESSION_END_AT),
+            folded: [0; 2],
             trade_closes: Vec::new(),
             session_ends: Vec::new(),
             records: 0,
@@ -131,26 +211,36 @@ impl Batch {
             let table = Table::of_kind(event.kind());
             match kind_row(&at, &event)? {
                 KindRow::Insert(row) => {
-                    write_row(&mut self.bufs[table.index()], &row);
+                    match table {
+                        Table::Trades => self.trades.push(row),
+                        Table::Sessions => self.sessions.push(row),
+                        _ => write_row(&mut self.bufs[table.index()], &row),
+                    }
                     self.rows[table.index()] += 1;
                 }
-                KindRow::CloseTrade(c) => self.trade_closes.push((
-                    c.trade_id.to_owned(),
-                    i64::try_from(c.seq).unwrap_or(i64::MAX),
-                    time_text(c.time.as_nanos()),
-                    [
-                        Some(c.price.to_string()),
-                        Some(c.fees.to_string()),
-                        Some(c.realized_pnl.to_string()),
-                        c.order_id.map(str::to_owned),
-                    ],
-                )),
-                KindRow::EndSession(e) => self.session_ends.push((
-                    e.session.to_owned(),
-                    i64::try_from(e.seq).unwrap_or(i64::MAX),
-                    time_text(e.time.as_nanos()),
-                    [Some(e.reason.to_owned())],
-                )),
+                KindRow::CloseTrade(c) => {
+                    self.folded[0] += self.trades.close(c.trade_id, &c.cells());
+                    self.trade_closes.push((
+                        c.trade_id.to_owned(),
+                        i64::try_from(c.seq).unwrap_or(i64::MAX),
+                        time_text(c.time.as_nanos()),
+                        [
+                            Some(c.price.to_string()),
+                            Some(c.fees.to_string()),
+                            Some(c.realized_pnl.to_string()),
+                            c.order_id.map(str::to_owned),
+                        ],
+                    ));
+                }
+                KindRow::EndSession(e) => {
+                    self.folded[1] += self.sessions.close(e.session, &e.cells());
+                    self.session_ends.push((
+                        e.session.to_owned(),
+                        i64::try_from(e.seq).unwrap_or(i64::MAX),
+                        time_text(e.time.as_nanos()),
+                        [Some(e.reason.to_owned())],
+                    ));
+                }
             }
             self.events += 1;
         }
@@ -198,12 +288,17 @@ impl Loader {
 
     /// Commits `batch` and its last record as the position, in one
     /// transaction; nothing when the batch is empty.
-    pub fn commit(&mut self, client: &mut Client, batch: Batch) -> Result<(), SinkError> {
+    pub fn commit(&mut self, client: &mut Client, mut batch: Batch) -> Result<(), SinkError> {
         let Some(last) = batch.last.clone().filter(|_| batch.records > 0) else {
             return Ok(());
         };
         let db = self.database.clone();
         let first = batch.first.unwrap_or(last.seq);
+        let first_i64 = i64::try_from(first).unwrap_or(i64::MAX);
+        batch.trades.write(&mut batch.bufs[Table::Trades.index()]);
+        batch
+            .sessions
+            .write(&mut batch.bufs[Table::Sessions.index()]);
         let what = |w: &str| {
             format!(
                 "{w} (records {first}..={} of ledger {})",
@@ -240,7 +335,7 @@ impl Loader {
             w.finish()
                 .map_err(db_err(&db, what(&format!("COPY into {table}"))))?;
         }
-        let mut closed = [0u64; 2];
+        let mut closed = batch.folded;
         for c in &rounds(&batch.trade_closes) {
             closed[0] += tx
                 .execute(
@@ -254,6 +349,7 @@ impl Loader {
                         &c.cols[1],
                         &c.cols[2],
                         &c.cols[3],
+                        &first_i64,
                     ],
                 )
                 .map_err(db_err(&db, what("close trades")))?;
@@ -262,7 +358,14 @@ impl Loader {
             closed[1] += tx
                 .execute(
                     END_SESSIONS,
-                    &[&self.ledger, &c.seq, &c.key, &c.time, &c.cols[0]],
+                    &[
+                        &self.ledger,
+                        &c.seq,
+                        &c.key,
+                        &c.time,
+                        &c.cols[0],
+                        &first_i64,
+                    ],
                 )
                 .map_err(db_err(&db, what("end sessions")))?;
         }

@@ -129,6 +129,9 @@ impl TradeClose<'_> {
 /// Where `trades`' close columns start.
 pub const TRADE_CLOSE_AT: usize = 12;
 
+/// `trades`' key column (`trade_id`), which a close names.
+pub const TRADE_KEY_AT: usize = 4;
+
 /// A `session_ended` event: the end of the open `sessions` rows of its
 /// session started before it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -156,6 +159,9 @@ impl SessionEnd<'_> {
 
 /// Where `sessions`' end columns start.
 pub const SESSION_END_AT: usize = 7;
+
+/// `sessions`' key column (`session`), which an end names.
+pub const SESSION_KEY_AT: usize = 3;
 
 /// What an event does to its kind's table.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -416,11 +422,13 @@ mod tests {
                     assert_eq!(table, Table::Trades);
                     assert_eq!(TRADE_CLOSE_AT + c.cells().len(), table.columns().len());
                     assert_eq!(table.columns()[TRADE_CLOSE_AT].name, "closed_seq");
+                    assert_eq!(table.columns()[TRADE_KEY_AT].name, "trade_id");
                 }
                 Ok(KindRow::EndSession(c)) => {
                     assert_eq!(table, Table::Sessions);
                     assert_eq!(SESSION_END_AT + c.cells().len(), table.columns().len());
                     assert_eq!(table.columns()[SESSION_END_AT].name, "ended_seq");
+                    assert_eq!(table.columns()[SESSION_KEY_AT].name, "session");
                 }
                 Err(e) => panic!("{e}"),
             }
