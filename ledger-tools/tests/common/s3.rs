@@ -25,8 +25,8 @@ pub struct S3Server {
     pub endpoint: String,
 }
 
-/// The `s3s-fs` binary: `LEDGER_S3S_FS`, then `PATH`, then cargo's bin
-/// folder.
+/// The `s3s-fs` binary: `LEDGER_S3S_FS`, then `PATH`, then the build
+/// folder's `ci-tools/bin` (`.ci/s3-install`), then cargo's bin folder.
 fn binary() -> Option<PathBuf> {
     if let Some(p) = std::env::var_os("LEDGER_S3S_FS") {
         return Some(PathBuf::from(p));
@@ -34,6 +34,12 @@ fn binary() -> Option<PathBuf> {
     let mut dirs: Vec<PathBuf> = std::env::var_os("PATH")
         .map(|p| std::env::split_paths(&p).collect())
         .unwrap_or_default();
+    // Where `.ci/s3-install` puts it: under the build folder.
+    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(
+        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"),
+        PathBuf::from,
+    );
+    dirs.push(target.join("ci-tools/bin"));
     if let Some(home) = std::env::var_os("CARGO_HOME") {
         dirs.push(PathBuf::from(home).join("bin"));
     }
