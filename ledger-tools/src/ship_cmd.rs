@@ -177,7 +177,7 @@ pub fn ship_once(
         check_address(&path.display().to_string(), false, &seg.address, &bytes)?;
         let len = bytes.len() as u64;
         upload(&seg.name, bytes)?;
-        let stored = remote.get(&seg.name)?.unwrap_or_default();
+        let stored = remote.read_back(&seg.name)?;
         check_address(&remote.location(&seg.name), true, &seg.address, &stored)?;
         summary.shipped += 1;
         summary.bytes_sent += len;
@@ -198,12 +198,7 @@ pub fn ship_once(
         };
         let len = bytes.len() as u64;
         upload(&name, bytes.clone())?;
-        if remote.get(&name)?.as_deref() != Some(&bytes[..]) {
-            return Err(ToolError::Refused(format!(
-                "{}: the store does not give back the bytes just uploaded",
-                remote.location(&name)
-            )));
-        }
+        remote.check_read_back(&name, &bytes)?;
         summary.extras += 1;
         summary.bytes_sent += len;
         line(format!("{name}: shipped, read back and compared")).map_err(out)?;
@@ -239,12 +234,7 @@ fn ship_identity(
         None => {
             let len = ours.len() as u64;
             upload(name, ours.clone())?;
-            if remote.get(name)?.as_deref() != Some(&ours[..]) {
-                return Err(ToolError::Refused(format!(
-                    "{}: the store does not give back the bytes just uploaded",
-                    remote.location(name)
-                )));
-            }
+            remote.check_read_back(name, &ours)?;
             summary.extras += 1;
             summary.bytes_sent += len;
             Ok(())

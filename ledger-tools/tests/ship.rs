@@ -7,7 +7,6 @@ mod common;
 
 use std::path::Path;
 use std::process::Stdio;
-use std::time::{Duration, Instant};
 
 use common::s3::{names_in, unreachable, S3Server};
 use common::{assert_contains, demo, file_name, flip_middle_byte, json, on, sealed_segments};
@@ -23,15 +22,6 @@ fn segment_objects(dir: &Path) -> Vec<String> {
         .into_iter()
         .filter(|n| n.ends_with(".seg"))
         .collect()
-}
-
-/// Waits (polling, bounded) until `done` holds.
-fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while !done() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }
 
 #[test]
@@ -328,7 +318,7 @@ fn s3_ship_resumes_after_a_kill_mid_upload() {
         .spawn()
         .unwrap();
     // Killed once some segments are in the bucket (or it finished first).
-    wait_for("the first shipped segment", || {
+    common::wait_for_state("the first shipped segment", None, || {
         !segment_objects(&folder).is_empty() || child.try_wait().unwrap().is_some()
     });
     child.kill().ok();
@@ -374,13 +364,17 @@ fn s3_follow_ships_each_segment_as_it_is_sealed() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    wait_for("the first pass", || segment_objects(&folder).len() == first);
+    common::wait_for_state("the first pass", Some(&mut child), || {
+        segment_objects(&folder).len() == first
+    });
 
     // The engine goes on writing; the follower picks up each new seal.
     demo(&live, 3000);
     let now = sealed_segments(&live).len();
     assert!(now > first);
-    wait_for("the new seals", || segment_objects(&folder).len() == now);
+    common::wait_for_state("the new seals", Some(&mut child), || {
+        segment_objects(&folder).len() == now
+    });
     assert!(
         child.try_wait().unwrap().is_none(),
         "--follow keeps running"

@@ -10,10 +10,9 @@
 
 mod common;
 
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 use common::{assert_contains, demo};
 
@@ -53,22 +52,18 @@ fn start() -> Option<Moto> {
         .local_addr()
         .unwrap()
         .port();
-    let child = Command::new(&server)
+    let mut child = Command::new(&server)
         .args(["-H", "127.0.0.1", "-p", &port.to_string()])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
+    common::wait_listening("moto", &mut child, port);
     let moto = Moto {
         child,
         python: venv.join("bin/python"),
         endpoint: format!("http://127.0.0.1:{port}"),
     };
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "moto did not listen on {port}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
     Some(moto)
 }
 

@@ -8,12 +8,10 @@ mod common;
 
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
 use common::pg::{self, Cluster};
 use common::{
     assert_contains, command, demo, flip_middle_byte, json, ok, on, sealed_segments, ChildGuard,
-    PATIENCE,
 };
 
 /// The running cluster, or `None` to skip.
@@ -37,16 +35,6 @@ fn ledger_id(dir: &Path) -> String {
         .as_str()
         .unwrap()
         .to_owned()
-}
-
-/// Waits (bounded by a generous deadline, not a speed assertion) until `f` holds.
-#[track_caller]
-fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
-    let deadline = Instant::now() + PATIENCE;
-    while !f() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }
 
 #[test]
@@ -221,9 +209,11 @@ fn a_killed_load_resumes_with_every_event_exactly_once() {
             .flatten()
             .map_or(0, |r| r.get(0))
     };
-    wait_until("the first batches to be committed", || {
-        position(&mut c) >= 500
-    });
+    common::wait_for_state(
+        "the first batches to be committed",
+        Some(guard.child()),
+        || position(&mut c) >= 500,
+    );
     guard.child().kill().unwrap(); // SIGKILL, mid-load
     guard.child().wait().unwrap();
     let at_kill = position(&mut c);
@@ -556,14 +546,18 @@ fn follow_loads_new_appends_and_stops_on_sigterm() {
             .flatten()
             .map_or(0, |r| r.get(0))
     };
-    wait_until("the existing events", || position() == head);
+    common::wait_for_state("the existing events", Some(guard.child()), || {
+        position() == head
+    });
 
     // An append by another process, while the sink follows.
     let line = r#"{"kind":"audit","data":{"session":"later","who":"bob","action":"flatten","target":"all","reason":"end of day"}}"#;
     let input = tmp.path().join("more.jsonl");
     std::fs::write(&input, format!("{line}\n")).unwrap();
     ok(on(&dir, &["append", input.to_str().unwrap()]));
-    wait_until("the appended event", || position() == head + 1);
+    common::wait_for_state("the appended event", Some(guard.child()), || {
+        position() == head + 1
+    });
     let mut c2 = pg.client("follow");
     let who: String = c2
         .query_one(
@@ -579,7 +573,7 @@ fn follow_loads_new_appends_and_stops_on_sigterm() {
         .status()
         .unwrap();
     assert!(killed.success());
-    let out = guard.wait_with_output_by(Instant::now() + PATIENCE);
+    let out = guard.wait_with_output();
     let run = common::finish(out);
     assert_eq!(run.code, 0, "{}", run.all());
     let summary = json(&run);

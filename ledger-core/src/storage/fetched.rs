@@ -54,9 +54,6 @@ fn read_only(what: &str, name: &str) -> io::Error {
     )
 }
 
-/// The most bytes of the identity file read (44 when intact).
-const META_READ_MAX: u64 = 4096;
-
 impl Storage for FetchedStorage {
     fn path_of(&self, name: &str) -> PathBuf {
         self.source.location(name)
@@ -101,12 +98,7 @@ impl Storage for FetchedStorage {
         Ok(())
     }
     fn read_file(&self, name: &str) -> io::Result<Vec<u8>> {
-        let max = if name == crate::meta::META_FILE {
-            META_READ_MAX
-        } else {
-            MAX_SEGMENT_SIZE
-        };
-        self.source.fetch(name, max)
+        self.source.fetch(name, super::read_max(name))
     }
     fn write_file_atomic(&self, name: &str, _: &[u8]) -> io::Result<()> {
         Err(read_only("write", name))

@@ -18,10 +18,6 @@ use crate::segment::MAX_SEGMENT_SIZE;
 /// The name of the file that carries the exclusive writer lock.
 const LOCK_FILE: &str = "LOCK";
 
-/// The most bytes [`Storage::read_file`] reads of the identity file (44
-/// bytes when intact): a longer one is refused without reading it.
-const META_READ_MAX: u64 = 4096;
-
 /// A ledger folder on the file system.
 #[derive(Debug, Clone)]
 pub struct FsStorage {
@@ -240,12 +236,7 @@ impl Storage for FsStorage {
     }
 
     fn read_file(&self, name: &str) -> io::Result<Vec<u8>> {
-        let max = if name == crate::meta::META_FILE {
-            META_READ_MAX
-        } else {
-            MAX_SEGMENT_SIZE
-        };
-        read_regular(&self.path_of(name), max)
+        read_regular(&self.path_of(name), super::read_max(name))
     }
 
     fn write_file_atomic(&self, name: &str, bytes: &[u8]) -> io::Result<()> {

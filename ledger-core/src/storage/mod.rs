@@ -32,6 +32,19 @@ pub fn allocate(file: &std::fs::File, len: u64) -> io::Result<()> {
 }
 pub use mem::{CrashMode, Fault, IoFault, IoOp, MemStorage};
 
+/// The most bytes [`Storage::read_file`] reads of the identity file (44
+/// bytes when intact): a longer one is refused without reading it.
+pub(crate) const META_READ_MAX: u64 = 4096;
+
+/// The most bytes [`Storage::read_file`] reads of `name`.
+pub(crate) fn read_max(name: &str) -> u64 {
+    if name == crate::meta::META_FILE {
+        META_READ_MAX
+    } else {
+        crate::segment::MAX_SEGMENT_SIZE
+    }
+}
+
 /// A guard that holds the ledger's exclusive writer lock until dropped.
 pub trait LockGuard: Send + Sync + std::fmt::Debug {
     /// Extends the lock to the identity file once it exists (a ledger being

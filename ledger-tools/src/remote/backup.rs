@@ -141,12 +141,7 @@ impl RemoteBackupStore {
             let bytes = std::fs::read(&local).map_err(io_err("read", &local))?;
             pushed.bytes += bytes.len() as u64;
             self.remote.put(&name, bytes.clone())?;
-            if self.remote.get(&name)?.as_deref() != Some(&bytes[..]) {
-                return Err(ToolError::Refused(format!(
-                    "{}: the store does not give back the bytes just uploaded",
-                    self.remote.location(&name)
-                )));
-            }
+            self.remote.check_read_back(&name, &bytes)?;
             pushed.uploaded += 1;
         }
         Ok(pushed)

@@ -15,7 +15,7 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey, AwsAuthorizer};
+use object_store::aws::AwsAuthorizer;
 use object_store::client::{HttpConnector, HttpRequestBody, ReqwestConnector};
 use object_store::ClientOptions;
 use sha2::{Digest, Sha256};
@@ -77,31 +77,21 @@ fn request(
     body: Option<Vec<u8>>,
 ) -> Result<(http::StatusCode, Vec<u8>), ToolError> {
     let failed = |what: String| ToolError::Refused(format!("{}: {what}", remote.url));
-    let parsed = url::Url::parse(&remote.url).map_err(|e| failed(e.to_string()))?;
-    let bucket = parsed.host_str().unwrap_or_default().to_string();
-    let builder = AmazonS3Builder::from_env().with_bucket_name(&bucket);
-    let region = builder
-        .get_config_value(&AmazonS3ConfigKey::Region)
-        .unwrap_or_else(|| "us-east-1".into());
-    let endpoint = builder
-        .get_config_value(&AmazonS3ConfigKey::Endpoint)
-        .unwrap_or_else(|| format!("https://s3.{region}.amazonaws.com"));
-    let allow_http = std::env::var("AWS_ALLOW_HTTP").is_ok_and(|v| v.eq_ignore_ascii_case("true"));
-    let store = builder.build().map_err(|source| ToolError::Store {
-        what: format!("cannot open the object store {}", remote.url),
-        source,
-    })?;
-    let prefix = parsed.path().trim_matches('/');
+    let Some(s3) = remote.s3() else {
+        return Err(failed("not an S3 store".into()));
+    };
     // `?object-lock` addresses the bucket itself; an object's path
     // follows the prefix.
-    let base = format!("{}/{bucket}", endpoint.trim_end_matches('/'));
+    let base = format!("{}/{}", s3.endpoint.trim_end_matches('/'), s3.bucket);
+    let prefix = remote.prefix();
     let url = if path_and_query.starts_with('?') || prefix.is_empty() {
         format!("{base}{path_and_query}")
     } else {
         format!("{base}/{prefix}{path_and_query}")
     };
     remote.block_on(async move {
-        let credential = store
+        let credential = s3
+            .client
             .credentials()
             .get_credential()
             .await
@@ -118,9 +108,9 @@ fn request(
         let mut req = req
             .body(HttpRequestBody::from(bytes))
             .map_err(|e| failed(format!("cannot build the request to {url}: {e}")))?;
-        AwsAuthorizer::new(&credential, "s3", &region).authorize(&mut req, None);
+        AwsAuthorizer::new(&credential, "s3", &s3.region).authorize(&mut req, None);
         let client = ReqwestConnector::default()
-            .connect(&ClientOptions::new().with_allow_http(allow_http))
+            .connect(&ClientOptions::new().with_allow_http(s3.allow_http))
             .map_err(|source| ToolError::Store {
                 what: format!("cannot reach {url}"),
                 source,

@@ -25,7 +25,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use object_store::aws::AmazonS3Builder;
+use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
 use object_store::local::LocalFileSystem;
 use object_store::path::Path as ObjectPath;
 use object_store::{BackoffConfig, ObjectStore, PutPayload, RetryConfig};
@@ -42,6 +42,24 @@ pub struct Remote {
     prefix: ObjectPath,
     runtime: tokio::runtime::Runtime,
     kind: StoreKind,
+    /// For `s3://`: what requests beyond `object_store`'s calls need
+    /// (Object Lock, [`lock`]).
+    s3: Option<S3Access>,
+}
+
+/// An S3 store as built from the URL and the `AWS_*` environment.
+#[derive(Debug)]
+pub(crate) struct S3Access {
+    /// The store (its credentials sign the extra requests).
+    pub client: Arc<object_store::aws::AmazonS3>,
+    /// The bucket.
+    pub bucket: String,
+    /// The region requests are signed for.
+    pub region: String,
+    /// The endpoint, `https://s3.<region>.amazonaws.com` when not set.
+    pub endpoint: String,
+    /// Whether plain `http://` endpoints are allowed (`AWS_ALLOW_HTTP`).
+    pub allow_http: bool,
 }
 
 /// Which backend a [`Remote`] is.
@@ -86,6 +104,7 @@ impl Remote {
             what: format!("cannot open the object store {url}"),
             source,
         };
+        let mut s3 = None;
         let (store, prefix, kind): (Arc<dyn ObjectStore>, ObjectPath, StoreKind) =
             match parsed.scheme() {
                 "file" => {
@@ -107,7 +126,7 @@ impl Remote {
                         .host_str()
                         .filter(|b| !b.is_empty())
                         .ok_or_else(|| refused("no bucket".into()))?;
-                    let store = AmazonS3Builder::from_env()
+                    let builder = AmazonS3Builder::from_env()
                         .with_bucket_name(bucket)
                         .with_retry(RetryConfig {
                             backoff: BackoffConfig {
@@ -117,12 +136,27 @@ impl Remote {
                             },
                             max_retries: retries.max,
                             retry_timeout: retries.timeout,
-                        })
-                        .build()
-                        .map_err(store_err)?;
+                        });
+                    let config = |key| builder.get_config_value(&key);
+                    let region =
+                        config(AmazonS3ConfigKey::Region).unwrap_or_else(|| "us-east-1".into());
+                    let endpoint = config(AmazonS3ConfigKey::Endpoint)
+                        .unwrap_or_else(|| format!("https://s3.{region}.amazonaws.com"));
+                    let allow_http = config(AmazonS3ConfigKey::Client(
+                        object_store::ClientConfigKey::AllowHttp,
+                    ))
+                    .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+                    let client = Arc::new(builder.build().map_err(store_err)?);
                     let prefix = ObjectPath::parse(parsed.path().trim_matches('/'))
                         .map_err(|e| refused(format!("a bad prefix ({e})")))?;
-                    (Arc::new(store), prefix, StoreKind::S3)
+                    s3 = Some(S3Access {
+                        client: Arc::clone(&client),
+                        bucket: bucket.to_string(),
+                        region,
+                        endpoint,
+                        allow_http,
+                    });
+                    (client, prefix, StoreKind::S3)
                 }
                 other => {
                     return Err(refused(format!(
@@ -140,12 +174,23 @@ impl Remote {
             prefix,
             runtime,
             kind,
+            s3,
         })
     }
 
     /// Runs `f` to completion on the store's runtime.
     pub(crate) fn block_on<T>(&self, f: impl std::future::Future<Output = T>) -> T {
         self.runtime.block_on(f)
+    }
+
+    /// The S3 store's access, for requests `object_store` has no call for.
+    pub(crate) fn s3(&self) -> Option<&S3Access> {
+        self.s3.as_ref()
+    }
+
+    /// The prefix below the bucket, `/`-separated (empty for none).
+    pub(crate) fn prefix(&self) -> String {
+        self.prefix.to_string()
     }
 
     /// Which backend this is.
@@ -213,6 +258,29 @@ impl Remote {
             .block_on(self.store.put(&self.key(name), PutPayload::from(bytes)))
             .map(|_| ())
             .map_err(|e| self.failed("upload", name, e))
+    }
+
+    /// What the store gives back for `name` right after an upload (gone is
+    /// an error).
+    pub fn read_back(&self, name: &str) -> Result<Vec<u8>, ToolError> {
+        self.get(name)?.ok_or_else(|| {
+            ToolError::Refused(format!(
+                "{}: gone right after its upload",
+                self.location(name)
+            ))
+        })
+    }
+
+    /// Checks that the store gives back exactly `sent` for `name`.
+    pub fn check_read_back(&self, name: &str, sent: &[u8]) -> Result<(), ToolError> {
+        if self.read_back(name)? == sent {
+            Ok(())
+        } else {
+            Err(ToolError::Refused(format!(
+                "{}: the store does not give back the bytes just uploaded",
+                self.location(name)
+            )))
+        }
     }
 
     /// The whole of `name`; `Ok(None)` when the store does not hold it.

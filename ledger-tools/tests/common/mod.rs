@@ -77,6 +77,35 @@ pub fn output(cmd: &mut Command) -> Output {
 /// test leaves no process behind (`ledger tail -f` never ends by itself).
 pub struct ChildGuard(Option<Child>);
 
+/// Polls `done` until it holds. The wait is for a state, never against a
+/// clock: when `watched` (a process the state depends on) exits first, the
+/// state can no longer come and the test fails, naming its exit status; a
+/// true hang is left to the test runner's own timeout.
+#[track_caller]
+pub fn wait_for_state(what: &str, mut watched: Option<&mut Child>, mut done: impl FnMut() -> bool) {
+    while !done() {
+        if let Some(child) = watched.as_deref_mut() {
+            if let Some(status) = child.try_wait().expect("look at the watched process") {
+                assert!(
+                    done(),
+                    "waiting for {what}: the process it depends on exited ({status})"
+                );
+                return;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Waits until something accepts connections on `port` of the loopback
+/// while `server` runs (a server that exits fails the test).
+#[track_caller]
+pub fn wait_listening(what: &str, server: &mut Child, port: u16) {
+    wait_for_state(&format!("{what} to listen on {port}"), Some(server), || {
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+    });
+}
+
 impl ChildGuard {
     /// Guards `child`.
     pub fn new(child: Child) -> Self {
@@ -86,6 +115,13 @@ impl ChildGuard {
     /// The child.
     pub fn child(&mut self) -> &mut Child {
         self.0.as_mut().expect("a guarded child")
+    }
+
+    /// Waits for the child to exit (however long that takes) and collects
+    /// its piped output.
+    pub fn wait_with_output(mut self) -> Output {
+        let child = self.0.take().expect("a guarded child");
+        child.wait_with_output().expect("wait for the child")
     }
 
     /// Waits for the child to exit and collects its piped output; fails the

@@ -6,10 +6,9 @@
 //! Without `s3s-fs` the S3 tests print why and return, unless
 //! `LEDGER_REQUIRE_S3=1` (set by `.ci/run`), which makes them fail.
 
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 /// Access key and secret of the test server.
 pub const KEY: &str = "ledger-test";
@@ -69,7 +68,7 @@ impl S3Server {
             let l = TcpListener::bind("127.0.0.1:0").unwrap();
             l.local_addr().unwrap().port()
         };
-        let child = Command::new(&bin)
+        let mut child = Command::new(&bin)
             .args(["--host", "127.0.0.1", "--port", &port.to_string()])
             .args(["--access-key", KEY, "--secret-key", SECRET])
             .arg(root.path())
@@ -77,16 +76,12 @@ impl S3Server {
             .stderr(Stdio::null())
             .spawn()
             .unwrap_or_else(|e| panic!("start {}: {e}", bin.display()));
+        super::wait_listening("s3s-fs", &mut child, port);
         let server = S3Server {
             child,
             root,
             endpoint: format!("http://127.0.0.1:{port}"),
         };
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "s3s-fs did not listen on {port}");
-            std::thread::sleep(Duration::from_millis(20));
-        }
         Some(server)
     }
 
